@@ -1,0 +1,257 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+const money = (name: string) => bigint(name, { mode: 'number' }).notNull().default(0);
+const createdAt = () => ts('created_at').notNull().defaultNow();
+const updatedAt = () => ts('updated_at').notNull().defaultNow();
+
+/** A tenant. Every other row belongs to exactly one shop. */
+export const shops = pgTable('shops', {
+  id: text('id').primaryKey(),
+  slug: text('slug').notNull().unique(),
+  name: text('name').notNull(),
+  defaultLanguage: text('default_language').notNull().default('en'),
+  timezone: text('timezone').notNull().default('UTC'),
+  connector: text('connector').notNull().default('headless'),
+  settings: jsonb('settings').notNull().default(sql`'{}'::jsonb`),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+/** API keys: the secret is stored as a SHA-256 hash (the secret itself has 256 bits of entropy). */
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    role: text('role').notNull(),
+    shopIds: text('shop_ids').array().notNull(),
+    secretHash: text('secret_hash').notNull(),
+    secretHint: text('secret_hint').notNull(),
+    expiresAt: ts('expires_at'),
+    lastUsedAt: ts('last_used_at'),
+    revokedAt: ts('revoked_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('api_keys_shop_ids_idx').using('gin', t.shopIds)],
+);
+
+export const orders = pgTable(
+  'orders',
+  {
+    id: text('id').primaryKey(),
+    shopId: text('shop_id')
+      .notNull()
+      .references(() => shops.id),
+    externalId: text('external_id'),
+    orderNumber: text('order_number').notNull(),
+    /** Lookup key: trimmed, case-folded, leading '#' dropped. */
+    orderNumberNorm: text('order_number_norm').notNull(),
+    orderName: text('order_name'),
+    placedAt: ts('placed_at').notNull(),
+    cancelledAt: ts('cancelled_at'),
+    currency: text('currency').notNull(),
+    language: text('language'),
+    tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+    state: text('state').notNull(),
+    customerExternalId: text('customer_external_id'),
+    customerEmail: text('customer_email'),
+    customerFirstName: text('customer_first_name'),
+    customerLastName: text('customer_last_name'),
+    customerPhone: text('customer_phone'),
+    shippingAddress: jsonb('shipping_address'),
+    billingAddress: jsonb('billing_address'),
+    /** Shipping ZIP without spaces/dashes, case-folded: what the customer lookup compares. */
+    zipNorm: text('zip_norm'),
+    subtotal: money('subtotal'),
+    shippingTotal: money('shipping_total'),
+    discountTotal: money('discount_total'),
+    taxTotal: money('tax_total'),
+    total: money('total'),
+    /** Hash of the normalised order document: re-sending the same document changes nothing. */
+    docHash: text('doc_hash').notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('orders_shop_number_uq').on(t.shopId, t.orderNumberNorm),
+    uniqueIndex('orders_shop_external_uq').on(t.shopId, t.externalId),
+    index('orders_shop_zip_idx').on(t.shopId, t.zipNorm),
+    index('orders_shop_email_idx').on(t.shopId, sql`lower(${t.customerEmail})`),
+    index('orders_shop_placed_idx').on(t.shopId, t.placedAt, t.id),
+  ],
+);
+
+export const lineItems = pgTable(
+  'line_items',
+  {
+    id: text('id').primaryKey(),
+    shopId: text('shop_id').notNull(),
+    orderId: text('order_id')
+      .notNull()
+      .references(() => orders.id, { onDelete: 'cascade' }),
+    externalId: text('external_id').notNull(),
+    position: integer('position').notNull(),
+    sku: text('sku'),
+    title: text('title').notNull(),
+    variantTitle: text('variant_title'),
+    quantity: integer('quantity').notNull(),
+    quantityRefunded: integer('quantity_refunded').notNull().default(0),
+    unitPrice: money('unit_price'),
+    discount: money('discount'),
+    tax: money('tax'),
+    imageUrl: text('image_url'),
+    productId: text('product_id'),
+    variantId: text('variant_id'),
+  },
+  (t) => [uniqueIndex('line_items_order_external_uq').on(t.orderId, t.externalId)],
+);
+
+export const shipments = pgTable(
+  'shipments',
+  {
+    id: text('id').primaryKey(),
+    shopId: text('shop_id').notNull(),
+    orderId: text('order_id')
+      .notNull()
+      .references(() => orders.id, { onDelete: 'cascade' }),
+    externalId: text('external_id').notNull(),
+    position: integer('position').notNull(),
+    carrier: text('carrier'),
+    trackingNumber: text('tracking_number'),
+    trackingUrl: text('tracking_url'),
+    /** Phase given by the platform, if any; wins over the events' phase. */
+    phaseOverride: text('phase_override'),
+    deliveredAtOverride: ts('delivered_at_override'),
+    /** Derived from events (see orders/phase.ts) and kept current on every write. */
+    phase: text('phase').notNull(),
+    deliveredAt: ts('delivered_at'),
+    lastEventAt: ts('last_event_at'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('shipments_order_external_uq').on(t.orderId, t.externalId),
+    index('shipments_shop_phase_idx').on(t.shopId, t.phase),
+  ],
+);
+
+export const shipmentLineItems = pgTable(
+  'shipment_line_items',
+  {
+    shipmentId: text('shipment_id')
+      .notNull()
+      .references(() => shipments.id, { onDelete: 'cascade' }),
+    lineItemId: text('line_item_id')
+      .notNull()
+      .references(() => lineItems.id, { onDelete: 'cascade' }),
+    shopId: text('shop_id').notNull(),
+    quantity: integer('quantity').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.shipmentId, t.lineItemId] })],
+);
+
+export const shipmentEvents = pgTable(
+  'shipment_events',
+  {
+    id: text('id').primaryKey(),
+    shopId: text('shop_id').notNull(),
+    shipmentId: text('shipment_id')
+      .notNull()
+      .references(() => shipments.id, { onDelete: 'cascade' }),
+    time: ts('time').notNull(),
+    code: text('code').notNull(),
+    phase: text('phase'),
+    description: text('description'),
+    location: text('location'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('shipment_events_uq').on(t.shipmentId, t.time, t.code)],
+);
+
+/** Transactional job queue: rows are written in the caller's transaction and claimed with SKIP LOCKED. */
+export const jobs = pgTable(
+  'jobs',
+  {
+    id: text('id').primaryKey(),
+    type: text('type').notNull(),
+    shopId: text('shop_id'),
+    payload: jsonb('payload').notNull(),
+    status: text('status').notNull().default('queued'),
+    attempts: integer('attempts').notNull().default(0),
+    maxAttempts: integer('max_attempts').notNull().default(10),
+    runAt: ts('run_at').notNull().defaultNow(),
+    lockedUntil: ts('locked_until'),
+    lockedBy: text('locked_by'),
+    lastError: text('last_error'),
+    uniqueKey: text('unique_key'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    finishedAt: ts('finished_at'),
+  },
+  (t) => [
+    index('jobs_ready_idx').on(t.runAt).where(sql`status in ('queued', 'running')`),
+    uniqueIndex('jobs_unique_key_uq').on(t.uniqueKey),
+  ],
+);
+
+/** Stored answers to POSTs with an Idempotency-Key, per credential scope. */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    scope: text('scope').notNull(),
+    key: text('key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    statusCode: integer('status_code'),
+    responseBody: text('response_body'),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.key] }), index('idempotency_created_idx').on(t.createdAt)],
+);
+
+/** Merchant portal users; a user may belong to several shops. Passwords are scrypt hashes. */
+export const users = pgTable(
+  'users',
+  {
+    id: text('id').primaryKey(),
+    email: text('email').notNull(),
+    name: text('name'),
+    passwordHash: text('password_hash').notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('users_email_uq').on(t.email)],
+); // stored lower-cased
+
+export const memberships = pgTable(
+  'memberships',
+  {
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    shopId: text('shop_id')
+      .notNull()
+      .references(() => shops.id, { onDelete: 'cascade' }),
+    role: text('role').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.shopId] }), index('memberships_shop_idx').on(t.shopId)],
+);
+
+/** Instance-wide values shared by every process (e.g. the generated signing secret). */
+export const instanceSettings = pgTable('instance_settings', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+  updatedAt: updatedAt(),
+});

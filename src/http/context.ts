@@ -1,0 +1,14 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { Database } from '../db/client.js';
+import type { Metrics } from './metrics.js';
+
+/** Everything a route or job needs, built once at start and passed down (no globals). */
+export interface AppDeps {
+  config: Config;
+  database: Database;
+  log: Logger;
+  metrics: Metrics;
+  /** Wakes the in-process worker after a commit that enqueued work (no-op when none runs here). */
+  nudgeWorker?: () => void;
+}

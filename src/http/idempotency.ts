@@ -1,0 +1,79 @@
+import { createHash } from 'node:crypto';
+import { and, eq, lt, sql } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { idempotencyKeys } from '../db/schema.js';
+import { AppError } from '../lib/errors.js';
+
+export type IdempotencyBegin = { kind: 'new' } | { kind: 'replay'; statusCode: number; body: string };
+
+export function requestHash(method: string, url: string, body: unknown): string {
+  return createHash('sha256')
+    .update(`${method} ${url}\n${JSON.stringify(body ?? null)}`)
+    .digest('base64url');
+}
+
+/**
+ * Claims (scope, key). A finished request with the same hash is replayed; a different request under the
+ * same key is a conflict; one still running is `idempotency_in_progress` (the client retries later).
+ */
+export async function beginIdempotent(
+  db: Db,
+  scope: string,
+  key: string,
+  hash: string,
+): Promise<IdempotencyBegin> {
+  if (key.length < 1 || key.length > 255) {
+    throw new AppError('validation_failed', 'Idempotency-Key must be 1–255 characters.', [
+      { path: 'header:idempotency-key', message: 'length 1–255' },
+    ]);
+  }
+  const inserted = await db
+    .insert(idempotencyKeys)
+    .values({ scope, key, requestHash: hash })
+    .onConflictDoNothing()
+    .returning({ key: idempotencyKeys.key });
+  if (inserted.length) return { kind: 'new' };
+  const [row] = await db
+    .select()
+    .from(idempotencyKeys)
+    .where(and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key)));
+  if (!row) return beginIdempotent(db, scope, key, hash); // expired between the two statements
+  if (row.requestHash !== hash) {
+    throw new AppError('idempotency_conflict', 'This Idempotency-Key was used with a different request.');
+  }
+  if (row.statusCode === null || row.responseBody === null) {
+    throw new AppError(
+      'idempotency_in_progress',
+      'A request with this Idempotency-Key is still being processed.',
+      [],
+      409,
+      { 'retry-after': '1' },
+    );
+  }
+  return { kind: 'replay', statusCode: row.statusCode, body: row.responseBody };
+}
+
+export async function finishIdempotent(
+  db: Db,
+  scope: string,
+  key: string,
+  statusCode: number,
+  body: string,
+): Promise<void> {
+  if (statusCode >= 500) {
+    // Server errors are not answers: free the key so a retry runs again.
+    await db
+      .delete(idempotencyKeys)
+      .where(and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key)));
+    return;
+  }
+  await db
+    .update(idempotencyKeys)
+    .set({ statusCode, responseBody: body })
+    .where(and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key)));
+}
+
+/** Keys are kept 24 hours. */
+export async function pruneIdempotencyKeys(db: Db): Promise<void> {
+  await db.delete(idempotencyKeys).where(lt(idempotencyKeys.createdAt, sql`now() - interval '24 hours'`));
+}

@@ -1,0 +1,62 @@
+import { Type } from 'typebox';
+import { AppError } from '../lib/errors.js';
+
+export const PageQuery = {
+  page: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 100000,
+      description: 'Page number (1-based); omit to page by cursor.',
+    }),
+  ),
+  per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 25 })),
+  cursor: Type.Optional(
+    Type.String({ maxLength: 200, description: '`next_cursor` of the previous answer.' }),
+  ),
+};
+
+export interface PageRequest {
+  limit: number;
+  offset: number;
+  after?: string;
+  byPage: boolean;
+  page?: number;
+}
+
+export function pageRequest(q: { page?: number; per_page?: number; cursor?: string }): PageRequest {
+  const perPage = q.per_page ?? 25;
+  if (q.page && q.cursor)
+    throw new AppError('validation_failed', 'Use page or cursor, not both.', [
+      { path: 'querystring:/cursor', message: 'not with page' },
+    ]);
+  let after: string | undefined;
+  if (q.cursor) {
+    after = Buffer.from(q.cursor, 'base64url').toString('utf8');
+    if (!/^[a-z]+_[0-9a-z]{26}$/.test(after))
+      throw new AppError('validation_failed', 'Invalid cursor.', [
+        { path: 'querystring:/cursor', message: 'not a cursor from this API' },
+      ]);
+  }
+  // One extra row tells whether there is a next page.
+  return {
+    limit: perPage + 1,
+    offset: q.page ? (q.page - 1) * perPage : 0,
+    after,
+    byPage: !!q.page,
+    page: q.page,
+  };
+}
+
+/** Splits the fetched rows into this page and the list envelope's paging fields. */
+export function splitPage<T extends { id: string }>(rows: T[], req: PageRequest) {
+  const perPage = req.limit - 1;
+  const has_more = rows.length > perPage;
+  const page = has_more ? rows.slice(0, perPage) : rows;
+  const last = page[page.length - 1];
+  return {
+    rows: page,
+    has_more,
+    next_cursor: has_more && last ? Buffer.from(last.id).toString('base64url') : null,
+    ...(req.byPage ? { page: req.page, per_page: perPage } : {}),
+  };
+}

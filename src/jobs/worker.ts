@@ -1,0 +1,102 @@
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { Db } from '../db/client.js';
+import { newId } from '../lib/ids.js';
+import { type ClaimedJob, claimJobs, completeJob, failJob } from './queue.js';
+
+export type JobHandler = (job: ClaimedJob, ctx: { db: Db; log: Logger }) => Promise<void>;
+
+export interface WorkerOptions {
+  db: Db;
+  log: Logger;
+  handlers: Record<string, JobHandler>;
+  concurrency: number;
+  pollMs: number;
+  leaseMs?: number;
+  onJobDone?: (type: string, outcome: 'succeeded' | 'retry' | 'failed', ms: number) => void;
+}
+
+/** Polls the jobs table, runs handlers with bounded concurrency, and drains in-flight jobs on stop(). */
+export class Worker {
+  readonly id = `${hostname()}:${process.pid}:${newId('wrk').slice(4)}`;
+  private running = false;
+  private inFlight = new Set<Promise<void>>();
+  private wake: (() => void) | null = null;
+  private loopDone: Promise<void> | null = null;
+
+  constructor(private readonly opts: WorkerOptions) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loopDone = this.loop();
+  }
+
+  /** Wakes the poller early (e.g. right after a commit that enqueued work). */
+  nudge(): void {
+    this.wake?.();
+  }
+
+  async stop(timeoutMs = 10_000): Promise<void> {
+    this.running = false;
+    this.nudge();
+    await this.loopDone;
+    const drained = Promise.all([...this.inFlight]);
+    await Promise.race([drained, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+  }
+
+  private async loop(): Promise<void> {
+    const { db, log, concurrency, pollMs } = this.opts;
+    const leaseMs = this.opts.leaseMs ?? 60_000;
+    while (this.running) {
+      const free = concurrency - this.inFlight.size;
+      let claimed: ClaimedJob[] = [];
+      if (free > 0) {
+        try {
+          claimed = await claimJobs(db, this.id, free, leaseMs);
+        } catch (err) {
+          log.error({ err }, 'worker: claiming jobs failed');
+        }
+      }
+      for (const job of claimed) {
+        const p = this.run(job).finally(() => {
+          this.inFlight.delete(p);
+          this.nudge();
+        });
+        this.inFlight.add(p);
+      }
+      if (claimed.length === free && free > 0) continue; // more may be waiting
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, pollMs);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wake = null;
+    }
+  }
+
+  private async run(job: ClaimedJob): Promise<void> {
+    const { db, log, handlers } = this.opts;
+    const started = performance.now();
+    const handler = handlers[job.type];
+    let outcome: 'succeeded' | 'retry' | 'failed';
+    try {
+      if (!handler) throw new Error(`no handler for job type ${job.type}`);
+      await handler(job, { db, log: log.child({ job: job.id, type: job.type }) });
+      await completeJob(db, job.id, this.id);
+      outcome = 'succeeded';
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      try {
+        outcome = await failJob(db, job, this.id, message);
+      } catch (e) {
+        log.error({ err: e, job: job.id }, 'worker: recording a failure failed; the lease will expire');
+        outcome = 'retry';
+      }
+      log.warn({ job: job.id, type: job.type, attempt: job.attempts, outcome, error: message }, 'job failed');
+    }
+    this.opts.onJobDone?.(job.type, outcome, performance.now() - started);
+  }
+}

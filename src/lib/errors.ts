@@ -1,0 +1,60 @@
+/** One error type with stable keys. Clients switch on `key`; the table below maps keys to HTTP statuses. */
+export const ERROR_STATUS = {
+  invalid_json: 400,
+  validation_failed: 400,
+  invalid_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  token_required: 403,
+  not_found: 404,
+  route_not_found: 404,
+  shop_not_found: 404,
+  order_not_found: 404,
+  shipment_not_found: 404,
+  method_not_allowed: 405,
+  order_exists: 409,
+  duplicate_in_request: 409,
+  shop_exists: 409,
+  conflict: 409,
+  idempotency_conflict: 409,
+  idempotency_in_progress: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  unprocessable: 422,
+  rate_limited: 429,
+  internal_error: 500,
+  not_ready: 503,
+} as const;
+
+export type ErrorKey = keyof typeof ERROR_STATUS;
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export class AppError extends Error {
+  readonly status: number;
+  constructor(
+    readonly key: ErrorKey | string,
+    message: string,
+    readonly errors: FieldError[] = [],
+    status?: number,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'AppError';
+    this.status = status ?? (ERROR_STATUS as Record<string, number>)[key] ?? 400;
+  }
+}
+
+export function errorBody(err: AppError) {
+  return {
+    error: {
+      type: err.status >= 500 ? 'api_error' : 'invalid_request_error',
+      key: err.key,
+      message: err.message,
+      ...(err.errors.length ? { errors: err.errors } : {}),
+    },
+  };
+}

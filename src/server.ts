@@ -1,0 +1,121 @@
+import pino, { type Logger } from 'pino';
+import { buildApp } from './app.js';
+import type { Config } from './config.js';
+import { type Database, openDatabase } from './db/client.js';
+import { seedDemo } from './demo/seed.js';
+import type { AppDeps } from './http/context.js';
+import { createMetrics } from './http/metrics.js';
+import { jobHandlers } from './jobs/catalog.js';
+import { scheduleMaintenance } from './jobs/maintenance.js';
+import { Worker } from './jobs/worker.js';
+
+export function createLogger(config: Config): Logger {
+  return pino({
+    level: config.logLevel,
+    base: { service: 'resolve' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  });
+}
+
+export async function openAndMigrate(config: Config): Promise<Database> {
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolMax: config.pgPoolMax,
+  });
+  try {
+    await database.migrate();
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+  return database;
+}
+
+export function startWorker(deps: AppDeps): Worker {
+  const worker = new Worker({
+    db: deps.database.db,
+    log: deps.log.child({ role: 'worker' }),
+    handlers: jobHandlers(deps),
+    concurrency: deps.config.workerConcurrency,
+    pollMs: deps.config.workerPollMs,
+    onJobDone: (type, outcome, ms) => {
+      deps.metrics.jobsDone.inc({ type, outcome });
+      deps.metrics.jobDuration.observe({ type }, ms / 1000);
+    },
+  });
+  worker.start();
+  return worker;
+}
+
+/** `resolve start`: HTTP + (unless --no-worker) the in-process worker, with graceful shutdown. */
+export async function start(config: Config, opts: { worker: boolean; seed: boolean }): Promise<void> {
+  const log = createLogger(config);
+  const t0 = performance.now();
+  const database = await openAndMigrate(config);
+  const demo = opts.seed ? await seedDemo(database.db, { password: config.demoPassword }) : null;
+  const deps: AppDeps = { config, database, log, metrics: createMetrics() };
+  const worker = opts.worker ? startWorker(deps) : null;
+  deps.nudgeWorker = () => worker?.nudge();
+  if (worker) await scheduleMaintenance(database.db);
+  const app = await buildApp(deps);
+  await app.listen({ port: config.port, host: config.host });
+  const ms = Math.round(performance.now() - t0);
+  log.info({ ms, database: database.kind, worker: !!worker }, 'resolve ready');
+
+  const base = config.publicUrl;
+  const lines = [
+    '',
+    `  Resolve is running (${database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'}), ready in ${ms} ms`,
+    '',
+    `  Customer page   ${base}/resolve/demo`,
+    `  Portal          ${base}/portal`,
+    `  API reference   ${base}/docs   (OpenAPI: ${base}/v1/openapi.json)`,
+  ];
+  if (demo) {
+    lines.push(
+      '',
+      `  Demo portal     ${demo.credentials.email} / ${demo.credentials.password}`,
+      `  Demo API key    ${demo.credentials.apiKey}`,
+      `  Try it          curl -u demo:${demo.credentials.apiKey} ${base}/v1/shops/demo/orders?order_number=1001`,
+      '  Demo orders     1001/10115 delivered · 1002/80331 in transit · 1003/20095 unfulfilled · 1004/50667 stuck · 1005/SW1A 1AA split · 1006/10115 old',
+    );
+  }
+  process.stdout.write(`${lines.join('\n')}\n\n`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: draining requests and jobs');
+    const timer = setTimeout(() => {
+      log.error('shutdown timed out; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 2000);
+    timer.unref();
+    await app.close();
+    await worker?.stop(config.shutdownTimeoutMs);
+    await database.close();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/** `resolve worker`: jobs only. */
+export async function startWorkerOnly(config: Config): Promise<void> {
+  const log = createLogger(config);
+  const database = await openAndMigrate(config);
+  const deps: AppDeps = { config, database, log, metrics: createMetrics() };
+  const worker = startWorker(deps);
+  await scheduleMaintenance(database.db);
+  log.info({ worker: worker.id }, 'resolve worker ready');
+  const shutdown = async () => {
+    await worker.stop(config.shutdownTimeoutMs);
+    await database.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown());
+  process.on('SIGINT', () => void shutdown());
+}

@@ -1,0 +1,56 @@
+import { randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
+import { promisify } from 'node:util';
+import type { Db } from '../db/client.js';
+import { memberships, users } from '../db/schema.js';
+import { AppError } from '../lib/errors.js';
+import { newId } from '../lib/ids.js';
+
+const scrypt = promisify(scryptCb) as (pw: string, salt: Buffer, len: number) => Promise<Buffer>;
+export const USER_ROLES = ['viewer', 'agent', 'admin'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await scrypt(password, salt, 32);
+  return `scrypt$${salt.toString('base64url')}$${key.toString('base64url')}`;
+}
+
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const [scheme, salt, key] = stored.split('$');
+  if (scheme !== 'scrypt' || !salt || !key) return false;
+  const got = await scrypt(password, Buffer.from(salt, 'base64url'), 32);
+  return timingSafeEqual(got, Buffer.from(key, 'base64url'));
+}
+
+export function generatePassword(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+/** Creates the user if new (else adds the membership) and gives them `role` in the shop. */
+export async function createUser(
+  db: Db,
+  input: { shopId: string; email: string; role: UserRole; password: string; name?: string },
+) {
+  if (!USER_ROLES.includes(input.role))
+    throw new AppError('validation_failed', `role must be one of ${USER_ROLES.join(', ')}`);
+  if (!/^[^\s@]+@[^\s@]+$/.test(input.email))
+    throw new AppError('validation_failed', 'email is not an email address');
+  if (input.password.length < 8)
+    throw new AppError('validation_failed', 'password must be at least 8 characters');
+  const passwordHash = await hashPassword(input.password);
+  const [user] = await db
+    .insert(users)
+    .values({
+      id: newId('usr'),
+      email: input.email.trim().toLowerCase(),
+      name: input.name ?? null,
+      passwordHash,
+    })
+    .onConflictDoUpdate({ target: users.email, set: { passwordHash, updatedAt: new Date() } })
+    .returning();
+  await db
+    .insert(memberships)
+    .values({ userId: user.id, shopId: input.shopId, role: input.role })
+    .onConflictDoUpdate({ target: [memberships.userId, memberships.shopId], set: { role: input.role } });
+  return user;
+}

@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto';
+import pino from 'pino';
+import { type App, buildApp } from '../../src/app.js';
+import { type Config, loadConfig } from '../../src/config.js';
+import type { Database, Db } from '../../src/db/client.js';
+import type { AppDeps } from '../../src/http/context.js';
+import { createMetrics } from '../../src/http/metrics.js';
+import { createApiKey, type Role } from '../../src/shops/api-keys.js';
+import { createShop, type Shop } from '../../src/shops/shops.js';
+import { openTestDb } from './db.js';
+
+export interface TestContext {
+  app: App;
+  database: Database;
+  db: Db;
+  deps: AppDeps;
+  close(): Promise<void>;
+}
+
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return { ...loadConfig({ LOG_LEVEL: 'silent', PUBLIC_URL: 'http://resolve.test' }), ...overrides };
+}
+
+/** The real app on the real database, driven through `inject`. One per test file. */
+export async function startTestApp(overrides: Partial<Config> = {}): Promise<TestContext> {
+  const database = await openTestDb();
+  const config = testConfig(overrides);
+  const deps: AppDeps = { config, database, log: pino({ level: 'silent' }), metrics: createMetrics() };
+  const app = await buildApp(deps);
+  await app.ready();
+  return {
+    app,
+    database,
+    db: database.db,
+    deps,
+    async close() {
+      await app.close();
+      await database.close();
+    },
+  };
+}
+
+export interface TestShop {
+  shop: Shop;
+  slug: string;
+  keys: Record<Role, string>;
+  /** Authorization header values for each role. */
+  auth: Record<Role, { authorization: string }>;
+}
+
+export function uniqueSlug(prefix = 'shop'): string {
+  return `${prefix}-${randomBytes(5).toString('hex')}`;
+}
+
+/** A fresh shop with one API key per role: tests never share tenants. */
+export async function createTestShop(db: Db, prefix = 'shop'): Promise<TestShop> {
+  const slug = uniqueSlug(prefix);
+  const shop = await createShop(db, { slug, name: `Test ${slug}` });
+  const keys = {} as Record<Role, string>;
+  const auth = {} as Record<Role, { authorization: string }>;
+  for (const role of ['viewer', 'editor', 'admin'] as const) {
+    keys[role] = (await createApiKey(db, { shopIds: [shop.id], role, name: slug })).secret;
+    auth[role] = { authorization: `Bearer ${keys[role]}` };
+  }
+  return { shop, slug, keys, auth };
+}
