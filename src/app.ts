@@ -2,17 +2,25 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import { claimRoutes } from './claims/routes.js';
 import { authorizeShop } from './http/auth.js';
-import type { AppDeps } from './http/context.js';
+import type { AppDeps, ReadyDeps } from './http/context.js';
 import { beginIdempotent, finishIdempotent, requestHash } from './http/idempotency.js';
 import { ErrorResponse } from './http/schema-helpers.js';
-import { addSharedSchema, fieldErrors, validatorCompiler } from './http/validation.js';
+import { addSharedSchema, fieldErrors, unstorableTextPath, validatorCompiler } from './http/validation.js';
 import { AppError, errorBody } from './lib/errors.js';
 import { newId } from './lib/ids.js';
+import { loadMasterSecret } from './lib/secret.js';
 import { opsRoutes } from './ops/routes.js';
+import { OrderView, ShipmentView } from './orders/api-schemas.js';
 import { orderRoutes } from './orders/routes.js';
+import { CustomerClaim, CustomerOrder, FlowView, MerchantClaim } from './resolve/api-schemas.js';
+import { resolveMerchantRoutes } from './resolve/merchant-routes.js';
+import { resolveRoutes } from './resolve/routes.js';
+import { ResolveSettingsSchema } from './resolve/settings.js';
 import type { ApiKey, Role } from './shops/api-keys.js';
 import type { Shop } from './shops/shops.js';
+import { createStorage } from './storage/index.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -53,6 +61,10 @@ function toAppError(err: FastifyError & { validationContext?: string }): AppErro
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new AppError('invalid_request', 'Content-Length does not match the body.');
   }
+  // PostgreSQL text cannot hold NUL (\u0000): bad input, not a server fault (22021 text, 22P05 jsonb).
+  const pgCode = (err as { cause?: { code?: unknown } }).cause?.code ?? err.code;
+  if (pgCode === '22021' || pgCode === '22P05')
+    return new AppError('invalid_request', 'Text values must not contain NUL (\\u0000) characters.');
   if (err instanceof SyntaxError && err.statusCode === 400)
     return new AppError('invalid_json', 'The body is not valid JSON.');
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)
@@ -74,11 +86,28 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     genReqId: () => newId('req'),
     logController: new LogController({ disableRequestLogging: true }), // one log line per request, below
     routerOptions: { ignoreTrailingSlash: true },
+    // Through the factory, not setValidatorCompiler: a plugin that calls addSchema rebuilds its validator from
+    // the factory, and Fastify's default one coerces types, drops unknown fields and turns null into "".
+    // (cast: the factory's declared compiler type differs from FastifySchemaCompiler only in `method?`)
+    schemaController: { compilersFactory: { buildValidator: (() => validatorCompiler) as never } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
-  app.setValidatorCompiler(validatorCompiler);
-  app.addSchema(ErrorResponse);
-  addSharedSchema(ErrorResponse);
+  // JSON only: text/plain would reach validation as a string (and lets browsers skip the CORS preflight).
+  app.removeContentTypeParser('text/plain');
+  // Shared schemas live at the root so every plugin can $ref them.
+  for (const schema of [
+    ErrorResponse,
+    ShipmentView,
+    OrderView,
+    FlowView,
+    CustomerOrder,
+    CustomerClaim,
+    MerchantClaim,
+    ResolveSettingsSchema,
+  ]) {
+    app.addSchema(schema);
+    addSharedSchema(schema);
+  }
 
   await app.register(swagger, {
     openapi: {
@@ -94,6 +123,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         securitySchemes: {
           basicAuth: { type: 'http', scheme: 'basic' },
           bearerAuth: { type: 'http', scheme: 'bearer' },
+          sessionBearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'Customer session from POST /v1/resolve/{slug}/sessions.',
+          },
         },
       },
     },
@@ -127,13 +161,27 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     );
   });
 
-  app.addHook('preHandler', async (req, reply) => {
+  // Authentication and the tenant come first: no body is parsed or validated for an unknown caller or shop.
+  app.addHook('onRequest', async (req) => {
     const role = req.routeOptions.config.auth;
     if (!role) return;
     const { slug } = req.params as { slug: string };
     const { shop, key } = await authorizeShop(deps, req, slug, role);
     req.shop = shop;
     req.apiKey = key;
+  });
+
+  app.addHook('preValidation', async (req) => {
+    const path = unstorableTextPath(req.body);
+    if (path)
+      throw new AppError('validation_failed', 'The request is invalid.', [
+        { path, message: 'must not contain NUL (\\u0000) or unpaired surrogate characters' },
+      ]);
+  });
+
+  app.addHook('preHandler', async (req, reply) => {
+    if (!req.routeOptions.config.auth) return;
+    const { shop, apiKey: key } = req;
     const idemKey = req.headers['idempotency-key'];
     if (req.method === 'POST' && typeof idemKey === 'string') {
       const scope = `${key.id}:${shop.id}`;
@@ -176,7 +224,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  await app.register(opsRoutes(deps));
-  await app.register(orderRoutes(deps));
+  const ready: ReadyDeps = {
+    ...deps,
+    storage: deps.storage ?? createStorage(deps.config),
+    masterSecret: deps.masterSecret ?? (await loadMasterSecret(deps.database.db, deps.config)),
+  };
+  await app.register(opsRoutes(ready));
+  await app.register(orderRoutes(ready));
+  await app.register(resolveRoutes(ready));
+  await app.register(resolveMerchantRoutes(ready));
+  await app.register(claimRoutes(ready));
   return app;
 }

@@ -17,6 +17,29 @@ export interface Config {
   workerPollMs: number;
   shutdownTimeoutMs: number;
   pgPoolMax: number;
+  /** Customer lookup limits (SPEC §3): per client IP, per shop, and failure lock-outs. */
+  lookup: {
+    ipMax: number;
+    ipWindowSeconds: number;
+    shopMax: number;
+    orderFailures: number;
+    ipFailures: number;
+    lockSeconds: number;
+  };
+  /** Where evidence files live: a folder under DATA_DIR, or an S3-compatible bucket. */
+  storage:
+    | { driver: 'local'; dir: string }
+    | {
+        driver: 's3';
+        bucket: string;
+        region: string;
+        endpoint: string | null;
+        accessKeyId: string | null;
+        secretAccessKey: string | null;
+        forcePathStyle: boolean;
+      };
+  /** Trust X-Forwarded-For from a reverse proxy for the client IP. */
+  trustProxy: boolean;
 }
 
 export class ConfigError extends Error {
@@ -72,7 +95,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push('RESOLVE_DEMO_PASSWORD must be at least 8 characters');
   }
 
+  let storage: Config['storage'] = { driver: 'local', dir: path.join(dataDir, 'uploads') };
+  if ((env.STORAGE_DRIVER || 'local') === 's3') {
+    if (!env.S3_BUCKET) problems.push('S3_BUCKET is required when STORAGE_DRIVER=s3');
+    storage = {
+      driver: 's3',
+      bucket: env.S3_BUCKET || '',
+      region: env.S3_REGION || 'us-east-1',
+      endpoint: env.S3_ENDPOINT || null,
+      accessKeyId: env.S3_ACCESS_KEY_ID || null,
+      secretAccessKey: env.S3_SECRET_ACCESS_KEY || null,
+      forcePathStyle: env.S3_FORCE_PATH_STYLE === 'true' || env.S3_FORCE_PATH_STYLE === '1',
+    };
+  } else if (env.STORAGE_DRIVER && env.STORAGE_DRIVER !== 'local') {
+    problems.push(`STORAGE_DRIVER must be local or s3 (got "${env.STORAGE_DRIVER}")`);
+  }
+
   const config: Config = {
+    storage,
     port,
     host,
     publicUrl,
@@ -87,6 +127,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerPollMs: int('WORKER_POLL_MS', 500, 10, 60_000),
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     pgPoolMax: int('PG_POOL_MAX', 10, 1, 200),
+    lookup: {
+      ipMax: int('LOOKUP_IP_MAX', 60, 1, 1_000_000),
+      ipWindowSeconds: int('LOOKUP_IP_WINDOW_SECONDS', 600, 1, 86_400),
+      shopMax: int('LOOKUP_SHOP_MAX_PER_MINUTE', 1200, 1, 10_000_000),
+      orderFailures: int('LOOKUP_ORDER_FAILURES', 5, 1, 1000),
+      ipFailures: int('LOOKUP_IP_FAILURES', 10, 1, 10_000),
+      lockSeconds: int('LOOKUP_LOCK_SECONDS', 900, 1, 86_400),
+    },
+    trustProxy: env.TRUST_PROXY === 'true' || env.TRUST_PROXY === '1',
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

@@ -36,6 +36,10 @@ async function withDb<T>(
 
 async function main(argv: string[]): Promise<void> {
   const [command, sub] = argv;
+  if (command === '--help' || command === '-h') {
+    console.log(USAGE);
+    return;
+  }
   const rest = argv.slice(command === 'api-key' || command === 'shop' || command === 'user' ? 2 : 1);
   const { values } = parseArgs({
     args: rest,

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  boolean,
   index,
   integer,
   jsonb,
@@ -24,6 +25,8 @@ export const shops = pgTable('shops', {
   defaultLanguage: text('default_language').notNull().default('en'),
   timezone: text('timezone').notNull().default('UTC'),
   connector: text('connector').notNull().default('headless'),
+  /** Last claim number handed out; claims are R-<n> (incremented under the row lock). */
+  claimSeq: integer('claim_seq').notNull().default(1000),
   settings: jsonb('settings').notNull().default(sql`'{}'::jsonb`),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
@@ -79,6 +82,8 @@ export const orders = pgTable(
     discountTotal: money('discount_total'),
     taxTotal: money('tax_total'),
     total: money('total'),
+    /** Order tokens issued before this instant are revoked ("revoke all links of this order"). */
+    tokensValidAfter: ts('tokens_valid_after'),
     /** Hash of the normalised order document: re-sending the same document changes nothing. */
     docHash: text('doc_hash').notNull(),
     createdAt: createdAt(),
@@ -255,3 +260,182 @@ export const instanceSettings = pgTable('instance_settings', {
   value: text('value').notNull(),
   updatedAt: updatedAt(),
 });
+
+/** Customer sessions opened by a lookup (order number + ZIP) or an order token. The bearer is stored hashed. */
+export const resolveSessions = pgTable(
+  'resolve_sessions',
+  {
+    id: text('id').primaryKey(),
+    tokenHash: text('token_hash').notNull(),
+    shopId: text('shop_id').notNull(),
+    orderId: text('order_id').notNull(),
+    level: text('level').notNull(),
+    tokenId: text('token_id'),
+    expiresAt: ts('expires_at').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('resolve_sessions_token_uq').on(t.tokenHash),
+    index('resolve_sessions_expiry_idx').on(t.expiresAt),
+  ],
+);
+
+/** Individually revoked order tokens (by token id). */
+export const revokedTokens = pgTable(
+  'revoked_tokens',
+  {
+    shopId: text('shop_id').notNull(),
+    tokenId: text('token_id').notNull(),
+    orderId: text('order_id'),
+    revokedAt: ts('revoked_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.shopId, t.tokenId] })],
+);
+
+/** Fixed-window counters and lock-outs for the customer lookup, shared by every process. */
+export const rateLimits = pgTable(
+  'rate_limits',
+  {
+    bucket: text('bucket').primaryKey(),
+    shopId: text('shop_id'),
+    hits: integer('hits').notNull(),
+    windowStartedAt: ts('window_started_at').notNull(),
+    lockedUntil: ts('locked_until'),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('rate_limits_shop_locked_idx').on(t.shopId, t.lockedUntil)],
+);
+
+/** Evidence files uploaded in a customer session; removed by a job unless a claim takes them within 24 h. */
+export const uploads = pgTable(
+  'uploads',
+  {
+    id: text('id').primaryKey(),
+    shopId: text('shop_id').notNull(),
+    orderId: text('order_id').notNull(),
+    sessionId: text('session_id'),
+    storageKey: text('storage_key').notNull(),
+    contentType: text('content_type').notNull(),
+    size: integer('size').notNull(),
+    sha256: text('sha256').notNull(),
+    claimId: text('claim_id'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('uploads_shop_order_idx').on(t.shopId, t.orderId),
+    index('uploads_unattached_idx').on(t.createdAt).where(sql`claim_id is null`),
+  ],
+);
+
+export const claims = pgTable(
+  'claims',
+  {
+    id: text('id').primaryKey(),
+    shopId: text('shop_id')
+      .notNull()
+      .references(() => shops.id),
+    number: text('number').notNull(),
+    orderId: text('order_id')
+      .notNull()
+      .references(() => orders.id),
+    shipmentId: text('shipment_id'),
+    flow: text('flow').notNull(),
+    reason: text('reason').notNull(),
+    description: text('description'),
+    resolutionPreference: text('resolution_preference'),
+    status: text('status').notNull().default('pending'),
+    channel: text('channel').notNull(),
+    language: text('language'),
+    dropoffPermission: boolean('dropoff_permission'),
+    answers: jsonb('answers').notNull().default(sql`'[]'::jsonb`),
+    context: jsonb('context').notNull(),
+    tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+    assignee: text('assignee'),
+    idempotencyKey: text('idempotency_key'),
+    requestHash: text('request_hash'),
+    version: integer('version').notNull().default(1),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('claims_shop_number_uq').on(t.shopId, t.number),
+    uniqueIndex('claims_idempotency_uq').on(t.shopId, t.orderId, t.idempotencyKey),
+    index('claims_shop_created_idx').on(t.shopId, t.id),
+    index('claims_shop_order_idx').on(t.shopId, t.orderId),
+    index('claims_shop_status_idx').on(t.shopId, t.status, t.id),
+  ],
+);
+
+export const claimItems = pgTable(
+  'claim_items',
+  {
+    id: text('id').primaryKey(),
+    shopId: text('shop_id').notNull(),
+    claimId: text('claim_id')
+      .notNull()
+      .references(() => claims.id, { onDelete: 'cascade' }),
+    lineItemId: text('line_item_id').notNull(),
+    shipmentId: text('shipment_id'),
+    sku: text('sku'),
+    title: text('title').notNull(),
+    variantTitle: text('variant_title'),
+    quantity: integer('quantity').notNull(),
+    unitNetPrice: bigint('unit_net_price', { mode: 'number' }).notNull(),
+    imageUrl: text('image_url'),
+  },
+  (t) => [
+    index('claim_items_claim_idx').on(t.claimId),
+    index('claim_items_line_idx').on(t.shopId, t.lineItemId),
+  ],
+);
+
+export const claimEvidence = pgTable(
+  'claim_evidence',
+  {
+    id: text('id').primaryKey(),
+    shopId: text('shop_id').notNull(),
+    claimId: text('claim_id')
+      .notNull()
+      .references(() => claims.id, { onDelete: 'cascade' }),
+    uploadId: text('upload_id').notNull(),
+    kind: text('kind').notNull(),
+    lineItemId: text('line_item_id'),
+    contentType: text('content_type').notNull(),
+    size: integer('size').notNull(),
+  },
+  (t) => [index('claim_evidence_claim_idx').on(t.claimId)],
+);
+
+/** Append-only: every change of a claim, written in the same transaction as the change. */
+export const claimHistory = pgTable(
+  'claim_history',
+  {
+    id: text('id').primaryKey(),
+    shopId: text('shop_id').notNull(),
+    claimId: text('claim_id')
+      .notNull()
+      .references(() => claims.id, { onDelete: 'cascade' }),
+    actorType: text('actor_type').notNull(),
+    actorId: text('actor_id'),
+    action: text('action').notNull(),
+    changes: jsonb('changes').notNull(),
+    note: text('note'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('claim_history_claim_idx').on(t.claimId, t.id)],
+);
+
+/** Outbox of domain events (claims/created, claims/updated, orders/cancelled, …), written with the change. */
+export const events = pgTable(
+  'events',
+  {
+    id: text('id').primaryKey(),
+    shopId: text('shop_id').notNull(),
+    type: text('type').notNull(),
+    version: integer('version').notNull().default(1),
+    subjectId: text('subject_id').notNull(),
+    data: jsonb('data').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('events_shop_idx').on(t.shopId, t.id), index('events_subject_idx').on(t.shopId, t.subjectId)],
+);

@@ -40,6 +40,9 @@ export async function seedDemo(
 ): Promise<{ shop: Shop; credentials: DemoCredentials }> {
   const now = opts.now ?? new Date();
   return db.transaction(async (tx) => {
+    // Serialises concurrent seeds (several processes starting at once on one PostgreSQL database):
+    // without it the losers fail on the demo shop's unique slug.
+    await tx.execute(sql`select pg_advisory_xact_lock(727275)`);
     let shop = await findShopBySlug(tx, DEMO_SLUG);
     if (!shop) {
       shop = await createShop(tx, {

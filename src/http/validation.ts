@@ -17,16 +17,31 @@ function makeAjv(coerce: boolean): Ajv {
     coerceTypes: coerce ? 'array' : false,
   });
   addFormats(ajv);
+  // RFC 3339 allows what JS dates or PostgreSQL cannot hold (leap second :60, year 0, past 9999 in UTC).
+  const rfc = ajv.formats['date-time'] as { validate: (s: string) => boolean } | ((s: string) => boolean);
+  const isRfc = typeof rfc === 'function' ? rfc : rfc.validate;
+  ajv.addFormat('date-time', {
+    type: 'string',
+    validate: (s: string) => {
+      if (!isRfc(s)) return false;
+      const t = Date.parse(s);
+      return t >= MIN_TIME && t <= MAX_TIME;
+    },
+  });
   return ajv;
 }
+
+const MIN_TIME = Date.parse('0001-01-01T00:00:00Z');
+const MAX_TIME = Date.parse('9999-12-31T23:59:59.999Z');
 
 // Bodies are JSON: no type coercion, unknown fields rejected. Query strings and params arrive as text: coerced.
 const bodyAjv = makeAjv(false);
 const textAjv = makeAjv(true);
 
+/** Makes a schema with an `$id` available to `$ref`; adding the same id again is a no-op (one app per test file). */
 export function addSharedSchema(schema: object) {
-  bodyAjv.addSchema(schema);
-  textAjv.addSchema(schema);
+  const id = (schema as { $id?: string }).$id;
+  for (const ajv of [bodyAjv, textAjv]) if (!id || !ajv.getSchema(id)) ajv.addSchema(schema);
 }
 
 export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
@@ -63,4 +78,26 @@ export function fieldErrors(
 /** A compiled body validator for validating parts of a request by hand (e.g. each item of a bulk call). */
 export function bodyValidator(schema: object) {
   return bodyAjv.compile(schema);
+}
+
+// PostgreSQL stores neither NUL nor unpaired UTF-16 surrogates (jsonb rejects the latter's \u escapes).
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const unstorable = (s: string) => s.includes('\u0000') || LONE_SURROGATE.test(s);
+
+/** JSON-pointer path of the first string (value or key) in a parsed body the database cannot store. */
+export function unstorableTextPath(body: unknown): string | null {
+  const stack: [unknown, string][] = [[body, '']]; // iterative: bodies may nest deeper than the call stack
+  while (stack.length) {
+    const [v, path] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (unstorable(v)) return path || '/';
+    } else if (v !== null && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        const p = `${path}/${k.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+        if (unstorable(k)) return p;
+        stack.push([x, p]);
+      }
+    }
+  }
+  return null;
 }

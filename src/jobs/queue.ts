@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { type Db, execCount, query } from '../db/client.js';
 import { jobs } from '../db/schema.js';
 import { newId } from '../lib/ids.js';
@@ -11,7 +11,10 @@ export interface EnqueueOptions {
   uniqueKey?: string;
 }
 
-/** Writes the job in the caller's transaction: it exists only if the change it belongs to commits. */
+/**
+ * Writes the job in the caller's transaction: it exists only if the change it belongs to commits.
+ * Returns the job's id, or with a taken `uniqueKey` the id of the live job that holds it.
+ */
 export async function enqueue(
   tx: Db,
   type: string,
@@ -19,7 +22,7 @@ export async function enqueue(
   opts: EnqueueOptions = {},
 ): Promise<string> {
   const id = newId('job');
-  await tx
+  const inserted = await tx
     .insert(jobs)
     .values({
       id,
@@ -30,8 +33,11 @@ export async function enqueue(
       maxAttempts: opts.maxAttempts ?? 10,
       uniqueKey: opts.uniqueKey ?? null,
     })
-    .onConflictDoNothing();
-  return id;
+    .onConflictDoNothing()
+    .returning({ id: jobs.id });
+  if (inserted.length || !opts.uniqueKey) return id;
+  const live = await tx.select({ id: jobs.id }).from(jobs).where(eq(jobs.uniqueKey, opts.uniqueKey));
+  return live[0]?.id ?? id;
 }
 
 export interface ClaimedJob {
@@ -43,21 +49,37 @@ export interface ClaimedJob {
   max_attempts: number;
 }
 
-/** Claims up to `limit` due jobs for `leaseMs`; a worker that dies lets its lease expire and the job runs again. */
+/**
+ * Claims up to `limit` due jobs for `leaseMs`; a worker that dies lets its lease expire and the job runs again.
+ * `types` limits the claim to jobs the caller can run (a worker of an older release leaves newer types alone).
+ */
 export async function claimJobs(
   db: Db,
   workerId: string,
   limit: number,
   leaseMs: number,
+  types?: readonly string[],
 ): Promise<ClaimedJob[]> {
+  const typeFilter = types
+    ? sql`and type in (${sql.join(
+        (types.length ? types : ['']).map((t) => sql`${t}`),
+        sql`, `,
+      )})`
+    : sql``;
+  // A job whose lease ran out on its last attempt (its worker died mid-run) is parked, not retried forever.
+  await db.execute(
+    sql`update jobs set status = 'failed', finished_at = now(), updated_at = now(), unique_key = null, locked_by = null,
+          last_error = coalesce(last_error || '; ', '') || 'lease expired on the last attempt (worker stopped mid-run)'
+        where status = 'running' and locked_until < now() and attempts >= max_attempts`,
+  );
   return query<ClaimedJob>(
     db,
     sql`update jobs set status = 'running', attempts = attempts + 1, locked_by = ${workerId},
           locked_until = now() + (${leaseMs} * interval '1 millisecond'), updated_at = now()
         where id in (
           select id from jobs
-          where (status = 'queued' and run_at <= now())
-             or (status = 'running' and locked_until < now())
+          where ((status = 'queued' and run_at <= now())
+             or (status = 'running' and locked_until < now())) ${typeFilter}
           order by run_at
           limit ${limit}
           for update skip locked)
@@ -75,7 +97,7 @@ export async function completeJob(db: Db, id: string, workerId: string): Promise
   return n === 1;
 }
 
-/** Exponential backoff with full jitter: base 2^attempt seconds, capped at one hour. */
+/** Exponential backoff: base 2^(attempt-1) seconds capped at one hour, jittered within [base/2, base]. */
 export function backoffMs(attempt: number, random = Math.random): number {
   const cap = 3_600_000;
   const base = Math.min(cap, 1000 * 2 ** Math.max(0, attempt - 1));
@@ -100,4 +122,12 @@ export async function failJob(
         where id = ${job.id} and locked_by = ${workerId}`,
   );
   return parked ? 'failed' : 'retry';
+}
+
+/** Extends a running job's lease (heartbeat), so a long handler is not taken over by another worker. */
+export async function extendLease(db: Db, id: string, workerId: string, leaseMs: number): Promise<void> {
+  await db.execute(
+    sql`update jobs set locked_until = now() + (${leaseMs} * interval '1 millisecond')
+        where id = ${id} and locked_by = ${workerId} and status = 'running'`,
+  );
 }

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
 import { newId } from '../lib/ids.js';
-import { type ClaimedJob, claimJobs, completeJob, failJob } from './queue.js';
+import { type ClaimedJob, claimJobs, completeJob, extendLease, failJob } from './queue.js';
 
 export type JobHandler = (job: ClaimedJob, ctx: { db: Db; log: Logger }) => Promise<void>;
 
@@ -48,12 +48,13 @@ export class Worker {
   private async loop(): Promise<void> {
     const { db, log, concurrency, pollMs } = this.opts;
     const leaseMs = this.opts.leaseMs ?? 60_000;
+    const types = Object.keys(this.opts.handlers);
     while (this.running) {
       const free = concurrency - this.inFlight.size;
       let claimed: ClaimedJob[] = [];
       if (free > 0) {
         try {
-          claimed = await claimJobs(db, this.id, free, leaseMs);
+          claimed = await claimJobs(db, this.id, free, leaseMs, types);
         } catch (err) {
           log.error({ err }, 'worker: claiming jobs failed');
         }
@@ -78,8 +79,24 @@ export class Worker {
   }
 
   private async run(job: ClaimedJob): Promise<void> {
-    const { db, log, handlers } = this.opts;
+    const { db, log } = this.opts;
     const started = performance.now();
+    const leaseMs = this.opts.leaseMs ?? 60_000;
+    const heartbeat = setInterval(() => {
+      extendLease(db, job.id, this.id, leaseMs).catch((err) =>
+        log.warn({ err, job: job.id }, 'worker: lease renewal failed'),
+      );
+    }, leaseMs / 2);
+    heartbeat.unref();
+    try {
+      await this.runHandler(job, started);
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  private async runHandler(job: ClaimedJob, started: number): Promise<void> {
+    const { db, log, handlers } = this.opts;
     const handler = handlers[job.type];
     let outcome: 'succeeded' | 'retry' | 'failed';
     try {

@@ -23,7 +23,7 @@ export function isPhase(v: unknown): v is Phase {
  * Carrier/platform event codes that imply a phase when an event carries no `phase` of its own.
  * Covers AfterShip tags, Shopify FulfillmentEventStatus/DisplayStatus and common carrier wording.
  */
-const CODE_PHASE: Record<string, Phase> = {
+const CODES: Record<string, Phase> = {
   pending: 'order_created',
   order_created: 'order_created',
   inforeceived: 'order_processed',
@@ -61,15 +61,12 @@ const CODE_PHASE: Record<string, Phase> = {
   returned: 'returned',
 };
 
+/** Case and separators are dropped so `READY_FOR_PICKUP`, `readyForPickup` and `Ready for pickup` agree. */
+const codeKey = (code: string) => code.toLowerCase().replace(/[\s_-]+/g, '');
+const CODE_PHASE = new Map(Object.entries(CODES).map(([code, phase]) => [codeKey(code), phase]));
+
 export function phaseForCode(code: string): Phase | null {
-  return (
-    CODE_PHASE[
-      code
-        .trim()
-        .toLowerCase()
-        .replace(/[\s-]+/g, '_')
-    ] ?? null
-  );
+  return CODE_PHASE.get(codeKey(code)) ?? null;
 }
 
 export interface PhaseEvent {
@@ -103,8 +100,9 @@ const SETTLED: ReadonlySet<Phase> = new Set<Phase>([
 
 /**
  * The shipment's phase is the phase of its latest event that has one (events ordered by time, ties keep
- * input order). `delivered_at` is the first delivery (claim windows start there) unless a later return
- * or failure reset it; a shipment with no events is `order_processed` (a fulfilment exists).
+ * input order). `delivered_at` is the first delivery (claim windows start there); a later phase
+ * that still heads to the customer resets it, a return keeps it; a shipment with no events is
+ * `order_processed` (a fulfilment exists).
  */
 export function derivePhase(input: PhaseInput): DerivedPhase {
   const events = input.events
@@ -115,9 +113,9 @@ export function derivePhase(input: PhaseInput): DerivedPhase {
   for (const e of events) {
     if (!e.phase) continue;
     if (e.phase === 'delivered') {
-      if (phase !== 'delivered' || deliveredAt === null) deliveredAt = e.time;
-    } else if (e.phase === 'delivery_failed' || e.phase === 'in_delivery' || e.phase === 'in_transit') {
-      deliveredAt = null; // the carrier took back its delivered scan
+      deliveredAt ??= e.time; // a later delivered scan (repeat, return leg) does not restart the window
+    } else if (!SETTLED.has(e.phase)) {
+      deliveredAt = null; // the carrier took back its delivered scan (failed, in transit, pickup point)
     }
     phase = e.phase;
   }

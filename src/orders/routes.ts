@@ -25,7 +25,8 @@ const MAX_BULK = 1000;
 
 /** Conflicting concurrent writes of the same order surface as a unique violation: report, never 500. */
 function mapWriteError(err: unknown): never {
-  if (isUniqueViolation(err))
+  // Drizzle wraps driver errors (DrizzleQueryError); the PostgreSQL code is on `cause`.
+  if (isUniqueViolation(err) || isUniqueViolation((err as { cause?: unknown } | null)?.cause))
     throw new AppError('order_exists', 'Another request wrote this order at the same time; retry.');
   throw err;
 }
@@ -39,8 +40,6 @@ export function orderRoutes(deps: AppDeps): FastifyPluginAsync {
 
   return async (plain) => {
     const app = plain as unknown as App;
-    app.addSchema(ShipmentView);
-    app.addSchema(OrderView);
 
     app.put(
       '/v1/shops/:slug/orders',

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pino from 'pino';
 import { type App, buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
@@ -18,7 +21,9 @@ export interface TestContext {
 }
 
 export function testConfig(overrides: Partial<Config> = {}): Config {
-  return { ...loadConfig({ LOG_LEVEL: 'silent', PUBLIC_URL: 'http://resolve.test' }), ...overrides };
+  // Evidence files of a test run go to a throwaway folder, never the repository's data/.
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'resolve-test-'));
+  return { ...loadConfig({ LOG_LEVEL: 'silent', PUBLIC_URL: 'http://resolve.test', DATA_DIR: dataDir }), ...overrides };
 }
 
 /** The real app on the real database, driven through `inject`. One per test file. */

@@ -1,0 +1,468 @@
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { type Static, Type } from 'typebox';
+import type { Db } from '../db/client.js';
+import { claimEvidence, claimHistory, claimItems, claims, orders, shops, uploads } from '../db/schema.js';
+import { Str, StrEnum } from '../http/schema-helpers.js';
+import { AppError, type FieldError } from '../lib/errors.js';
+import { newId } from '../lib/ids.js';
+import type { OrderView } from '../orders/read.js';
+import { computeEligibility, type EligibleItem } from '../resolve/eligibility.js';
+import { FLOWS, type Flow, RESOLUTIONS, type ResolveSettings } from '../resolve/settings.js';
+import type { Shop } from '../shops/shops.js';
+import { emitEvent } from './events.js';
+import { claimedUnits } from './read.js';
+
+export const ClaimInput = Type.Object(
+  {
+    flow: StrEnum(FLOWS),
+    reason: Str(64, { minLength: 1 }),
+    items: Type.Array(
+      Type.Object(
+        {
+          line_item_id: Str(64, { minLength: 1 }),
+          quantity: Type.Integer({ minimum: 1, maximum: 100000 }),
+          shipment_id: Type.Optional(Str(64)),
+        },
+        { additionalProperties: false },
+      ),
+      { maxItems: 200 },
+    ),
+    description: Type.Optional(Type.Union([Type.String({ maxLength: 10000 }), Type.Null()])),
+    resolution_preference: Type.Optional(Type.Union([StrEnum(RESOLUTIONS), Type.Null()])),
+    evidence: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            upload_id: Str(64, { minLength: 1 }),
+            kind: StrEnum(['photo', 'package_photo', 'signature']),
+            line_item_id: Type.Optional(Type.Union([Str(64), Type.Null()])),
+          },
+          { additionalProperties: false },
+        ),
+        { maxItems: 100 },
+      ),
+    ),
+    answers: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            prompt_id: Str(64, { minLength: 1 }),
+            value: Type.Union([Type.String({ maxLength: 5000 }), Type.Boolean()]),
+          },
+          { additionalProperties: false },
+        ),
+        {
+          maxItems: 50,
+        },
+      ),
+    ),
+    dropoff_permission: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+export type ClaimInputT = Static<typeof ClaimInput>;
+
+export interface Actor {
+  type: 'customer' | 'api_key' | 'user' | 'system';
+  id: string | null;
+}
+
+export interface CreateClaimArgs {
+  shop: Shop;
+  settings: ResolveSettings;
+  /** Loads the order as it is inside the transaction (after the row lock). */
+  loadOrder: (tx: Db) => Promise<OrderView>;
+  orderId: string;
+  input: ClaimInputT;
+  channel: 'zip' | 'token' | 'api' | 'portal';
+  language: string | null;
+  actor: Actor;
+  idempotencyKey: string | null;
+  requestHash: string | null;
+  /** Evidence may only come from uploads of this session (customers) or of the order (merchants). */
+  sessionId: string | null;
+  /** Merchants may take claims outside the windows or for disabled flows (goodwill). */
+  overrideGating?: boolean;
+  now?: Date;
+}
+
+const invalid = (errors: FieldError[]) => new AppError('validation_failed', 'The claim is invalid.', errors);
+
+/**
+ * Creates a claim (SPEC §5–6) in one transaction: the order row is locked so concurrent claims see each
+ * other's units; eligibility is re-checked; number, items, evidence links, history and the
+ * `claims/created` event are written together. Returns the claim id and whether it already existed.
+ */
+export async function createClaim(
+  tx: Db,
+  a: CreateClaimArgs,
+): Promise<{ claimId: string; replayed: boolean }> {
+  const now = a.now ?? new Date();
+  const shopId = a.shop.id;
+  await tx.execute(sql`select id from orders where shop_id = ${shopId} and id = ${a.orderId} for update`);
+
+  if (a.idempotencyKey) {
+    const [prior] = await tx
+      .select({ id: claims.id, requestHash: claims.requestHash })
+      .from(claims)
+      .where(
+        and(
+          eq(claims.shopId, shopId),
+          eq(claims.orderId, a.orderId),
+          eq(claims.idempotencyKey, a.idempotencyKey),
+        ),
+      );
+    if (prior) {
+      if (prior.requestHash !== a.requestHash)
+        throw new AppError('idempotency_conflict', 'This Idempotency-Key was used with a different claim.');
+      return { claimId: prior.id, replayed: true };
+    }
+  }
+
+  const order = await a.loadOrder(tx);
+  const settings: ResolveSettings = a.overrideGating
+    ? {
+        ...a.settings,
+        claim_window_days: 3650,
+        return_window_days: 3650,
+        flows: Object.fromEntries(
+          FLOWS.map((f) => [f, { ...a.settings.flows[f], enabled: true }]),
+        ) as ResolveSettings['flows'],
+      }
+    : a.settings;
+  const flows = computeEligibility(
+    order,
+    await claimedUnits(tx, shopId, a.orderId),
+    settings,
+    now,
+    a.language,
+  );
+  const input = a.input;
+  const flow = flows.find((f) => f.flow === input.flow)!;
+  if (!flow.available)
+    throw new AppError(
+      flow.reason_code!,
+      `The ${input.flow} flow is not available for this order (${flow.reason_code}).`,
+    );
+  const fs = settings.flows[input.flow as Flow];
+
+  const errors: FieldError[] = [];
+  if (!fs.reasons.some((r) => r.code === input.reason))
+    errors.push({ path: '/reason', message: `must be one of ${fs.reasons.map((r) => r.code).join(', ')}` });
+  const pref = input.resolution_preference ?? null;
+  if (fs.resolutions.length && !pref)
+    errors.push({ path: '/resolution_preference', message: `required: one of ${fs.resolutions.join(', ')}` });
+  if (pref && !fs.resolutions.includes(pref))
+    errors.push({
+      path: '/resolution_preference',
+      message: fs.resolutions.length
+        ? `must be one of ${fs.resolutions.join(', ')}`
+        : 'this flow takes no resolution',
+    });
+  const description = input.description?.trim() || null;
+  const d = fs.description;
+  if (d.required && !description) errors.push({ path: '/description', message: 'required' });
+  if (description && description.length < d.min_length)
+    errors.push({ path: '/description', message: `must be at least ${d.min_length} characters` });
+  if (description && description.length > d.max_length)
+    errors.push({ path: '/description', message: `must be at most ${d.max_length} characters` });
+  if (input.flow === 'not_received' && typeof input.dropoff_permission !== 'boolean')
+    errors.push({ path: '/dropoff_permission', message: 'required (true or false) for not_received' });
+  if (input.flow !== 'not_received' && input.dropoff_permission != null)
+    errors.push({ path: '/dropoff_permission', message: 'only for not_received' });
+  if (input.flow !== 'support' && input.items.length === 0)
+    errors.push({ path: '/items', message: 'choose at least one item' });
+  const seen = new Set<string>();
+  input.items.forEach((it, i) => {
+    if (seen.has(it.line_item_id)) errors.push({ path: `/items/${i}/line_item_id`, message: 'listed twice' });
+    seen.add(it.line_item_id);
+  });
+  const answers = checkAnswers(fs, input.answers ?? [], errors);
+  if (errors.length) throw invalid(errors);
+
+  const allocation = allocateItems(input, flow.items);
+  const chosen = new Set(input.items.map((i) => i.line_item_id));
+  const evidence = await checkEvidence(tx, shopId, a.orderId, a.sessionId, fs, input, chosen);
+
+  const [{ seq }] = await tx
+    .update(shops)
+    .set({ claimSeq: sql`${shops.claimSeq} + 1` })
+    .where(eq(shops.id, shopId))
+    .returning({ seq: shops.claimSeq });
+  const claimId = newId('clm');
+  const lines = new Map(order.line_items.map((l) => [l.id, l]));
+  const shipmentIds = [...new Set(allocation.map((x) => x.shipment_id).filter((x): x is string => !!x))];
+  const shipment = shipmentIds.length === 1 ? order.shipments.find((s) => s.id === shipmentIds[0])! : null;
+  const claimValue = allocation.reduce((n, x) => n + unitNet(lines.get(x.line_item_id)!) * x.quantity, 0);
+  const context = {
+    order_number: order.order_number,
+    order_name: order.order_name,
+    order_state: order.state,
+    placed_at: order.placed_at,
+    currency: order.currency,
+    order_total: order.totals.total,
+    claim_value: claimValue,
+    shipment: shipment
+      ? {
+          id: shipment.id,
+          phase: shipment.phase,
+          carrier: shipment.carrier,
+          tracking_number: shipment.tracking_number,
+          tracking_url: shipment.tracking_url,
+          delivered_at: shipment.delivered_at,
+          stuck: shipment.stuck,
+        }
+      : null,
+    shipments: shipmentIds.length > 1 ? shipmentIds : undefined,
+    shipping_address: order.shipping_address,
+    customer: {
+      email: order.customer.email,
+      first_name: order.customer.first_name,
+      last_name: order.customer.last_name,
+    },
+  };
+
+  await tx.insert(claims).values({
+    id: claimId,
+    shopId,
+    number: `R-${seq}`,
+    orderId: a.orderId,
+    shipmentId: shipment?.id ?? null,
+    flow: input.flow,
+    reason: input.reason,
+    description,
+    resolutionPreference: pref,
+    status: 'pending',
+    channel: a.channel,
+    language: a.language,
+    dropoffPermission: input.flow === 'not_received' ? (input.dropoff_permission ?? null) : null,
+    answers,
+    context,
+    idempotencyKey: a.idempotencyKey,
+    requestHash: a.requestHash,
+    createdAt: now,
+    updatedAt: now,
+  });
+  if (allocation.length) {
+    await tx.insert(claimItems).values(
+      allocation.map((x) => {
+        const l = lines.get(x.line_item_id)!;
+        return {
+          id: newId('cli'),
+          shopId,
+          claimId,
+          lineItemId: l.id,
+          shipmentId: x.shipment_id,
+          sku: l.sku,
+          title: l.title,
+          variantTitle: l.variant_title,
+          quantity: x.quantity,
+          unitNetPrice: unitNet(l),
+          imageUrl: l.image_url,
+        };
+      }),
+    );
+  }
+  if (evidence.length) {
+    await tx.insert(claimEvidence).values(
+      evidence.map((e) => ({
+        id: newId('cle'),
+        shopId,
+        claimId,
+        uploadId: e.upload_id,
+        kind: e.kind,
+        lineItemId: e.line_item_id ?? null,
+        contentType: e.contentType,
+        size: e.size,
+      })),
+    );
+    await tx
+      .update(uploads)
+      .set({ claimId })
+      .where(
+        and(
+          eq(uploads.shopId, shopId),
+          inArray(
+            uploads.id,
+            evidence.map((e) => e.upload_id),
+          ),
+          isNull(uploads.claimId),
+        ),
+      );
+  }
+  await tx.insert(claimHistory).values({
+    id: newId('clh'),
+    shopId,
+    claimId,
+    actorType: a.actor.type,
+    actorId: a.actor.id,
+    action: 'created',
+    changes: { status: { from: null, to: 'pending' } },
+    createdAt: now,
+  });
+  await emitEvent(tx, shopId, 'claims/created', claimId, {
+    claim_id: claimId,
+    number: `R-${seq}`,
+    order_id: a.orderId,
+    flow: input.flow,
+    status: 'pending',
+  });
+  await tx
+    .update(orders)
+    .set({ updatedAt: now })
+    .where(and(eq(orders.shopId, shopId), eq(orders.id, a.orderId)));
+  return { claimId, replayed: false };
+}
+
+const unitNet = (l: OrderView['line_items'][number]) =>
+  l.unit_price - Math.round(l.discount / Math.max(1, l.quantity));
+
+/** Assigns each chosen item to shipments with free units; `not_received` must stay within one shipment. */
+function allocateItems(input: ClaimInputT, eligible: EligibleItem[]) {
+  const out: { line_item_id: string; shipment_id: string | null; quantity: number }[] = [];
+  const errors: FieldError[] = [];
+  let qtyError = false;
+  input.items.forEach((it, i) => {
+    const e = eligible.find((x) => x.line_item_id === it.line_item_id);
+    if (!e) {
+      errors.push({ path: `/items/${i}/line_item_id`, message: 'this item cannot be claimed in this flow' });
+      return;
+    }
+    if (it.quantity > e.max_quantity) {
+      qtyError = true;
+      errors.push({ path: `/items/${i}/quantity`, message: `at most ${e.max_quantity}` });
+      return;
+    }
+    const ships = it.shipment_id ? e.shipments.filter((s) => s.shipment_id === it.shipment_id) : e.shipments;
+    let left = it.quantity;
+    for (const s of ships) {
+      const take = Math.min(left, s.max_quantity);
+      if (take > 0) out.push({ line_item_id: it.line_item_id, shipment_id: s.shipment_id, quantity: take });
+      left -= take;
+      if (!left) break;
+    }
+    if (left > 0) {
+      qtyError = true;
+      errors.push({ path: `/items/${i}/quantity`, message: 'more units than this shipment has left' });
+    }
+  });
+  if (errors.length) {
+    const onlyQty = qtyError && errors.every((e) => e.path.endsWith('/quantity'));
+    throw new AppError(
+      onlyQty ? 'quantity_not_eligible' : 'item_not_eligible',
+      'Some items or quantities cannot be claimed.',
+      errors,
+    );
+  }
+  if (input.flow === 'not_received' && new Set(out.map((x) => x.shipment_id)).size > 1) {
+    throw new AppError(
+      'item_not_eligible',
+      'A not-received claim covers one shipment; choose items of one parcel.',
+      [{ path: '/items', message: 'items from more than one shipment' }],
+    );
+  }
+  return out;
+}
+
+function checkAnswers(
+  fs: ResolveSettings['flows'][Flow],
+  given: NonNullable<ClaimInputT['answers']>,
+  errors: FieldError[],
+) {
+  const byId = new Map(given.map((g, i) => [g.prompt_id, { ...g, i }]));
+  if (byId.size !== given.length) errors.push({ path: '/answers', message: 'a prompt is answered twice' });
+  for (const g of given)
+    if (!fs.prompts.some((p) => p.id === g.prompt_id))
+      errors.push({ path: `/answers/${byId.get(g.prompt_id)!.i}/prompt_id`, message: 'unknown prompt' });
+  for (const p of fs.prompts) {
+    const g = byId.get(p.id);
+    const path = g ? `/answers/${g.i}/value` : '/answers';
+    if (!g || g.value === '') {
+      if (p.required) errors.push({ path, message: `prompt "${p.id}" is required` });
+      continue;
+    }
+    if (p.type === 'yes_no' && typeof g.value !== 'boolean')
+      errors.push({ path, message: 'must be true or false' });
+    if (p.type === 'text' && (typeof g.value !== 'string' || g.value.length > (p.max_length ?? 2000)))
+      errors.push({ path, message: `must be text of at most ${p.max_length ?? 2000} characters` });
+    if (p.type === 'choice' && !p.options?.some((o) => o.value === g.value))
+      errors.push({ path, message: `must be one of ${p.options?.map((o) => o.value).join(', ')}` });
+  }
+  return given.map((g) => ({
+    prompt_id: g.prompt_id,
+    value: typeof g.value === 'string' ? g.value.trim() : g.value,
+  }));
+}
+
+async function checkEvidence(
+  tx: Db,
+  shopId: string,
+  orderId: string,
+  sessionId: string | null,
+  fs: ResolveSettings['flows'][Flow],
+  input: ClaimInputT,
+  chosen: Set<string>,
+) {
+  const given = input.evidence ?? [];
+  const ids = given.map((e) => e.upload_id);
+  const rows = ids.length
+    ? await tx
+        .select()
+        .from(uploads)
+        .where(and(eq(uploads.shopId, shopId), eq(uploads.orderId, orderId), inArray(uploads.id, ids)))
+    : [];
+  const errors: FieldError[] = [];
+  const out: ((typeof given)[number] & { contentType: string; size: number })[] = [];
+  const used = new Set<string>();
+  given.forEach((e, i) => {
+    const row = rows.find((r) => r.id === e.upload_id);
+    if (!row || row.claimId || (sessionId && row.sessionId !== sessionId) || used.has(e.upload_id)) {
+      errors.push({
+        path: `/evidence/${i}/upload_id`,
+        message: 'unknown, already used, or not uploaded in this session',
+      });
+      return;
+    }
+    used.add(e.upload_id);
+    if (e.kind === 'photo' && e.line_item_id && !chosen.has(e.line_item_id))
+      errors.push({ path: `/evidence/${i}/line_item_id`, message: 'not one of the chosen items' });
+    if (
+      e.kind === 'signature' &&
+      !row.contentType.startsWith('image/png') &&
+      !row.contentType.startsWith('image/')
+    )
+      errors.push({ path: `/evidence/${i}`, message: 'a signature must be an image' });
+    out.push({ ...e, contentType: row.contentType, size: row.size });
+  });
+  if (errors.length) throw new AppError('invalid_evidence', 'Some evidence cannot be used.', errors);
+
+  const missing: FieldError[] = [];
+  const photos = given.filter((e) => e.kind === 'photo');
+  const perItem = (id: string) =>
+    photos.filter((p) => p.line_item_id === id || (!p.line_item_id && chosen.size === 1)).length;
+  for (const [i, it] of input.items.entries()) {
+    const n = perItem(it.line_item_id);
+    if (n < fs.photos.min)
+      missing.push({ path: `/items/${i}`, message: `needs at least ${fs.photos.min} photo(s) of this item` });
+    if (n > fs.photos.max)
+      missing.push({ path: `/items/${i}`, message: `at most ${fs.photos.max} photo(s) per item` });
+  }
+  if (fs.photos.max === 0 && photos.length)
+    missing.push({ path: '/evidence', message: 'this flow takes no item photos' });
+  for (const kind of ['package_photo', 'signature'] as const) {
+    const n = given.filter((e) => e.kind === kind).length;
+    const rule = fs[kind];
+    if (rule === 'required' && n === 0)
+      missing.push({ path: '/evidence', message: `a ${kind.replace('_', ' ')} is required` });
+    if (rule === 'off' && n > 0)
+      missing.push({ path: '/evidence', message: `this flow takes no ${kind.replace('_', ' ')}` });
+    if (n > 1) missing.push({ path: '/evidence', message: `at most one ${kind.replace('_', ' ')}` });
+  }
+  if (missing.length)
+    throw new AppError(
+      'evidence_required',
+      'Some evidence is missing or not accepted for this flow.',
+      missing,
+    );
+  return out;
+}

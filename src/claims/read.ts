@@ -1,0 +1,166 @@
+import { and, asc, desc, eq, gte, inArray, lte, ne, type SQL, sql } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { claimEvidence, claimHistory, claimItems, claims } from '../db/schema.js';
+import { AppError } from '../lib/errors.js';
+import type { ClaimedUnits } from '../resolve/eligibility.js';
+import { signedFileUrl } from '../resolve/files.js';
+
+export type ClaimRow = typeof claims.$inferSelect;
+
+export interface ViewOptions {
+  master: Buffer;
+  publicUrl: string;
+  shopSlug: string;
+  /** Merchant views include internal fields (history, assignee, tags); customers see their claim only. */
+  audience: 'merchant' | 'customer';
+  withHistory?: boolean;
+}
+
+/** Claims with items, evidence (signed short-lived URLs) and, for merchants, history. */
+export async function loadClaimViews(db: Db, shopId: string, rows: ClaimRow[], opts: ViewOptions) {
+  if (!rows.length) return [];
+  const ids = rows.map((r) => r.id);
+  const [items, evidence, history] = await Promise.all([
+    db
+      .select()
+      .from(claimItems)
+      .where(and(eq(claimItems.shopId, shopId), inArray(claimItems.claimId, ids)))
+      .orderBy(asc(claimItems.id)),
+    db
+      .select()
+      .from(claimEvidence)
+      .where(and(eq(claimEvidence.shopId, shopId), inArray(claimEvidence.claimId, ids)))
+      .orderBy(asc(claimEvidence.id)),
+    opts.withHistory
+      ? db
+          .select()
+          .from(claimHistory)
+          .where(and(eq(claimHistory.shopId, shopId), inArray(claimHistory.claimId, ids)))
+          .orderBy(asc(claimHistory.id))
+      : Promise.resolve([]),
+  ]);
+  return rows.map((c) => {
+    const base = {
+      id: c.id,
+      number: c.number,
+      shop: opts.shopSlug,
+      order_id: c.orderId,
+      order_number: (c.context as { order_number?: string }).order_number ?? null,
+      shipment_id: c.shipmentId,
+      flow: c.flow,
+      reason: c.reason,
+      description: c.description,
+      resolution_preference: c.resolutionPreference,
+      status: c.status,
+      items: items
+        .filter((i) => i.claimId === c.id)
+        .map((i) => ({
+          line_item_id: i.lineItemId,
+          shipment_id: i.shipmentId,
+          sku: i.sku,
+          title: i.title,
+          variant_title: i.variantTitle,
+          quantity: i.quantity,
+          unit_net_price: i.unitNetPrice,
+          image_url: i.imageUrl,
+        })),
+      evidence: evidence
+        .filter((e) => e.claimId === c.id)
+        .map((e) => ({
+          id: e.uploadId,
+          kind: e.kind,
+          line_item_id: e.lineItemId,
+          content_type: e.contentType,
+          size: e.size,
+          url: signedFileUrl(opts.master, opts.publicUrl, e.uploadId),
+        })),
+      answers: c.answers as { prompt_id: string; value: string | boolean }[],
+      dropoff_permission: c.dropoffPermission,
+      channel: c.channel,
+      language: c.language,
+      created_at: c.createdAt.toISOString(),
+      updated_at: c.updatedAt.toISOString(),
+    };
+    if (opts.audience === 'customer') return base;
+    return {
+      ...base,
+      context: c.context as Record<string, unknown>,
+      tags: c.tags,
+      assignee: c.assignee,
+      version: c.version,
+      ...(opts.withHistory
+        ? {
+            history: history
+              .filter((h) => h.claimId === c.id)
+              .map((h) => ({
+                id: h.id,
+                actor: { type: h.actorType, id: h.actorId },
+                action: h.action,
+                changes: h.changes as Record<string, unknown>,
+                note: h.note,
+                created_at: h.createdAt.toISOString(),
+              })),
+          }
+        : {}),
+    };
+  });
+}
+
+export async function findClaimRow(db: Db, shopId: string, idOrNumber: string): Promise<ClaimRow> {
+  const cond = idOrNumber.startsWith('clm_') ? eq(claims.id, idOrNumber) : eq(claims.number, idOrNumber);
+  const [row] = await db
+    .select()
+    .from(claims)
+    .where(and(eq(claims.shopId, shopId), cond))
+    .limit(1);
+  if (!row) throw new AppError('claim_not_found', 'No such claim.');
+  return row;
+}
+
+/** Units already claimed on an order (rejected claims give their units back). */
+export async function claimedUnits(db: Db, shopId: string, orderId: string): Promise<ClaimedUnits[]> {
+  return db
+    .select({
+      line_item_id: claimItems.lineItemId,
+      shipment_id: claimItems.shipmentId,
+      quantity: claimItems.quantity,
+    })
+    .from(claimItems)
+    .innerJoin(claims, eq(claims.id, claimItems.claimId))
+    .where(
+      and(
+        eq(claims.shopId, shopId),
+        eq(claimItems.shopId, shopId),
+        eq(claims.orderId, orderId),
+        ne(claims.status, 'rejected'),
+      ),
+    );
+}
+
+export interface ClaimSearch {
+  status?: string;
+  flow?: string;
+  order_id?: string;
+  created_from?: string;
+  created_to?: string;
+  after?: string;
+  offset?: number;
+  limit: number;
+}
+
+export async function searchClaimRows(db: Db, shopId: string, q: ClaimSearch): Promise<ClaimRow[]> {
+  const conds: (SQL | undefined)[] = [eq(claims.shopId, shopId)];
+  if (q.status) conds.push(inArray(claims.status, q.status.split(',')));
+  if (q.flow) conds.push(inArray(claims.flow, q.flow.split(',')));
+  if (q.order_id) conds.push(eq(claims.orderId, q.order_id));
+  if (q.created_from) conds.push(gte(claims.createdAt, new Date(q.created_from)));
+  if (q.created_to) conds.push(lte(claims.createdAt, new Date(q.created_to)));
+  if (q.after) conds.push(sql`${claims.id} < ${q.after}`);
+  return db
+    .select()
+    .from(claims)
+    .where(and(...conds))
+    .orderBy(desc(claims.id))
+    .limit(q.limit)
+    .offset(q.offset ?? 0);
+}

@@ -1,0 +1,239 @@
+import { and, eq, gt, like, sql } from 'drizzle-orm';
+import type { FastifyPluginAsync } from 'fastify';
+import { Type } from 'typebox';
+import type { App } from '../app.js';
+import { rateLimits, shops } from '../db/schema.js';
+import type { ReadyDeps } from '../http/context.js';
+import { errorResponses, Str } from '../http/schema-helpers.js';
+import { AppError } from '../lib/errors.js';
+import { normalizeOrderNumber } from '../orders/document.js';
+import { findOrderRow } from '../orders/read.js';
+import { lockBucket } from './lookup.js';
+import { checkResolveSettings, deepMerge, ResolveSettingsSchema, resolveSettingsOf } from './settings.js';
+import { issueOrderToken, revokeOrderTokens, rotateTokenKey } from './tokens.js';
+
+const security: { [k: string]: string[] }[] = [{ basicAuth: [] }, { bearerAuth: [] }];
+const SlugId = Type.Object({ slug: Type.String(), id: Type.String() });
+const Slug = Type.Object({ slug: Type.String() });
+
+/** Merchant side of the customer flow: links, revocation, key rotation, settings, lock-outs. */
+export function resolveMerchantRoutes(deps: ReadyDeps): FastifyPluginAsync {
+  const { db } = deps.database;
+  return async (plain) => {
+    const app = plain as unknown as App;
+
+    app.post(
+      '/v1/shops/:slug/orders/:id/resolve-link',
+      {
+        config: { auth: 'editor' },
+        schema: {
+          tags: ['Orders'],
+          security,
+          summary: 'Create a signed Resolve link for an order',
+          description:
+            'For merchant emails, helpdesk macros and post-purchase flows. The link opens a token-level session (which may also cancel or change the address while nothing is shipped).',
+          params: SlugId,
+          body: Type.Optional(
+            Type.Object(
+              {
+                expires_in_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 365 })),
+                lang: Type.Optional(Type.String({ pattern: '^[a-z]{2}$' })),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+          response: {
+            201: Type.Object({
+              url: Type.String(),
+              token: Type.String(),
+              token_id: Type.String(),
+              expires_at: Type.String(),
+            }),
+            ...errorResponses,
+          },
+        },
+      },
+      async (req, reply) => {
+        const { id } = req.params as { id: string };
+        const body = (req.body ?? {}) as { expires_in_days?: number; lang?: string };
+        const order = await findOrderRow(db, req.shop.id, id);
+        const days = body.expires_in_days ?? resolveSettingsOf(req.shop).token_ttl_days;
+        const { token, claims } = issueOrderToken(deps.masterSecret, req.shop, order.id, days * 86_400);
+        const url = `${deps.config.publicUrl}/resolve/${req.shop.slug}?token=${encodeURIComponent(token)}${body.lang ? `&lang=${body.lang}` : ''}`;
+        reply.code(201);
+        return { url, token, token_id: claims.jti, expires_at: new Date(claims.exp * 1000).toISOString() };
+      },
+    );
+
+    app.post(
+      '/v1/shops/:slug/orders/:id/tokens/revoke',
+      {
+        config: { auth: 'editor' },
+        schema: {
+          tags: ['Orders'],
+          security,
+          summary: 'Revoke Resolve links of an order',
+          description:
+            'With `token_id`, that link only; without, every link issued for the order so far. Sessions opened with them end.',
+          params: SlugId,
+          body: Type.Optional(
+            Type.Object(
+              { token_id: Type.Optional(Str(64, { minLength: 1 })) },
+              { additionalProperties: false },
+            ),
+          ),
+          response: { 200: Type.Object({ revoked: Type.String() }), ...errorResponses },
+        },
+      },
+      async (req) => {
+        const { id } = req.params as { id: string };
+        const tokenId = (req.body as { token_id?: string } | undefined)?.token_id ?? null;
+        const order = await findOrderRow(db, req.shop.id, id);
+        await db.transaction((tx) => revokeOrderTokens(tx, req.shop.id, order.id, tokenId));
+        return { revoked: tokenId ?? 'all' };
+      },
+    );
+
+    app.post(
+      '/v1/shops/:slug/settings/token-keys/rotate',
+      {
+        config: { auth: 'admin' },
+        schema: {
+          tags: ['Settings'],
+          security,
+          summary: 'Rotate the key that signs Resolve links',
+          description:
+            'New links use a new key id. Links signed with older keys keep working unless `retire_previous` is true.',
+          params: Slug,
+          body: Type.Optional(
+            Type.Object({ retire_previous: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+          ),
+          response: {
+            200: Type.Object({ current: Type.String(), retired: Type.Array(Type.String()) }),
+            ...errorResponses,
+          },
+        },
+      },
+      async (req) =>
+        db.transaction((tx) =>
+          rotateTokenKey(
+            tx,
+            req.shop,
+            (req.body as { retire_previous?: boolean } | undefined)?.retire_previous ?? false,
+          ),
+        ),
+    );
+
+    app.get(
+      '/v1/shops/:slug/settings/resolve',
+      {
+        config: { auth: 'viewer' },
+        schema: {
+          tags: ['Settings'],
+          security,
+          summary: 'Customer-flow settings (with defaults)',
+          params: Slug,
+          response: { 200: Type.Ref('ResolveSettings'), ...errorResponses },
+        },
+      },
+      async (req) => resolveSettingsOf(req.shop),
+    );
+
+    app.patch(
+      '/v1/shops/:slug/settings/resolve',
+      {
+        config: { auth: 'admin' },
+        schema: {
+          tags: ['Settings'],
+          security,
+          summary: 'Change customer-flow settings',
+          description:
+            'Send only what changes: objects merge, arrays replace. The result is validated as a whole.',
+          params: Slug,
+          body: Type.Object({}, { additionalProperties: true }),
+          response: { 200: Type.Ref('ResolveSettings'), ...errorResponses },
+        },
+      },
+      async (req) => {
+        const next = checkResolveSettings(deepMerge(resolveSettingsOf(req.shop), req.body));
+        const stored = deepMerge((req.shop.settings as { resolve?: object }).resolve ?? {}, req.body);
+        await db
+          .update(shops)
+          .set({
+            settings: sql`jsonb_set(${shops.settings}, '{resolve}', ${JSON.stringify(stored)}::jsonb, true)`,
+            updatedAt: new Date(),
+          })
+          .where(eq(shops.id, req.shop.id));
+        return next;
+      },
+    );
+
+    app.get(
+      '/v1/shops/:slug/lookup-lockouts',
+      {
+        config: { auth: 'viewer' },
+        schema: {
+          tags: ['Settings'],
+          security,
+          summary: 'Order numbers locked after repeated failed lookups',
+          params: Slug,
+          response: {
+            200: Type.Object({
+              data: Type.Array(
+                Type.Object({
+                  order_number: Type.String(),
+                  failures: Type.Integer(),
+                  locked_until: Type.String(),
+                }),
+              ),
+            }),
+            ...errorResponses,
+          },
+        },
+      },
+      async (req) => {
+        const prefix = lockBucket(req.shop.id, '');
+        const rows = await db
+          .select()
+          .from(rateLimits)
+          .where(
+            and(
+              eq(rateLimits.shopId, req.shop.id),
+              like(rateLimits.bucket, `${prefix}%`),
+              gt(rateLimits.lockedUntil, sql`now()`),
+            ),
+          );
+        return {
+          data: rows.map((r) => ({
+            order_number: r.bucket.slice(prefix.length),
+            failures: r.hits,
+            locked_until: r.lockedUntil!.toISOString(),
+          })),
+        };
+      },
+    );
+
+    app.delete(
+      '/v1/shops/:slug/lookup-lockouts/:order_number',
+      {
+        config: { auth: 'editor' },
+        schema: {
+          tags: ['Settings'],
+          security,
+          summary: 'Lift a lookup lock-out',
+          params: Type.Object({ slug: Type.String(), order_number: Type.String({ maxLength: 100 }) }),
+          response: { 204: Type.Null(), ...errorResponses },
+        },
+      },
+      async (req, reply) => {
+        const { order_number } = req.params as { order_number: string };
+        const n = normalizeOrderNumber(order_number);
+        if (!n) throw new AppError('validation_failed', 'Invalid order number.');
+        await db
+          .delete(rateLimits)
+          .where(and(eq(rateLimits.shopId, req.shop.id), eq(rateLimits.bucket, lockBucket(req.shop.id, n))));
+        return reply.code(204).send(null);
+      },
+    );
+  };
+}

@@ -1,0 +1,384 @@
+import multipart from '@fastify/multipart';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { App } from '../app.js';
+import { ClaimInput, type ClaimInputT, createClaim } from '../claims/create-claim.js';
+import { findClaimRow, loadClaimViews, searchClaimRows } from '../claims/read.js';
+import type { ReadyDeps } from '../http/context.js';
+import { requestHash } from '../http/idempotency.js';
+import { errorResponses, Str } from '../http/schema-helpers.js';
+import { AppError } from '../lib/errors.js';
+import { requireShop } from '../shops/shops.js';
+import { CustomerClaim, CustomerOrder, FlowView, OrderSessionView, SessionView } from './api-schemas.js';
+import { customerState, loadOrderView, pickLanguage } from './customer-view.js';
+import { verifyFileSignature } from './files.js';
+import { returnHandoffUrl } from './handoff.js';
+import { verifyOrderByZip } from './lookup.js';
+import {
+  type AddressChange,
+  AddressChangeInput,
+  cancelOrderByCustomer,
+  changeAddressByCustomer,
+} from './order-actions.js';
+import { hit } from './rate-limit.js';
+import { openSession, requireSession } from './sessions.js';
+import { resolveSettingsOf } from './settings.js';
+import { verifyOrderToken } from './tokens.js';
+import { createUpload, findUpload } from './uploads.js';
+
+const tags = ['Customer flow'];
+const Slug = Type.Object({ slug: Type.String({ maxLength: 64 }) });
+const LangQuery = Type.Object({ lang: Type.Optional(Type.String({ maxLength: 10 })) });
+const bearer = [{ sessionBearer: [] }];
+
+/** The customer-flow API (SPEC §14) used by the Resolve page and by headless shops. */
+export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
+  const { db } = deps.database;
+
+  const context = async (req: FastifyRequest) => {
+    const { slug } = req.params as { slug: string };
+    const shop = await requireShop(db, slug);
+    const session = await requireSession(db, shop.id, req.headers.authorization);
+    return { shop, session };
+  };
+  const langOf = (
+    req: FastifyRequest,
+    shop: Awaited<ReturnType<typeof requireShop>>,
+    order: { language: string | null } | null,
+  ) =>
+    pickLanguage(
+      shop,
+      order,
+      (req.query as { lang?: string } | undefined)?.lang,
+      req.headers['accept-language'],
+    );
+
+  return async (plain) => {
+    const app = plain as unknown as App;
+    await app.register(multipart, { limits: { files: 1, fields: 5, fileSize: 25 * 1024 * 1024, parts: 6 } });
+
+    app.post(
+      '/v1/resolve/:slug/sessions',
+      {
+        schema: {
+          tags,
+          summary: 'Open a customer session',
+          description:
+            'By order number + ZIP code, or by an order token from a Resolve link. A wrong number and a wrong ZIP give the same 404 `order_not_found`. Limited per client IP, per shop and per order number (429 `rate_limited` with Retry-After).',
+          params: Slug,
+          querystring: LangQuery,
+          body: Type.Union([
+            Type.Object(
+              { order_number: Str(100, { minLength: 1 }), zip_code: Str(32, { minLength: 1 }) },
+              { additionalProperties: false },
+            ),
+            Type.Object(
+              { token: Type.String({ minLength: 1, maxLength: 2048 }) },
+              { additionalProperties: false },
+            ),
+          ]),
+          response: { 201: SessionView, ...errorResponses, 429: Type.Ref('Error') },
+        },
+      },
+      async (req, reply) => {
+        const { slug } = req.params as { slug: string };
+        const shop = await requireShop(db, slug);
+        const body = req.body as { order_number?: string; zip_code?: string; token?: string };
+        let orderId: string;
+        let level: 'zip' | 'token';
+        let tokenId: string | null = null;
+        if (body.token !== undefined) {
+          await hit(db, `token:ip:${req.ip}`, null, {
+            max: deps.config.lookup.ipMax,
+            windowSeconds: deps.config.lookup.ipWindowSeconds,
+          });
+          const claims = await verifyOrderToken(db, deps.masterSecret, shop, body.token);
+          orderId = claims.sub;
+          tokenId = claims.jti;
+          level = 'token';
+        } else {
+          orderId = await verifyOrderByZip(
+            db,
+            deps.config,
+            shop,
+            { order_number: body.order_number!, zip_code: body.zip_code! },
+            req.ip,
+          );
+          level = 'zip';
+        }
+        const session = await openSession(db, { shopId: shop.id, orderId, level, tokenId });
+        const view = await loadOrderView(db, shop, orderId);
+        const state = await customerState(db, shop, view, level, langOf(req, shop, view));
+        reply.code(201).header('cache-control', 'no-store');
+        return { session: session.bearer, level, expires_at: session.expiresAt.toISOString(), ...state };
+      },
+    );
+
+    app.get(
+      '/v1/resolve/:slug/order',
+      {
+        schema: {
+          tags,
+          security: bearer,
+          summary: 'The order, what can be claimed, and allowed actions',
+          params: Slug,
+          querystring: LangQuery,
+          response: { 200: OrderSessionView, ...errorResponses },
+        },
+      },
+      async (req, reply) => {
+        const { shop, session } = await context(req);
+        const view = await loadOrderView(db, shop, session.orderId);
+        reply.header('cache-control', 'no-store');
+        return {
+          level: session.level,
+          expires_at: session.expiresAt.toISOString(),
+          ...(await customerState(db, shop, view, session.level, langOf(req, shop, view))),
+        };
+      },
+    );
+
+    app.post(
+      '/v1/resolve/:slug/uploads',
+      {
+        schema: {
+          tags,
+          security: bearer,
+          summary: 'Upload a photo (multipart, field `file`)',
+          description:
+            'JPEG, PNG, WebP or HEIC, decided by the content; at most the shop’s upload limit (default 10 MB). Location metadata is removed. Attach it to a claim within 24 hours.',
+          params: Slug,
+          consumes: ['multipart/form-data'],
+          response: {
+            201: Type.Object({ id: Type.String(), content_type: Type.String(), size: Type.Integer() }),
+            ...errorResponses,
+            413: Type.Ref('Error'),
+            415: Type.Ref('Error'),
+          },
+        },
+      },
+      async (req, reply) => {
+        const { shop, session } = await context(req);
+        await hit(db, `upload:session:${session.id}`, shop.id, { max: 60, windowSeconds: 3600 });
+        if (!req.isMultipart())
+          throw new AppError(
+            'unsupported_media_type',
+            'Send the photo as multipart/form-data with the field "file".',
+          );
+        const maxBytes = resolveSettingsOf(shop).upload_max_bytes;
+        const part = await req.file({ limits: { fileSize: maxBytes, files: 1 } });
+        if (!part || part.fieldname !== 'file')
+          throw new AppError('validation_failed', 'Send the photo in the field "file".', [
+            { path: '/file', message: 'required' },
+          ]);
+        let buf: Buffer;
+        try {
+          buf = await part.toBuffer();
+        } catch (err) {
+          if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE')
+            throw new AppError(
+              'payload_too_large',
+              `Photos may be at most ${Math.floor(maxBytes / 1024 / 1024)} MB.`,
+            );
+          throw err;
+        }
+        reply.code(201);
+        return createUpload(db, deps.storage, session, buf, maxBytes);
+      },
+    );
+
+    app.post(
+      '/v1/resolve/:slug/claims',
+      {
+        schema: {
+          tags,
+          security: bearer,
+          summary: 'Submit a claim',
+          description:
+            'Send an `Idempotency-Key`: a retry with the same key returns the same claim. A flow, item or quantity that is not eligible answers 422 with the eligibility reason code as `key`.',
+          params: Slug,
+          querystring: LangQuery,
+          body: ClaimInput,
+          response: {
+            201: Type.Ref('CustomerClaim'),
+            ...errorResponses,
+            409: Type.Ref('Error'),
+            422: Type.Ref('Error'),
+          },
+        },
+      },
+      async (req, reply) => {
+        const { shop, session } = await context(req);
+        await hit(db, `claim:session:${session.id}`, shop.id, { max: 30, windowSeconds: 3600 });
+        const key = req.headers['idempotency-key'];
+        if (key !== undefined && (typeof key !== 'string' || key.length < 1 || key.length > 255)) {
+          throw new AppError('validation_failed', 'Idempotency-Key must be 1–255 characters.', [
+            { path: 'header:idempotency-key', message: 'length 1–255' },
+          ]);
+        }
+        const input = req.body as ClaimInputT;
+        const view = await loadOrderView(db, shop, session.orderId);
+        const language = langOf(req, shop, view);
+        const { claimId, replayed } = await db.transaction((tx) =>
+          createClaim(tx, {
+            shop,
+            settings: resolveSettingsOf(shop),
+            loadOrder: (t) => loadOrderView(t, shop, session.orderId),
+            orderId: session.orderId,
+            input,
+            channel: session.level,
+            language,
+            actor: { type: 'customer', id: session.id },
+            idempotencyKey: (key as string | undefined) ?? null,
+            requestHash: key ? requestHash('POST', 'claim', input) : null,
+            sessionId: session.id,
+          }),
+        );
+        deps.nudgeWorker?.();
+        const [claim] = await loadClaimViews(db, shop.id, [await findClaimRow(db, shop.id, claimId)], {
+          master: deps.masterSecret,
+          publicUrl: deps.config.publicUrl,
+          shopSlug: shop.slug,
+          audience: 'customer',
+        });
+        if (replayed) reply.header('idempotent-replayed', 'true');
+        reply.code(201);
+        return { ...claim, handoff_url: returnHandoffUrl(shop, view, claim) };
+      },
+    );
+
+    app.get(
+      '/v1/resolve/:slug/claims',
+      {
+        schema: {
+          tags,
+          security: bearer,
+          summary: 'The claims of this order',
+          params: Slug,
+          response: { 200: Type.Object({ data: Type.Array(Type.Ref('CustomerClaim')) }), ...errorResponses },
+        },
+      },
+      async (req) => {
+        const { shop, session } = await context(req);
+        const rows = await searchClaimRows(db, shop.id, { order_id: session.orderId, limit: 100 });
+        return {
+          data: await loadClaimViews(db, shop.id, rows, {
+            master: deps.masterSecret,
+            publicUrl: deps.config.publicUrl,
+            shopSlug: shop.slug,
+            audience: 'customer',
+          }),
+        };
+      },
+    );
+
+    const tokenOnly = (level: string) => {
+      if (level !== 'token')
+        throw new AppError(
+          'token_required',
+          'This needs the link the shop sent you; a lookup by order number and ZIP code cannot do it.',
+        );
+    };
+
+    app.post(
+      '/v1/resolve/:slug/order/cancel',
+      {
+        schema: {
+          tags,
+          security: bearer,
+          summary: 'Cancel the order (token sessions only; nothing fulfilled yet)',
+          params: Slug,
+          body: Type.Optional(
+            Type.Object({ reason: Type.Optional(Str(500)) }, { additionalProperties: false }),
+          ),
+          response: {
+            200: OrderSessionView,
+            ...errorResponses,
+            403: Type.Ref('Error'),
+            422: Type.Ref('Error'),
+          },
+        },
+      },
+      async (req) => {
+        const { shop, session } = await context(req);
+        tokenOnly(session.level);
+        await db.transaction((tx) =>
+          cancelOrderByCustomer(
+            tx,
+            shop,
+            session.orderId,
+            (req.body as { reason?: string } | undefined)?.reason ?? null,
+          ),
+        );
+        deps.nudgeWorker?.();
+        const view = await loadOrderView(db, shop, session.orderId);
+        return {
+          level: session.level,
+          expires_at: session.expiresAt.toISOString(),
+          ...(await customerState(db, shop, view, session.level, langOf(req, shop, view))),
+        };
+      },
+    );
+
+    app.post(
+      '/v1/resolve/:slug/order/address',
+      {
+        schema: {
+          tags,
+          security: bearer,
+          summary: 'Change the shipping address (token sessions only; before fulfilment)',
+          params: Slug,
+          body: AddressChangeInput,
+          response: {
+            200: OrderSessionView,
+            ...errorResponses,
+            403: Type.Ref('Error'),
+            422: Type.Ref('Error'),
+          },
+        },
+      },
+      async (req) => {
+        const { shop, session } = await context(req);
+        tokenOnly(session.level);
+        await db.transaction((tx) =>
+          changeAddressByCustomer(tx, shop, session.orderId, req.body as AddressChange),
+        );
+        deps.nudgeWorker?.();
+        const view = await loadOrderView(db, shop, session.orderId);
+        return {
+          level: session.level,
+          expires_at: session.expiresAt.toISOString(),
+          ...(await customerState(db, shop, view, session.level, langOf(req, shop, view))),
+        };
+      },
+    );
+
+    app.get(
+      '/v1/files/:id',
+      {
+        schema: {
+          tags: ['Files'],
+          summary: 'An evidence file, through a short-lived signed URL',
+          params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+          querystring: Type.Object({ exp: Type.Integer(), sig: Type.String({ maxLength: 100 }) }),
+        },
+      },
+      async (req, reply) => {
+        const { id } = req.params as { id: string };
+        const { exp, sig } = req.query as { exp: number; sig: string };
+        if (!verifyFileSignature(deps.masterSecret, id, exp, sig))
+          throw new AppError('file_link_invalid', 'This file link is invalid or has expired.');
+        const upload = await findUpload(db, id);
+        const data = upload ? await deps.storage.get(upload.storageKey) : null;
+        if (!upload || !data) throw new AppError('upload_not_found', 'No such file.');
+        reply
+          .header('content-type', upload.contentType)
+          .header('cache-control', 'private, max-age=300')
+          .header('x-content-type-options', 'nosniff')
+          .header('content-security-policy', "default-src 'none'; sandbox")
+          .header('content-disposition', `inline; filename="${upload.id}"`);
+        return reply.send(data);
+      },
+    );
+  };
+}
