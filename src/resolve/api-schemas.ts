@@ -1,8 +1,17 @@
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { NullableOut, StrEnum } from '../http/schema-helpers.js';
 import { PHASES } from '../orders/phase.js';
 import { REASON_CODES } from './eligibility.js';
 import { FLOWS } from './settings.js';
+
+/**
+ * preValidation hook for routes whose JSON body is optional: a request without a body is validated as `{}`
+ * (Fastify would check `undefined` against the object schema and answer 400 "must be object").
+ */
+export async function optionalBody(req: FastifyRequest): Promise<void> {
+  if (req.body === undefined) req.body = {};
+}
 
 const S = Type.String();
 const NS = NullableOut(Type.String());

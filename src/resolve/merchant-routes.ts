@@ -8,6 +8,7 @@ import { errorResponses, Str } from '../http/schema-helpers.js';
 import { AppError } from '../lib/errors.js';
 import { normalizeOrderNumber } from '../orders/document.js';
 import { findOrderRow } from '../orders/read.js';
+import { optionalBody } from './api-schemas.js';
 import { lockBucket } from './lookup.js';
 import { checkResolveSettings, deepMerge, ResolveSettingsSchema, resolveSettingsOf } from './settings.js';
 import { issueOrderToken, revokeOrderTokens, rotateTokenKey } from './tokens.js';
@@ -26,6 +27,7 @@ export function resolveMerchantRoutes(deps: ReadyDeps): FastifyPluginAsync {
       '/v1/shops/:slug/orders/:id/resolve-link',
       {
         config: { auth: 'editor' },
+        preValidation: optionalBody,
         schema: {
           tags: ['Orders'],
           security,
@@ -69,6 +71,7 @@ export function resolveMerchantRoutes(deps: ReadyDeps): FastifyPluginAsync {
       '/v1/shops/:slug/orders/:id/tokens/revoke',
       {
         config: { auth: 'editor' },
+        preValidation: optionalBody,
         schema: {
           tags: ['Orders'],
           security,
@@ -98,6 +101,7 @@ export function resolveMerchantRoutes(deps: ReadyDeps): FastifyPluginAsync {
       '/v1/shops/:slug/settings/token-keys/rotate',
       {
         config: { auth: 'admin' },
+        preValidation: optionalBody,
         schema: {
           tags: ['Settings'],
           security,

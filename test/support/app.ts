@@ -31,8 +31,14 @@ export async function startTestApp(overrides: Partial<Config> = {}): Promise<Tes
   const database = await openTestDb();
   const config = testConfig(overrides);
   const deps: AppDeps = { config, database, log: pino({ level: 'silent' }), metrics: createMetrics() };
-  const app = await buildApp(deps);
-  await app.ready();
+  let app: App;
+  try {
+    app = await buildApp(deps);
+    await app.ready();
+  } catch (err) {
+    await database.close(); // an app that fails to build must not keep the test process alive
+    throw err;
+  }
   return {
     app,
     database,

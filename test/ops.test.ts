@@ -1,0 +1,174 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { createTestShop, startTestApp, type TestContext, type TestShop } from './support/app.js';
+
+let ctx: TestContext;
+let shop: TestShop;
+before(async () => {
+  ctx = await startTestApp();
+  shop = await createTestShop(ctx.db, 'ops');
+});
+after(() => ctx.close());
+
+test('/healthz answers 200', async () => {
+  const res = await ctx.app.inject({ url: '/healthz' });
+  assert.equal(res.statusCode, 200);
+  assert.deepEqual(res.json(), { status: 'ok' });
+});
+
+test('/readyz answers 200 with the database reachable and migrations current', async () => {
+  const res = await ctx.app.inject({ url: '/readyz' });
+  assert.equal(res.statusCode, 200, res.body);
+  const body = res.json();
+  assert.equal(body.status, 'ready');
+  assert.equal(body.database, ctx.database.kind);
+  const m = /^(\d+)\/(\d+) applied$/.exec(body.migrations);
+  assert.ok(m, `migrations reads "applied/shipped applied": ${body.migrations}`);
+  assert.ok(Number(m[2]) >= 1);
+  assert.equal(m[1], m[2], 'every shipped migration is applied');
+  const status = await ctx.database.migrationStatus();
+  assert.equal(body.migrations, `${status.applied}/${status.shipped} applied`);
+});
+
+test('/readyz answers 503 when the database is unreachable', async () => {
+  const res = await ctx.app.inject({ url: '/readyz' });
+  assert.equal(res.statusCode, 200);
+  const { ping } = ctx.database;
+  ctx.database.ping = async () => {
+    throw new Error('connection refused');
+  };
+  try {
+    const down = await ctx.app.inject({ url: '/readyz' });
+    assert.equal(down.statusCode, 503);
+    assert.equal(down.json().status, 'not_ready');
+  } finally {
+    ctx.database.ping = ping;
+  }
+});
+
+test('/metrics serves Prometheus text with request durations by route template', async () => {
+  const hit = await ctx.app.inject({
+    url: `/v1/shops/${shop.slug}/orders/ord_doesnotexist`,
+    headers: shop.auth.viewer,
+  });
+  assert.equal(hit.statusCode, 404);
+  const stray = await ctx.app.inject({ url: '/no-such-route-4711' });
+  assert.equal(stray.statusCode, 404);
+  // onResponse runs after the reply is handed over: poll briefly for the observation.
+  let body = '';
+  for (let i = 0; i < 50; i++) {
+    const res = await ctx.app.inject({ url: '/metrics' });
+    assert.equal(res.statusCode, 200);
+    assert.match(String(res.headers['content-type']), /^text\/plain; version=0\.0\.4/);
+    body = res.body;
+    if (body.includes('route="/v1/shops/:slug/orders/:id"')) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.match(body, /^# HELP resolve_http_request_duration_seconds /m);
+  assert.match(body, /^# TYPE resolve_http_request_duration_seconds histogram$/m);
+  const line = body
+    .split('\n')
+    .find(
+      (l) =>
+        l.startsWith('resolve_http_request_duration_seconds_count{') &&
+        l.includes('route="/v1/shops/:slug/orders/:id"') &&
+        l.includes('status="404"'),
+    );
+  assert.ok(line, 'the request is counted under its route template, not its raw URL');
+  assert.ok(!body.includes('ord_doesnotexist'), 'no raw ids in metric labels');
+  assert.ok(!body.includes('no-such-route-4711'), 'unmatched URLs do not become labels');
+  assert.match(body, /^resolve_process_cpu_seconds_total /m, 'default process metrics are exported');
+});
+
+test('/v1/openapi.json is an OpenAPI 3.1 document with the order endpoints, both auth schemes and Error', async () => {
+  const res = await ctx.app.inject({ url: '/v1/openapi.json' });
+  assert.equal(res.statusCode, 200);
+  assert.match(String(res.headers['content-type']), /application\/json/);
+  const doc = res.json();
+  assert.match(doc.openapi, /^3\.1/);
+  assert.equal(typeof doc.info?.title, 'string');
+  const paths = doc.paths as Record<string, Record<string, unknown>>;
+  const expected: [string, string[]][] = [
+    ['/v1/shops/{slug}/orders', ['put', 'get']],
+    ['/v1/shops/{slug}/orders/bulk', ['post']],
+    ['/v1/shops/{slug}/orders/{id}', ['get']],
+    ['/v1/shops/{slug}/orders/{id}/shipments/{shipment_id}/events', ['post']],
+  ];
+  for (const [p, methods] of expected) {
+    assert.ok(paths[p], `path ${p} is documented`);
+    for (const m of methods) {
+      const op = paths[p][m] as { security?: Record<string, string[]>[]; responses?: object };
+      assert.ok(op, `${m.toUpperCase()} ${p} is documented`);
+      const schemes = (op.security ?? []).flatMap((s) => Object.keys(s));
+      assert.ok(
+        schemes.includes('basicAuth') && schemes.includes('bearerAuth'),
+        `${m} ${p} takes Basic or Bearer`,
+      );
+    }
+  }
+  assert.ok(
+    !Object.keys(paths).some((p) => ['/healthz', '/readyz', '/metrics', '/v1/openapi.json'].includes(p)),
+    'operational endpoints are not part of the API reference',
+  );
+  const schemes = doc.components.securitySchemes as Record<string, { type: string; scheme: string }>;
+  assert.deepEqual(schemes.basicAuth, { type: 'http', scheme: 'basic' });
+  assert.equal(schemes.bearerAuth?.type, 'http');
+  assert.equal(schemes.bearerAuth?.scheme, 'bearer');
+  const error = doc.components.schemas?.Error;
+  assert.ok(error, 'the Error schema is a named component');
+  assert.ok(error.properties?.error, 'Error wraps an `error` object');
+  const text = res.body;
+  assert.ok(!text.includes('def-'), 'schemas are referenced by name, not generated def-N ids');
+});
+
+test('/docs serves the API reference page and its assets', async () => {
+  let res = await ctx.app.inject({ url: '/docs' });
+  for (let hops = 0; res.statusCode >= 300 && res.statusCode < 400 && hops < 5; hops++) {
+    const next = new URL(String(res.headers.location), 'http://resolve.test/docs');
+    res = await ctx.app.inject({ url: next.pathname + next.search });
+  }
+  assert.equal(res.statusCode, 200);
+  assert.match(String(res.headers['content-type']), /^text\/html/);
+  assert.match(res.body, /<html/i);
+  // Every stylesheet and script the page references loads (relative URLs resolve against /docs).
+  const refs = [...res.body.matchAll(/(?:href|src)="([^"]+\.(?:css|js))"/g)].map((m) => m[1]);
+  assert.ok(refs.length >= 2, 'the page loads its scripts and styles');
+  for (const ref of refs) {
+    const url = new URL(ref, 'http://resolve.test/docs');
+    const asset = await ctx.app.inject({ url: url.pathname });
+    assert.equal(asset.statusCode, 200, `${url.pathname} loads`);
+  }
+});
+
+test('every response carries x-request-id, and an incoming x-request-id is echoed', async () => {
+  const responses = await Promise.all([
+    ctx.app.inject({ url: '/healthz' }),
+    ctx.app.inject({ url: '/no/such/route' }),
+    ctx.app.inject({ url: `/v1/shops/${shop.slug}/orders` }), // 401
+    ctx.app.inject({ url: `/v1/shops/${shop.slug}/orders`, headers: shop.auth.viewer }),
+    ctx.app.inject({
+      method: 'PUT',
+      url: `/v1/shops/${shop.slug}/orders`,
+      headers: { ...shop.auth.editor, 'content-type': 'application/json' },
+      payload: '{not json',
+    }), // 400
+  ]);
+  const ids = new Set<string>();
+  for (const r of responses) {
+    const id = r.headers['x-request-id'];
+    assert.equal(typeof id, 'string', `${r.statusCode} response has x-request-id`);
+    assert.ok((id as string).length > 0);
+    ids.add(id as string);
+  }
+  assert.deepEqual(
+    responses.map((r) => r.statusCode),
+    [200, 404, 401, 200, 400],
+  );
+  assert.equal(ids.size, responses.length, 'generated request ids are unique');
+
+  const mine = 'trace-0123456789abcdef';
+  for (const url of ['/healthz', '/no/such/route', `/v1/shops/${shop.slug}/orders`]) {
+    const res = await ctx.app.inject({ url, headers: { 'x-request-id': mine } });
+    assert.equal(res.headers['x-request-id'], mine, `${url} echoes the caller's request id`);
+  }
+});
