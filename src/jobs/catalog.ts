@@ -1,19 +1,43 @@
 import { sql } from 'drizzle-orm';
 import type { AppDeps } from '../http/context.js';
 import { pruneIdempotencyKeys } from '../http/idempotency.js';
+import { removeStaleUploads } from '../resolve/uploads.js';
+import { createStorage } from '../storage/index.js';
+import type { BlobStorage } from '../storage/port.js';
 import { enqueue } from './queue.js';
 import type { JobHandler } from './worker.js';
 
 const HOUR = 3_600_000;
+/** removeStaleUploads' batch size; a backlog is worked off in a few batches per run. */
+const UPLOAD_BATCH = 500;
+const UPLOAD_BATCHES_PER_RUN = 20;
 
 /** Every job type the worker knows. Payloads carry ids; handlers reload state and are idempotent. */
-export function jobHandlers(_deps: AppDeps): Record<string, JobHandler> {
+export function jobHandlers(deps: AppDeps): Record<string, JobHandler> {
+  let storage: BlobStorage | undefined;
+  const blobs = () => {
+    storage ??= deps.storage ?? createStorage(deps.config);
+    return storage;
+  };
   return {
-    'maintenance.prune': async (job, { db }) => {
+    'maintenance.prune': async (job, { db, log }) => {
       await pruneIdempotencyKeys(db);
       await db.execute(
         sql`delete from jobs where status = 'succeeded' and finished_at < now() - interval '7 days'`,
       );
+      // uploads.cleanup: evidence no claim took within 24 hours (files, then rows). A storage outage is
+      // logged and retried next run; it must not stop the rest of maintenance or the next run's enqueue.
+      try {
+        let removed = 0;
+        for (let i = 0; i < UPLOAD_BATCHES_PER_RUN; i++) {
+          const n = await removeStaleUploads(db, blobs(), 24, UPLOAD_BATCH);
+          removed += n;
+          if (n < UPLOAD_BATCH) break;
+        }
+        if (removed) log.info({ removed }, 'uploads.cleanup: removed stale uploads');
+      } catch (err) {
+        log.error({ err }, 'uploads.cleanup failed');
+      }
       // Hand the unique key to the next run: one pending copy however many workers run.
       await db.transaction(async (tx) => {
         await tx.execute(sql`update jobs set unique_key = null where id = ${job.id}`);

@@ -13,9 +13,10 @@ export class ImageRejected extends Error {
 }
 
 const HEIC_BRANDS = new Set(['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'mif1', 'msf1']);
-// Markup or script in an image means a polyglot meant to be executed or rendered somewhere. Only the
-// container and metadata are searched: compressed pixel data is near-random, and a 4-byte pattern like
-// "<svg" turns up there by chance in about one 10 MB photo in 50.
+// Markup or script in an image means a polyglot meant to be executed or rendered somewhere. In JPEG, PNG
+// and WebP only the container and metadata are searched: compressed pixel data is near-random, and a
+// 4-byte pattern like "<svg" turns up there by chance in about one 10 MB photo in 50. (HEIC keeps pixels
+// and metadata together in `mdat` and is searched whole, hence the stricter "<svg" pattern.)
 const ACTIVE_CONTENT = /<script|<\?php|<html|<svg[\s/>]|<!doctype|<iframe|<object|<embed|javascript:/i;
 
 /** Byte ranges [start, end) of compressed image data, which the active-content check skips. */

@@ -5,7 +5,7 @@ import { type Db, query } from '../db/client.js';
 import { AppError } from '../lib/errors.js';
 import { normalizeOrderNumber, normalizeZip } from '../orders/document.js';
 import type { Shop } from '../shops/shops.js';
-import { hit, rateLimited } from './rate-limit.js';
+import { clearBucket, hit, rateLimited } from './rate-limit.js';
 
 /** One answer for a wrong number and a wrong ZIP: same status, same body, same work. */
 export const orderNotFound = () =>
@@ -29,6 +29,7 @@ interface LookupRow {
   locked_until: Date | string | null;
   order_id: string | null;
   zip_norm: string | null;
+  failures: number | null;
   now: Date | string;
 }
 
@@ -50,7 +51,8 @@ function lookupStatement(shopId: string, numberNorm: string, ip: string, limits:
          o as (select id, zip_norm from orders where shop_id = ${shopId} and order_number_norm = ${numberNorm} limit 1)
     select ip.hits as ip_hits, ip.window_started_at as ip_window, shop.hits as shop_hits, shop.window_started_at as shop_window,
            greatest(locks.locked_until, ip.locked_until, shop.locked_until) as locked_until,
-           o.id as order_id, o.zip_norm, now() as now
+           o.id as order_id, o.zip_norm, now() as now,
+           (select hits from rate_limits where bucket = ${lockBucket(shopId, numberNorm)}) as failures
     from ip, shop, locks left join o on true`;
 }
 
@@ -83,7 +85,10 @@ export async function verifyOrderByZip(
     throw rateLimited((new Date(row.shop_window).getTime() + 60_000 - now) / 1000);
 
   const zipMatches = timingSafeEqual(digest(row.zip_norm ?? DUMMY_ZIP), digest(zipNorm));
-  if (row.order_id && row.zip_norm && zipNorm && zipMatches) return row.order_id;
+  if (row.order_id && row.zip_norm && zipNorm && zipMatches) {
+    if (row.failures) await clearBucket(db, lockBucket(shop.id, numberNorm)); // a success forgives earlier typos
+    return row.order_id;
+  }
 
   // Count the failure on both paths alike; the answer stays 404 even when this one triggers a lock-out.
   for (const [bucket, max, shopId] of [

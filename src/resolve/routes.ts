@@ -9,7 +9,14 @@ import { requestHash } from '../http/idempotency.js';
 import { errorResponses, Str } from '../http/schema-helpers.js';
 import { AppError } from '../lib/errors.js';
 import { requireShop } from '../shops/shops.js';
-import { CustomerClaim, CustomerOrder, FlowView, OrderSessionView, SessionView } from './api-schemas.js';
+import {
+  CustomerClaim,
+  CustomerOrder,
+  FlowView,
+  OrderSessionView,
+  optionalBody,
+  SessionView,
+} from './api-schemas.js';
 import { customerState, loadOrderView, pickLanguage } from './customer-view.js';
 import { verifyFileSignature } from './files.js';
 import { returnHandoffUrl } from './handoff.js';
@@ -24,7 +31,7 @@ import { hit } from './rate-limit.js';
 import { openSession, requireSession } from './sessions.js';
 import { resolveSettingsOf } from './settings.js';
 import { verifyOrderToken } from './tokens.js';
-import { createUpload, findUpload } from './uploads.js';
+import { createUpload, findUpload, tooLargeMessage } from './uploads.js';
 
 const tags = ['Customer flow'];
 const Slug = Type.Object({ slug: Type.String({ maxLength: 64 }) });
@@ -176,10 +183,7 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
           buf = await part.toBuffer();
         } catch (err) {
           if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE')
-            throw new AppError(
-              'payload_too_large',
-              `Photos may be at most ${Math.floor(maxBytes / 1024 / 1024)} MB.`,
-            );
+            throw new AppError('payload_too_large', tooLargeMessage(maxBytes));
           throw err;
         }
         reply.code(201);
@@ -283,6 +287,7 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
     app.post(
       '/v1/resolve/:slug/order/cancel',
       {
+        preValidation: optionalBody,
         schema: {
           tags,
           security: bearer,

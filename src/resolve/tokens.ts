@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { orders, resolveSessions, revokedTokens, shops } from '../db/schema.js';
 import { AppError } from '../lib/errors.js';
@@ -163,9 +163,13 @@ export async function rotateTokenKey(tx: Db, shop: Shop, retirePrevious: boolean
     current: `k${n + 1}`,
     retired: retirePrevious ? Array.from({ length: n }, (_, i) => `k${i + 1}`) : keys.retired,
   };
+  // Only the token_keys entry changes, so a settings change made at the same moment is not lost.
   await tx
     .update(shops)
-    .set({ settings: { ...(shop.settings as object), token_keys: next }, updatedAt: new Date() })
+    .set({
+      settings: sql`jsonb_set(${shops.settings}, '{token_keys}', ${JSON.stringify(next)}::jsonb, true)`,
+      updatedAt: new Date(),
+    })
     .where(eq(shops.id, shop.id));
   return next;
 }

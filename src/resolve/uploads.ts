@@ -8,6 +8,12 @@ import type { BlobStorage } from '../storage/port.js';
 import { ImageRejected, inspectAndClean } from './image.js';
 import type { ResolveSession } from './sessions.js';
 
+/** "Photos may be at most 10 MB." — with a decimal for limits under a whole MB step (100000 → 0.1 MB). */
+export function tooLargeMessage(maxBytes: number): string {
+  const mb = maxBytes / 1024 / 1024;
+  return `Photos may be at most ${Number.isInteger(mb) ? mb : mb.toFixed(1)} MB.`;
+}
+
 /** Checks an uploaded file by content, strips location metadata, stores it and records it (unattached). */
 export async function createUpload(
   db: Db,
@@ -18,11 +24,7 @@ export async function createUpload(
 ) {
   if (file.length === 0)
     throw new AppError('validation_failed', 'The file is empty.', [{ path: '/file', message: 'empty' }]);
-  if (file.length > maxBytes)
-    throw new AppError(
-      'payload_too_large',
-      `Photos may be at most ${Math.floor(maxBytes / 1024 / 1024)} MB.`,
-    );
+  if (file.length > maxBytes) throw new AppError('payload_too_large', tooLargeMessage(maxBytes));
   let cleaned: ReturnType<typeof inspectAndClean>;
   try {
     cleaned = inspectAndClean(file);
