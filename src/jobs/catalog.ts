@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm';
 import type { AppDeps } from '../http/context.js';
 import { pruneIdempotencyKeys } from '../http/idempotency.js';
+import { pruneRateLimits } from '../resolve/rate-limit.js';
+import { pruneSessions } from '../resolve/sessions.js';
 import { removeStaleUploads } from '../resolve/uploads.js';
 import { createStorage } from '../storage/index.js';
 import type { BlobStorage } from '../storage/port.js';
@@ -22,6 +24,8 @@ export function jobHandlers(deps: AppDeps): Record<string, JobHandler> {
   return {
     'maintenance.prune': async (job, { db, log }) => {
       await pruneIdempotencyKeys(db);
+      await pruneSessions(db);
+      await pruneRateLimits(db);
       await db.execute(
         sql`delete from jobs where status = 'succeeded' and finished_at < now() - interval '7 days'`,
       );
