@@ -180,7 +180,13 @@ export async function createClaim(
   const answers = checkAnswers(fs, input.answers ?? [], errors);
   if (errors.length) throw invalid(errors);
 
-  const allocation = allocateItems(input, flow.items);
+  const checked = allocateItems(input, flow.items);
+  // A support request names items but claims no units: its items carry no shipment, so eligibility
+  // (which skips shipment-less claim items) leaves those units to a later defective/missing/… claim.
+  const allocation =
+    input.flow === 'support'
+      ? input.items.map((it) => ({ line_item_id: it.line_item_id, shipment_id: null, quantity: it.quantity }))
+      : checked;
   const chosen = new Set(input.items.map((i) => i.line_item_id));
   const evidence = await checkEvidence(tx, shopId, a.orderId, a.sessionId, fs, input, chosen);
 

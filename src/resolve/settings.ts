@@ -85,6 +85,11 @@ export const ResolveSettingsSchema = Type.Object(
     }),
     upload_max_bytes: Type.Integer({ minimum: 100_000, maximum: 25 * 1024 * 1024 }),
     token_ttl_days: Type.Integer({ minimum: 1, maximum: 365 }),
+    allowed_origins: Type.Array(Type.String({ pattern: '^(\\*|https?://[^/\\s]+)$', maxLength: 255 }), {
+      maxItems: 50,
+      description:
+        'Origins whose pages may call the customer-flow API (CORS); "*" allows any. Sessions travel as Bearer tokens, never cookies.',
+    }),
     returns: Type.Object(
       {
         mode: StrEnum(['native', 'external']),
@@ -129,6 +134,7 @@ export function defaultResolveSettings(): ResolveSettings {
     unavailable_flows: 'explain',
     upload_max_bytes: 10 * 1024 * 1024,
     token_ttl_days: 30,
+    allowed_origins: ['*'],
     returns: { mode: 'native', external_url_template: null },
     flows: {
       defective: flow({
