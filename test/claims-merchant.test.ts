@@ -776,3 +776,53 @@ describe('PATCH /v1/shops/{slug}/claims/{id}', () => {
     assert.equal(Number(n.n), 1);
   });
 });
+
+describe('units of rejected claims', () => {
+  let s: TestShop;
+  let order: StoredOrder;
+  before(async () => {
+    s = await createTestShop(ctx.db, 'munits');
+    const base = orderDoc();
+    order = await putOrder(
+      s,
+      deliveredDoc(2, {
+        line_items: [{ ...base.line_items[0], quantity: 1 }],
+        shipments: [{ ...base.shipments![0], line_items: [{ external_id: 'li-1', quantity: 1 }] }],
+      }),
+    );
+  });
+
+  test('a rejected claim stays released when closed, and cannot be reopened once its units are taken', async () => {
+    const admin = api(s, s.auth.admin);
+    const first = await createClaim(s, missingItem(order.id, lineId(order, 'li-1')));
+    assert.equal((await admin.patch(first.id, { version: 1, status: 'rejected' })).statusCode, 200);
+    assert.equal((await admin.patch(first.id, { version: 2, status: 'closed' })).statusCode, 200);
+    // Closing the rejection does not take the unit back: a new claim on it succeeds.
+    const second = await createClaim(s, missingItem(order.id, lineId(order, 'li-1')));
+    assert.equal(second.status, 'pending');
+    const reopen = await admin.patch(first.id, { version: 3, status: 'pending' });
+    assert.equal(reopen.statusCode, 422, reopen.body);
+    assert.equal(reopen.json().error.key, 'already_claimed');
+    assert.equal((await admin.get(first.id)).json().status, 'closed');
+    // Once the other claim is rejected, the first may be reopened and holds the unit again.
+    assert.equal((await admin.patch(second.id, { version: 1, status: 'rejected' })).statusCode, 200);
+    const again = await admin.patch(first.id, { version: 3, status: 'pending' });
+    assert.equal(again.statusCode, 200, again.body);
+    const third = await api(s).create(missingItem(order.id, lineId(order, 'li-1')));
+    assert.equal(third.statusCode, 422, third.body);
+  });
+
+  test('a phone claim for a flow that needs photos is accepted without them', async () => {
+    const other = await putOrder(s, deliveredDoc(2));
+    const res = await api(s).create({
+      order_id: other.id,
+      flow: 'defective',
+      reason: 'broken_on_arrival',
+      items: [{ line_item_id: lineId(other, 'li-2'), quantity: 1 }],
+      resolution_preference: 'refund',
+      description: 'Customer called: mug arrived in pieces.',
+    });
+    assert.equal(res.statusCode, 201, res.body);
+    assert.equal(res.json().channel, 'api');
+  });
+});

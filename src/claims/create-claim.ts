@@ -448,7 +448,8 @@ async function checkEvidence(
     photos.filter((p) => p.line_item_id === id || (!p.line_item_id && chosen.size === 1)).length;
   for (const [i, it] of input.items.entries()) {
     const n = perItem(it.line_item_id);
-    if (n < fs.photos.min)
+    // Minimums bind the customer flow; a merchant taking a claim by phone may have no photos yet.
+    if (n < fs.photos.min && sessionId)
       missing.push({ path: `/items/${i}`, message: `needs at least ${fs.photos.min} photo(s) of this item` });
     if (n > fs.photos.max)
       missing.push({ path: `/items/${i}`, message: `at most ${fs.photos.max} photo(s) per item` });
@@ -458,7 +459,7 @@ async function checkEvidence(
   for (const kind of ['package_photo', 'signature'] as const) {
     const n = given.filter((e) => e.kind === kind).length;
     const rule = fs[kind];
-    if (rule === 'required' && n === 0)
+    if (rule === 'required' && n === 0 && sessionId)
       missing.push({ path: '/evidence', message: `a ${kind.replace('_', ' ')} is required` });
     if (rule === 'off' && n > 0)
       missing.push({ path: '/evidence', message: `this flow takes no ${kind.replace('_', ' ')}` });

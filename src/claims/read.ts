@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, inArray, lte, ne, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, lte, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { claimEvidence, claimHistory, claimItems, claims } from '../db/schema.js';
 import { AppError } from '../lib/errors.js';
@@ -117,7 +117,7 @@ export async function findClaimRow(db: Db, shopId: string, idOrNumber: string): 
   return row;
 }
 
-/** Units already claimed on an order (rejected claims give their units back). */
+/** Units already claimed on an order (rejected claims, closed or not, give their units back). */
 export async function claimedUnits(db: Db, shopId: string, orderId: string): Promise<ClaimedUnits[]> {
   return db
     .select({
@@ -132,7 +132,7 @@ export async function claimedUnits(db: Db, shopId: string, orderId: string): Pro
         eq(claims.shopId, shopId),
         eq(claimItems.shopId, shopId),
         eq(claims.orderId, orderId),
-        ne(claims.status, 'rejected'),
+        sql`${claims.outcome} is distinct from 'rejected'`,
       ),
     );
 }

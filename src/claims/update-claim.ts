@@ -1,6 +1,6 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { type Static, Type } from 'typebox';
-import type { Db } from '../db/client.js';
+import { type Db, query } from '../db/client.js';
 import { claimHistory, claims } from '../db/schema.js';
 import { Str, StrEnum } from '../http/schema-helpers.js';
 import { AppError } from '../lib/errors.js';
@@ -57,6 +57,10 @@ export async function transitionClaim(
   const set: Partial<typeof claims.$inferInsert> = {};
   if (patch.status !== undefined && patch.status !== c.status) {
     checkTransition(c.status as ClaimStatus, patch.status, isAdmin);
+    if (patch.status === 'pending' && c.outcome === 'rejected')
+      await checkUnitsStillFree(tx, shopId, c.id, c.orderId);
+    if (patch.status === 'accepted' || patch.status === 'rejected') set.outcome = patch.status;
+    if (patch.status === 'pending') set.outcome = null;
     changes.status = { from: c.status, to: patch.status };
     set.status = patch.status;
   }
@@ -109,4 +113,29 @@ export async function transitionClaim(
     version,
   });
   return { changed: true, version };
+}
+
+/**
+ * A rejected claim gave its units back; reopening (or closing a rejection is fine) must not claim units
+ * that another claim has taken since. Runs under the order row lock, like claim creation.
+ */
+async function checkUnitsStillFree(tx: Db, shopId: string, claimId: string, orderId: string): Promise<void> {
+  await tx.execute(sql`select id from orders where shop_id = ${shopId} and id = ${orderId} for update`);
+  const over = await query<{ line_item_id: string }>(
+    tx,
+    sql`select ci.line_item_id
+        from claim_items ci
+        join shipment_line_items sli on sli.shipment_id = ci.shipment_id and sli.line_item_id = ci.line_item_id
+        where ci.shop_id = ${shopId} and ci.claim_id = ${claimId}
+          and ci.quantity > sli.quantity - coalesce((
+            select sum(o.quantity) from claim_items o join claims oc on oc.id = o.claim_id
+            where o.shop_id = ${shopId} and oc.order_id = ${orderId} and oc.id <> ${claimId} and oc.outcome is distinct from 'rejected'
+              and o.shipment_id = ci.shipment_id and o.line_item_id = ci.line_item_id), 0)`,
+  );
+  if (over.length) {
+    throw new AppError(
+      'already_claimed',
+      'Another claim has taken these units since this claim was rejected; it cannot be reopened.',
+    );
+  }
 }

@@ -344,6 +344,8 @@ export const claims = pgTable(
     description: text('description'),
     resolutionPreference: text('resolution_preference'),
     status: text('status').notNull().default('pending'),
+    /** The decision, kept when the claim is closed: a rejected claim (closed or not) holds no units. */
+    outcome: text('outcome'),
     channel: text('channel').notNull(),
     language: text('language'),
     dropoffPermission: boolean('dropoff_permission'),
