@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.js';
+import type { Db } from './db/client.js';
 import { DataDirLockedError } from './db/lock.js';
+import { openAndMigrate } from './db/open.js';
 import { seedDemo } from './demo/seed.js';
 import { AppError } from './lib/errors.js';
-import { openAndMigrate, start, startWorkerOnly } from './server.js';
 import { createApiKey, ROLES, type Role } from './shops/api-keys.js';
 import { createShop, requireShop } from './shops/shops.js';
 import { createUser, generatePassword, USER_ROLES, type UserRole } from './shops/users.js';
@@ -23,9 +24,7 @@ Commands:
 
 Configuration comes from the environment (PORT, DATA_DIR, DATABASE_URL, PUBLIC_URL, LOG_LEVEL, …): see README.md.`;
 
-async function withDb<T>(
-  fn: (db: Awaited<ReturnType<typeof openAndMigrate>>['db']) => Promise<T>,
-): Promise<T> {
+async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
   const database = await openAndMigrate(loadConfig());
   try {
     return await fn(database.db);
@@ -63,9 +62,12 @@ async function main(argv: string[]): Promise<void> {
   }
   switch (command) {
     case 'start':
-      return start(loadConfig(), { worker: !values['no-worker'], seed: !values['no-seed'] });
+      return (await import('./server.js')).start(loadConfig(), {
+        worker: !values['no-worker'],
+        seed: !values['no-seed'],
+      });
     case 'worker':
-      return startWorkerOnly(loadConfig());
+      return (await import('./server.js')).startWorkerOnly(loadConfig());
     case 'migrate':
       await withDb(async () => {});
       console.log('Migrations applied.');

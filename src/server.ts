@@ -1,7 +1,7 @@
 import pino, { type Logger } from 'pino';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
-import { type Database, openDatabase } from './db/client.js';
+import { openAndMigrate } from './db/open.js';
 import { seedDemo } from './demo/seed.js';
 import type { AppDeps } from './http/context.js';
 import { createMetrics } from './http/metrics.js';
@@ -15,21 +15,6 @@ export function createLogger(config: Config): Logger {
     base: { service: 'resolve' },
     timestamp: pino.stdTimeFunctions.isoTime,
   });
-}
-
-export async function openAndMigrate(config: Config): Promise<Database> {
-  const database = await openDatabase({
-    databaseUrl: config.databaseUrl,
-    dataDir: config.dataDir,
-    poolMax: config.pgPoolMax,
-  });
-  try {
-    await database.migrate();
-  } catch (err) {
-    await database.close();
-    throw err;
-  }
-  return database;
 }
 
 export function startWorker(deps: AppDeps): Worker {

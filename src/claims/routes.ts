@@ -6,7 +6,6 @@ import { requestHash } from '../http/idempotency.js';
 import { PageQuery, pageRequest, splitPage } from '../http/pagination.js';
 import { errorResponses, Str, StrEnum } from '../http/schema-helpers.js';
 import { findOrderRow, loadOrderViews } from '../orders/read.js';
-import { MerchantClaim } from '../resolve/api-schemas.js';
 import { loadOrderView, pickLanguage } from '../resolve/customer-view.js';
 import { FLOWS, resolveSettingsOf } from '../resolve/settings.js';
 import { ClaimInput, type ClaimInputT, createClaim } from './create-claim.js';

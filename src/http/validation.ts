@@ -86,16 +86,18 @@ const unstorable = (s: string) => s.includes('\u0000') || LONE_SURROGATE.test(s)
 
 /** JSON-pointer path of the first string (value or key) in a parsed body the database cannot store. */
 export function unstorableTextPath(body: unknown): string | null {
-  const stack: [unknown, string][] = [[body, '']]; // iterative: bodies may nest deeper than the call stack
+  // Iterative (bodies may nest deeper than the call stack), children pushed in reverse: document order.
+  const stack: [unknown, string, string?][] = [[body, '']];
   while (stack.length) {
-    const [v, path] = stack.pop()!;
+    const [v, path, key] = stack.pop()!;
+    if (key !== undefined && unstorable(key)) return path;
     if (typeof v === 'string') {
       if (unstorable(v)) return path || '/';
-    } else if (v !== null && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v)) {
-        const p = `${path}/${k.replaceAll('~', '~0').replaceAll('/', '~1')}`;
-        if (unstorable(k)) return p;
-        stack.push([x, p]);
+    } else if (v !== null && typeof v === 'object' && !ArrayBuffer.isView(v)) {
+      const entries = Object.entries(v);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [k, x] = entries[i];
+        stack.push([x, `${path}/${k.replaceAll('~', '~0').replaceAll('/', '~1')}`, k]);
       }
     }
   }

@@ -1,5 +1,6 @@
-import { and, asc, eq, gte, inArray, lte, type SQL, sql } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
+import { and, eq, getTableColumns, gte, lte, type SQL, sql } from 'drizzle-orm';
+import type { PgTable } from 'drizzle-orm/pg-core';
+import { type Db, query } from '../db/client.js';
 import { lineItems, orders, shipmentEvents, shipmentLineItems, shipments } from '../db/schema.js';
 import { AppError } from '../lib/errors.js';
 import { normalizeOrderNumber, normalizeZip } from './document.js';
@@ -13,36 +14,82 @@ export interface ReadOptions {
   stuckAfterDays: number;
 }
 
+type Row<T extends PgTable> = T['$inferSelect'];
+
+/**
+ * Rows of `table` from `to_json()` output, decoded as Drizzle decodes a selected row (each column's
+ * mapFromDriverValue: timestamps to Dates, bigints to numbers, …), keyed by the schema's property names.
+ */
+function fromJson<T extends PgTable>(table: T, rows: Record<string, unknown>[]): Row<T>[] {
+  const cols = Object.entries(getTableColumns(table));
+  return rows.map((r) => {
+    const out: Record<string, unknown> = {};
+    for (const [key, col] of cols) {
+      const v = r[col.name];
+      out[key] = v === null || v === undefined ? null : col.mapFromDriverValue(v);
+    }
+    return out as Row<T>;
+  });
+}
+
+/**
+ * The lines, shipments, shipment lines and events of the orders that `isOrder` picks (a condition on an order id
+ * column), as json columns: one statement, one round trip, whatever the number of orders.
+ */
+function childrenColumns(shopId: string, isOrder: (column: SQL) => SQL) {
+  const shipmentsOf = sql`select s.id from shipments s where s.shop_id = ${shopId} and ${isOrder(sql`s.order_id`)}`;
+  return sql`
+    coalesce((select json_agg(l order by l.position) from line_items l
+              where l.shop_id = ${shopId} and ${isOrder(sql`l.order_id`)}), '[]') as lis,
+    coalesce((select json_agg(s order by s.position) from shipments s
+              where s.shop_id = ${shopId} and ${isOrder(sql`s.order_id`)}), '[]') as shps,
+    coalesce((select json_agg(k) from shipment_line_items k
+              where k.shop_id = ${shopId} and k.shipment_id in (${shipmentsOf})), '[]') as links,
+    coalesce((select json_agg(e order by e.time, e.id) from shipment_events e
+              where e.shop_id = ${shopId} and e.shipment_id in (${shipmentsOf})), '[]') as events`;
+}
+
+type JsonRows = Record<string, unknown>[];
+interface Children {
+  lis: JsonRows;
+  shps: JsonRows;
+  links: JsonRows;
+  events: JsonRows;
+}
+
 /** Loads orders with their lines, shipments and events, shaped as the API's order document. */
 export async function loadOrderViews(db: Db, shopId: string, rows: OrderRow[], opts: ReadOptions) {
   if (!rows.length) return [];
   const ids = rows.map((r) => r.id);
-  const [lis, shps] = await Promise.all([
-    db
-      .select()
-      .from(lineItems)
-      .where(and(eq(lineItems.shopId, shopId), inArray(lineItems.orderId, ids)))
-      .orderBy(asc(lineItems.position)),
-    db
-      .select()
-      .from(shipments)
-      .where(and(eq(shipments.shopId, shopId), inArray(shipments.orderId, ids)))
-      .orderBy(asc(shipments.position)),
-  ]);
-  const shpIds = shps.map((s) => s.id);
-  const [links, events] = shpIds.length
-    ? await Promise.all([
-        db
-          .select()
-          .from(shipmentLineItems)
-          .where(and(eq(shipmentLineItems.shopId, shopId), inArray(shipmentLineItems.shipmentId, shpIds))),
-        db
-          .select()
-          .from(shipmentEvents)
-          .where(and(eq(shipmentEvents.shopId, shopId), inArray(shipmentEvents.shipmentId, shpIds)))
-          .orderBy(asc(shipmentEvents.time), asc(shipmentEvents.id)),
-      ])
-    : [[], []];
+  const [children] = await query<Children>(
+    db,
+    sql`select ${childrenColumns(shopId, (col) => sql`${col} = any(${sql.param(ids)}::text[])`)}`,
+  );
+  return shapeOrderViews(rows, children, opts);
+}
+
+/**
+ * One order by Resolve id or external_id (as findOrderRow finds it) with its lines, shipments and events, in one
+ * statement; `order_not_found` when the shop has no such order.
+ */
+export async function loadOneOrderView(db: Db, shopId: string, idOrExternal: string, opts: ReadOptions) {
+  const cond = idOrExternal.startsWith('ord_')
+    ? sql`(o.id = ${idOrExternal} or o.external_id = ${idOrExternal})`
+    : sql`o.external_id = ${idOrExternal}`;
+  const [row] = await query<Children & { o: Record<string, unknown> }>(
+    db,
+    sql`with o as (select o.* from orders o where o.shop_id = ${shopId} and ${cond} limit 1)
+        select to_json(o) as o, ${childrenColumns(shopId, (col) => sql`${col} = o.id`)} from o`,
+  );
+  if (!row) throw new AppError('order_not_found', 'No such order.');
+  return shapeOrderViews(fromJson(orders, [row.o]), row, opts)[0];
+}
+
+function shapeOrderViews(rows: OrderRow[], children: Children, opts: ReadOptions) {
+  const lis = fromJson(lineItems, children.lis);
+  const shps = fromJson(shipments, children.shps);
+  const links = fromJson(shipmentLineItems, children.links);
+  const events = fromJson(shipmentEvents, children.events);
   const now = opts.now ?? new Date();
   const liById = new Map(lis.map((l) => [l.id, l]));
   const fulfilled = new Map<string, number>();
@@ -132,7 +179,7 @@ export async function loadOrderViews(db: Db, shopId: string, rows: OrderRow[], o
   }));
 }
 
-export type OrderView = Awaited<ReturnType<typeof loadOrderViews>>[number];
+export type OrderView = ReturnType<typeof shapeOrderViews>[number];
 
 /** Finds one order by Resolve id or the platform's external_id, within the shop. */
 export async function findOrderRow(db: Db, shopId: string, idOrExternal: string): Promise<OrderRow> {

@@ -8,7 +8,7 @@ import { errorResponses } from '../http/schema-helpers.js';
 import { bodyValidator, fieldErrors } from '../http/validation.js';
 import { AppError } from '../lib/errors.js';
 import { shopNumber } from '../shops/shops.js';
-import { BulkResult, OrderList, OrderView, ShipmentView } from './api-schemas.js';
+import { BulkResult, OrderList } from './api-schemas.js';
 import { normalizeOrder, OrderInput, type OrderInputT, ShipmentEventInput } from './document.js';
 import { findOrderRow, loadOrderViews, searchOrderRows } from './read.js';
 import { addShipmentEvents } from './shipment-events.js';

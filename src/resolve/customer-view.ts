@@ -1,6 +1,6 @@
 import { claimedUnits } from '../claims/read.js';
 import type { Db } from '../db/client.js';
-import { findOrderRow, loadOrderViews, type OrderView } from '../orders/read.js';
+import { loadOneOrderView, type OrderView } from '../orders/read.js';
 import type { Shop } from '../shops/shops.js';
 import { computeEligibility } from './eligibility.js';
 import { LANGUAGES } from './labels.js';
@@ -74,11 +74,7 @@ export async function loadOrderView(
   now = new Date(),
 ): Promise<OrderView> {
   const settings = resolveSettingsOf(shop);
-  const [view] = await loadOrderViews(db, shop.id, [await findOrderRow(db, shop.id, orderId)], {
-    stuckAfterDays: settings.stuck_after_days,
-    now,
-  });
-  return view;
+  return loadOneOrderView(db, shop.id, orderId, { stuckAfterDays: settings.stuck_after_days, now });
 }
 
 /** Order + eligibility + allowed actions, as the customer page needs it. */

@@ -10,7 +10,7 @@ import { normalizeOrderNumber } from '../orders/document.js';
 import { findOrderRow } from '../orders/read.js';
 import { optionalBody } from './api-schemas.js';
 import { lockBucket } from './lookup.js';
-import { checkResolveSettings, deepMerge, ResolveSettingsSchema, resolveSettingsOf } from './settings.js';
+import { checkResolveSettings, deepMerge, resolveSettingsOf } from './settings.js';
 import { issueOrderToken, revokeOrderTokens, rotateTokenKey } from './tokens.js';
 
 const security: { [k: string]: string[] }[] = [{ basicAuth: [] }, { bearerAuth: [] }];

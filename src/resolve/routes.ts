@@ -9,14 +9,7 @@ import { requestHash } from '../http/idempotency.js';
 import { errorResponses, Str } from '../http/schema-helpers.js';
 import { AppError } from '../lib/errors.js';
 import { requireShop } from '../shops/shops.js';
-import {
-  CustomerClaim,
-  CustomerOrder,
-  FlowView,
-  OrderSessionView,
-  optionalBody,
-  SessionView,
-} from './api-schemas.js';
+import { OrderSessionView, optionalBody, SessionView } from './api-schemas.js';
 import { customerState, loadOrderView, pickLanguage } from './customer-view.js';
 import { verifyFileSignature } from './files.js';
 import { returnHandoffUrl } from './handoff.js';
@@ -174,7 +167,7 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
           );
         const maxBytes = resolveSettingsOf(shop).upload_max_bytes;
         const part = await req.file({ limits: { fileSize: maxBytes, files: 1 } });
-        if (!part || part.fieldname !== 'file')
+        if (part?.fieldname !== 'file')
           throw new AppError('validation_failed', 'Send the photo in the field "file".', [
             { path: '/file', message: 'required' },
           ]);

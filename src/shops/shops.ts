@@ -61,6 +61,6 @@ export async function requireShop(db: Db, slug: string): Promise<Shop> {
 
 /** A per-shop number from the customer-flow settings (SPEC §2/§4), or the fallback. */
 export function shopNumber(shop: Shop, key: 'stuck_after_days', fallback: number): number {
-  const v = ((shop.settings as { resolve?: Record<string, unknown> }).resolve ?? {})[key];
+  const v = (shop.settings as { resolve?: Record<string, unknown> }).resolve?.[key];
   return typeof v === 'number' && Number.isFinite(v) ? v : fallback;
 }

@@ -23,7 +23,10 @@ export interface TestContext {
 export function testConfig(overrides: Partial<Config> = {}): Config {
   // Evidence files of a test run go to a throwaway folder, never the repository's data/.
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'resolve-test-'));
-  return { ...loadConfig({ LOG_LEVEL: 'silent', PUBLIC_URL: 'http://resolve.test', DATA_DIR: dataDir }), ...overrides };
+  return {
+    ...loadConfig({ LOG_LEVEL: 'silent', PUBLIC_URL: 'http://resolve.test', DATA_DIR: dataDir }),
+    ...overrides,
+  };
 }
 
 /** The real app on the real database, driven through `inject`. One per test file. */
