@@ -393,8 +393,8 @@ describe('GET /v1/shops/{slug}/claims/{id} and POST (phone claims)', () => {
     assert.equal(portal.json().channel, 'portal');
 
     // Same rules as the customer flow.
-    // The mug's one unit is taken (the T-shirt still has one): the item is not eligible any more.
-    assertError(await api(s).create(missingItem(o.id, lineId(o, 'li-2'))), 422, 'item_not_eligible');
+    // The mug's one unit is taken (the T-shirt still has one): that item is already claimed.
+    assertError(await api(s).create(missingItem(o.id, lineId(o, 'li-2'))), 422, 'already_claimed');
     // With both T-shirts claimed as well, nothing is left on the order: the flow is already_claimed.
     const more = await api(s).create(missingItem(o.id, lineId(o, 'li-1')));
     assert.equal(more.statusCode, 201, more.body);
@@ -452,7 +452,7 @@ describe('GET /v1/shops/{slug}/claims/{id} and POST (phone claims)', () => {
     const c = res.json() as Claim;
     assert.equal((c.context.shipment as { phase: string }).phase, 'delivered');
     // Goodwill does not make units claimable twice.
-    assertError(await api(s).create({ ...body, override_gating: true }), 422, 'item_not_eligible');
+    assertError(await api(s).create({ ...body, override_gating: true }), 422, 'already_claimed');
 
     // A disabled flow.
     const patch = await ctx.app.inject({
@@ -810,6 +810,7 @@ describe('units of rejected claims', () => {
     assert.equal(again.statusCode, 200, again.body);
     const third = await api(s).create(missingItem(order.id, lineId(order, 'li-1')));
     assert.equal(third.statusCode, 422, third.body);
+    assert.equal(third.json().error.key, 'already_claimed');
   });
 
   test('a phone claim for a flow that needs photos is accepted without them', async () => {

@@ -130,13 +130,8 @@ export async function createClaim(
         ) as ResolveSettings['flows'],
       }
     : a.settings;
-  const flows = computeEligibility(
-    order,
-    await claimedUnits(tx, shopId, a.orderId),
-    settings,
-    now,
-    a.language,
-  );
+  const claimed = await claimedUnits(tx, shopId, a.orderId);
+  const flows = computeEligibility(order, claimed, settings, now, a.language);
   const input = a.input;
   const flow = flows.find((f) => f.flow === input.flow)!;
   if (!flow.available)
@@ -180,7 +175,20 @@ export async function createClaim(
   const answers = checkAnswers(fs, input.answers ?? [], errors);
   if (errors.length) throw invalid(errors);
 
-  const checked = allocateItems(input, flow.items);
+  // Lines whose every fulfilled unit is taken by earlier claims (or refunds).
+  const takenByLine = new Map<string, number>();
+  for (const c of claimed)
+    if (c.shipment_id) takenByLine.set(c.line_item_id, (takenByLine.get(c.line_item_id) ?? 0) + c.quantity);
+  const usedUp = new Set(
+    order.line_items
+      .filter(
+        (l) =>
+          l.quantity_fulfilled > 0 &&
+          (takenByLine.get(l.id) ?? 0) + l.quantity_refunded >= l.quantity_fulfilled,
+      )
+      .map((l) => l.id),
+  );
+  const checked = allocateItems(input, flow.items, usedUp);
   // A support request names items but claims no units: its items carry no shipment, so eligibility
   // (which skips shipment-less claim items) leaves those units to a later defective/missing/… claim.
   const allocation =
@@ -324,14 +332,20 @@ const unitNet = (l: OrderView['line_items'][number]) =>
   l.unit_price - Math.round(l.discount / Math.max(1, l.quantity));
 
 /** Assigns each chosen item to shipments with free units; `not_received` must stay within one shipment. */
-function allocateItems(input: ClaimInputT, eligible: EligibleItem[]) {
+function allocateItems(input: ClaimInputT, eligible: EligibleItem[], usedUp: Set<string>) {
   const out: { line_item_id: string; shipment_id: string | null; quantity: number }[] = [];
   const errors: FieldError[] = [];
   let qtyError = false;
+  let claimedError = false;
   input.items.forEach((it, i) => {
     const e = eligible.find((x) => x.line_item_id === it.line_item_id);
     if (!e) {
-      errors.push({ path: `/items/${i}/line_item_id`, message: 'this item cannot be claimed in this flow' });
+      // Say "already claimed" when earlier claims used the units up; otherwise the flow does not cover it.
+      claimedError ||= usedUp.has(it.line_item_id);
+      errors.push({
+        path: `/items/${i}/line_item_id`,
+        message: usedUp.has(it.line_item_id) ? 'already claimed' : 'this item cannot be claimed in this flow',
+      });
       return;
     }
     if (it.quantity > e.max_quantity) {
@@ -354,8 +368,9 @@ function allocateItems(input: ClaimInputT, eligible: EligibleItem[]) {
   });
   if (errors.length) {
     const onlyQty = qtyError && errors.every((e) => e.path.endsWith('/quantity'));
+    const onlyClaimed = claimedError && errors.every((e) => e.message === 'already claimed');
     throw new AppError(
-      onlyQty ? 'quantity_not_eligible' : 'item_not_eligible',
+      onlyQty ? 'quantity_not_eligible' : onlyClaimed ? 'already_claimed' : 'item_not_eligible',
       'Some items or quantities cannot be claimed.',
       errors,
     );
