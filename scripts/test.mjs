@@ -23,7 +23,8 @@ function findTests(dir) {
 const only = process.argv.slice(2);
 if (!only.length) {
   console.log('> biome check');
-  if (run(bin('biome'), ['check', 'src', 'test', 'bench', 'scripts', 'bin']) !== 0) process.exit(1);
+  const dirs = ['src', 'test', 'bench', 'scripts', 'bin'].filter((d) => fs.existsSync(path.join(root, d)));
+  if (run(bin('biome'), ['check', ...dirs]) !== 0) process.exit(1);
   console.log('> tsc --noEmit');
   if (run(bin('tsc'), ['--noEmit']) !== 0) process.exit(1);
 }
