@@ -6,7 +6,8 @@ const S = Type.String();
 const NS = NullableOut(Type.String());
 const Int = Type.Integer();
 
-const Address = NullableOut(
+/** A postal address as the API answers it (shared by merchant and customer views). */
+export const Address = NullableOut(
   Type.Object({
     name: NS,
     company: NS,

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { NullableOut, StrEnum } from '../http/schema-helpers.js';
+import { Address } from '../orders/api-schemas.js';
 import { PHASES } from '../orders/phase.js';
 import { REASON_CODES } from './eligibility.js';
 import { FLOWS } from './settings.js';
@@ -52,20 +53,6 @@ export const FlowView = Type.Object(
     }),
   },
   { $id: 'FlowEligibility' },
-);
-
-const Address = NullableOut(
-  Type.Object({
-    name: NS,
-    company: NS,
-    address_line_1: NS,
-    address_line_2: NS,
-    city: NS,
-    zip_code: NS,
-    province: NS,
-    country_code: NS,
-    phone: NS,
-  }),
 );
 
 /** What a verified customer sees of their order: no internal ids of the platform, tags or notes. */
