@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { openAndMigrate } from './db/open.js';
 import { seedDemo } from './demo/seed.js';
@@ -36,17 +37,13 @@ export function startWorker(deps: AppDeps): Worker {
 export async function start(config: Config, opts: { worker: boolean; seed: boolean }): Promise<void> {
   const log = createLogger(config);
   const t0 = performance.now();
-  // Opening the database (WASM compile for PGlite) overlaps loading the HTTP app's modules, and seeding
-  // overlaps building the app: restarts are dominated by these four steps.
-  const [database, { buildApp }] = await Promise.all([openAndMigrate(config), import('./app.js')]);
+  const database = await openAndMigrate(config);
+  const demo = opts.seed ? await seedDemo(database.db, { password: config.demoPassword }) : null;
   const deps: AppDeps = { config, database, log, metrics: createMetrics() };
-  const [demo, app] = await Promise.all([
-    opts.seed ? seedDemo(database.db, { password: config.demoPassword }) : null,
-    buildApp(deps),
-  ]);
   const worker = opts.worker ? startWorker(deps) : null;
   deps.nudgeWorker = () => worker?.nudge();
   if (worker) await scheduleMaintenance(database.db);
+  const app = await buildApp(deps);
   await app.listen({ port: config.port, host: config.host });
   const ms = Math.round(performance.now() - t0);
   log.info({ ms, database: database.kind, worker: !!worker }, 'resolve ready');
