@@ -8,7 +8,7 @@ import type { ReadyDeps } from '../http/context.js';
 import { requestHash } from '../http/idempotency.js';
 import { errorResponses, Str } from '../http/schema-helpers.js';
 import { AppError } from '../lib/errors.js';
-import { requireShop } from '../shops/shops.js';
+import { requireShop, type Shop } from '../shops/shops.js';
 import { OrderSessionView, optionalBody, SessionView } from './api-schemas.js';
 import { customerState, loadOrderView, pickLanguage } from './customer-view.js';
 import { verifyFileSignature } from './files.js';
@@ -21,7 +21,7 @@ import {
   changeAddressByCustomer,
 } from './order-actions.js';
 import { hit } from './rate-limit.js';
-import { openSession, requireSession } from './sessions.js';
+import { openSession, type ResolveSession, requireSession } from './sessions.js';
 import { resolveSettingsOf } from './settings.js';
 import { verifyOrderToken } from './tokens.js';
 import { createUpload, findUpload, tooLargeMessage } from './uploads.js';
@@ -52,6 +52,13 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
       (req.query as { lang?: string } | undefined)?.lang,
       req.headers['accept-language'],
     );
+
+  /** The order, its eligibility and the allowed actions, as every session endpoint answers them. */
+  const sessionAnswer = async (req: FastifyRequest, shop: Shop, session: ResolveSession) => {
+    const view = await loadOrderView(db, shop, session.orderId);
+    const state = await customerState(db, shop, view, session.level, langOf(req, shop, view));
+    return { level: session.level, expires_at: session.expiresAt.toISOString(), ...state };
+  };
 
   return async (plain) => {
     const app = plain as unknown as App;
@@ -128,13 +135,8 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
       },
       async (req, reply) => {
         const { shop, session } = await context(req);
-        const view = await loadOrderView(db, shop, session.orderId);
         reply.header('cache-control', 'no-store');
-        return {
-          level: session.level,
-          expires_at: session.expiresAt.toISOString(),
-          ...(await customerState(db, shop, view, session.level, langOf(req, shop, view))),
-        };
+        return sessionAnswer(req, shop, session);
       },
     );
 
@@ -309,12 +311,7 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
           ),
         );
         deps.nudgeWorker?.();
-        const view = await loadOrderView(db, shop, session.orderId);
-        return {
-          level: session.level,
-          expires_at: session.expiresAt.toISOString(),
-          ...(await customerState(db, shop, view, session.level, langOf(req, shop, view))),
-        };
+        return sessionAnswer(req, shop, session);
       },
     );
 
@@ -342,12 +339,7 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
           changeAddressByCustomer(tx, shop, session.orderId, req.body as AddressChange),
         );
         deps.nudgeWorker?.();
-        const view = await loadOrderView(db, shop, session.orderId);
-        return {
-          level: session.level,
-          expires_at: session.expiresAt.toISOString(),
-          ...(await customerState(db, shop, view, session.level, langOf(req, shop, view))),
-        };
+        return sessionAnswer(req, shop, session);
       },
     );
 
