@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Starts the CLI from dist/ (plain JavaScript, built from src/ by `npm install`), rebuilding it first when
-// src/ changed since; compiling TypeScript at run time (tsx) is the fallback. Precompiled JS starts ~2 s faster.
+// Starts the CLI from dist/ (plain JavaScript, built from src/ by `npm install` or `npm run build`) when it is
+// newer than every file in src/; otherwise it compiles TypeScript at run time through tsx.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -25,18 +25,8 @@ function fresh() {
   }
 }
 
-let useDist = fresh();
-if (!useDist) {
-  try {
-    const { spawnSync } = await import('node:child_process');
-    const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'build.mjs')], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    useDist = r.status === 0 && fresh();
-  } catch {
-    useDist = false;
-  }
-}
+// Never rebuilt here: concurrent CLI processes would race on dist/. `npm install` / `npm run build` build it.
+const useDist = fresh();
 if (useDist) {
   await import(pathToFileURL(path.join(root, 'dist', 'main.js')).href);
 } else {

@@ -1,6 +1,6 @@
-import { and, eq, getTableColumns, gte, lte, type SQL, sql } from 'drizzle-orm';
-import type { PgTable } from 'drizzle-orm/pg-core';
-import { type Db, query } from '../db/client.js';
+import { and, eq, getTableColumns, gte, lte, type Placeholder, type SQL, sql } from 'drizzle-orm';
+import { PgDialect, type PgTable } from 'drizzle-orm/pg-core';
+import type { Db } from '../db/client.js';
 import { lineItems, orders, shipmentEvents, shipmentLineItems, shipments } from '../db/schema.js';
 import { AppError } from '../lib/errors.js';
 import { normalizeOrderNumber, normalizeZip } from './document.js';
@@ -36,7 +36,7 @@ function fromJson<T extends PgTable>(table: T, rows: Record<string, unknown>[]):
  * The lines, shipments, shipment lines and events of the orders that `isOrder` picks (a condition on an order id
  * column), as json columns: one statement, one round trip, whatever the number of orders.
  */
-function childrenColumns(shopId: string, isOrder: (column: SQL) => SQL) {
+function childrenColumns(shopId: Placeholder, isOrder: (column: SQL) => SQL) {
   const shipmentsOf = sql`select s.id from shipments s where s.shop_id = ${shopId} and ${isOrder(sql`s.order_id`)}`;
   return sql`
     coalesce((select json_agg(l order by l.position) from line_items l
@@ -57,14 +57,37 @@ interface Children {
   events: JsonRows;
 }
 
+const dialect = new PgDialect();
+const P = (name: string) => sql.placeholder(name);
+
+/** Built once with placeholders, run as named prepared statements: parsed and planned once per connection. */
+const CHILDREN = dialect.sqlToQuery(
+  sql`select ${childrenColumns(P('shop_id'), (col) => sql`${col} = any(${P('ids')}::text[])`)}`,
+);
+const oneOrder = (cond: SQL) =>
+  dialect.sqlToQuery(sql`
+    with o as (select o.* from orders o where o.shop_id = ${P('shop_id')} and ${cond} limit 1)
+    select to_json(o) as o, ${childrenColumns(P('shop_id'), (col) => sql`${col} = o.id`)} from o`);
+const ONE_BY_ID = oneOrder(sql`(o.id = ${P('id')} or o.external_id = ${P('id')})`);
+const ONE_BY_EXTERNAL = oneOrder(sql`o.external_id = ${P('id')}`);
+
+async function runPrepared<T>(
+  db: Db,
+  name: string,
+  q: { sql: string; params: unknown[] },
+  values: Record<string, unknown>,
+): Promise<T[]> {
+  const res = await db._.session.prepareQuery(q, undefined, name, false).execute(values);
+  return (res as { rows: T[] }).rows;
+}
+
 /** Loads orders with their lines, shipments and events, shaped as the API's order document. */
 export async function loadOrderViews(db: Db, shopId: string, rows: OrderRow[], opts: ReadOptions) {
   if (!rows.length) return [];
-  const ids = rows.map((r) => r.id);
-  const [children] = await query<Children>(
-    db,
-    sql`select ${childrenColumns(shopId, (col) => sql`${col} = any(${sql.param(ids)}::text[])`)}`,
-  );
+  const [children] = await runPrepared<Children>(db, 'order_children', CHILDREN, {
+    shop_id: shopId,
+    ids: rows.map((r) => r.id),
+  });
   return shapeOrderViews(rows, children, opts);
 }
 
@@ -73,13 +96,12 @@ export async function loadOrderViews(db: Db, shopId: string, rows: OrderRow[], o
  * statement; `order_not_found` when the shop has no such order.
  */
 export async function loadOneOrderView(db: Db, shopId: string, idOrExternal: string, opts: ReadOptions) {
-  const cond = idOrExternal.startsWith('ord_')
-    ? sql`(o.id = ${idOrExternal} or o.external_id = ${idOrExternal})`
-    : sql`o.external_id = ${idOrExternal}`;
-  const [row] = await query<Children & { o: Record<string, unknown> }>(
+  const byId = idOrExternal.startsWith('ord_');
+  const [row] = await runPrepared<Children & { o: Record<string, unknown> }>(
     db,
-    sql`with o as (select o.* from orders o where o.shop_id = ${shopId} and ${cond} limit 1)
-        select to_json(o) as o, ${childrenColumns(shopId, (col) => sql`${col} = o.id`)} from o`,
+    byId ? 'order_view_by_id' : 'order_view_by_external_id',
+    byId ? ONE_BY_ID : ONE_BY_EXTERNAL,
+    { shop_id: shopId, id: idOrExternal },
   );
   if (!row) throw new AppError('order_not_found', 'No such order.');
   return shapeOrderViews(fromJson(orders, [row.o]), row, opts)[0];
