@@ -1,14 +1,16 @@
 #!/usr/bin/env node
-// Transpiles src/ to dist/ (one .js per .ts, no bundling) so the server starts without compiling
-// TypeScript at run time. Runs on `npm install` (prepare); bin/resolve.js falls back to tsx when
-// dist/ is missing or older than src/.
+// `npm run build` (and `npm install`, through prepare):
+//  - server: transpiles src/ to dist/ (one .js per .ts, no bundling) so the server starts without compiling
+//    TypeScript at run time; bin/resolve.js falls back to tsx when dist/ is missing or older than src/.
+//  - web: builds the customer page (web/resolve, React + Vite) into dist-web/resolve, with .gz twins.
+// `node scripts/build.mjs server|web` builds one half; `web --if-stale` skips a web build newer than web/.
 import fs from 'node:fs';
 import path from 'node:path';
-import { build } from 'esbuild';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const src = path.join(root, 'src');
-const dist = path.join(root, 'dist');
+const [what = 'all', flag] = process.argv.slice(2);
 
 function walk(dir) {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -16,25 +18,60 @@ function walk(dir) {
     return e.isDirectory() ? walk(p) : [p];
   });
 }
+const newest = (dir) => Math.max(0, ...walk(dir).map((f) => fs.statSync(f).mtimeMs));
 
-const files = walk(src);
-const entries = files.filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.d.ts'));
-fs.rmSync(dist, { recursive: true, force: true });
-await build({
-  entryPoints: entries,
-  outdir: dist,
-  outbase: src,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  sourcemap: 'linked',
-  logLevel: 'warning',
-});
-// Non-code files the runtime reads (SQL migrations and their journal).
-for (const f of files.filter((f) => !f.endsWith('.ts'))) {
-  const to = path.join(dist, path.relative(src, f));
-  fs.mkdirSync(path.dirname(to), { recursive: true });
-  fs.copyFileSync(f, to);
+async function buildServer() {
+  const { build } = await import('esbuild');
+  const src = path.join(root, 'src');
+  const dist = path.join(root, 'dist');
+  const files = walk(src);
+  const entries = files.filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.d.ts'));
+  fs.rmSync(dist, { recursive: true, force: true });
+  await build({
+    entryPoints: entries,
+    outdir: dist,
+    outbase: src,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    sourcemap: 'linked',
+    logLevel: 'warning',
+  });
+  // Non-code files the runtime reads (SQL migrations and their journal).
+  for (const f of files.filter((f) => !f.endsWith('.ts'))) {
+    const to = path.join(dist, path.relative(src, f));
+    fs.mkdirSync(path.dirname(to), { recursive: true });
+    fs.copyFileSync(f, to);
+  }
+  fs.writeFileSync(path.join(dist, '.build-stamp'), new Date().toISOString());
+  console.log(`built ${entries.length} modules into dist/`);
 }
-fs.writeFileSync(path.join(dist, '.build-stamp'), new Date().toISOString());
-console.log(`built ${entries.length} modules into dist/`);
+
+async function buildWeb() {
+  const pageRoot = path.join(root, 'web', 'resolve');
+  const out = path.join(root, 'dist-web', 'resolve');
+  const stamp = path.join(out, '.build-stamp');
+  if (flag === '--if-stale' && fs.existsSync(stamp) && fs.statSync(stamp).mtimeMs >= newest(pageRoot)) return;
+  const { build } = await import('vite');
+  const { default: react } = await import('@vitejs/plugin-react');
+  await build({
+    root: pageRoot,
+    base: '/static/resolve/',
+    configFile: false,
+    logLevel: 'warn',
+    plugins: [react()],
+    build: { outDir: out, emptyOutDir: true, target: 'es2020', sourcemap: false, assetsInlineLimit: 0 },
+  });
+  const gzip = promisify(zlib.gzip);
+  let js = 0;
+  for (const f of walk(out).filter((f) => /\.(js|css|svg|json)$/.test(f))) {
+    const gz = await gzip(fs.readFileSync(f), { level: 9 });
+    fs.writeFileSync(`${f}.gz`, gz);
+    if (f.endsWith('.js')) js += gz.length;
+  }
+  fs.writeFileSync(stamp, new Date().toISOString());
+  console.log(`built the customer page into dist-web/resolve (JavaScript ${(js / 1024).toFixed(1)} kB gzipped)`);
+}
+
+if (what === 'all' || what === 'server') await buildServer();
+if (what === 'all' || what === 'web') await buildWeb();

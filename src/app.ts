@@ -23,6 +23,7 @@ import { ResolveSettingsSchema } from './resolve/settings.js';
 import type { ApiKey, Role } from './shops/api-keys.js';
 import type { Shop } from './shops/shops.js';
 import { createStorage } from './storage/index.js';
+import { customerPageRoutes } from './web/customer-page.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -237,5 +238,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(resolveRoutes(ready));
   await app.register(resolveMerchantRoutes(ready));
   await app.register(claimRoutes(ready));
+  await app.register(customerPageRoutes(ready));
   return app;
 }

@@ -15,7 +15,7 @@ import { Str, StrEnum } from '../http/schema-helpers.js';
 import { AppError, type FieldError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import type { OrderView } from '../orders/read.js';
-import { computeEligibility, type EligibleItem } from '../resolve/eligibility.js';
+import { type ClaimedUnits, computeEligibility, type EligibleItem } from '../resolve/eligibility.js';
 import { FLOWS, type Flow, RESOLUTIONS, type ResolveSettings } from '../resolve/settings.js';
 import type { Shop } from '../shops/shops.js';
 import { claimedUnits } from './read.js';
@@ -139,71 +139,15 @@ export async function createClaim(
       }
     : a.settings;
   const claimed = await claimedUnits(tx, shopId, a.orderId);
-  const flows = computeEligibility(order, claimed, settings, now, a.language);
+  const {
+    flowSettings: fs,
+    description,
+    pref,
+    answers,
+    allocation,
+    chosen,
+  } = checkClaimInput(order, claimed, settings, a.input, now, a.language);
   const input = a.input;
-  const flow = flows.find((f) => f.flow === input.flow)!;
-  if (!flow.available)
-    throw new AppError(
-      flow.reason_code!,
-      `The ${input.flow} flow is not available for this order (${flow.reason_code}).`,
-    );
-  const fs = settings.flows[input.flow as Flow];
-
-  const errors: FieldError[] = [];
-  if (!fs.reasons.some((r) => r.code === input.reason))
-    errors.push({ path: '/reason', message: `must be one of ${fs.reasons.map((r) => r.code).join(', ')}` });
-  const pref = input.resolution_preference ?? null;
-  if (fs.resolutions.length && !pref)
-    errors.push({ path: '/resolution_preference', message: `required: one of ${fs.resolutions.join(', ')}` });
-  if (pref && !fs.resolutions.includes(pref))
-    errors.push({
-      path: '/resolution_preference',
-      message: fs.resolutions.length
-        ? `must be one of ${fs.resolutions.join(', ')}`
-        : 'this flow takes no resolution',
-    });
-  const description = input.description?.trim() || null;
-  const d = fs.description;
-  if (d.required && !description) errors.push({ path: '/description', message: 'required' });
-  if (description && description.length < d.min_length)
-    errors.push({ path: '/description', message: `must be at least ${d.min_length} characters` });
-  if (description && description.length > d.max_length)
-    errors.push({ path: '/description', message: `must be at most ${d.max_length} characters` });
-  if (input.flow === 'not_received' && typeof input.dropoff_permission !== 'boolean')
-    errors.push({ path: '/dropoff_permission', message: 'required (true or false) for not_received' });
-  if (input.flow !== 'not_received' && input.dropoff_permission != null)
-    errors.push({ path: '/dropoff_permission', message: 'only for not_received' });
-  if (input.flow !== 'support' && input.items.length === 0)
-    errors.push({ path: '/items', message: 'choose at least one item' });
-  const seen = new Set<string>();
-  input.items.forEach((it, i) => {
-    if (seen.has(it.line_item_id)) errors.push({ path: `/items/${i}/line_item_id`, message: 'listed twice' });
-    seen.add(it.line_item_id);
-  });
-  const answers = checkAnswers(fs, input.answers ?? [], errors);
-  if (errors.length) throw invalid(errors);
-
-  // Lines whose every fulfilled unit is taken by earlier claims (or refunds).
-  const takenByLine = new Map<string, number>();
-  for (const c of claimed)
-    if (c.shipment_id) takenByLine.set(c.line_item_id, (takenByLine.get(c.line_item_id) ?? 0) + c.quantity);
-  const usedUp = new Set(
-    order.line_items
-      .filter(
-        (l) =>
-          l.quantity_fulfilled > 0 &&
-          (takenByLine.get(l.id) ?? 0) + l.quantity_refunded >= l.quantity_fulfilled,
-      )
-      .map((l) => l.id),
-  );
-  const checked = allocateItems(input, flow.items, usedUp);
-  // A support request names items but claims no units: its items carry no shipment, so eligibility
-  // (which skips shipment-less claim items) leaves those units to a later defective/missing/… claim.
-  const allocation =
-    input.flow === 'support'
-      ? input.items.map((it) => ({ line_item_id: it.line_item_id, shipment_id: null, quantity: it.quantity }))
-      : checked;
-  const chosen = new Set(input.items.map((i) => i.line_item_id));
   const evidence = await checkEvidence(tx, shopId, a.orderId, a.sessionId, fs, input, chosen);
 
   const claimId = newId('clm');
@@ -351,7 +295,99 @@ export async function createClaim(
   return { claimId, replayed: false };
 }
 
-const unitNet = (l: OrderView['line_items'][number]) =>
+export interface CheckedClaim {
+  flowSettings: ResolveSettings['flows'][Flow];
+  description: string | null;
+  pref: NonNullable<ClaimInputT['resolution_preference']> | null;
+  answers: { prompt_id: string; value: string | boolean }[];
+  /** The units claimed, by shipment (a support request names items but carries no shipment). */
+  allocation: { line_item_id: string; shipment_id: string | null; quantity: number }[];
+  /** The chosen line item ids. */
+  chosen: Set<string>;
+}
+
+/**
+ * Checks a claim input against the order's eligibility and the flow's settings, without I/O (the real
+ * submission and the preview both run it): the flow's availability (422 with the eligibility reason code),
+ * then the fields (400), then items and quantities (422). Evidence is checked by checkEvidenceUploads.
+ */
+export function checkClaimInput(
+  order: OrderView,
+  claimed: ClaimedUnits[],
+  settings: ResolveSettings,
+  input: ClaimInputT,
+  now: Date,
+  language: string | null,
+): CheckedClaim {
+  const flows = computeEligibility(order, claimed, settings, now, language);
+  const flow = flows.find((f) => f.flow === input.flow)!;
+  if (!flow.available)
+    throw new AppError(
+      flow.reason_code!,
+      `The ${input.flow} flow is not available for this order (${flow.reason_code}).`,
+    );
+  const fs = settings.flows[input.flow as Flow];
+
+  const errors: FieldError[] = [];
+  if (!fs.reasons.some((r) => r.code === input.reason))
+    errors.push({ path: '/reason', message: `must be one of ${fs.reasons.map((r) => r.code).join(', ')}` });
+  const pref = input.resolution_preference ?? null;
+  if (fs.resolutions.length && !pref)
+    errors.push({ path: '/resolution_preference', message: `required: one of ${fs.resolutions.join(', ')}` });
+  if (pref && !fs.resolutions.includes(pref))
+    errors.push({
+      path: '/resolution_preference',
+      message: fs.resolutions.length
+        ? `must be one of ${fs.resolutions.join(', ')}`
+        : 'this flow takes no resolution',
+    });
+  const description = input.description?.trim() || null;
+  const d = fs.description;
+  if (d.required && !description) errors.push({ path: '/description', message: 'required' });
+  if (description && description.length < d.min_length)
+    errors.push({ path: '/description', message: `must be at least ${d.min_length} characters` });
+  if (description && description.length > d.max_length)
+    errors.push({ path: '/description', message: `must be at most ${d.max_length} characters` });
+  if (input.flow === 'not_received' && typeof input.dropoff_permission !== 'boolean')
+    errors.push({ path: '/dropoff_permission', message: 'required (true or false) for not_received' });
+  if (input.flow !== 'not_received' && input.dropoff_permission != null)
+    errors.push({ path: '/dropoff_permission', message: 'only for not_received' });
+  if (input.flow !== 'support' && input.items.length === 0)
+    errors.push({ path: '/items', message: 'choose at least one item' });
+  const seen = new Set<string>();
+  input.items.forEach((it, i) => {
+    if (seen.has(it.line_item_id)) errors.push({ path: `/items/${i}/line_item_id`, message: 'listed twice' });
+    seen.add(it.line_item_id);
+  });
+  const answers = checkAnswers(fs, input.answers ?? [], errors);
+  if (errors.length) throw invalid(errors);
+
+  // Lines whose every fulfilled unit is taken by earlier claims (or refunds).
+  const takenByLine = new Map<string, number>();
+  for (const c of claimed)
+    if (c.shipment_id) takenByLine.set(c.line_item_id, (takenByLine.get(c.line_item_id) ?? 0) + c.quantity);
+  const usedUp = new Set(
+    order.line_items
+      .filter(
+        (l) =>
+          l.quantity_fulfilled > 0 &&
+          (takenByLine.get(l.id) ?? 0) + l.quantity_refunded >= l.quantity_fulfilled,
+      )
+      .map((l) => l.id),
+  );
+  const checked = allocateItems(input, flow.items, usedUp);
+  // A support request names items but claims no units: its items carry no shipment, so eligibility
+  // (which skips shipment-less claim items) leaves those units to a later defective/missing/… claim.
+  const allocation =
+    input.flow === 'support'
+      ? input.items.map((it) => ({ line_item_id: it.line_item_id, shipment_id: null, quantity: it.quantity }))
+      : checked;
+  const chosen = new Set(input.items.map((i) => i.line_item_id));
+  return { flowSettings: fs, description, pref, answers, allocation, chosen };
+}
+
+/** A line's unit price net of its discount (what a claim item is worth per unit). */
+export const unitNet = (l: OrderView['line_items'][number]) =>
   l.unit_price - Math.round(l.discount / Math.max(1, l.quantity));
 
 /** Assigns each chosen item to shipments with free units; `not_received` must stay within one shipment. */
@@ -447,14 +483,38 @@ async function checkEvidence(
   input: ClaimInputT,
   chosen: Set<string>,
 ) {
-  const given = input.evidence ?? [];
-  const ids = given.map((e) => e.upload_id);
+  const ids = (input.evidence ?? []).map((e) => e.upload_id);
   const rows = ids.length
     ? await tx
         .select()
         .from(uploads)
         .where(and(eq(uploads.shopId, shopId), eq(uploads.orderId, orderId), inArray(uploads.id, ids)))
     : [];
+  return checkEvidenceUploads(rows, sessionId, fs, input, chosen);
+}
+
+/** An upload as the evidence check needs it (a row of `uploads`, or a preview upload). */
+export interface EvidenceUpload {
+  id: string;
+  contentType: string;
+  size: number;
+  claimId: string | null;
+  sessionId: string | null;
+}
+
+/**
+ * Checks the evidence against the uploads it names (`rows`: the order's uploads among them) and the flow's
+ * rules, without I/O. With a `sessionId` (the customer flow) uploads must come from that session and the
+ * minimums apply.
+ */
+export function checkEvidenceUploads(
+  rows: EvidenceUpload[],
+  sessionId: string | null,
+  fs: ResolveSettings['flows'][Flow],
+  input: ClaimInputT,
+  chosen: Set<string>,
+) {
+  const given = input.evidence ?? [];
   const errors: FieldError[] = [];
   const out: ((typeof given)[number] & { contentType: string; size: number })[] = [];
   const used = new Set<string>();

@@ -11,6 +11,7 @@ export const ERROR_STATUS = {
   token_revoked: 401,
   forbidden: 403,
   token_required: 403,
+  preview_only: 403,
   admin_required: 403,
   not_found: 404,
   route_not_found: 404,

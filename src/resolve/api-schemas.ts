@@ -109,8 +109,9 @@ export const SessionView = Type.Object({
   actions: CustomerActions,
 });
 
+/** `preview`: a merchant's preview on a test order (POST /v1/shops/{slug}/resolve/preview); it creates nothing. */
 export const OrderSessionView = Type.Object({
-  level: StrEnum(['zip', 'token']),
+  level: StrEnum(['zip', 'token', 'preview']),
   expires_at: S,
   order: Type.Ref('CustomerOrder'),
   flows: Type.Array(Type.Ref('FlowEligibility')),

@@ -10,6 +10,7 @@ import { normalizeOrderNumber } from '../orders/document.js';
 import { findOrderRow } from '../orders/read.js';
 import { optionalBody } from './api-schemas.js';
 import { lockBucket } from './lookup.js';
+import { issuePreviewSession } from './preview.js';
 import { checkResolveSettings, deepMerge, resolveSettingsOf } from './settings.js';
 import { issueOrderToken, revokeOrderTokens, rotateTokenKey } from './tokens.js';
 
@@ -64,6 +65,40 @@ export function resolveMerchantRoutes(deps: ReadyDeps): FastifyPluginAsync {
         const url = `${deps.config.publicUrl}/resolve/${req.shop.slug}?token=${encodeURIComponent(token)}${body.lang ? `&lang=${body.lang}` : ''}`;
         reply.code(201);
         return { url, token, token_id: claims.jti, expires_at: new Date(claims.exp * 1000).toISOString() };
+      },
+    );
+
+    app.post(
+      '/v1/shops/:slug/resolve/preview',
+      {
+        config: { auth: 'editor' },
+        preValidation: optionalBody,
+        schema: {
+          tags: ['Settings'],
+          security,
+          summary: 'Preview the customer page on a test order',
+          description:
+            'Answers a preview bearer, valid one hour, and the page URL that opens the preview (the bearer travels in the URL fragment, so it never reaches server logs). With it the customer-flow API runs on an in-memory test order — one shipment delivered 2 days ago, three items — with eligibility under the shop’s current settings. Uploads and claims are checked like real ones but nothing is stored and no event is sent; order actions answer 403 `preview_only`. Creating a preview writes nothing either.',
+          params: Slug,
+          body: Type.Optional(
+            Type.Object(
+              { lang: Type.Optional(Type.String({ pattern: '^[a-z]{2}$' })) },
+              { additionalProperties: false },
+            ),
+          ),
+          response: {
+            201: Type.Object({ session: Type.String(), expires_at: Type.String(), url: Type.String() }),
+            ...errorResponses,
+            403: Type.Ref('Error'),
+          },
+        },
+      },
+      async (req, reply) => {
+        const lang = (req.body as { lang?: string } | undefined)?.lang;
+        const { session, expiresAt } = issuePreviewSession(deps.masterSecret, req.shop.id);
+        const url = `${deps.config.publicUrl}/resolve/${req.shop.slug}?preview=1${lang ? `&lang=${lang}` : ''}#preview=${session}`;
+        reply.code(201).header('cache-control', 'no-store');
+        return { session, expires_at: expiresAt.toISOString(), url };
       },
     );
 

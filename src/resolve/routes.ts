@@ -20,6 +20,16 @@ import {
   cancelOrderByCustomer,
   changeAddressByCustomer,
 } from './order-actions.js';
+import {
+  isPreviewBearer,
+  type PreviewSession,
+  previewAnswer,
+  previewClaim,
+  previewHit,
+  previewOnly,
+  previewUpload,
+  verifyPreviewSession,
+} from './preview.js';
 import { hit } from './rate-limit.js';
 import { openSession, type ResolveSession, requireSession } from './sessions.js';
 import { resolveSettingsOf } from './settings.js';
@@ -35,11 +45,19 @@ const bearer = [{ sessionBearer: [] }];
 export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
   const { db } = deps.database;
 
-  const context = async (req: FastifyRequest) => {
+  /** The shop and the caller: a customer session, or a merchant's preview (which writes nothing). */
+  const context = async (
+    req: FastifyRequest,
+  ): Promise<
+    | { shop: Shop; session: ResolveSession; preview: null }
+    | { shop: Shop; session: null; preview: PreviewSession }
+  > => {
     const { slug } = req.params as { slug: string };
     const shop = await requireShop(db, slug);
-    const session = await requireSession(db, shop.id, req.headers.authorization);
-    return { shop, session };
+    const auth = req.headers.authorization;
+    if (isPreviewBearer(auth))
+      return { shop, session: null, preview: verifyPreviewSession(deps.masterSecret, shop.id, auth) };
+    return { shop, session: await requireSession(db, shop.id, auth), preview: null };
   };
   const langOf = (
     req: FastifyRequest,
@@ -128,15 +146,21 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
           tags,
           security: bearer,
           summary: 'The order, what can be claimed, and allowed actions',
+          description:
+            'With a preview bearer (`rsp_…`, from POST /v1/shops/{slug}/resolve/preview) the answer is a test order with level `preview`, eligibility under the shop’s current settings and no actions; uploads and claims are then checked like real ones but nothing is stored (header `resolve-preview: true`), the claim list is empty and order actions answer 403 `preview_only`.',
           params: Slug,
           querystring: LangQuery,
           response: { 200: OrderSessionView, ...errorResponses },
         },
       },
       async (req, reply) => {
-        const { shop, session } = await context(req);
+        const c = await context(req);
         reply.header('cache-control', 'no-store');
-        return sessionAnswer(req, shop, session);
+        if (c.preview) {
+          reply.header('resolve-preview', 'true');
+          return previewAnswer(db, c.shop, c.preview, langOf(req, c.shop, null));
+        }
+        return sessionAnswer(req, c.shop, c.session);
       },
     );
 
@@ -160,8 +184,9 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
         },
       },
       async (req, reply) => {
-        const { shop, session } = await context(req);
-        await hit(db, `upload:session:${session.id}`, shop.id, { max: 60, windowSeconds: 3600 });
+        const { shop, session, preview } = await context(req);
+        if (preview) previewHit(preview, 'upload');
+        else await hit(db, `upload:session:${session.id}`, shop.id, { max: 60, windowSeconds: 3600 });
         if (!req.isMultipart())
           throw new AppError(
             'unsupported_media_type',
@@ -182,6 +207,10 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
           throw err;
         }
         reply.code(201);
+        if (preview) {
+          reply.header('resolve-preview', 'true');
+          return previewUpload(buf, maxBytes);
+        }
         return createUpload(db, deps.storage, session, buf, maxBytes);
       },
     );
@@ -207,8 +236,9 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
         },
       },
       async (req, reply) => {
-        const { shop, session } = await context(req);
-        await hit(db, `claim:session:${session.id}`, shop.id, { max: 30, windowSeconds: 3600 });
+        const { shop, session, preview } = await context(req);
+        if (preview) previewHit(preview, 'claim');
+        else await hit(db, `claim:session:${session.id}`, shop.id, { max: 30, windowSeconds: 3600 });
         const key = req.headers['idempotency-key'];
         if (key !== undefined && (typeof key !== 'string' || key.length < 1 || key.length > 255)) {
           throw new AppError('validation_failed', 'Idempotency-Key must be 1–255 characters.', [
@@ -216,6 +246,10 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
           ]);
         }
         const input = req.body as ClaimInputT;
+        if (preview) {
+          reply.code(201).header('resolve-preview', 'true');
+          return previewClaim(shop, input, langOf(req, shop, null));
+        }
         const view = await loadOrderView(db, shop, session.orderId);
         const language = langOf(req, shop, view);
         const { claimId, replayed } = await db.transaction((tx) =>
@@ -257,8 +291,12 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
           response: { 200: Type.Object({ data: Type.Array(Type.Ref('CustomerClaim')) }), ...errorResponses },
         },
       },
-      async (req) => {
+      async (req, reply) => {
         const { shop, session } = await context(req);
+        if (!session) {
+          reply.header('resolve-preview', 'true');
+          return { data: [] };
+        }
         const rows = await searchClaimRows(db, shop.id, { order_id: session.orderId, limit: 100 });
         return {
           data: await loadClaimViews(db, shop.id, rows, {
@@ -301,6 +339,7 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
       },
       async (req) => {
         const { shop, session } = await context(req);
+        if (!session) throw previewOnly();
         tokenOnly(session.level);
         await db.transaction((tx) =>
           cancelOrderByCustomer(
@@ -334,6 +373,7 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
       },
       async (req) => {
         const { shop, session } = await context(req);
+        if (!session) throw previewOnly();
         tokenOnly(session.level);
         await db.transaction((tx) =>
           changeAddressByCustomer(tx, shop, session.orderId, req.body as AddressChange),

@@ -75,6 +75,41 @@ export const FlowSettingsSchema = Type.Object(
 );
 export type FlowSettings = Static<typeof FlowSettingsSchema>;
 
+const Colour = Type.String({ pattern: '^#[0-9a-fA-F]{6}$', description: 'A hex colour such as #1f6feb.' });
+const CopySchema = Type.Object(
+  {
+    headline: Type.Optional(Str(120)),
+    intro: Type.Optional(Str(600)),
+    confirmation: Type.Optional(Str(600)),
+  },
+  { additionalProperties: false },
+);
+
+/** How the customer page looks: the page derives readable text colours from these, so any colour stays legible. */
+export const BrandingSchema = Type.Object(
+  {
+    logo_url: Type.Union([Type.String({ maxLength: 2048, pattern: '^https://[^\\s"\'<>]+$' }), Type.Null()]),
+    primary_color: Colour,
+    background_color: Colour,
+    font_family: Type.Union([
+      Type.String({
+        maxLength: 200,
+        pattern: '^[A-Za-z0-9 ,\'"-]+$',
+        description:
+          'A CSS font-family list of fonts installed on the customer’s device, e.g. "Georgia, serif".',
+      }),
+      Type.Null(),
+    ]),
+    support_email: Type.Union([Type.String({ format: 'email', maxLength: 254 }), Type.Null()]),
+    copy: Type.Object(Object.fromEntries(LANGUAGES.map((l) => [l, Type.Optional(CopySchema)])), {
+      additionalProperties: false,
+      description: 'Custom headline, introduction and confirmation text per language.',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type Branding = Static<typeof BrandingSchema>;
+
 export const ResolveSettingsSchema = Type.Object(
   {
     claim_window_days: Type.Integer({ minimum: 1, maximum: 3650 }),
@@ -90,6 +125,7 @@ export const ResolveSettingsSchema = Type.Object(
       description:
         'Origins whose pages may call the customer-flow API (CORS); "*" allows any. Sessions travel as Bearer tokens, never cookies.',
     }),
+    branding: BrandingSchema,
     returns: Type.Object(
       {
         mode: StrEnum(['native', 'external']),
@@ -135,6 +171,14 @@ export function defaultResolveSettings(): ResolveSettings {
     upload_max_bytes: 10 * 1024 * 1024,
     token_ttl_days: 30,
     allowed_origins: ['*'],
+    branding: {
+      logo_url: null,
+      primary_color: '#1f5fbf',
+      background_color: '#f6f7f9',
+      font_family: null,
+      support_email: null,
+      copy: {},
+    },
     returns: { mode: 'native', external_url_template: null },
     flows: {
       defective: flow({

@@ -14,6 +14,19 @@ export function tooLargeMessage(maxBytes: number): string {
   return `Photos may be at most ${Number.isInteger(mb) ? mb : mb.toFixed(1)} MB.`;
 }
 
+/** Checks an uploaded file by content and size; returns it as it would be stored (location metadata removed). */
+export function checkUploadFile(file: Buffer, maxBytes: number): ReturnType<typeof inspectAndClean> {
+  if (file.length === 0)
+    throw new AppError('validation_failed', 'The file is empty.', [{ path: '/file', message: 'empty' }]);
+  if (file.length > maxBytes) throw new AppError('payload_too_large', tooLargeMessage(maxBytes));
+  try {
+    return inspectAndClean(file);
+  } catch (err) {
+    if (err instanceof ImageRejected) throw new AppError(err.key, err.message);
+    throw err;
+  }
+}
+
 /** Checks an uploaded file by content, strips location metadata, stores it and records it (unattached). */
 export async function createUpload(
   db: Db,
@@ -22,16 +35,7 @@ export async function createUpload(
   file: Buffer,
   maxBytes: number,
 ) {
-  if (file.length === 0)
-    throw new AppError('validation_failed', 'The file is empty.', [{ path: '/file', message: 'empty' }]);
-  if (file.length > maxBytes) throw new AppError('payload_too_large', tooLargeMessage(maxBytes));
-  let cleaned: ReturnType<typeof inspectAndClean>;
-  try {
-    cleaned = inspectAndClean(file);
-  } catch (err) {
-    if (err instanceof ImageRejected) throw new AppError(err.key, err.message);
-    throw err;
-  }
+  const cleaned = checkUploadFile(file, maxBytes);
   const id = newId('upl');
   const storageKey = `${session.shopId}/${id}`;
   await storage.put(storageKey, cleaned.data, cleaned.type);

@@ -1,0 +1,147 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { TestContext as NodeTestContext } from 'node:test';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Config } from '../../src/config.js';
+import { seedDemo } from '../../src/demo/seed.js';
+import { createApiKey } from '../../src/shops/api-keys.js';
+import type { Shop } from '../../src/shops/shops.js';
+import { startTestApp, type TestContext } from '../support/app.js';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const SCREENSHOTS = path.join(root, 'test-results', 'screenshots');
+
+/** Phone first, then a desktop. */
+export const VIEWPORTS = [
+  { name: 'phone', viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true },
+  { name: 'desktop', viewport: { width: 1280, height: 860 }, isMobile: false, hasTouch: false },
+] as const;
+export type Viewport = (typeof VIEWPORTS)[number];
+
+/**
+ * Browser tests need Debian's Chromium (`.ci/run` installs it). Outside CI a machine without it skips them
+ * with a note; in CI a missing browser fails the run.
+ */
+export function browserAvailable(t?: NodeTestContext): boolean {
+  if (fs.existsSync(CHROMIUM)) return true;
+  if (process.env.CI) throw new Error(`Chromium not found at ${CHROMIUM}: browser tests cannot run in CI.`);
+  t?.skip(`Chromium not found at ${CHROMIUM} (apt-get install -y chromium)`);
+  return false;
+}
+
+/** The customer page must be built; `npm test` builds it, and this covers a single test file run by hand. */
+export function ensureWebBuild(): void {
+  const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'build.mjs'), 'web', '--if-stale'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (r.status !== 0) throw new Error('building the customer page failed');
+}
+
+export interface PageServer {
+  ctx: TestContext;
+  url: string;
+  demo: Shop;
+  adminKey: string;
+  close(): Promise<void>;
+}
+
+/** The real app on a real port with the demo shop, as `npm start` serves it. */
+export async function startPageServer(overrides: Partial<Config> = {}): Promise<PageServer> {
+  ensureWebBuild();
+  const generous = {
+    ipMax: 100_000,
+    ipWindowSeconds: 600,
+    shopMax: 1_000_000,
+    orderFailures: 1000,
+    ipFailures: 10_000,
+    lockSeconds: 60,
+  };
+  const ctx = await startTestApp({ lookup: generous, ...overrides });
+  const { shop } = await seedDemo(ctx.db, { password: 'demo-password-123' });
+  const adminKey = (await createApiKey(ctx.db, { shopIds: [shop.id], role: 'admin', name: 'browser tests' }))
+    .secret;
+  await ctx.app.listen({ port: 0, host: '127.0.0.1' });
+  const address = ctx.app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return { ctx, url: `http://127.0.0.1:${port}`, demo: shop, adminKey, close: () => ctx.close() };
+}
+
+export async function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
+  });
+}
+
+export async function newPage(
+  browser: Browser,
+  vp: Viewport,
+  opts: { locale?: string } = {},
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({
+    viewport: vp.viewport,
+    isMobile: vp.isMobile,
+    hasTouch: vp.hasTouch,
+    locale: opts.locale ?? 'en-GB',
+    deviceScaleFactor: 1,
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  return { context, page };
+}
+
+/** Screenshots of each step, under test-results/ (ignored by git). */
+export function shooter(page: Page, scenario: string, vp: Viewport) {
+  const dir = path.join(SCREENSHOTS, scenario);
+  fs.mkdirSync(dir, { recursive: true });
+  let n = 0;
+  return async (step: string) => {
+    n += 1;
+    await page.screenshot({
+      path: path.join(dir, `${vp.name}-${String(n).padStart(2, '0')}-${step}.png`),
+      fullPage: true,
+    });
+  };
+}
+
+const AXE = fs.readFileSync(path.join(root, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+
+/** axe-core on the current page: the serious and critical WCAG 2.1 A/AA violations (none expected). */
+export async function seriousViolations(page: Page): Promise<string[]> {
+  // Evaluated through the DevTools protocol, so the page's strict CSP stays on.
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE);
+  const result = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(ctx: Document, o: object): Promise<AxeResult> } }).axe;
+    return axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+    });
+  });
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+}
+interface AxeResult {
+  violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[];
+}
+
+/** A customer types the order number and ZIP and submits, as on the page. */
+export async function lookUp(page: Page, orderNumber: string, zip: string): Promise<void> {
+  await page.getByLabel(/order number|bestellnummer|numéro de commande/i).fill(orderNumber);
+  await page.getByLabel(/zip|postleitzahl|code postal/i).fill(zip);
+  await page.locator('form button[type=submit]').click();
+}
+
+export const FIXTURE_JPEG = path.join(root, 'test', 'fixtures', 'images', 'plain.jpg');

@@ -1,0 +1,111 @@
+import type { Flow, FlowEligibility } from './types';
+
+export type EvidenceKind = 'photo' | 'package_photo' | 'signature';
+
+/** A photo the customer added: kept in memory so it can be uploaded again after a session ends. */
+export interface Photo {
+  key: string;
+  kind: EvidenceKind;
+  lineItemId: string | null;
+  file: Blob;
+  name: string;
+  preview: string;
+  progress: number;
+  status: 'uploading' | 'done' | 'error';
+  uploadId?: string;
+  /** The session the upload belongs to: uploads are only accepted with the session that made them. */
+  session?: string;
+  error?: string;
+}
+
+export interface Draft {
+  flow: Flow | null;
+  items: Record<string, number>;
+  reason: string | null;
+  photos: Photo[];
+  description: string;
+  answers: Record<string, string | boolean>;
+  dropoff: boolean | null;
+  resolution: string | null;
+  /** One key per draft: a double click or a retry sends the same key, so the server creates one claim. */
+  idempotencyKey: string;
+}
+
+export const newKey = () =>
+  typeof crypto.randomUUID === 'function'
+    ? crypto.randomUUID()
+    : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+
+export function emptyDraft(flow: Flow | null = null): Draft {
+  return {
+    flow,
+    items: {},
+    reason: null,
+    photos: [],
+    description: '',
+    answers: {},
+    dropoff: null,
+    resolution: null,
+    idempotencyKey: newKey(),
+  };
+}
+
+/** A new draft for a flow, with what the server already decided: single choices and not_received items. */
+export function startDraft(f: FlowEligibility): Draft {
+  const d = emptyDraft(f.flow);
+  if (f.reasons.length === 1) d.reason = f.reasons[0].code;
+  if (f.resolutions.length === 1) d.resolution = f.resolutions[0];
+  if (f.flow === 'not_received' || f.items.length === 1)
+    for (const it of f.items) d.items[it.line_item_id] = it.max_quantity;
+  return d;
+}
+
+export type Step = 'items' | 'reason' | 'evidence' | 'details' | 'resolution' | 'review';
+
+export function stepsFor(f: FlowEligibility): Step[] {
+  const s = f.steps;
+  const steps: Step[] = [];
+  if (f.items.length > 0) steps.push('items');
+  if (f.reasons.length > 1) steps.push('reason');
+  if (s.photos.max > 0 || s.package_photo !== 'off' || s.signature !== 'off') steps.push('evidence');
+  steps.push('details');
+  if (f.resolutions.length > 1) steps.push('resolution');
+  steps.push('review');
+  return steps;
+}
+
+const STORE = (slug: string) => `resolve:${slug}`;
+
+/** What survives a reload of the tab: the session and the typed answers (photos live in memory only). */
+export interface Saved {
+  session: string | null;
+  orderNumber: string;
+  zipCode: string;
+  draft: Omit<Draft, 'photos'> | null;
+  step: number;
+}
+
+export function loadSaved(slug: string): Saved | null {
+  try {
+    const raw = sessionStorage.getItem(STORE(slug));
+    return raw ? (JSON.parse(raw) as Saved) : null;
+  } catch {
+    return null;
+  }
+}
+
+export function save(slug: string, s: Saved): void {
+  try {
+    sessionStorage.setItem(STORE(slug), JSON.stringify(s));
+  } catch {
+    // private mode or full storage: the flow still works, it just does not survive a reload
+  }
+}
+
+export function forget(slug: string): void {
+  try {
+    sessionStorage.removeItem(STORE(slug));
+  } catch {
+    // nothing stored
+  }
+}

@@ -1,0 +1,73 @@
+import { en, type MessageKey, type Messages } from './en';
+
+export const LANGUAGES = ['en', 'de', 'fr', 'es', 'it', 'nl', 'da'] as const;
+export type Lang = (typeof LANGUAGES)[number];
+/** Each language's own name, for the switcher (without loading every catalogue). */
+export const LANGUAGE_NAMES: Record<Lang, string> = {
+  en: 'English',
+  de: 'Deutsch',
+  fr: 'Français',
+  es: 'Español',
+  it: 'Italiano',
+  nl: 'Nederlands',
+  da: 'Dansk',
+};
+
+// English ships in the main bundle; every other language is its own small chunk, loaded when chosen.
+const loaders: Record<Exclude<Lang, 'en'>, () => Promise<Messages>> = {
+  de: () => import('./de').then((m) => m.de),
+  fr: () => import('./fr').then((m) => m.fr),
+  es: () => import('./es').then((m) => m.es),
+  it: () => import('./it').then((m) => m.it),
+  nl: () => import('./nl').then((m) => m.nl),
+  da: () => import('./da').then((m) => m.da),
+};
+
+export async function loadMessages(lang: Lang): Promise<Messages> {
+  return lang === 'en' ? en : loaders[lang]();
+}
+
+export const isLang = (l: string | null | undefined): l is Lang =>
+  !!l && (LANGUAGES as readonly string[]).includes(l);
+
+/** `lang` from the link, then the browser's languages, then the shop's default. */
+export function pickLang(param: string | null, browser: readonly string[], shopDefault: string): Lang {
+  const base = (l: string | null | undefined) => l?.trim().toLowerCase().split(/[-_]/)[0];
+  for (const l of [param, ...browser, shopDefault]) {
+    const b = base(l);
+    if (isLang(b)) return b;
+  }
+  return 'en';
+}
+
+export type Vars = Record<string, string | number>;
+export type T = (key: MessageKey, vars?: Vars) => string;
+
+export function translator(messages: Messages): T {
+  return (key, vars) => {
+    const text = messages[key] ?? en[key] ?? key;
+    return vars ? text.replace(/\{(\w+)\}/g, (m, k: string) => (k in vars ? String(vars[k]) : m)) : text;
+  };
+}
+
+export function formatMoney(lang: Lang, minor: number, currency: string): string {
+  try {
+    const f = new Intl.NumberFormat(lang, { style: 'currency', currency });
+    return f.format(minor / 10 ** (f.resolvedOptions().maximumFractionDigits ?? 2));
+  } catch {
+    return `${(minor / 100).toFixed(2)} ${currency}`;
+  }
+}
+
+export function formatDate(lang: Lang, iso: string | null | undefined): string {
+  if (!iso) return '';
+  return new Intl.DateTimeFormat(lang, { dateStyle: 'medium' }).format(new Date(iso));
+}
+
+export function formatWait(t: T, seconds: number): string {
+  return seconds < 90
+    ? t('time.seconds', { count: seconds })
+    : t('time.minutes', { count: Math.ceil(seconds / 60) });
+}
+
+export type { MessageKey, Messages };

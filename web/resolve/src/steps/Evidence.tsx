@@ -1,0 +1,169 @@
+import { useRef } from 'react';
+import type { EvidenceKind, Photo } from '../draft';
+import type { T } from '../i18n';
+import { FieldError } from '../ui/common';
+import type { StepProps } from './Choices';
+import { SignaturePad } from './SignaturePad';
+
+export interface EvidenceHandlers {
+  onAdd(kind: EvidenceKind, lineItemId: string | null, file: Blob, name: string): void;
+  onRetry(key: string): void;
+  onRemove(key: string): void;
+}
+
+const ACCEPT = 'image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif';
+
+export function Evidence(props: StepProps & EvidenceHandlers & { errors: Record<string, string> }) {
+  const { t, flow, order, draft, errors } = props;
+  const steps = flow.steps;
+  const titles = new Map(order.line_items.map((l) => [l.id, l.title]));
+  const chosen = Object.keys(draft.items);
+  return (
+    <div className="evidence">
+      <p className="muted">{t('evidence.intro')}</p>
+      {steps.photos.max > 0 &&
+        chosen.map((id) => (
+          <PhotoGroup
+            key={id}
+            {...props}
+            kind="photo"
+            lineItemId={id}
+            title={t('evidence.item_photos', { title: titles.get(id) ?? '' })}
+            hint={
+              steps.photos.min > 0
+                ? t('evidence.item_photos_rule', { min: steps.photos.min, max: steps.photos.max })
+                : t('evidence.item_photos_optional', { max: steps.photos.max })
+            }
+            max={steps.photos.max}
+            error={errors[`photo:${id}`]}
+          />
+        ))}
+      {steps.package_photo !== 'off' && (
+        <PhotoGroup
+          {...props}
+          kind="package_photo"
+          lineItemId={null}
+          title={`${t('evidence.package_photo')} (${t(steps.package_photo === 'required' ? 'evidence.required' : 'evidence.optional')})`}
+          hint={t('evidence.package_photo_hint')}
+          max={1}
+          error={errors.package_photo}
+        />
+      )}
+      {steps.signature !== 'off' && (
+        <SignaturePad
+          t={t}
+          required={steps.signature === 'required'}
+          photo={draft.photos.find((p) => p.kind === 'signature') ?? null}
+          onSave={(blob) => props.onAdd('signature', null, blob, 'signature.png')}
+          onClear={(key) => props.onRemove(key)}
+          error={errors.signature}
+        />
+      )}
+      <FieldError id="evidence-error" text={errors.general} />
+    </div>
+  );
+}
+
+function PhotoGroup({
+  t,
+  draft,
+  kind,
+  lineItemId,
+  title,
+  hint,
+  max,
+  error,
+  onAdd,
+  onRetry,
+  onRemove,
+}: StepProps &
+  EvidenceHandlers & {
+    kind: EvidenceKind;
+    lineItemId: string | null;
+    title: string;
+    hint: string;
+    max: number;
+    error?: string;
+  }) {
+  const input = useRef<HTMLInputElement>(null);
+  const photos = draft.photos.filter((p) => p.kind === kind && p.lineItemId === lineItemId);
+  const groupId = `photos-${kind}-${lineItemId ?? 'package'}`;
+  return (
+    <fieldset className="fieldset photo-group" aria-describedby={`${groupId}-hint ${groupId}-error`}>
+      <legend className="label">{title}</legend>
+      <p id={`${groupId}-hint`} className="hint">
+        {hint}
+      </p>
+      <ul className="photos" aria-live="polite">
+        {photos.map((p) => (
+          <PhotoTile key={p.key} t={t} photo={p} onRetry={onRetry} onRemove={onRemove} />
+        ))}
+      </ul>
+      {photos.length < max && (
+        <>
+          <input
+            ref={input}
+            id={groupId}
+            type="file"
+            accept={ACCEPT}
+            className="sr-only"
+            tabIndex={-1}
+            aria-hidden="true"
+            data-testid={`file-${kind}-${lineItemId ?? 'package'}`}
+            onChange={(e) => {
+              for (const f of Array.from(e.target.files ?? []).slice(0, max - photos.length))
+                onAdd(kind, lineItemId, f, f.name);
+              e.target.value = '';
+            }}
+          />
+          <button type="button" className="button" onClick={() => input.current?.click()}>
+            + {t('evidence.add_photo')}
+          </button>
+        </>
+      )}
+      <FieldError id={`${groupId}-error`} text={error} />
+    </fieldset>
+  );
+}
+
+function PhotoTile({
+  t,
+  photo,
+  onRetry,
+  onRemove,
+}: {
+  t: T;
+  photo: Photo;
+  onRetry(key: string): void;
+  onRemove(key: string): void;
+}) {
+  return (
+    <li className={`photo photo-${photo.status}`} data-testid="photo">
+      <img src={photo.preview} alt={photo.name} />
+      <div className="photo-meta">
+        {photo.status === 'uploading' && (
+          <>
+            <progress max={1} value={photo.progress} aria-label={photo.name} />
+            <span className="small">
+              {t('evidence.uploading', { percent: Math.round(photo.progress * 100) })}
+            </span>
+          </>
+        )}
+        {photo.status === 'done' && <span className="small ok">✓ {t('evidence.uploaded')}</span>}
+        {photo.status === 'error' && (
+          <>
+            <span className="small field-error" role="alert">
+              {photo.error}
+            </span>
+            <button type="button" className="button small" onClick={() => onRetry(photo.key)}>
+              {t('evidence.retry')}
+            </button>
+          </>
+        )}
+        <button type="button" className="button small ghost" onClick={() => onRemove(photo.key)}>
+          {t('evidence.remove')}
+        </button>
+      </div>
+    </li>
+  );
+}

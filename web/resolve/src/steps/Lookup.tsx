@@ -1,0 +1,109 @@
+import { type FormEvent, useEffect, useState } from 'react';
+import { ApiError } from '../api';
+import { formatWait, type T } from '../i18n';
+import { Alert, FieldError, Heading } from '../ui/common';
+
+export interface LookupProps {
+  t: T;
+  initialNumber: string;
+  initialZip: string;
+  notice?: string | null;
+  title?: string;
+  intro?: string;
+  onLookup(orderNumber: string, zip: string): Promise<void>;
+}
+
+/** Order number + ZIP. Wrong number and wrong ZIP get the same answer from the server, and here. */
+export function Lookup({ t, initialNumber, initialZip, notice, title, intro, onLookup }: LookupProps) {
+  const [number, setNumber] = useState(initialNumber);
+  const [zip, setZip] = useState(initialZip);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [missing, setMissing] = useState<{ number?: boolean; zip?: boolean }>({});
+  const [wait, setWait] = useState(0);
+
+  useEffect(() => {
+    if (wait <= 0) return;
+    const timer = setTimeout(() => setWait((w) => w - 1), 1000);
+    return () => clearTimeout(timer);
+  }, [wait]);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const m = { number: !number.trim(), zip: !zip.trim() };
+    setMissing(m);
+    if (m.number || m.zip || busy || wait > 0) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await onLookup(number.trim(), zip.trim());
+    } catch (err) {
+      const apiErr = err instanceof ApiError ? err : new ApiError('unknown', String(err), 0);
+      setError(apiErr);
+      if (apiErr.key === 'rate_limited') setWait(apiErr.retryAfter ?? 60);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const message = (() => {
+    if (!error) return null;
+    if (error.key === 'order_not_found') return t('lookup.not_found');
+    if (error.key === 'rate_limited')
+      return t('lookup.throttled', { time: formatWait(t, Math.max(wait, 1)) });
+    if (error.key === 'offline') return t('page.offline');
+    return t('error.generic');
+  })();
+
+  return (
+    <section className="card" aria-labelledby="lookup-title">
+      <Heading>
+        <span id="lookup-title">{title ?? t('lookup.title')}</span>
+      </Heading>
+      <p className="muted">{intro ?? t('lookup.intro')}</p>
+      {notice && <Alert kind="warning">{notice}</Alert>}
+      <form onSubmit={submit} noValidate>
+        <div className="field">
+          <label htmlFor="order-number">{t('lookup.order_number')}</label>
+          <input
+            id="order-number"
+            name="orderNumber"
+            value={number}
+            autoComplete="off"
+            inputMode="text"
+            aria-invalid={missing.number || undefined}
+            aria-describedby="order-number-hint order-number-error"
+            onChange={(e) => setNumber(e.target.value)}
+          />
+          <p id="order-number-hint" className="hint">
+            {t('lookup.order_number_hint')}
+          </p>
+          <FieldError id="order-number-error" text={missing.number ? t('lookup.required') : null} />
+        </div>
+        <div className="field">
+          <label htmlFor="zip-code">{t('lookup.zip_code')}</label>
+          <input
+            id="zip-code"
+            name="zipCode"
+            value={zip}
+            autoComplete="postal-code"
+            aria-invalid={missing.zip || undefined}
+            aria-describedby="zip-code-error"
+            onChange={(e) => setZip(e.target.value)}
+          />
+          <FieldError id="zip-code-error" text={missing.zip ? t('lookup.required') : null} />
+        </div>
+        {message && (
+          <Alert testId={`lookup-error-${error?.key}`}>
+            {error?.key === 'rate_limited' && wait > 0
+              ? t('lookup.throttled', { time: formatWait(t, wait) })
+              : message}
+          </Alert>
+        )}
+        <button className="button primary block" type="submit" disabled={busy || wait > 0}>
+          {busy ? t('lookup.searching') : t('lookup.submit')}
+        </button>
+      </form>
+    </section>
+  );
+}

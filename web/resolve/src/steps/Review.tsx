@@ -1,0 +1,78 @@
+import type { Draft, Step } from '../draft';
+import type { T } from '../i18n';
+import type { MessageKey } from '../i18n/en';
+import type { CustomerOrder, FlowEligibility } from '../types';
+
+/** Everything the customer entered, each part with a way back to change it. */
+export function Review({
+  t,
+  flow,
+  order,
+  draft,
+  steps,
+  goTo,
+}: {
+  t: T;
+  flow: FlowEligibility;
+  order: CustomerOrder;
+  draft: Draft;
+  steps: Step[];
+  goTo(step: Step): void;
+}) {
+  const lines = new Map(order.line_items.map((l) => [l.id, l]));
+  const reason = flow.reasons.find((r) => r.code === draft.reason)?.label;
+  const photos = draft.photos.filter((p) => p.kind !== 'signature' && p.status === 'done');
+  const signed = draft.photos.some((p) => p.kind === 'signature' && p.status === 'done');
+  const row = (label: MessageKey, value: React.ReactNode, step?: Step) => (
+    <div className="review-row">
+      <dt>{t(label)}</dt>
+      <dd>
+        {value}
+        {step && steps.includes(step) && (
+          <button
+            type="button"
+            className="link"
+            onClick={() => goTo(step)}
+            aria-label={`${t('review.edit')}: ${t(label)}`}
+          >
+            {t('review.edit')}
+          </button>
+        )}
+      </dd>
+    </div>
+  );
+  return (
+    <div>
+      <dl className="review" data-testid="review">
+        {row('review.flow', t(`flow.${flow.flow}` as MessageKey))}
+        {Object.keys(draft.items).length > 0 &&
+          row(
+            'review.items',
+            <ul className="plain">
+              {Object.entries(draft.items).map(([id, q]) => (
+                <li key={id}>
+                  {q} × {lines.get(id)?.title}
+                  {lines.get(id)?.variant_title ? ` (${lines.get(id)?.variant_title})` : ''}
+                </li>
+              ))}
+            </ul>,
+            'items',
+          )}
+        {reason && row('review.reason', reason, 'reason')}
+        {photos.length > 0 &&
+          row('review.photos', t('review.photo_count', { count: photos.length }), 'evidence')}
+        {signed && row('review.signature', t('review.signed'), 'evidence')}
+        {flow.steps.dropoff_permission &&
+          draft.dropoff !== null &&
+          row('review.dropoff', t(draft.dropoff ? 'details.yes' : 'details.no'), 'details')}
+        {draft.description.trim() &&
+          row('review.description', <span className="pre">{draft.description.trim()}</span>, 'details')}
+        {draft.resolution &&
+          row('review.resolution', t(`resolution.${draft.resolution}` as MessageKey), 'resolution')}
+      </dl>
+      {order.customer.email && (
+        <p className="muted">{t('review.contact', { email: order.customer.email })}</p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,130 @@
+import { useEffect, useState } from 'react';
+import type { Draft, Step } from '../draft';
+import type { T } from '../i18n';
+import type { MessageKey } from '../i18n/en';
+import type { CustomerOrder, FlowEligibility } from '../types';
+import { Alert, Heading } from '../ui/common';
+import { validateStep } from '../validate';
+import { Items, Reason, Resolution } from './Choices';
+import { Details } from './Details';
+import { Evidence, type EvidenceHandlers } from './Evidence';
+import { Review } from './Review';
+
+const TITLES: Record<Step, MessageKey> = {
+  items: 'items.title',
+  reason: 'reason.title',
+  evidence: 'evidence.title',
+  details: 'details.title',
+  resolution: 'resolution.title',
+  review: 'review.title',
+};
+
+export interface WizardProps extends EvidenceHandlers {
+  t: T;
+  flow: FlowEligibility;
+  order: CustomerOrder;
+  draft: Draft;
+  steps: Step[];
+  index: number;
+  setIndex(i: number): void;
+  update(patch: Partial<Draft>): void;
+  submitting: boolean;
+  submitError: string | null;
+  onSubmit(): void;
+  onExit(): void;
+}
+
+export function Wizard(props: WizardProps) {
+  const { t, flow, order, draft, steps, index, setIndex, update, submitting, submitError } = props;
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const step = steps[index];
+  const shown = Object.keys(errors).length > 0;
+  // Once errors are shown they follow the customer's corrections live.
+  useEffect(() => {
+    if (shown) setErrors(validateStep(step, flow, draft, order, t));
+  }, [draft, shown, step, flow, order, t]);
+
+  const next = () => {
+    const e = validateStep(step, flow, draft, order, t);
+    setErrors(e);
+    if (Object.keys(e).length) {
+      requestAnimationFrame(() =>
+        (document.querySelector('.field-error') as HTMLElement | null)?.scrollIntoView({ block: 'center' }),
+      );
+      return;
+    }
+    if (step === 'review') props.onSubmit();
+    else setIndex(index + 1);
+  };
+  const back = () => {
+    setErrors({});
+    if (index === 0) props.onExit();
+    else setIndex(index - 1);
+  };
+  const common = { t, flow, order, draft, update };
+
+  return (
+    <section className="card wizard" aria-labelledby="step-title" data-step={step}>
+      <p className="progress-text">
+        <span>{t(`flow_short.${flow.flow}` as MessageKey)}</span>
+        <span>{t('wizard.step', { current: index + 1, total: steps.length })}</span>
+      </p>
+      <div className="progress" aria-hidden="true">
+        <span style={{ width: `${((index + 1) / steps.length) * 100}%` }} />
+      </div>
+      <Heading key={step}>
+        <span id="step-title">{t(TITLES[step])}</span>
+      </Heading>
+      <form
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          next();
+        }}
+      >
+        {step === 'items' && <Items {...common} error={errors.general} />}
+        {step === 'reason' && <Reason {...common} error={errors.general} />}
+        {step === 'evidence' && (
+          <Evidence
+            {...common}
+            error={null}
+            errors={errors}
+            onAdd={props.onAdd}
+            onRetry={props.onRetry}
+            onRemove={props.onRemove}
+          />
+        )}
+        {step === 'details' && <Details {...common} errors={errors} />}
+        {step === 'resolution' && <Resolution {...common} error={errors.general} />}
+        {step === 'review' && (
+          <Review
+            t={t}
+            flow={flow}
+            order={order}
+            draft={draft}
+            steps={steps}
+            goTo={(s) => setIndex(steps.indexOf(s))}
+          />
+        )}
+        {step === 'review' && submitError && <Alert testId="submit-error">{submitError}</Alert>}
+        <div className="nav">
+          <button type="button" className="button" onClick={back}>
+            {t('wizard.back')}
+          </button>
+          <button
+            type="submit"
+            className="button primary"
+            disabled={submitting}
+            aria-busy={submitting || undefined}
+          >
+            {step === 'review'
+              ? submitting
+                ? t('review.submitting')
+                : t('review.submit')
+              : t('wizard.continue')}
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}

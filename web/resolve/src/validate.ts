@@ -1,0 +1,79 @@
+import type { Draft, Step } from './draft';
+import type { T } from './i18n';
+import type { CustomerOrder, FlowEligibility } from './types';
+
+/** The page's own checks before it moves on; the server checks everything again on submit. */
+export function validateStep(
+  step: Step,
+  flow: FlowEligibility,
+  draft: Draft,
+  order: CustomerOrder,
+  t: T,
+): Record<string, string> {
+  const e: Record<string, string> = {};
+  const s = flow.steps;
+  const title = (id: string) => order.line_items.find((l) => l.id === id)?.title ?? '';
+  switch (step) {
+    case 'items':
+      if (flow.items.length && !Object.keys(draft.items).length) e.general = t('items.none_selected');
+      break;
+    case 'reason':
+      if (!draft.reason) e.general = t('reason.none_selected');
+      break;
+    case 'evidence': {
+      if (draft.photos.some((p) => p.status === 'uploading')) e.general = t('evidence.wait');
+      const done = draft.photos.filter((p) => p.status !== 'error');
+      if (s.photos.max > 0)
+        for (const id of Object.keys(draft.items)) {
+          const n = done.filter((p) => p.kind === 'photo' && p.lineItemId === id).length;
+          if (n < s.photos.min)
+            e[`photo:${id}`] = t('evidence.missing', { min: s.photos.min, title: title(id) });
+        }
+      if (s.package_photo === 'required' && !done.some((p) => p.kind === 'package_photo'))
+        e.package_photo = t('evidence.package_missing');
+      if (s.signature === 'required' && !done.some((p) => p.kind === 'signature'))
+        e.signature = t('signature.missing');
+      break;
+    }
+    case 'details': {
+      const d = s.description;
+      const len = draft.description.trim().length;
+      if (d.required && len === 0) e.description = t('lookup.required');
+      else if (len > 0 && len < d.min_length) e.description = t('details.too_short', { min: d.min_length });
+      else if (d.required && len < d.min_length)
+        e.description = t('details.too_short', { min: d.min_length });
+      if (draft.description.length > d.max_length)
+        e.description = t('details.too_long', { max: d.max_length });
+      for (const p of s.prompts) {
+        const v = draft.answers[p.id];
+        if (p.required && (v === undefined || v === '')) e[`prompt:${p.id}`] = t('details.required_answer');
+      }
+      if (s.dropoff_permission && draft.dropoff === null) e.dropoff = t('details.required_answer');
+      break;
+    }
+    case 'resolution':
+      if (flow.resolutions.length && !draft.resolution) e.general = t('resolution.none_selected');
+      break;
+    case 'review':
+      break;
+  }
+  return e;
+}
+
+/** The claim as the API takes it (SPEC §14). */
+export function claimInput(flow: FlowEligibility, draft: Draft) {
+  return {
+    flow: flow.flow,
+    reason: draft.reason ?? flow.reasons[0]?.code ?? 'other',
+    items: Object.entries(draft.items).map(([line_item_id, quantity]) => ({ line_item_id, quantity })),
+    description: draft.description.trim() || null,
+    resolution_preference: draft.resolution,
+    evidence: draft.photos
+      .filter((p) => p.status === 'done' && p.uploadId)
+      .map((p) => ({ upload_id: p.uploadId!, kind: p.kind, line_item_id: p.lineItemId })),
+    answers: Object.entries(draft.answers)
+      .filter(([, v]) => v !== '')
+      .map(([prompt_id, value]) => ({ prompt_id, value })),
+    dropoff_permission: flow.steps.dropoff_permission ? draft.dropoff : null,
+  };
+}
