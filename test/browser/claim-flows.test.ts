@@ -61,9 +61,9 @@ describe('customer page: claim flows on the demo orders', { skip: !run }, () => 
       await page.getByRole('button', { name: 'An item is damaged or broken' }).click();
       await page.getByRole('heading', { name: 'Which items are affected?' }).waitFor();
       // Each viewport claims other units of the same order, as a second visit would.
-      if (vp.name === 'phone') await page.getByLabel(/Ceramic mug/).check();
+      if (vp.name === 'phone') await page.getByRole('checkbox', { name: /Ceramic mug/ }).check();
       else {
-        await page.getByLabel(/Organic cotton T-shirt/).check();
+        await page.getByRole('checkbox', { name: /Organic cotton T-shirt/ }).check();
         await page.getByRole('button', { name: 'One more Organic cotton T-shirt' }).click();
         assert.match(await page.locator('[data-testid^="qty-"]').innerText(), /2 of 2/);
       }

@@ -28,10 +28,25 @@ import { Done } from './steps/Done';
 import { Lookup } from './steps/Lookup';
 import { OrderHome, reasonText } from './steps/OrderHome';
 import { Wizard } from './steps/Wizard';
-import type { Boot, CustomerClaim, Flow, FlowEligibility, OrderState } from './types';
+import type { Boot, CustomerClaim, Flow, FlowEligibility, OrderState, ReasonCode } from './types';
 import { Alert, Spinner } from './ui/common';
 import { applyBranding } from './ui/theme';
 import { claimInput } from './validate';
+
+/** The server's eligibility answers (422, key = reason code) that the page explains in plain words. */
+const GATES: string[] = [
+  ...([
+    'flow_disabled',
+    'order_cancelled',
+    'not_fulfilled',
+    'not_delivered',
+    'outside_claim_window',
+    'outside_return_window',
+    'already_claimed',
+  ] satisfies ReasonCode[]),
+  'item_not_eligible',
+  'quantity_not_eligible',
+];
 
 type Stage = 'loading' | 'lookup' | 'home' | 'wizard' | 'done' | 'no-shop';
 
@@ -248,8 +263,15 @@ export function App({ boot }: { boot: Boot }) {
     }
   };
 
-  const patchPhoto = (key: string, patch: Partial<Photo>) =>
-    setDraft((d) => ({ ...d, photos: d.photos.map((p) => (p.key === key ? { ...p, ...patch } : p)) }));
+  /** Applied to the ref at once too: submit reads the draft between renders. */
+  const patchPhoto = (key: string, patch: Partial<Photo>) => {
+    const apply = (d: Draft) => ({
+      ...d,
+      photos: d.photos.map((p) => (p.key === key ? { ...p, ...patch } : p)),
+    });
+    draftRef.current = apply(draftRef.current);
+    setDraft(apply);
+  };
 
   const uploadError = (err: unknown) => {
     if (err instanceof ApiError) {
@@ -317,14 +339,7 @@ export function App({ boot }: { boot: Boot }) {
       // Photos uploaded under an earlier (expired) session are sent again with this one.
       for (const p of draftRef.current.photos)
         if (p.status === 'done' && p.session !== api.session) {
-          const id = await upload(p.key, p.file, p.name);
-          if (!id) throw new ApiError('upload_failed', 'upload failed', 0);
-          draftRef.current = {
-            ...draftRef.current,
-            photos: draftRef.current.photos.map((x) =>
-              x.key === p.key ? { ...x, uploadId: id, session: api.session ?? undefined } : x,
-            ),
-          };
+          if (!(await upload(p.key, p.file, p.name))) throw new ApiError('upload_failed', 'upload failed', 0);
         }
       const claim = await api.submitClaim(
         claimInput(flow, draftRef.current),
@@ -346,17 +361,17 @@ export function App({ boot }: { boot: Boot }) {
     } catch (err) {
       if (!fail(err)) {
         const e = err instanceof ApiError ? err : null;
-        const code = e && state?.flows.some((f) => f.reason_code === e.key) ? e.key : null;
+        const gated = e && GATES.includes(e.key);
+        // The order's state changed under the customer: show what is possible now.
+        if (gated) api.order().then(setState, () => undefined);
         setSubmitError(
           e?.key === 'offline'
             ? t('page.offline')
-            : code || e?.status === 422
-              ? t('error.not_eligible', {
-                  reason: code
-                    ? reasonText(t, code)
-                    : e?.errors.map((x) => x.message).join('; ') || e?.message || '',
-                })
-              : t('review.failed'),
+            : gated
+              ? t('error.not_eligible', { reason: reasonText(t, e.key) || e.message })
+              : e?.status === 422 || e?.status === 400
+                ? t('error.details', { details: e.errors.map((x) => x.message).join('; ') || e.message })
+                : t('review.failed'),
         );
       }
     } finally {

@@ -55,8 +55,9 @@ export function startDraft(f: FlowEligibility): Draft {
   const d = emptyDraft(f.flow);
   if (f.reasons.length === 1) d.reason = f.reasons[0].code;
   if (f.resolutions.length === 1) d.resolution = f.resolutions[0];
-  if (f.flow === 'not_received' || f.items.length === 1)
-    for (const it of f.items) d.items[it.line_item_id] = it.max_quantity;
+  // not_received is about whole parcels: the shipment's items come preselected (SPEC §5).
+  if (f.flow === 'not_received') for (const it of f.items) d.items[it.line_item_id] = it.max_quantity;
+  else if (f.items.length === 1) d.items[f.items[0].line_item_id] = 1;
   return d;
 }
 

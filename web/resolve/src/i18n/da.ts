@@ -82,6 +82,8 @@ export const da: Messages = {
   'reason_code.outside_return_window': 'Returfristen er udløbet.',
   'reason_code.already_claimed': 'Du har allerede anmeldt alle varer.',
 
+  'reason_code.item_not_eligible': 'Denne vare kan ikke længere anmeldes.',
+  'reason_code.quantity_not_eligible': 'Du har valgt flere stk., end der stadig kan anmeldes.',
   'status.pending': 'Modtaget, under behandling',
   'status.accepted': 'Godkendt',
   'status.rejected': 'Afvist',

@@ -86,6 +86,8 @@ export const de: Messages = {
   'reason_code.outside_return_window': 'Die Rückgabefrist ist abgelaufen.',
   'reason_code.already_claimed': 'Sie haben bereits alle Artikel gemeldet.',
 
+  'reason_code.item_not_eligible': 'Dieser Artikel kann nicht mehr gemeldet werden.',
+  'reason_code.quantity_not_eligible': 'Es wurden mehr Stück gewählt, als noch gemeldet werden können.',
   'status.pending': 'Eingegangen, wird geprüft',
   'status.accepted': 'Angenommen',
   'status.rejected': 'Abgelehnt',

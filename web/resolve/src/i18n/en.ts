@@ -81,6 +81,8 @@ export const en = {
   'reason_code.outside_return_window': 'The return period has ended.',
   'reason_code.already_claimed': 'You have already reported every item.',
 
+  'reason_code.item_not_eligible': 'This item can no longer be reported.',
+  'reason_code.quantity_not_eligible': 'More units were chosen than can still be reported.',
   'status.pending': 'Received, being reviewed',
   'status.accepted': 'Accepted',
   'status.rejected': 'Declined',

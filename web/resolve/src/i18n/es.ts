@@ -84,6 +84,8 @@ export const es: Messages = {
   'reason_code.outside_return_window': 'El plazo de devolución ha terminado.',
   'reason_code.already_claimed': 'Ya has notificado todos los artículos.',
 
+  'reason_code.item_not_eligible': 'Este artículo ya no se puede reclamar.',
+  'reason_code.quantity_not_eligible': 'Has elegido más unidades de las que todavía se pueden reclamar.',
   'status.pending': 'Recibida, en revisión',
   'status.accepted': 'Aceptada',
   'status.rejected': 'Rechazada',

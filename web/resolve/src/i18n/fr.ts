@@ -84,6 +84,9 @@ export const fr: Messages = {
   'reason_code.outside_return_window': 'Le délai de retour est écoulé.',
   'reason_code.already_claimed': 'Vous avez déjà signalé tous les articles.',
 
+  'reason_code.item_not_eligible': 'Cet article ne peut plus être signalé.',
+  'reason_code.quantity_not_eligible':
+    'Vous avez choisi plus d’unités qu’il n’est encore possible d’en signaler.',
   'status.pending': 'Reçue, en cours d’examen',
   'status.accepted': 'Acceptée',
   'status.rejected': 'Refusée',

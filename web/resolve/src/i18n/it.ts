@@ -82,6 +82,8 @@ export const it: Messages = {
   'reason_code.outside_return_window': 'Il periodo di reso è terminato.',
   'reason_code.already_claimed': 'Hai già segnalato tutti gli articoli.',
 
+  'reason_code.item_not_eligible': 'Questo articolo non può più essere segnalato.',
+  'reason_code.quantity_not_eligible': 'Hai scelto più unità di quante se ne possano ancora segnalare.',
   'status.pending': 'Ricevuta, in verifica',
   'status.accepted': 'Accettata',
   'status.rejected': 'Rifiutata',

@@ -85,6 +85,8 @@ export const nl: Messages = {
   'reason_code.outside_return_window': 'De retourtermijn is voorbij.',
   'reason_code.already_claimed': 'Je hebt alle artikelen al gemeld.',
 
+  'reason_code.item_not_eligible': 'Dit artikel kan niet meer gemeld worden.',
+  'reason_code.quantity_not_eligible': 'Je hebt meer stuks gekozen dan er nog gemeld kunnen worden.',
   'status.pending': 'Ontvangen, wordt beoordeeld',
   'status.accepted': 'Geaccepteerd',
   'status.rejected': 'Afgewezen',
