@@ -1,10 +1,16 @@
 import { type ReactNode, useEffect, useRef } from 'react';
 
-/** A step's heading takes the focus when the step appears, so screen readers and keyboards start there. */
+let firstScreen = true;
+
+/**
+ * A step's heading takes the focus when the step appears, so screen readers and keyboards start there.
+ * The first screen keeps the browser's own starting point.
+ */
 export function Heading({ children, level = 2 }: { children: ReactNode; level?: 1 | 2 }) {
   const ref = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
-    ref.current?.focus({ preventScroll: false });
+    if (firstScreen) firstScreen = false;
+    else ref.current?.focus({ preventScroll: false });
   }, []);
   const Tag = level === 1 ? 'h1' : 'h2';
   return (
