@@ -66,7 +66,9 @@ describe('customer page: every error state', { skip: !run }, () => {
       await page.goto(`${server.url}/resolve/demo?lang=en`);
       await lookUp(page, '1001', '10115');
       await page.getByRole('button', { name: 'An item is damaged or broken' }).click();
-      await page.getByRole('checkbox', { name: vp.name === 'phone' ? /Merino socks/ : /Organic cotton T-shirt/ }).check();
+      await page
+        .getByRole('checkbox', { name: vp.name === 'phone' ? /Merino socks/ : /Organic cotton T-shirt/ })
+        .check();
       await page.getByRole('button', { name: 'Continue' }).click();
       await page.getByLabel('Manufacturing defect').check();
       await page.getByRole('button', { name: 'Continue' }).click();
@@ -216,6 +218,52 @@ describe('customer page: throttled lookups', { skip: !run }, () => {
     assert.equal(await page.locator('form button[type=submit]').isDisabled(), true);
     assert.deepEqual(await seriousViolations(page), []);
     await shot('throttled');
+    await context.close();
+  });
+});
+
+describe('customer page: a submit whose answer is lost', { skip: !run }, () => {
+  let server: PageServer;
+  let browser: Browser;
+  before(async () => {
+    server = await startPageServer();
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  test('the server creates the claim but the answer never arrives: the retry returns the same claim', async () => {
+    const { context, page } = await newPage(browser, VIEWPORTS[0]);
+    await page.goto(`${server.url}/resolve/demo?lang=en`);
+    await lookUp(page, '1001', '10115');
+    await toReview(page, /Ceramic mug/);
+    let lost = 0;
+    await page.route('**/v1/resolve/demo/claims?*', async (route) => {
+      if (route.request().method() !== 'POST' || lost > 0) return route.fallback();
+      lost += 1;
+      await route.fetch(); // reaches the server, which creates the claim…
+      await route.abort('connectionreset'); // …but the phone never hears back
+    });
+    await page.getByRole('button', { name: 'Send request' }).click();
+    await page.getByTestId('submit-error').waitFor();
+    await page.getByRole('button', { name: 'Send request' }).click();
+    await page.getByTestId('confirmation').waitFor();
+    const number = /request number is ([A-Z0-9-]+)/.exec(
+      await page.getByTestId('confirmation').innerText(),
+    )?.[1];
+    const rows = await query<{ number: string }>(
+      server.ctx.db,
+      sql`select c.number from claims c join orders o on o.id = c.order_id
+           where o.shop_id = ${server.demo.id} and o.order_number = '1001'`,
+    );
+    assert.equal(lost, 1);
+    assert.deepEqual(
+      rows.map((r) => r.number),
+      [number],
+      'one claim, the one the confirmation shows',
+    );
     await context.close();
   });
 });
