@@ -2,15 +2,20 @@
 // `npm run build` (and `npm install`, through prepare):
 //  - server: transpiles src/ to dist/ (one .js per .ts, no bundling) so the server starts without compiling
 //    TypeScript at run time; bin/resolve.js falls back to tsx when dist/ is missing or older than src/.
-//  - web: builds the customer page (web/resolve, React + Vite) into dist-web/resolve, with .gz twins.
-// `node scripts/build.mjs server|web` builds one half; `web --if-stale` skips a web build newer than web/.
+//  - web: builds the customer page (web/resolve) and the merchant portal (web/portal), React + Vite, into
+//    dist-web/<name>, with .gz twins.
+// `node scripts/build.mjs server|web` builds one half; `web --if-stale` skips a web build newer than web/;
+// `web --app=portal` builds one front end.
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const [what = 'all', flag] = process.argv.slice(2);
+const [what = 'all', ...flags] = process.argv.slice(2);
+const flag = flags.includes('--if-stale') ? '--if-stale' : null;
+// `--app=resolve` builds one front end only (tests of one app do not wait for the other).
+const onlyApp = flags.find((f) => f.startsWith('--app='))?.slice(6) ?? null;
 
 function walk(dir) {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -18,7 +23,8 @@ function walk(dir) {
     return e.isDirectory() ? walk(p) : [p];
   });
 }
-const newest = (dir) => Math.max(0, ...walk(dir).map((f) => fs.statSync(f).mtimeMs));
+const newest = (dir) =>
+  fs.existsSync(dir) ? Math.max(0, ...walk(dir).map((f) => fs.statSync(f).mtimeMs)) : 0;
 
 async function buildServer() {
   const { build } = await import('esbuild');
@@ -47,16 +53,18 @@ async function buildServer() {
   console.log(`built ${entries.length} modules into dist/`);
 }
 
-async function buildWeb() {
-  const pageRoot = path.join(root, 'web', 'resolve');
-  const out = path.join(root, 'dist-web', 'resolve');
+/** One Vite app: web/<name> → dist-web/<name>, assets under /static/<name>/, with .gz twins. */
+async function buildWebApp(name) {
+  const pageRoot = path.join(root, 'web', name);
+  const out = path.join(root, 'dist-web', name);
   const stamp = path.join(out, '.build-stamp');
-  if (flag === '--if-stale' && fs.existsSync(stamp) && fs.statSync(stamp).mtimeMs >= newest(pageRoot)) return;
+  const inputs = Math.max(newest(pageRoot), newest(path.join(root, 'web', 'shared')));
+  if (flag === '--if-stale' && fs.existsSync(stamp) && fs.statSync(stamp).mtimeMs >= inputs) return;
   const { build } = await import('vite');
   const { default: react } = await import('@vitejs/plugin-react');
   await build({
     root: pageRoot,
-    base: '/static/resolve/',
+    base: `/static/${name}/`,
     configFile: false,
     logLevel: 'warn',
     plugins: [react()],
@@ -70,7 +78,13 @@ async function buildWeb() {
     if (f.endsWith('.js')) js += gz.length;
   }
   fs.writeFileSync(stamp, new Date().toISOString());
-  console.log(`built the customer page into dist-web/resolve (JavaScript ${(js / 1024).toFixed(1)} kB gzipped)`);
+  console.log(`built web/${name} into dist-web/${name} (JavaScript ${(js / 1024).toFixed(1)} kB gzipped)`);
+}
+
+async function buildWeb() {
+  for (const name of ['resolve', 'portal'])
+    if ((!onlyApp || onlyApp === name) && fs.existsSync(path.join(root, 'web', name)))
+      await buildWebApp(name);
 }
 
 if (what === 'all' || what === 'server') await buildServer();

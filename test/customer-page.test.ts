@@ -17,7 +17,7 @@ const boot = (html: string) => {
 describe('serving the customer page', () => {
   let ctx: TestContext;
   before(async () => {
-    ensureWebBuild();
+    ensureWebBuild('resolve');
     ctx = await startTestApp();
   });
   after(() => ctx.close());

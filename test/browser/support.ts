@@ -32,12 +32,18 @@ export function browserAvailable(t?: NodeTestContext): boolean {
 }
 
 /** The customer page must be built; `npm test` builds it, and this covers a single test file run by hand. */
-export function ensureWebBuild(): void {
-  const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'build.mjs'), 'web', '--if-stale'], {
+export function ensureWebBuild(app: 'resolve' | 'portal' | null = null): void {
+  const args = [
+    path.join(root, 'scripts', 'build.mjs'),
+    'web',
+    '--if-stale',
+    ...(app ? [`--app=${app}`] : []),
+  ];
+  const r = spawnSync(process.execPath, args, {
     cwd: root,
     stdio: 'inherit',
   });
-  if (r.status !== 0) throw new Error('building the customer page failed');
+  if (r.status !== 0) throw new Error(`building ${app ?? 'the front ends'} failed`);
 }
 
 export interface PageServer {
@@ -49,8 +55,11 @@ export interface PageServer {
 }
 
 /** The real app on a real port with the demo shop, as `npm start` serves it. */
-export async function startPageServer(overrides: Partial<Config> = {}): Promise<PageServer> {
-  ensureWebBuild();
+export async function startPageServer(
+  overrides: Partial<Config> = {},
+  app: 'resolve' | 'portal' | null = 'resolve',
+): Promise<PageServer> {
+  ensureWebBuild(app);
   const generous = {
     ipMax: 100_000,
     ipWindowSeconds: 600,
@@ -66,7 +75,10 @@ export async function startPageServer(overrides: Partial<Config> = {}): Promise<
   await ctx.app.listen({ port: 0, host: '127.0.0.1' });
   const address = ctx.app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  return { ctx, url: `http://127.0.0.1:${port}`, demo: shop, adminKey, close: () => ctx.close() };
+  const url = `http://127.0.0.1:${port}`;
+  // Links the server makes (evidence files, resolve links) must point at this server.
+  ctx.deps.config.publicUrl = url;
+  return { ctx, url, demo: shop, adminKey, close: () => ctx.close() };
 }
 
 export async function launch(): Promise<Browser> {
@@ -145,3 +157,48 @@ export async function lookUp(page: Page, orderNumber: string, zip: string): Prom
 }
 
 export const FIXTURE_JPEG = path.join(root, 'test', 'fixtures', 'images', 'plain.jpg');
+
+/** A claim submitted through the public customer API (as the page would), with optional photos. */
+export async function submitClaim(
+  server: PageServer,
+  lookup: { order_number: string; zip_code: string },
+  pick: (flows: { flow: string; items: { line_item_id: string; max_quantity: number }[] }[]) => {
+    flow: string;
+    reason: string;
+    items: { line_item_id: string; quantity: number }[];
+    description?: string;
+    resolution_preference?: string | null;
+    dropoff_permission?: boolean;
+  },
+  photos = 0,
+): Promise<{ id: string; number: string }> {
+  const base = `${server.url}/v1/resolve/demo`;
+  const s = await fetch(`${base}/sessions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(lookup),
+  });
+  if (s.status !== 201) throw new Error(`lookup failed: ${s.status} ${await s.text()}`);
+  const session = (await s.json()) as { session: string; flows: Parameters<typeof pick>[0] };
+  const auth = { authorization: `Bearer ${session.session}` };
+  const input = pick(session.flows);
+  const evidence: { upload_id: string; kind: string; line_item_id: string }[] = [];
+  for (let i = 0; i < photos; i++) {
+    const form = new FormData();
+    form.append('file', new Blob([fs.readFileSync(FIXTURE_JPEG)], { type: 'image/jpeg' }), 'photo.jpg');
+    const up = await fetch(`${base}/uploads`, { method: 'POST', headers: auth, body: form });
+    if (up.status !== 201) throw new Error(`upload failed: ${up.status} ${await up.text()}`);
+    evidence.push({
+      upload_id: ((await up.json()) as { id: string }).id,
+      kind: 'photo',
+      line_item_id: input.items[0].line_item_id,
+    });
+  }
+  const c = await fetch(`${base}/claims`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json', 'idempotency-key': `seed-${Math.random()}` },
+    body: JSON.stringify({ ...input, evidence }),
+  });
+  if (c.status !== 201) throw new Error(`claim failed: ${c.status} ${await c.text()}`);
+  return (await c.json()) as { id: string; number: string };
+}

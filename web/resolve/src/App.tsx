@@ -23,7 +23,7 @@ import {
   pickLang,
   translator,
 } from './i18n';
-import { en } from './i18n/en';
+import { en, type MessageKey } from './i18n/en';
 import { Done } from './steps/Done';
 import { Lookup } from './steps/Lookup';
 import { OrderHome, reasonText } from './steps/OrderHome';
@@ -91,7 +91,9 @@ export function App({ boot }: { boot: Boot }) {
     orderNumber: params.get('orderNumber') ?? params.get('order_number') ?? saved?.orderNumber ?? '',
     zipCode: params.get('zipCode') ?? params.get('zip_code') ?? saved?.zipCode ?? '',
   });
-  const [notice, setNotice] = useState<string | null>(null);
+  // Kept as a message key (not text), so it follows a language switch and the catalogue that loads late.
+  const [notice, setNotice] = useState<{ key: MessageKey; wait?: number } | null>(null);
+  const [actionNotice, setActionNotice] = useState<MessageKey | null>(null);
   const [expired, setExpired] = useState(false);
   const [offline, setOffline] = useState(!navigator.onLine);
   const [submitting, setSubmitting] = useState(false);
@@ -206,15 +208,14 @@ export function App({ boot }: { boot: Boot }) {
             return await enter(await api.openByToken(token), false);
           } catch (err) {
             const key = err instanceof ApiError ? err.key : '';
-            setNotice(
-              t(
+            setNotice({
+              key:
                 key === 'token_expired'
                   ? 'lookup.token_expired'
                   : key === 'token_revoked'
                     ? 'lookup.token_revoked'
                     : 'lookup.token_invalid',
-              ),
-            );
+            });
           }
         } else if (
           creds.orderNumber &&
@@ -225,8 +226,8 @@ export function App({ boot }: { boot: Boot }) {
             return await enter(await api.openByZip(creds.orderNumber, creds.zipCode), false);
           } catch (err) {
             if (err instanceof ApiError && err.key === 'rate_limited')
-              setNotice(t('lookup.throttled', { time: formatWait(t, err.retryAfter ?? 60) }));
-            else setNotice(t('lookup.not_found'));
+              setNotice({ key: 'lookup.throttled', wait: err.retryAfter ?? 60 });
+            else setNotice({ key: 'lookup.not_found' });
           }
         } else if (saved?.session) {
           api.session = saved.session;
@@ -238,7 +239,7 @@ export function App({ boot }: { boot: Boot }) {
         }
       } catch (err) {
         fail(err);
-        setNotice(t('error.generic'));
+        setNotice({ key: 'error.generic' });
       }
       setStage('lookup');
     })();
@@ -257,7 +258,7 @@ export function App({ boot }: { boot: Boot }) {
     try {
       await enter(await api.openByToken(token), true);
     } catch {
-      setNotice(t('lookup.token_expired'));
+      setNotice({ key: 'lookup.token_expired' });
       setStage('lookup');
       setExpired(false);
     }
@@ -381,6 +382,7 @@ export function App({ boot }: { boot: Boot }) {
   };
 
   const pick = (f: FlowEligibility) => {
+    setActionNotice(null);
     if (draft.flow !== f.flow) {
       setDraft(startDraft(f));
       setStepIndex(0);
@@ -391,7 +393,10 @@ export function App({ boot }: { boot: Boot }) {
 
   const orderAction = async (kind: 'cancel' | 'address', body?: Record<string, string | null>) => {
     try {
+      setActionNotice(null);
       setState(kind === 'cancel' ? await api.cancelOrder() : await api.changeAddress(body ?? {}));
+      // Shown by the order view: the actions section itself may disappear (a cancelled order has none).
+      setActionNotice(kind === 'cancel' ? 'actions.cancelled' : 'actions.address_saved');
     } catch (err) {
       fail(err);
       throw err;
@@ -483,7 +488,7 @@ export function App({ boot }: { boot: Boot }) {
                 t={t}
                 initialNumber={creds.orderNumber}
                 initialZip={creds.zipCode}
-                notice={notice}
+                notice={notice && t(notice.key, { time: formatWait(t, notice.wait ?? 0) })}
                 onLookup={lookup}
               />
             )}
@@ -493,6 +498,7 @@ export function App({ boot }: { boot: Boot }) {
                 lang={lang}
                 state={state}
                 claims={claims}
+                notice={actionNotice && t(actionNotice)}
                 onPick={pick}
                 onAction={orderAction}
               />

@@ -15,7 +15,9 @@ export function validateStep(
   const title = (id: string) => order.line_items.find((l) => l.id === id)?.title ?? '';
   switch (step) {
     case 'items':
-      if (flow.items.length && !Object.keys(draft.items).length) e.general = t('items.none_selected');
+      // "Something else" may concern the whole order: choosing items is optional there.
+      if (flow.items.length && flow.flow !== 'support' && !Object.keys(draft.items).length)
+        e.general = t('items.none_selected');
       break;
     case 'reason':
       if (!draft.reason) e.general = t('reason.none_selected');

@@ -46,7 +46,6 @@ export function OrderActions({
     setFieldErrors({});
     try {
       await onAction(kind, body);
-      setResult({ ok: true, text: t(kind === 'cancel' ? 'actions.cancelled' : 'actions.address_saved') });
       setMode('idle');
     } catch (err) {
       const e = err instanceof ApiError ? err : null;

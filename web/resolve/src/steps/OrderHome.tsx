@@ -9,11 +9,13 @@ export interface OrderHomeProps {
   lang: Lang;
   state: OrderState;
   claims: CustomerClaim[];
+  /** The result of an order action, shown here because the actions section may be gone afterwards. */
+  notice?: string | null;
   onPick(flow: FlowEligibility): void;
   onAction(kind: 'cancel' | 'address', body?: Record<string, string | null>): Promise<void>;
 }
 
-export function OrderHome({ t, lang, state, claims, onPick, onAction }: OrderHomeProps) {
+export function OrderHome({ t, lang, state, claims, notice, onPick, onAction }: OrderHomeProps) {
   const { order, flows } = state;
   const name = order.customer.first_name;
   const items = new Map(order.line_items.map((l) => [l.id, l]));
@@ -21,6 +23,11 @@ export function OrderHome({ t, lang, state, claims, onPick, onAction }: OrderHom
   const unavailable = flows.filter((f) => !f.available);
   return (
     <>
+      {notice && (
+        <div className="alert alert-success" role="status" data-testid="action-result">
+          {notice}
+        </div>
+      )}
       <section className="card" aria-labelledby="order-title">
         <Heading>
           <span id="order-title">{name ? t('order.greeting', { name }) : t('order.greeting_anonymous')}</span>
@@ -31,7 +38,11 @@ export function OrderHome({ t, lang, state, claims, onPick, onAction }: OrderHom
             date: formatDate(lang, order.placed_at),
           })}
         </p>
-        {order.state === 'cancelled' && <p className="alert alert-info">{t('order.cancelled')}</p>}
+        {order.state === 'cancelled' && (
+          <p className="alert alert-info" role="status">
+            {t('order.cancelled')}
+          </p>
+        )}
         <h3 className="subheading">{t('order.items')}</h3>
         <ul className="items">
           {order.line_items.map((l) => (
@@ -117,7 +128,7 @@ export function OrderHome({ t, lang, state, claims, onPick, onAction }: OrderHom
         <OrderActions t={t} state={state} onAction={onAction} />
       )}
 
-      {order.state !== 'cancelled' && (
+      {(available.length > 0 || order.state !== 'cancelled') && (
         <section className="card" aria-labelledby="flows-title">
           <h2 id="flows-title" className="heading">
             {t('order.what_happened')}
