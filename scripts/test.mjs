@@ -23,7 +23,9 @@ function findTests(dir) {
 const only = process.argv.slice(2);
 if (!only.length) {
   console.log('> biome check');
-  const dirs = ['src', 'test', 'bench', 'scripts', 'bin', 'web'].filter((d) => fs.existsSync(path.join(root, d)));
+  const dirs = ['src', 'test', 'bench', 'scripts', 'bin', 'web'].filter((d) =>
+    fs.existsSync(path.join(root, d)),
+  );
   if (run(bin('biome'), ['check', ...dirs]) !== 0) process.exit(1);
   console.log('> tsc --noEmit');
   if (run(bin('tsc'), ['--noEmit']) !== 0) process.exit(1);
@@ -31,7 +33,8 @@ if (!only.length) {
   if (run(bin('tsc'), ['--noEmit', '-p', 'web']) !== 0) process.exit(1);
 }
 // The browser tests drive the built customer page: rebuild it when web/ changed since the last build.
-if (run(process.execPath, [path.join(root, 'scripts', 'build.mjs'), 'web', '--if-stale']) !== 0) process.exit(1);
+if (run(process.execPath, [path.join(root, 'scripts', 'build.mjs'), 'web', '--if-stale']) !== 0)
+  process.exit(1);
 const files = only.length
   ? only
   : [...findTests(path.join(root, 'src')), ...findTests(path.join(root, 'test'))];

@@ -3,8 +3,11 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import fp from 'fastify-plugin';
+import { actionRoutes } from './actions/routes.js';
 import { claimRoutes } from './claims/routes.js';
-import { authorizeShop } from './http/auth.js';
+import { inboundWebhookRoutes } from './connectors/inbound.js';
+import { connectionRoutes } from './connectors/routes.js';
+import { authorizeRequest, type Principal } from './http/auth.js';
 import type { AppDeps, ReadyDeps } from './http/context.js';
 import { beginIdempotent, finishIdempotent, requestHash } from './http/idempotency.js';
 import { ErrorResponse } from './http/schema-helpers.js';
@@ -15,24 +18,31 @@ import { loadMasterSecret } from './lib/secret.js';
 import { opsRoutes } from './ops/routes.js';
 import { OrderView, ShipmentView } from './orders/api-schemas.js';
 import { orderRoutes } from './orders/routes.js';
+import { portalRoutes } from './portal/routes.js';
+import { teamRoutes } from './portal/team-routes.js';
 import { CustomerClaim, CustomerOrder, FlowView, MerchantClaim } from './resolve/api-schemas.js';
 import { resolveCors } from './resolve/cors.js';
 import { resolveMerchantRoutes } from './resolve/merchant-routes.js';
 import { resolveRoutes } from './resolve/routes.js';
 import { ResolveSettingsSchema } from './resolve/settings.js';
 import type { ApiKey, Role } from './shops/api-keys.js';
+import { shopRoutes } from './shops/routes.js';
 import type { Shop } from './shops/shops.js';
 import { createStorage } from './storage/index.js';
 import { customerPageRoutes } from './web/customer-page.js';
+import { portalPageRoutes } from './web/portal-page.js';
+import { webhookRoutes } from './webhooks/routes.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** Minimum API-key role; the route's `:slug` is resolved within the key's shops. */
+    /** Minimum role (API key, or portal user mapped to API roles); `:slug` is resolved within the caller's shops. */
     auth?: Role;
   }
   interface FastifyRequest {
     shop: Shop;
+    /** Set for API-key callers only; `principal` covers both keys and portal users. */
     apiKey: ApiKey;
+    principal: Principal;
     idempotency?: { scope: string; key: string };
   }
 }
@@ -169,9 +179,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     const role = req.routeOptions.config.auth;
     if (!role) return;
     const { slug } = req.params as { slug: string };
-    const { shop, key } = await authorizeShop(deps, req, slug, role);
+    const { shop, key, principal } = await authorizeRequest(deps, req, slug, role);
     req.shop = shop;
-    req.apiKey = key;
+    req.principal = principal;
+    if (key) req.apiKey = key;
   });
 
   app.addHook('preValidation', async (req) => {
@@ -184,10 +195,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   app.addHook('preHandler', async (req, reply) => {
     if (!req.routeOptions.config.auth) return;
-    const { shop, apiKey: key } = req;
+    const { shop, principal } = req;
     const idemKey = req.headers['idempotency-key'];
     if (req.method === 'POST' && typeof idemKey === 'string') {
-      const scope = `${key.id}:${shop.id}`;
+      // API keys keep their historical scope (key id : shop); portal users get their own.
+      const scope =
+        principal.type === 'api_key' ? `${principal.id}:${shop.id}` : `user:${principal.id}:${shop.id}`;
       const began = await beginIdempotent(
         deps.database.db,
         scope,
@@ -238,6 +251,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(resolveRoutes(ready));
   await app.register(resolveMerchantRoutes(ready));
   await app.register(claimRoutes(ready));
+  await app.register(webhookRoutes(ready));
+  await app.register(portalRoutes(ready));
+  await app.register(connectionRoutes(ready));
+  await app.register(inboundWebhookRoutes(ready));
+  await app.register(actionRoutes(ready));
+  await app.register(teamRoutes(ready));
+  await app.register(shopRoutes(ready));
   await app.register(customerPageRoutes(ready));
+  await app.register(portalPageRoutes());
   return app;
 }

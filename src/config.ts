@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 
 /** The only place that reads process.env. Parsed once at start and passed down. */
@@ -40,6 +42,24 @@ export interface Config {
       };
   /** Trust X-Forwarded-For from a reverse proxy for the client IP. */
   trustProxy: boolean;
+  /** Lets connections set `api_base_url` (a platform simulator's address). Tests only: it could reach internal hosts. */
+  connectorTestUrls: boolean;
+  /** Outbound webhooks (SPEC §10): retry schedule, timeouts and the egress policy. */
+  webhooks: {
+    /** Delay before each attempt of a series, in ms (the first is usually 0); jittered ±10 % when used. */
+    retryScheduleMs: number[];
+    connectTimeoutMs: number;
+    /** The whole attempt (connect, send, response) must finish within this. */
+    timeoutMs: number;
+    /** Hostnames (lower case; `*.example.com` for subdomains) whose addresses are never refused. */
+    allowedHosts: string[];
+    /** Address ranges (`10.0.0.0/8`, `::1/128`) that are never refused. */
+    allowedCidrs: { address: string; prefix: number; family: 'ipv4' | 'ipv6' }[];
+    /** Extra trusted CA certificates (PEM file), on top of Node's bundled roots. */
+    caFile: string | null;
+    /** `http://[user:pass@]host:port` CONNECT proxy for all webhook traffic. */
+    proxyUrl: string | null;
+  };
 }
 
 export class ConfigError extends Error {
@@ -47,6 +67,23 @@ export class ConfigError extends Error {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
   }
+}
+
+const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = '0,5s,5m,30m,2h,5h,10h,14h,20h,24h';
+
+/** `0,5s,5m,30m,2h` → ms; null when any entry is not a duration of at most 7 days. */
+export function parseDurations(raw: string): number[] | null {
+  const parts = raw.split(',').map((p) => p.trim());
+  const out: number[] = [];
+  for (const p of parts) {
+    const m = /^(\d+)(ms|s|m|h|d)?$/.exec(p);
+    if (!m) return null;
+    const ms = Number(m[1]) * DURATION_MS[m[2] ?? 'ms'];
+    if (ms > 7 * 86_400_000) return null;
+    out.push(ms);
+  }
+  return out;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -111,6 +148,55 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push(`STORAGE_DRIVER must be local or s3 (got "${env.STORAGE_DRIVER}")`);
   }
 
+  const retryRaw = env.WEBHOOK_RETRY_SCHEDULE || DEFAULT_WEBHOOK_RETRY_SCHEDULE;
+  let retryScheduleMs = parseDurations(retryRaw) ?? [];
+  if (!retryScheduleMs.length || retryScheduleMs.length > 30) {
+    problems.push(
+      `WEBHOOK_RETRY_SCHEDULE must be 1 to 30 comma-separated delays such as 0,5s,5m,2h (units ms, s, m, h, d; each at most 7d) (got "${retryRaw}")`,
+    );
+    retryScheduleMs = parseDurations(DEFAULT_WEBHOOK_RETRY_SCHEDULE)!;
+  }
+  const allowedHosts: string[] = [];
+  const allowedCidrs: Config['webhooks']['allowedCidrs'] = [];
+  for (const entry of (env.WEBHOOK_ALLOWED_HOSTS || '').split(',').map((e) => e.trim().toLowerCase())) {
+    if (!entry) continue;
+    const [address, prefixRaw] = entry.split('/', 2);
+    const family = net.isIPv4(address) ? 'ipv4' : net.isIPv6(address) ? 'ipv6' : null;
+    if (family) {
+      const max = family === 'ipv4' ? 32 : 128;
+      const prefix = prefixRaw === undefined ? max : Number(prefixRaw);
+      if (!/^\d+$/.test(prefixRaw ?? String(max)) || prefix > max) {
+        problems.push(`WEBHOOK_ALLOWED_HOSTS: "${entry}" is not a valid CIDR range`);
+      } else allowedCidrs.push({ address, prefix, family });
+    } else if (
+      /^(\*\.)?([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/.test(entry)
+    ) {
+      allowedHosts.push(entry);
+    } else {
+      problems.push(
+        `WEBHOOK_ALLOWED_HOSTS: "${entry}" is neither a hostname nor an IP address or CIDR range`,
+      );
+    }
+  }
+  const caFile = env.WEBHOOK_CA_FILE ? path.resolve(env.WEBHOOK_CA_FILE) : null;
+  if (caFile) {
+    try {
+      if (!fs.readFileSync(caFile, 'utf8').includes('-----BEGIN CERTIFICATE-----'))
+        problems.push(`WEBHOOK_CA_FILE: ${caFile} holds no PEM certificate`);
+    } catch (err) {
+      problems.push(`WEBHOOK_CA_FILE: cannot read ${caFile} (${(err as NodeJS.ErrnoException).code})`);
+    }
+  }
+  const proxyUrl = env.WEBHOOK_PROXY_URL || null;
+  if (proxyUrl) {
+    let ok = false;
+    try {
+      const u = new URL(proxyUrl);
+      ok = u.protocol === 'http:' && !!u.hostname && (u.pathname === '/' || u.pathname === '');
+    } catch {}
+    if (!ok) problems.push(`WEBHOOK_PROXY_URL must be http://[user:password@]host:port (got "${proxyUrl}")`);
+  }
+
   const config: Config = {
     storage,
     port,
@@ -136,6 +222,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       lockSeconds: int('LOOKUP_LOCK_SECONDS', 900, 1, 86_400),
     },
     trustProxy: env.TRUST_PROXY === 'true' || env.TRUST_PROXY === '1',
+    connectorTestUrls: env.CONNECTOR_TEST_URLS === 'true',
+    webhooks: {
+      retryScheduleMs,
+      connectTimeoutMs: int('WEBHOOK_CONNECT_TIMEOUT_MS', 5000, 100, 60_000),
+      timeoutMs: int('WEBHOOK_TIMEOUT_MS', 15_000, 100, 120_000),
+      allowedHosts,
+      allowedCidrs,
+      caFile,
+      proxyUrl,
+    },
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

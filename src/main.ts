@@ -7,7 +7,7 @@ import { seedDemo } from './demo/seed.js';
 import { AppError } from './lib/errors.js';
 import { createApiKey, ROLES, type Role } from './shops/api-keys.js';
 import { createShop, requireShop } from './shops/shops.js';
-import { createUser, generatePassword, USER_ROLES, type UserRole } from './shops/users.js';
+import { createUser, generatePassword, resetPassword, USER_ROLES, type UserRole } from './shops/users.js';
 
 const USAGE = `Usage: resolve <command> [options]
 
@@ -21,6 +21,8 @@ Commands:
                                     Create an API key; prints its secret as the last line
   user create --shop S --email E --role viewer|agent|admin [--password P]
                                     Create a portal user (prints a password when none is given)
+  user reset-password --email E [--password P]
+                                    Set a new password (printed when none is given), sign the user out
 
 Configuration comes from the environment (PORT, DATA_DIR, DATABASE_URL, PUBLIC_URL, LOG_LEVEL, …): see README.md.`;
 
@@ -112,6 +114,14 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'user': {
+      if (sub === 'reset-password') {
+        if (!values.email) throw new UsageError('user reset-password --email E [--password P]');
+        const password = values.password ?? generatePassword();
+        await withDb((db) => resetPassword(db, values.email!, password));
+        console.log(`New password set for ${values.email}; their portal sessions are signed out.`);
+        if (!values.password) console.log(`Password: ${password}`);
+        return;
+      }
       const role = values.role as UserRole;
       if (sub !== 'create' || !values.shop || !values.email || !USER_ROLES.includes(role)) {
         throw new UsageError('user create --shop S --email E --role viewer|agent|admin [--password P]');

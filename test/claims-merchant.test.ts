@@ -827,3 +827,170 @@ describe('units of rejected claims', () => {
     assert.equal(res.json().channel, 'api');
   });
 });
+
+describe('PATCH: tag edits, notes, conflicts, and the list sees the change', () => {
+  let s: TestShop;
+  let order: StoredOrder;
+  before(async () => {
+    s = await createTestShop(ctx.db, 'mpatch2');
+    const base = orderDoc();
+    order = await putOrder(
+      s,
+      deliveredDoc(2, {
+        line_items: [{ ...base.line_items[0], quantity: 50 }],
+        shipments: [{ ...base.shipments![0], line_items: [{ external_id: 'li-1', quantity: 50 }] }],
+      }),
+    );
+  });
+  const newClaim = () => createClaim(s, missingItem(order.id, lineId(order, 'li-1')));
+
+  test('add_tags / remove_tags edit the tags; tags replaces them; mixing them is a 400', async () => {
+    const c = await newClaim();
+    let r = await api(s).patch(c.id, { version: 1, add_tags: ['vip', ' fragile ', 'vip'] });
+    assert.equal(r.statusCode, 200, r.body);
+    assert.deepEqual(r.json().tags, ['vip', 'fragile']);
+    r = await api(s).patch(c.id, { version: 2, add_tags: ['carrier-claim'], remove_tags: ['vip', 'absent'] });
+    assert.equal(r.statusCode, 200, r.body);
+    assert.deepEqual(r.json().tags, ['fragile', 'carrier-claim']);
+    assert.deepEqual(r.json().history.at(-1).changes, {
+      tags: { from: ['vip', 'fragile'], to: ['fragile', 'carrier-claim'] },
+    });
+    // Removing what is not there changes nothing: no new version.
+    r = await api(s).patch(c.id, { version: 3, remove_tags: ['absent'] });
+    assert.equal(r.json().version, 3);
+    assertInvalidAt(
+      await refusedPatch(c.id, () => api(s).patch(c.id, { version: 3, tags: ['a'], add_tags: ['b'] })),
+      '/tags',
+    );
+    assertInvalidAt(
+      await refusedPatch(c.id, () => api(s).patch(c.id, { version: 3, add_tags: ['a'], remove_tags: ['a'] })),
+      '/remove_tags',
+    );
+    const many = Array.from({ length: 50 }, (_, i) => `t${i}`);
+    assertInvalidAt(
+      await refusedPatch(c.id, () => api(s).patch(c.id, { version: 3, add_tags: many })),
+      '/add_tags',
+    );
+    assertInvalidAt(
+      await refusedPatch(c.id, () => api(s).patch(c.id, { version: 3, remove_tags: [''] })),
+      '/remove_tags/0',
+    );
+    r = await api(s).patch(c.id, { version: 3, tags: ['only'] });
+    assert.deepEqual(r.json().tags, ['only']);
+  });
+
+  test('a status change keeps its reason; notes are history rows returned by GET', async () => {
+    const c = await newClaim();
+    const r = await api(s).patch(c.id, { version: 1, status: 'rejected', note: 'No proof of damage.' });
+    assert.equal(r.statusCode, 200, r.body);
+    assert.equal((await api(s).patch(c.id, { version: 2, note: 'Customer called back.' })).statusCode, 200);
+    const got = (await api(s, s.auth.viewer).get(c.id)).json() as Claim;
+    assert.deepEqual(
+      got.history!.map((h) => [h.action, h.note]),
+      [
+        ['created', null],
+        ['rejected', 'No proof of damage.'],
+        ['noted', 'Customer called back.'],
+      ],
+    );
+    assert.equal(got.version, 3);
+  });
+
+  test('a stale version answers 409 stale_version with a message a person can act on', async () => {
+    const c = await newClaim();
+    assert.equal((await api(s).patch(c.id, { version: 1, assignee: 'anna@shop.test' })).statusCode, 200);
+    const err = assertError(
+      await refusedPatch(c.id, () => api(s).patch(c.id, { version: 1, status: 'accepted', note: 'ok' })),
+      409,
+      'stale_version',
+    );
+    assert.match(err.message, /changed by someone else/);
+    assert.match(err.message, /version 2/);
+    assert.deepEqual(err.errors, [{ path: '/version', message: 'is 1; the claim is at version 2' }]);
+  });
+
+  test('the list filters, counts and updated_at sort see a PATCH at once', async () => {
+    const c = await newClaim();
+    const d = await newClaim();
+    const l = api(s, s.auth.viewer);
+    assert.ok(!ids(await l.list({ assignee: 'ben@shop.test' })).includes(c.id));
+    const r = await api(s).patch(c.id, {
+      version: 1,
+      assignee: 'ben@shop.test',
+      add_tags: ['escalated'],
+      status: 'accepted',
+      resolution_preference: 'refund',
+    });
+    assert.equal(r.statusCode, 200, r.body);
+    assert.deepEqual(ids(await l.list({ assignee: 'ben@shop.test' })), [c.id]);
+    assert.deepEqual(ids(await l.list({ tag: 'escalated' })), [c.id]);
+    assert.deepEqual(ids(await l.list({ status: 'accepted', resolution_preference: 'refund' })), [c.id]);
+    assert.ok(ids(await l.list({ assignee: 'unassigned', per_page: 100 })).includes(d.id));
+    assert.equal(ids(await l.list({ sort: '-updated_at', per_page: 1 }))[0], c.id);
+    const counts = await ctx.app.inject({
+      method: 'GET',
+      url: `/v1/shops/${s.slug}/claims/counts?tag=escalated`,
+      headers: s.auth.viewer,
+    });
+    assert.deepEqual(counts.json(), { pending: 0, accepted: 1, rejected: 0, closed: 0, total: 1 });
+  });
+});
+
+test('the OpenAPI document describes the claims endpoints, with examples', async () => {
+  const doc = (await ctx.app.inject({ url: '/v1/openapi.json' })).json();
+  const paths = doc.paths as Record<string, Record<string, Record<string, unknown>>>;
+  const ops: [string, string][] = [
+    ['/v1/shops/{slug}/claims', 'get'],
+    ['/v1/shops/{slug}/claims', 'post'],
+    ['/v1/shops/{slug}/claims/{id}', 'get'],
+    ['/v1/shops/{slug}/claims/{id}', 'patch'],
+    ['/v1/shops/{slug}/claims/counts', 'get'],
+    ['/v1/shops/{slug}/claims/export.csv', 'get'],
+    ['/v1/shops/{slug}/analytics/claims', 'get'],
+    ['/v1/shops/{slug}/claim-views', 'get'],
+    ['/v1/shops/{slug}/claim-views', 'post'],
+    ['/v1/shops/{slug}/claim-views/{id}', 'patch'],
+    ['/v1/shops/{slug}/claim-views/{id}', 'delete'],
+  ];
+  for (const [p, m] of ops) {
+    const op = paths[p]?.[m] as { summary?: string; description?: string; security?: object[] } | undefined;
+    assert.ok(op, `${m} ${p}`);
+    assert.ok(op.summary, `${m} ${p} has a summary`);
+    assert.ok((op.security ?? []).length >= 2, `${m} ${p} takes Basic or Bearer`);
+  }
+  const list = paths['/v1/shops/{slug}/claims'].get as {
+    parameters: { name: string; description?: string }[];
+    responses: Record<string, { content: Record<string, { example?: unknown }> }>;
+  };
+  const params = list.parameters.map((x) => x.name);
+  for (const name of [
+    'status',
+    'flow',
+    'reason',
+    'created_from',
+    'created_to',
+    'carrier',
+    'country',
+    'shipment_phase',
+    'resolution_preference',
+    'tag',
+    'assignee',
+    'channel',
+    'q',
+    'sort',
+    'page',
+    'per_page',
+    'cursor',
+  ])
+    assert.ok(params.includes(name), `list takes ${name}`);
+  assert.ok(list.responses['200'].content['application/json'].example, 'list response example');
+  const body = (p: string, m: string) =>
+    (paths[p][m] as { requestBody: { content: Record<string, { example?: unknown; examples?: unknown }> } })
+      .requestBody.content['application/json'];
+  assert.ok(body('/v1/shops/{slug}/claims', 'post').example, 'create example');
+  assert.ok(body('/v1/shops/{slug}/claims/{id}', 'patch').examples, 'patch examples');
+  const csv = paths['/v1/shops/{slug}/claims/export.csv'].get as {
+    responses: Record<string, { content: object }>;
+  };
+  assert.ok('text/csv' in csv.responses['200'].content);
+});

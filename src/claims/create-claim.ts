@@ -18,6 +18,7 @@ import type { OrderView } from '../orders/read.js';
 import { type ClaimedUnits, computeEligibility, type EligibleItem } from '../resolve/eligibility.js';
 import { FLOWS, type Flow, RESOLUTIONS, type ResolveSettings } from '../resolve/settings.js';
 import type { Shop } from '../shops/shops.js';
+import { filterColumns } from './denormalized.js';
 import { claimedUnits } from './read.js';
 
 export const ClaimInput = Type.Object(
@@ -208,6 +209,7 @@ export async function createClaim(
     dropoffPermission: input.flow === 'not_received' ? (input.dropoff_permission ?? null) : null,
     answers,
     context,
+    ...filterColumns(context),
     idempotencyKey: a.idempotencyKey,
     requestHash: a.requestHash,
     createdAt: now,

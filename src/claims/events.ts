@@ -11,7 +11,10 @@ export const EVENT_TYPES = [
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
-/** Writes a domain event in the caller's transaction (outbox): it exists exactly when the change does. */
+/**
+ * Writes a domain event in the caller's transaction (outbox): it exists exactly when the change does. A trigger on
+ * `events` (migration 0004) queues the webhook fan-out in the same transaction (src/webhooks/fanout.ts).
+ */
 export async function emitEvent(
   tx: Db,
   shopId: string,

@@ -1,9 +1,10 @@
-import { and, asc, desc, eq, gte, inArray, lte, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { claimEvidence, claimHistory, claimItems, claims } from '../db/schema.js';
 import { AppError } from '../lib/errors.js';
 import type { ClaimedUnits } from '../resolve/eligibility.js';
 import { signedFileUrl } from '../resolve/files.js';
+import { type ClaimFilters, orderBy, whereOf } from './filters.js';
 
 export type ClaimRow = typeof claims.$inferSelect;
 
@@ -14,6 +15,13 @@ export interface ViewOptions {
   /** Merchant views include internal fields (history, assignee, tags); customers see their claim only. */
   audience: 'merchant' | 'customer';
   withHistory?: boolean;
+  /** Items and evidence already read with the claims (the list reads them in the same statement). */
+  children?: ClaimChildren;
+}
+
+export interface ClaimChildren {
+  items: (typeof claimItems.$inferSelect)[];
+  evidence: (typeof claimEvidence.$inferSelect)[];
 }
 
 /** Claims with items, evidence (signed short-lived URLs) and, for merchants, history. */
@@ -21,16 +29,18 @@ export async function loadClaimViews(db: Db, shopId: string, rows: ClaimRow[], o
   if (!rows.length) return [];
   const ids = rows.map((r) => r.id);
   const [items, evidence, history] = await Promise.all([
-    db
-      .select()
-      .from(claimItems)
-      .where(and(eq(claimItems.shopId, shopId), inArray(claimItems.claimId, ids)))
-      .orderBy(asc(claimItems.id)),
-    db
-      .select()
-      .from(claimEvidence)
-      .where(and(eq(claimEvidence.shopId, shopId), inArray(claimEvidence.claimId, ids)))
-      .orderBy(asc(claimEvidence.id)),
+    opts.children?.items ??
+      db
+        .select()
+        .from(claimItems)
+        .where(and(eq(claimItems.shopId, shopId), inArray(claimItems.claimId, ids)))
+        .orderBy(asc(claimItems.id)),
+    opts.children?.evidence ??
+      db
+        .select()
+        .from(claimEvidence)
+        .where(and(eq(claimEvidence.shopId, shopId), inArray(claimEvidence.claimId, ids)))
+        .orderBy(asc(claimEvidence.id)),
     opts.withHistory
       ? db
           .select()
@@ -137,30 +147,18 @@ export async function claimedUnits(db: Db, shopId: string, orderId: string): Pro
     );
 }
 
-export interface ClaimSearch {
-  status?: string;
-  flow?: string;
-  order_id?: string;
-  created_from?: string;
-  created_to?: string;
-  after?: string;
+export interface ClaimSearch extends ClaimFilters {
   offset?: number;
   limit: number;
 }
 
+/** A shop's claims for simple filters, newest first (e.g. the claims of one order, for its customer). */
 export async function searchClaimRows(db: Db, shopId: string, q: ClaimSearch): Promise<ClaimRow[]> {
-  const conds: (SQL | undefined)[] = [eq(claims.shopId, shopId)];
-  if (q.status) conds.push(inArray(claims.status, q.status.split(',')));
-  if (q.flow) conds.push(inArray(claims.flow, q.flow.split(',')));
-  if (q.order_id) conds.push(eq(claims.orderId, q.order_id));
-  if (q.created_from) conds.push(gte(claims.createdAt, new Date(q.created_from)));
-  if (q.created_to) conds.push(lte(claims.createdAt, new Date(q.created_to)));
-  if (q.after) conds.push(sql`${claims.id} < ${q.after}`);
   return db
     .select()
     .from(claims)
-    .where(and(...conds))
-    .orderBy(desc(claims.id))
+    .where(whereOf(shopId, q))
+    .orderBy(orderBy('-created_at'))
     .limit(q.limit)
     .offset(q.offset ?? 0);
 }

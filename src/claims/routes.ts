@@ -3,19 +3,22 @@ import { Type } from 'typebox';
 import type { App } from '../app.js';
 import type { ReadyDeps } from '../http/context.js';
 import { requestHash } from '../http/idempotency.js';
-import { PageQuery, pageRequest, splitPage } from '../http/pagination.js';
 import { errorResponses, Str, StrEnum } from '../http/schema-helpers.js';
 import { findOrderRow, loadOrderViews } from '../orders/read.js';
 import { loadOrderView, pickLanguage } from '../resolve/customer-view.js';
-import { FLOWS, resolveSettingsOf } from '../resolve/settings.js';
+import { resolveSettingsOf } from '../resolve/settings.js';
+import { CLAIM_EXAMPLE } from './api-schemas.js';
 import { ClaimInput, type ClaimInputT, createClaim } from './create-claim.js';
-import { findClaimRow, loadClaimViews, searchClaimRows } from './read.js';
-import { CLAIM_STATUSES } from './status.js';
+import { claimQueryRoutes } from './query-routes.js';
+import { findClaimRow, loadClaimViews } from './read.js';
 import { ClaimPatch, type ClaimPatchT, transitionClaim } from './update-claim.js';
+import { claimViewRoutes } from './view-routes.js';
 
 const security: { [k: string]: string[] }[] = [{ basicAuth: [] }, { bearerAuth: [] }];
 const tags = ['Claims'];
 const Slug = Type.Object({ slug: Type.String() });
+/** The shared Claim schema, with an example for the OpenAPI document. */
+const ClaimWithExample = Type.Unsafe({ allOf: [Type.Ref('Claim')], examples: [CLAIM_EXAMPLE] });
 const SlugId = Type.Object({
   slug: Type.String(),
   id: Type.String({ description: 'Claim id (clm_…) or number (R-1001).' }),
@@ -44,58 +47,9 @@ export function claimRoutes(deps: ReadyDeps): FastifyPluginAsync {
       return { ...claim, order, shipment: order.shipments.find((s) => s.id === row.shipmentId) ?? null };
     };
 
-    app.get(
-      '/v1/shops/:slug/claims',
-      {
-        config: { auth: 'viewer' },
-        schema: {
-          tags,
-          security,
-          summary: 'List claims',
-          description: 'Newest first. `status` and `flow` take comma-separated values.',
-          params: Slug,
-          querystring: Type.Object(
-            {
-              status: Type.Optional(
-                Type.String({ pattern: `^(${CLAIM_STATUSES.join('|')})(,(${CLAIM_STATUSES.join('|')}))*$` }),
-              ),
-              flow: Type.Optional(Type.String({ pattern: `^(${FLOWS.join('|')})(,(${FLOWS.join('|')}))*$` })),
-              order_id: Type.Optional(Type.String({ maxLength: 64 })),
-              created_from: Type.Optional(Type.String({ format: 'date-time' })),
-              created_to: Type.Optional(Type.String({ format: 'date-time' })),
-              ...PageQuery,
-            },
-            { additionalProperties: false },
-          ),
-          response: {
-            200: Type.Object({
-              data: Type.Array(Type.Ref('Claim')),
-              has_more: Type.Boolean(),
-              next_cursor: Type.Union([Type.String(), Type.Null()]),
-              page: Type.Optional(Type.Integer()),
-              per_page: Type.Optional(Type.Integer()),
-            }),
-            ...errorResponses,
-          },
-        },
-      },
-      async (req) => {
-        const q = req.query as Record<string, string | undefined> & {
-          page?: number;
-          per_page?: number;
-          cursor?: string;
-        };
-        const page = pageRequest(q);
-        const rows = await searchClaimRows(db, req.shop.id, {
-          ...q,
-          after: page.after,
-          offset: page.offset,
-          limit: page.limit,
-        });
-        const { rows: pageRows, ...meta } = splitPage(rows, page);
-        return { data: await loadClaimViews(db, req.shop.id, pageRows, viewOpts(req.shop.slug)), ...meta };
-      },
-    );
+    // List, counts, CSV export and analytics; saved views.
+    await app.register(claimQueryRoutes(deps));
+    await app.register(claimViewRoutes(deps));
 
     app.get(
       '/v1/shops/:slug/claims/:id',
@@ -105,8 +59,10 @@ export function claimRoutes(deps: ReadyDeps): FastifyPluginAsync {
           tags,
           security,
           summary: 'Get a claim with its order, shipment and history',
+          description:
+            'The claim joined with its order and shipment as they are now (`context` keeps them as they were at submission), and its history: every change and every note, oldest first.',
           params: SlugId,
-          response: { 200: Type.Ref('Claim'), ...errorResponses },
+          response: { 200: ClaimWithExample, ...errorResponses },
         },
       },
       async (req) => fullClaim(req.shop, (req.params as { id: string }).id),
@@ -131,10 +87,23 @@ export function claimRoutes(deps: ReadyDeps): FastifyPluginAsync {
               language: Type.Optional(Type.String({ pattern: '^[a-z]{2}$' })),
               override_gating: Type.Optional(Type.Boolean()),
             },
-            { additionalProperties: false },
+            {
+              additionalProperties: false,
+              examples: [
+                {
+                  order_id: '5123',
+                  flow: 'defective',
+                  reason: 'broken_on_arrival',
+                  items: [{ line_item_id: 'li_01jf2a7c5d3e9f1g8h6j4k2m0q', quantity: 1 }],
+                  description: 'Customer called: the mug arrived in pieces.',
+                  resolution_preference: 'replacement',
+                  channel: 'portal',
+                },
+              ],
+            },
           ),
           response: {
-            201: Type.Ref('Claim'),
+            201: ClaimWithExample,
             ...errorResponses,
             409: Type.Ref('Error'),
             422: Type.Ref('Error'),
@@ -159,7 +128,7 @@ export function claimRoutes(deps: ReadyDeps): FastifyPluginAsync {
             input,
             channel: channel ?? 'api',
             language: pickLanguage(req.shop, order, language),
-            actor: { type: 'api_key', id: req.apiKey.id },
+            actor: { type: req.principal.type, id: req.principal.id },
             idempotencyKey: null,
             requestHash: requestHash('POST', 'claim', input),
             sessionId: null,
@@ -181,11 +150,11 @@ export function claimRoutes(deps: ReadyDeps): FastifyPluginAsync {
           security,
           summary: 'Update a claim (status, preference, tags, assignee, note)',
           description:
-            'Status moves pending → accepted | rejected → closed; back to pending only with an admin key. Send the `version` you read: a stale one answers 409 `stale_version`.',
+            'Status moves pending → accepted | rejected → closed; back to pending only with an admin key. `note` records why (or stands alone as an internal note); every change is one history row. Tags: `tags` replaces them, `add_tags`/`remove_tags` edit them. Send the `version` you read: if the claim changed since, the answer is 409 `stale_version` and nothing is applied. Sending what is already there changes nothing (no new version).',
           params: SlugId,
           body: ClaimPatch,
           response: {
-            200: Type.Ref('Claim'),
+            200: ClaimWithExample,
             ...errorResponses,
             403: Type.Ref('Error'),
             409: Type.Ref('Error'),
@@ -200,8 +169,8 @@ export function claimRoutes(deps: ReadyDeps): FastifyPluginAsync {
             req.shop.id,
             row.id,
             req.body as ClaimPatchT,
-            { type: 'api_key', id: req.apiKey.id },
-            req.apiKey.role === 'admin',
+            { type: req.principal.type, id: req.principal.id },
+            req.principal.role === 'admin',
           ),
         );
         deps.nudgeWorker?.();

@@ -10,6 +10,8 @@ import type { Actor } from './create-claim.js';
 import { emitEvent } from './events.js';
 import { CLAIM_STATUSES, type ClaimStatus, checkTransition } from './status.js';
 
+const Tag = Str(100, { minLength: 1 });
+
 export const ClaimPatch = Type.Object(
   {
     version: Type.Integer({
@@ -18,14 +20,33 @@ export const ClaimPatch = Type.Object(
     }),
     status: Type.Optional(StrEnum(CLAIM_STATUSES)),
     resolution_preference: Type.Optional(Type.Union([StrEnum(RESOLUTIONS), Type.Null()])),
-    tags: Type.Optional(Type.Array(Str(100, { minLength: 1 }), { maxItems: 50 })),
-    assignee: Type.Optional(Type.Union([Str(320, { minLength: 1 }), Type.Null()])),
+    tags: Type.Optional(
+      Type.Array(Tag, { maxItems: 50, description: 'Replaces all tags (not with add_tags/remove_tags).' }),
+    ),
+    add_tags: Type.Optional(Type.Array(Tag, { maxItems: 50, description: 'Tags to add (kept once).' })),
+    remove_tags: Type.Optional(Type.Array(Tag, { maxItems: 50, description: 'Tags to remove, if present.' })),
+    assignee: Type.Optional(
+      Type.Union([Str(320, { minLength: 1 }), Type.Null()], {
+        description: 'Who works on it; null unassigns.',
+      }),
+    ),
     note: Type.Optional(
-      Str(5000, { description: 'Why (kept in the claim history), e.g. the reason for a rejection.' }),
+      Str(5000, {
+        description:
+          'An internal note, kept in the claim history (alone, or as the reason of a status change, e.g. a rejection).',
+      }),
     ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      { version: 3, status: 'rejected', note: 'No damage visible on the photos.' },
+      { version: 4, add_tags: ['carrier-claim'], assignee: 'agent@shop.example' },
+      { version: 5, note: 'Called the customer; replacement on its way.' },
+    ],
+  },
 );
+const MAX_TAGS = 50;
 export type ClaimPatchT = Static<typeof ClaimPatch>;
 
 /**
@@ -50,7 +71,8 @@ export async function transitionClaim(
   if (c.version !== patch.version)
     throw new AppError(
       'stale_version',
-      `The claim changed since you read it (version ${c.version}, you sent ${patch.version}). Reload and retry.`,
+      `This claim was changed by someone else since you loaded it (it is at version ${c.version}, you sent ${patch.version}). Reload it, check the changes, and apply yours again.`,
+      [{ path: '/version', message: `is ${patch.version}; the claim is at version ${c.version}` }],
     );
 
   const changes: Record<string, { from: unknown; to: unknown }> = {};
@@ -68,8 +90,8 @@ export async function transitionClaim(
     changes.resolution_preference = { from: c.resolutionPreference, to: patch.resolution_preference };
     set.resolutionPreference = patch.resolution_preference;
   }
-  if (patch.tags !== undefined) {
-    const tags = [...new Set(patch.tags.map((t) => t.trim()).filter(Boolean))];
+  const tags = nextTags(c.tags, patch);
+  if (tags) {
     if (JSON.stringify(tags) !== JSON.stringify(c.tags)) {
       changes.tags = { from: c.tags, to: tags };
       set.tags = tags;
@@ -113,6 +135,33 @@ export async function transitionClaim(
     version,
   });
   return { changed: true, version };
+}
+
+/** The tags after the patch (null: tags not touched): `tags` replaces, `add_tags`/`remove_tags` edit. */
+function nextTags(current: string[], patch: ClaimPatchT): string[] | null {
+  const clean = (ts: string[]) => [...new Set(ts.map((t) => t.trim()).filter(Boolean))];
+  const editing = patch.add_tags !== undefined || patch.remove_tags !== undefined;
+  if (patch.tags !== undefined && editing)
+    throw new AppError(
+      'validation_failed',
+      'Send tags (to replace them) or add_tags/remove_tags, not both.',
+      [{ path: '/tags', message: 'not together with add_tags or remove_tags' }],
+    );
+  if (patch.tags !== undefined) return clean(patch.tags);
+  if (!editing) return null;
+  const add = clean(patch.add_tags ?? []);
+  const remove = new Set(clean(patch.remove_tags ?? []));
+  const both = add.find((t) => remove.has(t));
+  if (both !== undefined)
+    throw new AppError('validation_failed', `The tag "${both}" is both added and removed.`, [
+      { path: '/remove_tags', message: `"${both}" is also in add_tags` },
+    ]);
+  const out = clean([...current, ...add]).filter((t) => !remove.has(t));
+  if (out.length > MAX_TAGS)
+    throw new AppError('validation_failed', `A claim takes at most ${MAX_TAGS} tags.`, [
+      { path: '/add_tags', message: `would make ${out.length} tags` },
+    ]);
+  return out;
 }
 
 /**

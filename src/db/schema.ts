@@ -254,6 +254,125 @@ export const memberships = pgTable(
   (t) => [primaryKey({ columns: [t.userId, t.shopId] }), index('memberships_shop_idx').on(t.shopId)],
 );
 
+/** Portal sign-in sessions (httpOnly cookie); the cookie value is stored hashed. */
+export const portalSessions = pgTable(
+  'portal_sessions',
+  {
+    id: text('id').primaryKey(),
+    tokenHash: text('token_hash').notNull(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    ip: text('ip'),
+    userAgent: text('user_agent'),
+    expiresAt: ts('expires_at').notNull(),
+    lastSeenAt: ts('last_seen_at').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('portal_sessions_token_uq').on(t.tokenHash),
+    index('portal_sessions_user_idx').on(t.userId),
+    index('portal_sessions_expiry_idx').on(t.expiresAt),
+  ],
+);
+
+/** An admin's invitation to join a shop with a role; the link's token is stored hashed. */
+export const invites = pgTable(
+  'invites',
+  {
+    id: text('id').primaryKey(),
+    shopId: text('shop_id')
+      .notNull()
+      .references(() => shops.id, { onDelete: 'cascade' }),
+    email: text('email').notNull(),
+    role: text('role').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    createdBy: text('created_by'),
+    expiresAt: ts('expires_at').notNull(),
+    acceptedAt: ts('accepted_at'),
+    revokedAt: ts('revoked_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('invites_token_uq').on(t.tokenHash), index('invites_shop_idx').on(t.shopId, t.id)],
+);
+
+/**
+ * A shop's connection to its platform (SPEC §9): one per shop. Credentials are sealed (AES-256-GCM) and never
+ * returned; `sync` holds the backfill's progress and the reconcile watermark.
+ */
+export const shopConnections = pgTable(
+  'shop_connections',
+  {
+    id: text('id').primaryKey(),
+    shopId: text('shop_id')
+      .notNull()
+      .references(() => shops.id, { onDelete: 'cascade' }),
+    platform: text('platform').notNull(),
+    settings: jsonb('settings').notNull(),
+    credentialsSealed: text('credentials_sealed').notNull(),
+    status: text('status').notNull().default('active'),
+    lastError: text('last_error'),
+    sync: jsonb('sync').notNull().default(sql`'{}'::jsonb`),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('shop_connections_shop_uq').on(t.shopId)],
+);
+
+/** Verified platform webhooks, de-duplicated by the platform's own event id, then processed by a job. */
+export const platformEvents = pgTable(
+  'platform_events',
+  {
+    id: text('id').primaryKey(),
+    shopId: text('shop_id').notNull(),
+    connectionId: text('connection_id')
+      .notNull()
+      .references(() => shopConnections.id, { onDelete: 'cascade' }),
+    eventId: text('event_id').notNull(),
+    topic: text('topic').notNull(),
+    orderExternalId: text('order_external_id'),
+    payload: jsonb('payload').notNull(),
+    status: text('status').notNull().default('received'),
+    error: text('error'),
+    receivedAt: ts('received_at').notNull().defaultNow(),
+    processedAt: ts('processed_at'),
+  },
+  (t) => [
+    uniqueIndex('platform_events_dedupe_uq').on(t.connectionId, t.eventId),
+    index('platform_events_shop_idx').on(t.shopId, t.id),
+  ],
+);
+
+/**
+ * Resolution actions on a claim (SPEC §6): a refund, replacement or store credit carried out in the shop.
+ * The row (with its idempotency key) exists before the platform is called, so a retry never acts twice.
+ */
+export const claimActions = pgTable(
+  'claim_actions',
+  {
+    id: text('id').primaryKey(),
+    shopId: text('shop_id').notNull(),
+    claimId: text('claim_id')
+      .notNull()
+      .references(() => claims.id, { onDelete: 'cascade' }),
+    type: text('type').notNull(),
+    status: text('status').notNull().default('pending'),
+    lines: jsonb('lines').notNull(),
+    includeShipping: boolean('include_shipping').notNull().default(false),
+    note: text('note'),
+    amount: bigint('amount', { mode: 'number' }),
+    currency: text('currency'),
+    externalId: text('external_id'),
+    externalNumber: text('external_number'),
+    error: text('error'),
+    attempts: integer('attempts').notNull().default(0),
+    createdBy: jsonb('created_by').notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('claim_actions_claim_idx').on(t.shopId, t.claimId)],
+);
+
 /** Instance-wide values shared by every process (e.g. the generated signing secret). */
 export const instanceSettings = pgTable('instance_settings', {
   key: text('key').primaryKey(),
@@ -356,15 +475,61 @@ export const claims = pgTable(
     idempotencyKey: text('idempotency_key'),
     requestHash: text('request_hash'),
     version: integer('version').notNull().default(1),
+    // Filter fields copied from the context snapshot at submission (src/claims/denormalized.ts), so the claims
+    // list filters and sorts on plain indexed columns: order number as the lookup normalises it, customer email
+    // and carrier lower-cased, country upper-cased, shipment phase, claim value (minor units) and its currency.
+    orderNumberNorm: text('order_number_norm').notNull(),
+    customerEmail: text('customer_email'),
+    carrier: text('carrier'),
+    countryCode: text('country_code'),
+    shipmentPhase: text('shipment_phase'),
+    claimValue: bigint('claim_value', { mode: 'number' }).notNull().default(0),
+    currency: text('currency'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
   (t) => [
     uniqueIndex('claims_shop_number_uq').on(t.shopId, t.number),
     uniqueIndex('claims_idempotency_uq').on(t.shopId, t.orderId, t.idempotencyKey),
-    index('claims_shop_created_idx').on(t.shopId, t.id),
     index('claims_shop_order_idx').on(t.shopId, t.orderId),
-    index('claims_shop_status_idx').on(t.shopId, t.status, t.id),
+    // The claims list (src/claims/filters.ts): every index is led by the tenant and ends in the keyset
+    // (created_at, id), so a filter with an equality on its column reads one range in sort order.
+    index('claims_shop_created_idx').on(t.shopId, t.createdAt, t.id),
+    index('claims_shop_updated_idx').on(t.shopId, t.updatedAt, t.id),
+    index('claims_shop_status_idx').on(t.shopId, t.status, t.createdAt, t.id),
+    index('claims_shop_flow_idx').on(t.shopId, t.flow, t.createdAt, t.id),
+    index('claims_shop_carrier_idx').on(t.shopId, t.carrier, t.createdAt, t.id),
+    index('claims_shop_country_idx').on(t.shopId, t.countryCode, t.createdAt, t.id),
+    index('claims_shop_phase_idx').on(t.shopId, t.shipmentPhase, t.createdAt, t.id),
+    index('claims_shop_assignee_idx').on(t.shopId, t.assignee, t.createdAt, t.id),
+    index('claims_shop_order_number_idx').on(t.shopId, t.orderNumberNorm),
+    index('claims_shop_email_idx').on(t.shopId, t.customerEmail),
+    // GIN cannot lead with shop_id without btree_gin (not in PGlite's default build): the planner ANDs it
+    // with a shop_id index instead.
+    index('claims_tags_idx').using('gin', t.tags),
+  ],
+);
+
+/** Saved views of the claims list: a name and the list's filter/sort query, per shop and owner. */
+export const claimViews = pgTable(
+  'claim_views',
+  {
+    id: text('id').primaryKey(),
+    shopId: text('shop_id')
+      .notNull()
+      .references(() => shops.id, { onDelete: 'cascade' }),
+    /** The principal that saved it (API key id today, portal user id later). */
+    owner: text('owner').notNull(),
+    name: text('name').notNull(),
+    query: jsonb('query').notNull(),
+    /** Visible to everyone in the shop (still changed by its owner only). */
+    shared: boolean('shared').notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('claim_views_owner_name_uq').on(t.shopId, t.owner, t.name),
+    index('claim_views_shop_shared_idx').on(t.shopId, t.shared),
   ],
 );
 
@@ -440,4 +605,124 @@ export const events = pgTable(
     createdAt: createdAt(),
   },
   (t) => [index('events_shop_idx').on(t.shopId, t.id), index('events_subject_idx').on(t.shopId, t.subjectId)],
+);
+
+/**
+ * Outbound webhook endpoints (Svix style: endpoints, messages and attempts are separate tables). Secrets are
+ * sealed with a key derived from the master secret (src/lib/secret.ts); during a rotation the previous secret
+ * stays valid until `previous_secret_expires_at` and both signatures are sent.
+ */
+export const webhookEndpoints = pgTable(
+  'webhook_endpoints',
+  {
+    id: text('id').primaryKey(),
+    shopId: text('shop_id')
+      .notNull()
+      .references(() => shops.id, { onDelete: 'cascade' }),
+    url: text('url').notNull(),
+    description: text('description'),
+    /** `*`, a source (`claims`) or exact event types (`claims/created`). */
+    eventTypes: text('event_types').array().notNull(),
+    status: text('status').notNull().default('enabled'),
+    /** `manual`, `gone` (the receiver answered 410) or `failing` (failed continuously for 5 days). */
+    disabledReason: text('disabled_reason'),
+    disabledAt: ts('disabled_at'),
+    secretSealed: text('secret_sealed').notNull(),
+    previousSecretSealed: text('previous_secret_sealed'),
+    previousSecretExpiresAt: ts('previous_secret_expires_at'),
+    secretRotatedAt: ts('secret_rotated_at'),
+    /** First failed attempt since the last success; null while the endpoint answers. */
+    failingSince: ts('failing_since'),
+    lastSuccessAt: ts('last_success_at'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index('webhook_endpoints_shop_idx').on(t.shopId, t.id),
+    index('webhook_endpoints_enabled_idx').on(t.shopId).where(sql`status = 'enabled'`),
+  ],
+);
+
+/** One event for one endpoint: its id is the `webhook-id` header, stable across retries and replays. */
+export const webhookMessages = pgTable(
+  'webhook_messages',
+  {
+    id: text('id').primaryKey(),
+    shopId: text('shop_id').notNull(),
+    endpointId: text('endpoint_id')
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+    /** The outbox event; null for test messages. */
+    eventId: text('event_id'),
+    eventType: text('event_type').notNull(),
+    /** The exact body sent (the envelope, serialised once at fan-out): every attempt sends the same bytes. */
+    payload: text('payload').notNull(),
+    /** `pending` (an attempt is due), `succeeded` or `failed` (retries used up, or the endpoint was disabled). */
+    status: text('status').notNull().default('pending'),
+    attemptCount: integer('attempt_count').notNull().default(0),
+    /** Attempts in the current series (a replay starts a new one); indexes the retry schedule. */
+    scheduleStep: integer('schedule_step').notNull().default(0),
+    nextAttemptAt: ts('next_attempt_at'),
+    lastAttemptAt: ts('last_attempt_at'),
+    lastStatusCode: integer('last_status_code'),
+    lastError: text('last_error'),
+    deliveredAt: ts('delivered_at'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    // No index on status: status changes stay HOT updates (a delivery rewrites no index entry); time and status
+    // filters scan this index by id range (ids are time-sortable, see src/webhooks/id-range.ts).
+    index('webhook_messages_endpoint_idx').on(t.shopId, t.endpointId, t.id),
+    uniqueIndex('webhook_messages_event_uq').on(t.endpointId, t.eventId),
+  ],
+);
+
+/** Every delivery attempt, as it happened. */
+export const webhookAttempts = pgTable(
+  'webhook_attempts',
+  {
+    id: text('id').primaryKey(),
+    shopId: text('shop_id').notNull(),
+    messageId: text('message_id')
+      .notNull()
+      .references(() => webhookMessages.id, { onDelete: 'cascade' }),
+    endpointId: text('endpoint_id').notNull(),
+    attemptNumber: integer('attempt_number').notNull(),
+    /** `scheduled` (fan-out and retries), `replay` or `test`. */
+    trigger: text('trigger').notNull(),
+    url: text('url').notNull(),
+    startedAt: ts('started_at').notNull(),
+    durationMs: integer('duration_ms').notNull(),
+    statusCode: integer('status_code'),
+    /** `succeeded` or `failed`. */
+    outcome: text('outcome').notNull(),
+    /** Why it failed, for people: `timeout`, `tls: …`, `refused: …`, `redirect: …`, `http 500`. */
+    error: text('error'),
+    errorKind: text('error_kind'),
+    /** The first 4 kB of the response body. */
+    responseExcerpt: text('response_excerpt'),
+  },
+  (t) => [index('webhook_attempts_message_idx').on(t.shopId, t.messageId, t.id)],
+);
+
+/** Things a shop's people must be told (e.g. a webhook endpoint was disabled); the portal shows them. */
+export const shopNotices = pgTable(
+  'shop_notices',
+  {
+    id: text('id').primaryKey(),
+    shopId: text('shop_id')
+      .notNull()
+      .references(() => shops.id, { onDelete: 'cascade' }),
+    kind: text('kind').notNull(),
+    /** Lowest role that sees it: `viewer`, `editor` or `admin`. */
+    audience: text('audience').notNull(),
+    title: text('title').notNull(),
+    message: text('message').notNull(),
+    /** What it is about, e.g. `{endpoint_id, reason}`. */
+    data: jsonb('data').notNull().default(sql`'{}'::jsonb`),
+    createdAt: createdAt(),
+    dismissedAt: ts('dismissed_at'),
+  },
+  (t) => [index('shop_notices_shop_idx').on(t.shopId, t.id)],
 );

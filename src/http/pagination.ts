@@ -23,7 +23,16 @@ export interface PageRequest {
   page?: number;
 }
 
-export function pageRequest(q: { page?: number; per_page?: number; cursor?: string }): PageRequest {
+const ID_CURSOR = /^[a-z]+_[0-9a-z]{26}$/;
+
+/**
+ * Page or cursor paging from the query. A cursor is base64url text; by default an id (keyset over `id`); a
+ * list with another keyset passes `validCursor` and decodes `after` itself.
+ */
+export function pageRequest(
+  q: { page?: number; per_page?: number; cursor?: string },
+  opts: { validCursor?: (decoded: string) => boolean } = {},
+): PageRequest {
   const perPage = q.per_page ?? 25;
   if (q.page && q.cursor)
     throw new AppError('validation_failed', 'Use page or cursor, not both.', [
@@ -32,7 +41,7 @@ export function pageRequest(q: { page?: number; per_page?: number; cursor?: stri
   let after: string | undefined;
   if (q.cursor) {
     after = Buffer.from(q.cursor, 'base64url').toString('utf8');
-    if (!/^[a-z]+_[0-9a-z]{26}$/.test(after))
+    if (!(opts.validCursor ?? ((v: string) => ID_CURSOR.test(v)))(after))
       throw new AppError('validation_failed', 'Invalid cursor.', [
         { path: 'querystring:/cursor', message: 'not a cursor from this API' },
       ]);
@@ -48,7 +57,11 @@ export function pageRequest(q: { page?: number; per_page?: number; cursor?: stri
 }
 
 /** Splits the fetched rows into this page and the list envelope's paging fields. */
-export function splitPage<T extends { id: string }>(rows: T[], req: PageRequest) {
+export function splitPage<T extends { id: string }>(
+  rows: T[],
+  req: PageRequest,
+  cursorOf: (row: T) => string = (row) => row.id,
+) {
   const perPage = req.limit - 1;
   const has_more = rows.length > perPage;
   const page = has_more ? rows.slice(0, perPage) : rows;
@@ -56,7 +69,7 @@ export function splitPage<T extends { id: string }>(rows: T[], req: PageRequest)
   return {
     rows: page,
     has_more,
-    next_cursor: has_more && last ? Buffer.from(last.id).toString('base64url') : null,
+    next_cursor: has_more && last ? Buffer.from(cursorOf(last)).toString('base64url') : null,
     ...(req.byPage ? { page: req.page, per_page: perPage } : {}),
   };
 }

@@ -31,3 +31,6 @@ export const errorResponses = {
 /** A string enum with its literal union type (`{type: string, enum: [...]}` in the OpenAPI document). */
 export const StrEnum = <const T extends readonly string[]>(values: T, opts: Record<string, unknown> = {}) =>
   Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...opts });
+
+/** OpenAPI security of merchant endpoints: an API key by HTTP Basic or Bearer (or the portal's session cookie). */
+export const merchantSecurity: { [k: string]: string[] }[] = [{ basicAuth: [] }, { bearerAuth: [] }];

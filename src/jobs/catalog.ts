@@ -1,11 +1,17 @@
 import { sql } from 'drizzle-orm';
+import { actionJobHandlers } from '../actions/run-action.js';
+import { defaultPlatformDeps } from '../connectors/connections.js';
+import { connectorJobHandlers } from '../connectors/sync.js';
 import type { AppDeps } from '../http/context.js';
 import { pruneIdempotencyKeys } from '../http/idempotency.js';
+import { loadMasterSecret } from '../lib/secret.js';
+import { prunePortalSessions } from '../portal/sessions.js';
 import { pruneRateLimits } from '../resolve/rate-limit.js';
 import { pruneSessions } from '../resolve/sessions.js';
 import { removeStaleUploads } from '../resolve/uploads.js';
 import { createStorage } from '../storage/index.js';
 import type { BlobStorage } from '../storage/port.js';
+import { pruneWebhookMessages, webhookJobs } from '../webhooks/jobs.js';
 import { enqueue } from './queue.js';
 import type { JobHandler } from './worker.js';
 
@@ -21,11 +27,20 @@ export function jobHandlers(deps: AppDeps): Record<string, JobHandler> {
     storage ??= deps.storage ?? createStorage(deps.config);
     return storage;
   };
+  let masterSecret: Promise<Buffer> | null = null;
+  const master = () => {
+    masterSecret ??= deps.masterSecret
+      ? Promise.resolve(deps.masterSecret)
+      : loadMasterSecret(deps.database.db, deps.config);
+    return masterSecret;
+  };
   return {
     'maintenance.prune': async (job, { db, log }) => {
       await pruneIdempotencyKeys(db);
       await pruneSessions(db);
       await pruneRateLimits(db);
+      await pruneWebhookMessages(db);
+      await prunePortalSessions(db);
       await db.execute(
         sql`delete from jobs where status = 'succeeded' and finished_at < now() - interval '7 days'`,
       );
@@ -53,5 +68,8 @@ export function jobHandlers(deps: AppDeps): Record<string, JobHandler> {
         );
       });
     },
+    ...webhookJobs(deps).handlers,
+    ...connectorJobHandlers(master, defaultPlatformDeps),
+    ...actionJobHandlers(master),
   };
 }

@@ -104,14 +104,26 @@ export function backoffMs(attempt: number, random = Math.random): number {
   return Math.round(base / 2 + random() * (base / 2));
 }
 
+/** Thrown by a handler that must wait a known time (a platform's Retry-After): retried then, not on backoff. */
+export class RetryLater extends Error {
+  constructor(
+    readonly delayMs: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RetryLater';
+  }
+}
+
 export async function failJob(
   db: Db,
   job: ClaimedJob,
   workerId: string,
   error: string,
+  delayMs?: number,
 ): Promise<'retry' | 'failed'> {
   const parked = job.attempts >= job.max_attempts;
-  const delay = backoffMs(job.attempts);
+  const delay = delayMs ?? backoffMs(job.attempts);
   await db.execute(
     sql`update jobs set
           status = ${parked ? 'failed' : 'queued'},

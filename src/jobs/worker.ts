@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
 import { newId } from '../lib/ids.js';
-import { type ClaimedJob, claimJobs, completeJob, extendLease, failJob } from './queue.js';
+import { type ClaimedJob, claimJobs, completeJob, extendLease, failJob, RetryLater } from './queue.js';
 
 export type JobHandler = (job: ClaimedJob, ctx: { db: Db; log: Logger }) => Promise<void>;
 
@@ -107,7 +107,13 @@ export class Worker {
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       try {
-        outcome = await failJob(db, job, this.id, message);
+        outcome = await failJob(
+          db,
+          job,
+          this.id,
+          message,
+          err instanceof RetryLater ? err.delayMs : undefined,
+        );
       } catch (e) {
         log.error({ err: e, job: job.id }, 'worker: recording a failure failed; the lease will expire');
         outcome = 'retry';

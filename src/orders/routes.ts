@@ -4,7 +4,7 @@ import type { App } from '../app.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { AppDeps } from '../http/context.js';
 import { PageQuery, pageRequest, splitPage } from '../http/pagination.js';
-import { errorResponses } from '../http/schema-helpers.js';
+import { errorResponses, merchantSecurity } from '../http/schema-helpers.js';
 import { bodyValidator, fieldErrors } from '../http/validation.js';
 import { AppError } from '../lib/errors.js';
 import { shopNumber } from '../shops/shops.js';
@@ -19,7 +19,7 @@ const SlugId = Type.Object({
   slug: Type.String(),
   id: Type.String({ description: 'Resolve id (ord_…) or external_id.' }),
 });
-const security: { [k: string]: string[] }[] = [{ basicAuth: [] }, { bearerAuth: [] }];
+const security = merchantSecurity;
 const tags = ['Orders'];
 const MAX_BULK = 1000;
 

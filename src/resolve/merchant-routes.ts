@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import type { App } from '../app.js';
 import { rateLimits, shops } from '../db/schema.js';
 import type { ReadyDeps } from '../http/context.js';
-import { errorResponses, Str } from '../http/schema-helpers.js';
+import { errorResponses, merchantSecurity, Str } from '../http/schema-helpers.js';
 import { AppError } from '../lib/errors.js';
 import { normalizeOrderNumber } from '../orders/document.js';
 import { findOrderRow } from '../orders/read.js';
@@ -14,7 +14,7 @@ import { issuePreviewSession } from './preview.js';
 import { checkResolveSettings, deepMerge, resolveSettingsOf } from './settings.js';
 import { issueOrderToken, revokeOrderTokens, rotateTokenKey } from './tokens.js';
 
-const security: { [k: string]: string[] }[] = [{ basicAuth: [] }, { bearerAuth: [] }];
+const security = merchantSecurity;
 const SlugId = Type.Object({ slug: Type.String(), id: Type.String() });
 const Slug = Type.Object({ slug: Type.String() });
 

@@ -1,6 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { type Static, Type } from 'typebox';
 import { emitEvent } from '../claims/events.js';
+import { type PlatformClient, PlatformError } from '../connectors/platform.js';
 import { connectorFor } from '../connectors/registry.js';
 import type { Db } from '../db/client.js';
 import { orders } from '../db/schema.js';
@@ -61,29 +62,57 @@ async function lockPlacedOrder(tx: Db, shopId: string, orderId: string, action: 
  * Token-level customer actions (SPEC §3). The shop's connector carries them out; a headless shop learns
  * of them through the `orders/*` event (webhook) and Resolve records the change on its copy.
  */
+/**
+ * Runs an order action in the shop: the demo's built-in connector, a connected platform (a platform that
+ * cannot do it, or refuses, is reported as such), or nothing for a headless shop, which learns of the change
+ * from the `orders/*` event.
+ */
+async function inShop(
+  shop: Shop,
+  platform: PlatformClient | null,
+  o: { externalId: string | null },
+  demo: (() => Promise<{ externalRef: string | null }>) | undefined,
+  remote: ((c: PlatformClient, externalId: string) => Promise<{ externalRef: string | null }>) | null,
+  unavailable: string,
+): Promise<string | null> {
+  if (shop.connector === 'demo' && demo) return (await demo()).externalRef;
+  if (!platform) return null;
+  if (!remote || !o.externalId) throw new AppError('action_unavailable', unavailable);
+  try {
+    return (await remote(platform, o.externalId)).externalRef;
+  } catch (err) {
+    if (!(err instanceof PlatformError)) throw err;
+    throw new AppError('action_unavailable', `${unavailable} (${err.message})`);
+  }
+}
+
 export async function cancelOrderByCustomer(
   tx: Db,
   shop: Shop,
   orderId: string,
   reason: string | null,
+  platform: PlatformClient | null = null,
   now = new Date(),
 ) {
   const o = await lockPlacedOrder(tx, shop.id, orderId, 'cancel this order');
   const connector = connectorFor(shop.connector);
-  let externalRef: string | null = null;
-  if (connector?.cancelOrder)
-    externalRef = (
-      await connector.cancelOrder(
-        { db: tx, shop, now },
-        { id: o.id, externalId: o.externalId },
-        reason ?? 'customer request',
-      )
-    ).externalRef;
-  else if (connector)
-    throw new AppError(
-      'action_unavailable',
-      'This shop does not support cancelling orders online. Please contact the shop.',
-    );
+  const externalRef = await inShop(
+    shop,
+    platform,
+    o,
+    connector?.cancelOrder &&
+      (() =>
+        connector.cancelOrder!(
+          { db: tx, shop, now },
+          { id: o.id, externalId: o.externalId },
+          reason ?? 'customer request',
+        )),
+    platform?.cancelOrder
+      ? (c, externalId) =>
+          c.cancelOrder!({ orderExternalId: externalId, reason: reason ?? 'customer request' })
+      : null,
+    'This shop does not support cancelling orders online. Please contact the shop.',
+  );
   await tx
     .update(orders)
     .set({ cancelledAt: now, state: 'cancelled', updatedAt: now })
@@ -104,6 +133,7 @@ export async function changeAddressByCustomer(
   shop: Shop,
   orderId: string,
   input: AddressChange,
+  platform: PlatformClient | null = null,
   now = new Date(),
 ) {
   const o = await lockPlacedOrder(tx, shop.id, orderId, 'change the shipping address');
@@ -134,20 +164,22 @@ export async function changeAddressByCustomer(
   if (errors.length) throw new AppError('validation_failed', 'The address is invalid.', errors);
 
   const connector = connectorFor(shop.connector);
-  let externalRef: string | null = null;
-  if (connector?.changeShippingAddress)
-    externalRef = (
-      await connector.changeShippingAddress(
-        { db: tx, shop, now },
-        { id: o.id, externalId: o.externalId },
-        address,
-      )
-    ).externalRef;
-  else if (connector)
-    throw new AppError(
-      'action_unavailable',
-      'This shop does not support changing the address online. Please contact the shop.',
-    );
+  const externalRef = await inShop(
+    shop,
+    platform,
+    o,
+    connector?.changeShippingAddress &&
+      (() =>
+        connector.changeShippingAddress!(
+          { db: tx, shop, now },
+          { id: o.id, externalId: o.externalId },
+          address,
+        )),
+    platform?.changeShippingAddress
+      ? (c, externalId) => c.changeShippingAddress!({ orderExternalId: externalId, address })
+      : null,
+    'This shop does not support changing the address online. Please contact the shop.',
+  );
   await tx
     .update(orders)
     .set({ shippingAddress: address, zipNorm: normalizeZip(address.zip_code), updatedAt: now })

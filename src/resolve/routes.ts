@@ -4,6 +4,8 @@ import { Type } from 'typebox';
 import type { App } from '../app.js';
 import { ClaimInput, type ClaimInputT, createClaim } from '../claims/create-claim.js';
 import { findClaimRow, loadClaimViews, searchClaimRows } from '../claims/read.js';
+import { defaultPlatformDeps } from '../connectors/connections.js';
+import { shopPlatform } from '../connectors/shop-client.js';
 import type { ReadyDeps } from '../http/context.js';
 import { requestHash } from '../http/idempotency.js';
 import { errorResponses, Str } from '../http/schema-helpers.js';
@@ -70,6 +72,12 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
       (req.query as { lang?: string } | undefined)?.lang,
       req.headers['accept-language'],
     );
+
+  /** The shop's connected platform, which carries out token-level order actions (null: headless or demo). */
+  const platformOf = async (req: FastifyRequest, shop: Shop) =>
+    shop.connector === 'demo'
+      ? null
+      : ((await shopPlatform(db, deps.masterSecret, shop, defaultPlatformDeps(req.log)))?.client ?? null);
 
   /** The order, its eligibility and the allowed actions, as every session endpoint answers them. */
   const sessionAnswer = async (req: FastifyRequest, shop: Shop, session: ResolveSession) => {
@@ -341,12 +349,14 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
         const { shop, session } = await context(req);
         if (!session) throw previewOnly();
         tokenOnly(session.level);
+        const platform = await platformOf(req, shop);
         await db.transaction((tx) =>
           cancelOrderByCustomer(
             tx,
             shop,
             session.orderId,
             (req.body as { reason?: string } | undefined)?.reason ?? null,
+            platform,
           ),
         );
         deps.nudgeWorker?.();
@@ -375,8 +385,9 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
         const { shop, session } = await context(req);
         if (!session) throw previewOnly();
         tokenOnly(session.level);
+        const platform = await platformOf(req, shop);
         await db.transaction((tx) =>
-          changeAddressByCustomer(tx, shop, session.orderId, req.body as AddressChange),
+          changeAddressByCustomer(tx, shop, session.orderId, req.body as AddressChange, platform),
         );
         deps.nudgeWorker?.();
         return sessionAnswer(req, shop, session);

@@ -1,7 +1,8 @@
 import { randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
+import { eq } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
-import { memberships, users } from '../db/schema.js';
+import { memberships, portalSessions, users } from '../db/schema.js';
 import { AppError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 
@@ -53,4 +54,17 @@ export async function createUser(
     .values({ userId: user.id, shopId: input.shopId, role: input.role })
     .onConflictDoUpdate({ target: [memberships.userId, memberships.shopId], set: { role: input.role } });
   return user;
+}
+
+/** Sets a new password and ends every portal session of the user (CLI password reset). */
+export async function resetPassword(db: Db, email: string, password: string): Promise<void> {
+  if (password.length < 8) throw new AppError('validation_failed', 'password must be at least 8 characters');
+  const passwordHash = await hashPassword(password);
+  const [user] = await db
+    .update(users)
+    .set({ passwordHash, updatedAt: new Date() })
+    .where(eq(users.email, email.trim().toLowerCase()))
+    .returning({ id: users.id });
+  if (!user) throw new AppError('user_not_found', `No user with the email ${email}.`);
+  await db.delete(portalSessions).where(eq(portalSessions.userId, user.id));
 }

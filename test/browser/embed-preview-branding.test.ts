@@ -9,7 +9,6 @@ import {
   browserAvailable,
   FIXTURE_JPEG,
   launch,
-  lookUp,
   newPage,
   type PageServer,
   seriousViolations,
@@ -232,8 +231,10 @@ async function tabTo(page: Page, match: (el: Element) => boolean, max = 40): Pro
   for (let i = 0; i < max; i++) {
     const hit = await page.evaluate((f) => {
       const el = document.activeElement;
-      // biome-ignore lint/security/noGlobalEval: the predicate is the test's own code, passed as text
-      return !!el && el !== document.body && (0, eval)(f)(el);
+      // Indirect eval (global scope) of the test's own predicate, passed as text.
+      // biome-ignore lint/security/noGlobalEval: the predicate is this test's code, not input
+      const indirect = eval;
+      return !!el && el !== document.body && indirect(f)(el);
     }, fn);
     if (hit) return;
     await page.keyboard.press('Tab');

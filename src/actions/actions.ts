@@ -1,0 +1,240 @@
+import { and, eq, inArray, ne, sql } from 'drizzle-orm';
+import { emitEvent } from '../claims/events.js';
+import type { PlatformCapability } from '../connectors/platform.js';
+import type { Db } from '../db/client.js';
+import { claimActions, claimHistory, claimItems, claims, lineItems, orders } from '../db/schema.js';
+import { enqueue } from '../jobs/queue.js';
+import { AppError } from '../lib/errors.js';
+import { newId } from '../lib/ids.js';
+
+export const ACTION_TYPES = ['refund', 'replacement'] as const;
+export type ActionType = (typeof ACTION_TYPES)[number];
+const CAPABILITY: Record<ActionType, PlatformCapability> = { refund: 'refund', replacement: 'replacement' };
+
+export type ActionRow = typeof claimActions.$inferSelect;
+export interface ActionLineRow {
+  line_item_id: string;
+  external_line_id: string | null;
+  quantity: number;
+  unit_net_price: number;
+}
+
+export interface RequestActionInput {
+  type: ActionType;
+  lines?: { line_item_id: string; quantity: number }[];
+  include_shipping?: boolean;
+  note?: string | null;
+}
+
+/**
+ * Records a resolution action and queues it (SPEC §6). The row — whose id is the idempotency key the
+ * connector passes to the platform — exists before any platform call, in the same transaction as its job,
+ * its history row and nothing else. Lines default to the claim's items; no line is acted on for more units
+ * than were claimed (across earlier actions of the same type that did not fail).
+ */
+export async function requestAction(
+  tx: Db,
+  input: RequestActionInput & {
+    shopId: string;
+    claimId: string;
+    capabilities: PlatformCapability[] | null;
+    actor: { type: string; id: string | null };
+  },
+): Promise<ActionRow> {
+  const [claim] = await tx
+    .select()
+    .from(claims)
+    .where(and(eq(claims.shopId, input.shopId), eq(claims.id, input.claimId)))
+    .for('update');
+  if (!claim) throw new AppError('claim_not_found', 'No such claim.');
+  if (claim.status === 'rejected' || claim.outcome === 'rejected')
+    throw new AppError(
+      'action_not_allowed',
+      'A rejected claim gets no refund or replacement; reopen it first.',
+    );
+  if (!input.capabilities)
+    throw new AppError(
+      'action_unsupported',
+      'This shop has no platform connection: carry out the refund or replacement in the shop itself.',
+    );
+  if (!input.capabilities.includes(CAPABILITY[input.type]))
+    throw new AppError(
+      'action_unsupported',
+      `The shop's platform cannot do a ${input.type} through Resolve.`,
+    );
+
+  const items = await tx
+    .select()
+    .from(claimItems)
+    .where(and(eq(claimItems.shopId, input.shopId), eq(claimItems.claimId, claim.id)));
+  const claimed = new Map<string, number>();
+  for (const it of items) claimed.set(it.lineItemId, (claimed.get(it.lineItemId) ?? 0) + it.quantity);
+  const wanted = input.lines ?? [...claimed].map(([line_item_id, quantity]) => ({ line_item_id, quantity }));
+  const earlier = await tx
+    .select({ lines: claimActions.lines })
+    .from(claimActions)
+    .where(
+      and(
+        eq(claimActions.shopId, input.shopId),
+        eq(claimActions.claimId, claim.id),
+        eq(claimActions.type, input.type),
+        ne(claimActions.status, 'failed'),
+      ),
+    );
+  const used = new Map<string, number>();
+  for (const a of earlier)
+    for (const l of a.lines as ActionLineRow[])
+      used.set(l.line_item_id, (used.get(l.line_item_id) ?? 0) + l.quantity);
+  const errors = wanted.flatMap((l, i) => {
+    const left = (claimed.get(l.line_item_id) ?? 0) - (used.get(l.line_item_id) ?? 0);
+    if (!claimed.has(l.line_item_id))
+      return [{ path: `/lines/${i}/line_item_id`, message: 'not an item of this claim' }];
+    if (l.quantity > left)
+      return [
+        {
+          path: `/lines/${i}/quantity`,
+          message: `at most ${left} more unit(s) of this line for a ${input.type}`,
+        },
+      ];
+    return [];
+  });
+  if (!wanted.length && !input.include_shipping)
+    errors.push({ path: '/lines', message: 'nothing to act on' });
+  if (errors.length) throw new AppError('action_lines_invalid', 'These lines cannot be acted on.', errors);
+
+  const ids = wanted.map((l) => l.line_item_id);
+  const lines = ids.length
+    ? await tx
+        .select({ id: lineItems.id, externalId: lineItems.externalId })
+        .from(lineItems)
+        .where(and(eq(lineItems.shopId, input.shopId), inArray(lineItems.id, ids)))
+    : [];
+  const ext = new Map(lines.map((l) => [l.id, l.externalId]));
+  const price = new Map(items.map((i) => [i.lineItemId, i.unitNetPrice]));
+  const rows: ActionLineRow[] = wanted.map((l) => ({
+    line_item_id: l.line_item_id,
+    external_line_id: ext.get(l.line_item_id) ?? null,
+    quantity: l.quantity,
+    unit_net_price: price.get(l.line_item_id) ?? 0,
+  }));
+  const [order] = await tx
+    .select({ currency: orders.currency })
+    .from(orders)
+    .where(eq(orders.id, claim.orderId));
+  const id = newId('act');
+  const [row] = await tx
+    .insert(claimActions)
+    .values({
+      id,
+      shopId: input.shopId,
+      claimId: claim.id,
+      type: input.type,
+      lines: rows,
+      includeShipping: input.include_shipping ?? false,
+      note: input.note ?? null,
+      currency: order?.currency ?? null,
+      createdBy: input.actor,
+    })
+    .returning();
+  await tx.insert(claimHistory).values({
+    id: newId('clh'),
+    shopId: input.shopId,
+    claimId: claim.id,
+    actorType: input.actor.type,
+    actorId: input.actor.id,
+    action: `${input.type}_requested`,
+    changes: {
+      action_id: id,
+      lines: rows.map((r) => ({ line_item_id: r.line_item_id, quantity: r.quantity })),
+    },
+    note: input.note ?? null,
+  });
+  await enqueue(
+    tx,
+    'claims.action',
+    { actionId: id },
+    { shopId: input.shopId, uniqueKey: `claims.action:${id}` },
+  );
+  return row;
+}
+
+/** Records the platform's answer: the action's status, a history row and a `claims/action` event. */
+export async function finishAction(
+  tx: Db,
+  action: ActionRow,
+  outcome:
+    | {
+        status: 'succeeded';
+        externalId: string;
+        externalNumber?: string | null;
+        amount?: number | null;
+        currency?: string | null;
+      }
+    | { status: 'failed'; error: string },
+) {
+  const [row] = await tx
+    .update(claimActions)
+    .set({
+      status: outcome.status,
+      externalId: outcome.status === 'succeeded' ? outcome.externalId : null,
+      externalNumber: outcome.status === 'succeeded' ? (outcome.externalNumber ?? null) : null,
+      amount: outcome.status === 'succeeded' ? (outcome.amount ?? null) : null,
+      currency: (outcome.status === 'succeeded' ? outcome.currency : null) ?? action.currency,
+      error: outcome.status === 'failed' ? outcome.error.slice(0, 2000) : null,
+      attempts: sql`${claimActions.attempts} + 1`,
+      updatedAt: new Date(),
+    })
+    .where(
+      and(
+        eq(claimActions.id, action.id),
+        eq(claimActions.shopId, action.shopId),
+        eq(claimActions.status, 'pending'),
+      ),
+    )
+    .returning();
+  if (!row) return null; // finished by an earlier attempt
+  await tx.insert(claimHistory).values({
+    id: newId('clh'),
+    shopId: action.shopId,
+    claimId: action.claimId,
+    actorType: 'system',
+    actorId: null,
+    action: `${action.type}_${outcome.status}`,
+    changes: {
+      action_id: action.id,
+      external_id: row.externalId,
+      amount: row.amount,
+      currency: row.currency,
+    },
+    note: outcome.status === 'failed' ? outcome.error.slice(0, 500) : null,
+  });
+  await emitEvent(tx, action.shopId, 'claims/action', action.claimId, { action: actionView(row) });
+  return row;
+}
+
+export function actionView(a: ActionRow) {
+  return {
+    id: a.id,
+    claim_id: a.claimId,
+    type: a.type as ActionType,
+    status: a.status as 'pending' | 'succeeded' | 'failed',
+    lines: (a.lines as ActionLineRow[]).map((l) => ({ line_item_id: l.line_item_id, quantity: l.quantity })),
+    include_shipping: a.includeShipping,
+    note: a.note,
+    amount: a.amount,
+    currency: a.currency,
+    external_id: a.externalId,
+    external_number: a.externalNumber,
+    error: a.error,
+    created_at: a.createdAt.toISOString(),
+    updated_at: a.updatedAt.toISOString(),
+  };
+}
+
+export async function listActions(db: Db, shopId: string, claimId: string) {
+  return db
+    .select()
+    .from(claimActions)
+    .where(and(eq(claimActions.shopId, shopId), eq(claimActions.claimId, claimId)))
+    .orderBy(claimActions.id);
+}

@@ -1,0 +1,116 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { Type } from 'typebox';
+import type { App } from '../app.js';
+import { defaultPlatformDeps } from '../connectors/connections.js';
+import { shopPlatform } from '../connectors/shop-client.js';
+import type { ReadyDeps } from '../http/context.js';
+import { errorResponses, merchantSecurity, NullableOut, Str, StrEnum } from '../http/schema-helpers.js';
+import { ACTION_TYPES, type ActionType, actionView, listActions, requestAction } from './actions.js';
+
+const tags = ['Claims'];
+const Params = Type.Object({ slug: Type.String({ maxLength: 64 }), id: Type.String({ maxLength: 64 }) });
+export const ActionView = Type.Object({
+  id: Type.String(),
+  claim_id: Type.String(),
+  type: StrEnum(ACTION_TYPES),
+  status: StrEnum(['pending', 'succeeded', 'failed']),
+  lines: Type.Array(Type.Object({ line_item_id: Type.String(), quantity: Type.Integer() })),
+  include_shipping: Type.Boolean(),
+  note: NullableOut(Type.String()),
+  amount: NullableOut(
+    Type.Integer({ description: 'Refunded amount in minor units, as the platform reported it.' }),
+  ),
+  currency: NullableOut(Type.String()),
+  external_id: NullableOut(
+    Type.String({ description: 'The refund’s or replacement order’s id in the shop.' }),
+  ),
+  external_number: NullableOut(Type.String()),
+  error: NullableOut(Type.String()),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+});
+
+/** Refunds and replacements through the shop's platform, recorded as claim actions (SPEC §6). */
+export function actionRoutes(deps: ReadyDeps): FastifyPluginAsync {
+  const { db } = deps.database;
+  return async (plain) => {
+    const app = plain as unknown as App;
+
+    app.get(
+      '/v1/shops/:slug/claims/:id/actions',
+      {
+        config: { auth: 'viewer' },
+        schema: {
+          tags,
+          security: merchantSecurity,
+          summary: 'A claim’s refunds and replacements',
+          params: Params,
+          response: { 200: Type.Object({ data: Type.Array(ActionView) }), ...errorResponses },
+        },
+      },
+      async (req) => ({
+        data: (await listActions(db, req.shop.id, (req.params as { id: string }).id)).map(actionView),
+      }),
+    );
+
+    app.post(
+      '/v1/shops/:slug/claims/:id/actions',
+      {
+        config: { auth: 'editor' },
+        schema: {
+          tags,
+          security: merchantSecurity,
+          summary: 'Refund or replace a claim’s items in the shop',
+          description:
+            'Recorded at once (202, status `pending`) and carried out by the worker through the shop’s platform; the result arrives as a `claims/action` event and in GET …/actions. Lines default to the claim’s items; no line is refunded (or replaced) for more units than were claimed. A platform that cannot do it answers 422 `action_unsupported`.',
+          params: Params,
+          body: Type.Object(
+            {
+              type: StrEnum(ACTION_TYPES),
+              lines: Type.Optional(
+                Type.Array(
+                  Type.Object(
+                    {
+                      line_item_id: Str(64, { minLength: 1 }),
+                      quantity: Type.Integer({ minimum: 1, maximum: 100000 }),
+                    },
+                    { additionalProperties: false },
+                  ),
+                  { minItems: 1, maxItems: 200 },
+                ),
+              ),
+              include_shipping: Type.Optional(Type.Boolean({ description: 'Refund the shipping cost too.' })),
+              note: Type.Optional(Str(1000)),
+            },
+            {
+              additionalProperties: false,
+              examples: [{ type: 'refund', include_shipping: false, note: 'Broken on arrival' }],
+            },
+          ),
+          response: { 202: ActionView, ...errorResponses, 409: Type.Ref('Error'), 422: Type.Ref('Error') },
+        },
+      },
+      async (req, reply) => {
+        const platform = await shopPlatform(db, deps.masterSecret, req.shop, defaultPlatformDeps(req.log));
+        const body = req.body as {
+          type: ActionType;
+          lines?: { line_item_id: string; quantity: number }[];
+          include_shipping?: boolean;
+          note?: string;
+        };
+        const row = await db.transaction((tx) =>
+          requestAction(tx, {
+            ...body,
+            shopId: req.shop.id,
+            claimId: (req.params as { id: string }).id,
+            capabilities: platform?.capabilities ?? null,
+            actor: { type: req.principal.type, id: req.principal.id },
+          }),
+        );
+        deps.nudgeWorker?.();
+        reply.code(202);
+        return actionView(row);
+      },
+    );
+  };
+}

@@ -1,0 +1,227 @@
+import { and, eq, gte, inArray, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
+import type { PgColumn } from 'drizzle-orm/pg-core';
+import { Type } from 'typebox';
+import { claims } from '../db/schema.js';
+import { StrEnum } from '../http/schema-helpers.js';
+import { AppError } from '../lib/errors.js';
+import { normalizeOrderNumber } from '../orders/document.js';
+import { PHASES } from '../orders/phase.js';
+import { FLOWS, RESOLUTIONS } from '../resolve/settings.js';
+import { CLAIM_STATUSES } from './status.js';
+
+export const CHANNELS = ['zip', 'token', 'api', 'portal'] as const;
+/** Matches claims without a value (no single shipment, no preference, …) in the filters that allow it. */
+export const NONE = 'none';
+export const UNASSIGNED = 'unassigned';
+const MAX_VALUES = 50;
+
+/** A comma-separated list of up to 50 items, each matching `item` (a regex without anchors). */
+const list = (item: string, description: string, examples: string[]) =>
+  Type.Optional(
+    Type.String({
+      pattern: `^(${item})(,(${item})){0,${MAX_VALUES - 1}}$`,
+      maxLength: 4000,
+      description: `${description} Comma-separated, any of (at most ${MAX_VALUES}).`,
+      examples,
+    }),
+  );
+const oneOf = (values: readonly string[]) => values.join('|');
+
+/**
+ * The claims list's filters (SPEC §7), shared by the list, counts, export, analytics and saved views. Every
+ * value is a string, so the same schema validates a query string and a saved view's JSON.
+ */
+export const FilterProps = {
+  status: list(oneOf(CLAIM_STATUSES), 'Status.', ['pending,accepted']),
+  flow: list(oneOf(FLOWS), 'Flow.', ['not_received,defective']),
+  reason: list('[a-z0-9_]{1,64}', 'Reason code (as configured per flow).', ['broken_on_arrival']),
+  carrier: list(
+    '[^,]{1,100}',
+    'Carrier of the claimed shipment at submission, case-insensitive; `none` = no single shipment.',
+    ['dhl,ups'],
+  ),
+  country: list(
+    `[A-Za-z]{2}|${NONE}`,
+    'Shipping country (ISO 3166-1 alpha-2) at submission; `none` = no address.',
+    ['DE,AT'],
+  ),
+  shipment_phase: list(
+    `${oneOf(PHASES)}|${NONE}`,
+    'Phase of the claimed shipment at submission; `none` = no single shipment.',
+    ['delivered'],
+  ),
+  resolution_preference: list(`${oneOf(RESOLUTIONS)}|${NONE}`, 'Resolution the customer prefers.', [
+    'refund',
+  ]),
+  tag: list('[^,]{1,100}', 'Tag (exact).', ['vip']),
+  assignee: list('[^,]{1,320}', `Assignee (exact); \`${UNASSIGNED}\` = nobody.`, [
+    'agent@shop.example,unassigned',
+  ]),
+  channel: list(oneOf(CHANNELS), 'Where the claim was taken.', ['zip,token']),
+  order_id: Type.Optional(Type.String({ maxLength: 64, description: 'Resolve order id.' })),
+  created_from: Type.Optional(
+    Type.String({ format: 'date-time', description: 'Created at or after (inclusive).' }),
+  ),
+  created_to: Type.Optional(Type.String({ format: 'date-time', description: 'Created before (exclusive).' })),
+  q: Type.Optional(
+    Type.String({
+      maxLength: 320,
+      description:
+        'Search: order number (case and a leading `#` ignored), claim number (`R-1042`, `r1042`, `1042`) or customer email (case ignored); exact match.',
+      examples: ['#1001'],
+    }),
+  ),
+};
+
+export const SORTS = ['-created_at', 'created_at', '-updated_at', 'updated_at'] as const;
+export type Sort = (typeof SORTS)[number];
+export const SortProp = {
+  sort: Type.Optional(
+    StrEnum(SORTS, {
+      description:
+        'Order (default `-created_at`, newest first); `-` = descending, ties by id. The `cursor` of one sort is not valid for another.',
+    }),
+  ),
+};
+
+export type ClaimFilters = { [K in keyof typeof FilterProps]?: string };
+
+/** The saved-view/query object: filters and sort, nothing about paging. */
+export const ViewQuery = Type.Object(
+  { ...FilterProps, ...SortProp },
+  { additionalProperties: false, description: 'Filters and sort of the claims list (its query parameters).' },
+);
+
+const values = (s: string) => [...new Set(s.split(',').map((v) => v.trim()))].filter(Boolean);
+
+/** `col = any(values)`, where the `none` token (when allowed) also matches NULL. */
+function anyOf(col: PgColumn, vals: string[], nullToken?: string): SQL {
+  const nulls = nullToken !== undefined && vals.includes(nullToken);
+  const rest = vals.filter((v) => v !== nullToken);
+  const parts = [rest.length ? inArray(col, rest) : undefined, nulls ? isNull(col) : undefined];
+  return or(...parts.filter((p): p is SQL => !!p))!;
+}
+
+/** What a search string may mean; every interpretation that fits is tried (OR). */
+export function searchTerms(q: string) {
+  const compact = q.replace(/\s+/g, '');
+  const order = normalizeOrderNumber(q);
+  const claimNo = /^#?(?:r-?)?0*(\d{1,15})$/i.exec(compact);
+  return {
+    orderNumberNorm: order || null,
+    claimNumber: claimNo ? `R-${claimNo[1]}` : null,
+    email: compact.includes('@') ? compact.toLowerCase() : null,
+  };
+}
+
+/** The WHERE of every claims query: the tenant first, then each given filter. */
+export function filterConditions(shopId: string, f: ClaimFilters): SQL[] {
+  const c: SQL[] = [eq(claims.shopId, shopId)];
+  if (f.status) c.push(anyOf(claims.status, values(f.status)));
+  if (f.flow) c.push(anyOf(claims.flow, values(f.flow)));
+  if (f.reason) c.push(anyOf(claims.reason, values(f.reason)));
+  if (f.carrier)
+    c.push(
+      anyOf(
+        claims.carrier,
+        values(f.carrier).map((v) => v.toLowerCase()),
+        NONE,
+      ),
+    );
+  if (f.country)
+    c.push(
+      anyOf(
+        claims.countryCode,
+        values(f.country).map((v) => (v === NONE ? v : v.toUpperCase())),
+        NONE,
+      ),
+    );
+  if (f.shipment_phase) c.push(anyOf(claims.shipmentPhase, values(f.shipment_phase), NONE));
+  if (f.resolution_preference)
+    c.push(anyOf(claims.resolutionPreference, values(f.resolution_preference), NONE));
+  if (f.channel) c.push(anyOf(claims.channel, values(f.channel)));
+  if (f.assignee) c.push(anyOf(claims.assignee, values(f.assignee), UNASSIGNED));
+  if (f.tag) {
+    const tags = values(f.tag);
+    c.push(
+      sql`${claims.tags} && array[${sql.join(
+        tags.map((t) => sql`${t}`),
+        sql`, `,
+      )}]::text[]`,
+    );
+  }
+  if (f.order_id) c.push(eq(claims.orderId, f.order_id));
+  if (f.created_from) c.push(gte(claims.createdAt, new Date(f.created_from)));
+  if (f.created_to) c.push(lt(claims.createdAt, new Date(f.created_to)));
+  const q = f.q?.trim();
+  if (q) {
+    const t = searchTerms(q);
+    const any = [
+      t.orderNumberNorm ? eq(claims.orderNumberNorm, t.orderNumberNorm) : undefined,
+      t.claimNumber ? eq(claims.number, t.claimNumber) : undefined,
+      t.email ? eq(claims.customerEmail, t.email) : undefined,
+    ].filter((x): x is SQL => !!x);
+    c.push(any.length ? or(...any)! : sql`false`);
+  }
+  return c;
+}
+
+export const whereOf = (shopId: string, f: ClaimFilters) => and(...filterConditions(shopId, f))!;
+
+// ------------------------------------------------------------------------------------------------ sort + keyset
+
+const sortColumn = (sort: Sort) => (sort.endsWith('created_at') ? claims.createdAt : claims.updatedAt);
+export const isDesc = (sort: Sort) => sort.startsWith('-');
+
+/** ORDER BY for a sort: the sort column, then the id (unique), in the same direction. */
+export function orderBy(sort: Sort): SQL {
+  const col = sortColumn(sort);
+  return isDesc(sort) ? sql`${col} desc, ${claims.id} desc` : sql`${col} asc, ${claims.id} asc`;
+}
+
+/** The sort column as exact text (microseconds): a cursor must not lose precision a JS Date would drop. */
+export const sortKeyOf = (sort: Sort) =>
+  sql<string>`to_char(${sortColumn(sort)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+export interface Keyset {
+  sort: Sort;
+  at: string;
+  id: string;
+}
+
+/** Rows strictly after the keyset position, in the sort's direction. */
+export function afterKeyset(k: Keyset): SQL {
+  const col = sortColumn(k.sort);
+  return isDesc(k.sort)
+    ? sql`(${col}, ${claims.id}) < (${k.at}::timestamptz, ${k.id})`
+    : sql`(${col}, ${claims.id}) > (${k.at}::timestamptz, ${k.id})`;
+}
+
+/** The cursor's text (base64url-encoded by splitPage): the sort, the row's sort key and id. */
+export const keysetText = (k: Keyset) => JSON.stringify([k.sort, k.at, k.id]);
+
+const badCursor = (message: string) =>
+  new AppError('validation_failed', 'Invalid cursor.', [{ path: 'querystring:/cursor', message }]);
+
+/** Decodes a claims-list cursor and checks it belongs to this sort. */
+export function decodeKeyset(raw: string, sort: Sort): Keyset {
+  let parts: unknown;
+  try {
+    parts = JSON.parse(raw);
+  } catch {
+    throw badCursor('not a cursor from this API');
+  }
+  if (
+    !Array.isArray(parts) ||
+    parts.length !== 3 ||
+    !(SORTS as readonly unknown[]).includes(parts[0]) ||
+    typeof parts[1] !== 'string' ||
+    !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(parts[1]) ||
+    Number.isNaN(Date.parse(parts[1])) ||
+    typeof parts[2] !== 'string' ||
+    !/^clm_[0-9a-z]{26}$/.test(parts[2])
+  )
+    throw badCursor('not a cursor from this API');
+  if (parts[0] !== sort) throw badCursor(`this cursor belongs to sort=${parts[0]}, not ${sort}`);
+  return { sort, at: parts[1], id: parts[2] };
+}

@@ -1,0 +1,140 @@
+import { and, eq } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { shopConnections, shops } from '../db/schema.js';
+import { AppError } from '../lib/errors.js';
+import { newId } from '../lib/ids.js';
+import { deriveKey, openSecret, sealSecret } from '../lib/secret.js';
+import type { Connection, PlatformClient, PlatformDeps } from './platform.js';
+import { platformConnector } from './platforms.js';
+
+export type ConnectionRow = typeof shopConnections.$inferSelect;
+
+/** Sync progress kept on the connection (shown to the merchant; resumed after a restart). */
+export interface SyncState {
+  backfill?: {
+    status: 'running' | 'done' | 'failed';
+    since: string;
+    cursor: string | null;
+    imported: number;
+    failed: number;
+    started_at: string;
+    finished_at?: string | null;
+    error?: string | null;
+  };
+  /** Orders changed after this were not yet seen by reconcile. */
+  reconciled_until?: string;
+  last_webhook_at?: string;
+  last_errors?: { at: string; order: string | null; message: string }[];
+}
+
+const credentialsKey = (master: Buffer) => deriveKey(master, 'connector-credentials');
+
+export async function findConnection(db: Db, shopId: string): Promise<ConnectionRow | null> {
+  const [row] = await db.select().from(shopConnections).where(eq(shopConnections.shopId, shopId));
+  return row ?? null;
+}
+
+/** A connection by id, for workers and inbound webhooks (no shop context yet). */
+export async function findConnectionUnscoped(db: Db, id: string): Promise<ConnectionRow | null> {
+  const [row] = await db.select().from(shopConnections).where(eq(shopConnections.id, id));
+  return row ?? null;
+}
+
+export function openConnection(master: Buffer, row: ConnectionRow): Connection {
+  return {
+    settings: row.settings as Record<string, string>,
+    credentials: JSON.parse(openSecret(credentialsKey(master), row.credentialsSealed, row.id)) as Record<
+      string,
+      string
+    >,
+  };
+}
+
+/** Stores (or replaces) the shop's connection; the credentials are sealed under a key from the master secret. */
+export async function saveConnection(
+  db: Db,
+  master: Buffer,
+  shopId: string,
+  input: { platform: string; settings: Record<string, string>; credentials: Record<string, string> },
+): Promise<ConnectionRow> {
+  return db.transaction(async (tx) => {
+    const existing = await findConnection(tx, shopId);
+    const id = existing?.platform === input.platform ? existing.id : newId('con');
+    if (existing && existing.id !== id)
+      await tx.delete(shopConnections).where(eq(shopConnections.id, existing.id));
+    // Credentials left out keep their stored value (the merchant re-enters only what changes).
+    const previous = existing?.id === id ? openConnection(master, existing).credentials : {};
+    const credentials = { ...previous, ...input.credentials };
+    const sealed = sealSecret(credentialsKey(master), JSON.stringify(credentials), id);
+    const values = {
+      platform: input.platform,
+      settings: input.settings,
+      credentialsSealed: sealed,
+      status: 'active',
+      lastError: null,
+      updatedAt: new Date(),
+    };
+    const [row] =
+      existing?.id === id
+        ? await tx.update(shopConnections).set(values).where(eq(shopConnections.id, id)).returning()
+        : await tx
+            .insert(shopConnections)
+            .values({ id, shopId, ...values, sync: {} })
+            .returning();
+    await tx
+      .update(shops)
+      .set({ connector: input.platform, updatedAt: new Date() })
+      .where(eq(shops.id, shopId));
+    return row;
+  });
+}
+
+export async function deleteConnection(db: Db, shopId: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    const rows = await tx.delete(shopConnections).where(eq(shopConnections.shopId, shopId)).returning();
+    if (!rows.length) throw new AppError('connection_not_found', 'This shop has no platform connection.');
+    await tx.update(shops).set({ connector: 'headless', updatedAt: new Date() }).where(eq(shops.id, shopId));
+  });
+}
+
+export async function updateSync(db: Db, row: ConnectionRow, patch: Partial<SyncState>): Promise<SyncState> {
+  const sync = { ...(row.sync as SyncState), ...patch };
+  await db
+    .update(shopConnections)
+    .set({ sync, updatedAt: new Date() })
+    .where(and(eq(shopConnections.id, row.id), eq(shopConnections.shopId, row.shopId)));
+  row.sync = sync;
+  return sync;
+}
+
+export async function markConnection(
+  db: Db,
+  row: ConnectionRow,
+  status: 'active' | 'error',
+  error: string | null,
+) {
+  await db
+    .update(shopConnections)
+    .set({ status, lastError: error, updatedAt: new Date() })
+    .where(eq(shopConnections.id, row.id));
+}
+
+export function defaultPlatformDeps(log: PlatformDeps['log']): PlatformDeps {
+  return {
+    fetch: globalThis.fetch,
+    now: () => new Date(),
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    log,
+  };
+}
+
+/** The platform client of a stored connection. */
+export async function clientFor(
+  master: Buffer,
+  row: ConnectionRow,
+  deps: PlatformDeps,
+): Promise<PlatformClient> {
+  const connector = await platformConnector(row.platform);
+  if (!connector) throw new AppError('platform_unknown', `Unknown platform "${row.platform}".`);
+  return connector.create(openConnection(master, row), deps);
+}

@@ -1,0 +1,246 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { Type } from 'typebox';
+import type { App } from '../app.js';
+import type { ReadyDeps } from '../http/context.js';
+import { errorResponses, merchantSecurity, NullableOut, Str } from '../http/schema-helpers.js';
+import { AppError } from '../lib/errors.js';
+import {
+  type ConnectionRow,
+  clientFor,
+  defaultPlatformDeps,
+  deleteConnection,
+  findConnection,
+  markConnection,
+  openConnection,
+  type SyncState,
+  saveConnection,
+} from './connections.js';
+import { type PlatformClient, PlatformError } from './platform.js';
+import { PLATFORM_IDS, platformConnector } from './platforms.js';
+import { scheduleReconcile, startBackfill } from './sync.js';
+
+const tags = ['Shop connection'];
+const security = merchantSecurity;
+const Slug = Type.Object({ slug: Type.String({ maxLength: 64 }) });
+const Strings = Type.Record(Type.String({ maxLength: 64 }), Str(4000), { maxProperties: 20 });
+
+const ConnectionView = Type.Object({
+  id: Type.String(),
+  platform: Type.String(),
+  settings: Type.Record(Type.String(), Type.String()),
+  credentials_set: Type.Array(Type.String(), {
+    description: 'Which credentials are stored (never their values).',
+  }),
+  status: Type.String({ enum: ['active', 'error'] }),
+  last_error: NullableOut(Type.String()),
+  webhook_url: Type.String({
+    description: 'Register this URL for the platform’s order, fulfilment and refund webhooks.',
+  }),
+  sync: Type.Object({}, { additionalProperties: true }),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+});
+
+/** Connect a shop platform account, test it, see sync status, start a backfill, disconnect (SPEC §9). */
+export function connectionRoutes(deps: ReadyDeps): FastifyPluginAsync {
+  const { db } = deps.database;
+  const view = (row: ConnectionRow, credentialKeys: string[]) => ({
+    id: row.id,
+    platform: row.platform,
+    settings: row.settings as Record<string, string>,
+    credentials_set: credentialKeys,
+    status: row.status as 'active' | 'error',
+    last_error: row.lastError,
+    webhook_url: `${deps.config.publicUrl}/v1/connectors/${row.id}/webhooks`,
+    sync: row.sync as SyncState,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  });
+  const keysOf = (row: ConnectionRow) =>
+    Object.keys(openConnection(deps.masterSecret, row).credentials).sort();
+  const platformDeps = () => defaultPlatformDeps(deps.log);
+  const require = async (shopId: string) => {
+    const row = await findConnection(db, shopId);
+    if (!row) throw new AppError('connection_not_found', 'This shop has no platform connection.');
+    return row;
+  };
+  /** A failed test is the platform's answer, shown to the merchant as such (never a 500). */
+  const test = async (client: PlatformClient) => {
+    try {
+      return { ok: true as const, shop_name: (await client.testConnection()).shopName, error: null };
+    } catch (err) {
+      if (!(err instanceof PlatformError)) throw err;
+      return { ok: false as const, shop_name: null, error: { kind: err.kind, message: err.message } };
+    }
+  };
+  const TestResult = Type.Object({
+    ok: Type.Boolean(),
+    shop_name: NullableOut(Type.String()),
+    error: NullableOut(Type.Object({ kind: Type.String(), message: Type.String() })),
+  });
+
+  return async (plain) => {
+    const app = plain as unknown as App;
+
+    app.get(
+      '/v1/shops/:slug/connection',
+      {
+        config: { auth: 'admin' },
+        schema: {
+          tags,
+          security,
+          summary: 'The shop’s platform connection and its sync status',
+          params: Slug,
+          response: { 200: ConnectionView, ...errorResponses },
+        },
+      },
+      async (req) => {
+        const row = await require(req.shop.id);
+        return view(row, keysOf(row));
+      },
+    );
+
+    app.put(
+      '/v1/shops/:slug/connection',
+      {
+        config: { auth: 'admin' },
+        schema: {
+          tags,
+          security,
+          summary: 'Connect (or reconfigure) the shop’s platform account',
+          description:
+            'Credentials are encrypted at rest and never returned; omitted credentials keep their stored value. The connection is tested first: a platform that refuses the credentials answers 422 `connection_failed` and nothing is stored. A new connection starts a backfill of recent orders (`backfill_days`, default 90).',
+          params: Slug,
+          body: Type.Object(
+            {
+              platform: Type.String({ maxLength: 32 }),
+              settings: Strings,
+              credentials: Type.Optional(Strings),
+              backfill_days: Type.Optional(Type.Integer({ minimum: 0, maximum: 3650 })),
+            },
+            { additionalProperties: false },
+          ),
+          response: {
+            200: Type.Object({ connection: ConnectionView, test: TestResult }),
+            ...errorResponses,
+            422: Type.Ref('Error'),
+          },
+        },
+      },
+      async (req) => {
+        const body = req.body as {
+          platform: string;
+          settings: Record<string, string>;
+          credentials?: Record<string, string>;
+          backfill_days?: number;
+        };
+        const connector = await platformConnector(body.platform);
+        if (!connector)
+          throw new AppError('validation_failed', `Unknown platform "${body.platform}".`, [
+            { path: '/platform', message: `one of ${PLATFORM_IDS().join(', ') || '(none installed)'}` },
+          ]);
+        // A platform address of the merchant's choosing could point at internal hosts (SSRF): tests only.
+        if (body.settings.api_base_url !== undefined && !deps.config.connectorTestUrls)
+          throw new AppError(
+            'validation_failed',
+            'api_base_url is only for tests (CONNECTOR_TEST_URLS=true).',
+            [{ path: '/settings/api_base_url', message: 'not allowed' }],
+          );
+        const missing = connector.manifest.settingsFields
+          .filter((f) => !f.optional && f.key !== 'api_base_url' && !body.settings[f.key])
+          .map((f) => ({ path: `/settings/${f.key}`, message: 'required' }));
+        if (missing.length) throw new AppError('validation_failed', 'Some settings are missing.', missing);
+        const before = await findConnection(db, req.shop.id);
+        const kept =
+          before?.platform === body.platform ? openConnection(deps.masterSecret, before).credentials : {};
+        const connection = { settings: body.settings, credentials: { ...kept, ...(body.credentials ?? {}) } };
+        // Tested before anything is stored: refused credentials leave the previous connection as it was.
+        const result = await test(connector.create(connection, platformDeps()));
+        if (!result.ok)
+          throw new AppError(
+            'connection_failed',
+            `The platform refused the connection: ${result.error?.message}`,
+            [{ path: '/credentials', message: result.error?.kind ?? 'failed' }],
+          );
+        const row = await saveConnection(db, deps.masterSecret, req.shop.id, {
+          platform: body.platform,
+          ...connection,
+        });
+        // Webhooks make sync immediate; without them (or if the platform refuses) reconcile still catches up.
+        const client = connector.create(connection, platformDeps());
+        if (client.registerWebhooks)
+          await client
+            .registerWebhooks(view(row, []).webhook_url)
+            .catch((err: Error) =>
+              markConnection(db, row, 'active', `Webhooks could not be registered: ${err.message}`),
+            );
+        if (!before || before.id !== row.id) {
+          await startBackfill(db, row, new Date(Date.now() - (body.backfill_days ?? 90) * 86_400_000));
+          await scheduleReconcile(db, row);
+          deps.nudgeWorker?.();
+        }
+        const fresh = await require(req.shop.id);
+        return { connection: view(fresh, keysOf(fresh)), test: result };
+      },
+    );
+
+    app.post(
+      '/v1/shops/:slug/connection/test',
+      {
+        config: { auth: 'admin' },
+        schema: {
+          tags,
+          security,
+          summary: 'Test the stored connection',
+          params: Slug,
+          response: { 200: TestResult, ...errorResponses },
+        },
+      },
+      async (req) => test(await clientFor(deps.masterSecret, await require(req.shop.id), platformDeps())),
+    );
+
+    app.post(
+      '/v1/shops/:slug/connection/backfill',
+      {
+        config: { auth: 'admin' },
+        schema: {
+          tags,
+          security,
+          summary: 'Import the orders of the last N days again (progress in `sync.backfill`)',
+          params: Slug,
+          body: Type.Object(
+            { days: Type.Integer({ minimum: 1, maximum: 3650 }) },
+            { additionalProperties: false },
+          ),
+          response: { 202: ConnectionView, ...errorResponses },
+        },
+      },
+      async (req, reply) => {
+        const row = await require(req.shop.id);
+        await startBackfill(db, row, new Date(Date.now() - (req.body as { days: number }).days * 86_400_000));
+        deps.nudgeWorker?.();
+        reply.code(202);
+        const fresh = await require(req.shop.id);
+        return view(fresh, keysOf(fresh));
+      },
+    );
+
+    app.delete(
+      '/v1/shops/:slug/connection',
+      {
+        config: { auth: 'admin' },
+        schema: {
+          tags,
+          security,
+          summary: 'Disconnect the platform (orders already imported stay)',
+          params: Slug,
+          response: { 204: Type.Null(), ...errorResponses },
+        },
+      },
+      async (req, reply) => {
+        await deleteConnection(db, req.shop.id);
+        return reply.code(204).send(null);
+      },
+    );
+  };
+}

@@ -1,0 +1,215 @@
+import { and, eq, sql } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { platformEvents } from '../db/schema.js';
+import { enqueue, RetryLater } from '../jobs/queue.js';
+import type { JobHandler } from '../jobs/worker.js';
+import {
+  type ConnectionRow,
+  clientFor,
+  findConnectionUnscoped,
+  markConnection,
+  type SyncState,
+  updateSync,
+} from './connections.js';
+import { type ImportResult, importOrders } from './import.js';
+import { type PlatformDeps, PlatformError } from './platform.js';
+
+export const PAGE_SIZE = 100;
+/** Pages per job run: a long backfill is many short jobs (short leases, fair to other work, resumable). */
+const PAGES_PER_RUN = 10;
+export const RECONCILE_EVERY_MS = 15 * 60_000;
+/** Reconcile looks this far behind its watermark: platform clocks and indexing lag. */
+const RECONCILE_OVERLAP_MS = 5 * 60_000;
+
+const backfillKey = (id: string) => `connector.backfill:${id}`;
+const reconcileKey = (id: string) => `connector.reconcile:${id}`;
+
+/** Starts (or restarts) the backfill of orders created since `since`. */
+export async function startBackfill(db: Db, row: ConnectionRow, since: Date, now = new Date()) {
+  await db.transaction(async (tx) => {
+    await updateSync(tx, row, {
+      backfill: {
+        status: 'running',
+        since: since.toISOString(),
+        cursor: null,
+        imported: 0,
+        failed: 0,
+        started_at: now.toISOString(),
+        finished_at: null,
+        error: null,
+      },
+    });
+    await enqueue(
+      tx,
+      'connector.backfill',
+      { connectionId: row.id },
+      { shopId: row.shopId, uniqueKey: backfillKey(row.id) },
+    );
+  });
+}
+
+export async function scheduleReconcile(
+  db: Db,
+  row: ConnectionRow,
+  at = new Date(Date.now() + RECONCILE_EVERY_MS),
+) {
+  await enqueue(
+    db,
+    'connector.reconcile',
+    { connectionId: row.id },
+    { shopId: row.shopId, runAt: at, uniqueKey: reconcileKey(row.id) },
+  );
+}
+
+/** Hands a job's unique key to its successor (the maintenance job's pattern). */
+async function requeue(
+  db: Db,
+  jobId: string,
+  type: string,
+  row: ConnectionRow,
+  key: string,
+  runAt = new Date(),
+) {
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`update jobs set unique_key = null where id = ${jobId}`);
+    await enqueue(tx, type, { connectionId: row.id }, { shopId: row.shopId, runAt, uniqueKey: key });
+  });
+}
+
+function recordErrors(sync: SyncState, r: ImportResult, now: Date) {
+  if (!r.failed.length) return sync.last_errors;
+  const fresh = r.failed.map((f) => ({
+    at: now.toISOString(),
+    order: f.order,
+    message: f.message.slice(0, 500),
+  }));
+  return [...fresh, ...(sync.last_errors ?? [])].slice(0, 20);
+}
+
+/**
+ * Platform errors decide the job's fate: rate limits wait exactly as long as the platform says; revoked
+ * credentials stop syncing and show on the connection; outages retry with backoff.
+ */
+async function onPlatformError(db: Db, row: ConnectionRow, err: unknown): Promise<'stop'> {
+  if (!(err instanceof PlatformError)) throw err;
+  if (err.kind === 'rate_limited') throw new RetryLater(err.retryAfterMs ?? 5000, err.message);
+  if (err.kind === 'auth_failed' || err.kind === 'unsupported') {
+    await markConnection(db, row, 'error', err.message);
+    return 'stop';
+  }
+  throw err;
+}
+
+export function connectorJobHandlers(
+  master: () => Promise<Buffer>,
+  deps: (log: PlatformDeps['log']) => PlatformDeps,
+): Record<string, JobHandler> {
+  return {
+    'connector.backfill': async (job, { db, log }) => {
+      const row = await findConnectionUnscoped(db, (job.payload as { connectionId: string }).connectionId);
+      const state = (row?.sync as SyncState | undefined)?.backfill;
+      if (!row || state?.status !== 'running') return;
+      const client = await clientFor(await master(), row, deps(log));
+      try {
+        for (let i = 0; i < PAGES_PER_RUN; i++) {
+          const page = await client.listOrders({
+            createdSince: new Date(state.since),
+            cursor: state.cursor,
+            pageSize: PAGE_SIZE,
+          });
+          const r = await importOrders(db, row.shopId, page.orders);
+          const now = new Date();
+          state.cursor = page.nextCursor;
+          state.imported += r.created + r.updated + r.unchanged;
+          state.failed += r.failed.length;
+          if (!page.nextCursor) {
+            state.status = 'done';
+            state.finished_at = now.toISOString();
+          }
+          const sync = row.sync as SyncState;
+          await updateSync(db, row, {
+            backfill: state,
+            last_errors: recordErrors(sync, r, now),
+            // Changes made while the backfill ran are reconcile's to catch.
+            ...(state.status === 'done' && !sync.reconciled_until
+              ? { reconciled_until: state.started_at }
+              : {}),
+          });
+          if (state.status === 'done') {
+            await markConnection(db, row, 'active', null);
+            return;
+          }
+        }
+        await requeue(db, job.id, 'connector.backfill', row, backfillKey(row.id));
+      } catch (err) {
+        if ((await onPlatformError(db, row, err)) === 'stop')
+          await updateSync(db, row, {
+            backfill: { ...state, status: 'failed', error: (err as Error).message },
+          });
+      }
+    },
+
+    'connector.reconcile': async (job, { db, log }) => {
+      const row = await findConnectionUnscoped(db, (job.payload as { connectionId: string }).connectionId);
+      if (!row || row.status === 'error') return;
+      const started = new Date();
+      const sync = row.sync as SyncState;
+      const from = new Date(
+        new Date(sync.reconciled_until ?? Date.now() - 86_400_000).getTime() - RECONCILE_OVERLAP_MS,
+      );
+      const client = await clientFor(await master(), row, deps(log));
+      try {
+        let cursor: string | null = null;
+        let errors = sync.last_errors;
+        do {
+          const page = await client.listOrders({ updatedSince: from, cursor, pageSize: PAGE_SIZE });
+          errors = recordErrors(
+            { ...sync, last_errors: errors },
+            await importOrders(db, row.shopId, page.orders),
+            started,
+          );
+          cursor = page.nextCursor;
+        } while (cursor);
+        await updateSync(db, row, { reconciled_until: started.toISOString(), last_errors: errors });
+        await markConnection(db, row, 'active', null);
+      } catch (err) {
+        if ((await onPlatformError(db, row, err)) === 'stop') return;
+      }
+      await requeue(
+        db,
+        job.id,
+        'connector.reconcile',
+        row,
+        reconcileKey(row.id),
+        new Date(Date.now() + RECONCILE_EVERY_MS),
+      );
+    },
+
+    'connector.webhook': async (job, { db, log }) => {
+      const { eventId } = job.payload as { eventId: string };
+      const [ev] = await db.select().from(platformEvents).where(eq(platformEvents.id, eventId));
+      if (!ev || ev.status === 'processed') return;
+      const row = await findConnectionUnscoped(db, ev.connectionId);
+      if (!row) return;
+      let error: string | null = null;
+      if (ev.orderExternalId) {
+        const client = await clientFor(await master(), row, deps(log));
+        try {
+          // The payload may be stale or partial: the order is read again from the platform.
+          const order = await client.getOrder(ev.orderExternalId);
+          if (order) {
+            const r = await importOrders(db, row.shopId, [order]);
+            if (r.failed.length) error = r.failed[0].message;
+          }
+        } catch (err) {
+          if ((await onPlatformError(db, row, err)) === 'stop') error = (err as Error).message;
+        }
+      }
+      await db
+        .update(platformEvents)
+        .set({ status: error ? 'failed' : 'processed', error, processedAt: new Date() })
+        .where(and(eq(platformEvents.id, ev.id), eq(platformEvents.shopId, ev.shopId)));
+      await updateSync(db, row, { last_webhook_at: new Date().toISOString() });
+    },
+  };
+}

@@ -1,0 +1,153 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { App } from '../app.js';
+import type { ReadyDeps } from '../http/context.js';
+import { errorResponses, Str } from '../http/schema-helpers.js';
+import { AppError } from '../lib/errors.js';
+import { clearPortalCookie, portalCookie, setPortalCookie } from './cookies.js';
+import {
+  ABSOLUTE_MS,
+  closePortalSession,
+  csrfMatches,
+  findPortalSession,
+  membershipsOf,
+  openPortalSession,
+} from './sessions.js';
+import { checkCredentials } from './sign-in.js';
+import { acceptInvite } from './team.js';
+
+const tags = ['Portal'];
+const Me = Type.Object({
+  user: Type.Object({
+    id: Type.String(),
+    email: Type.String(),
+    name: Type.Union([Type.String(), Type.Null()]),
+  }),
+  shops: Type.Array(
+    Type.Object({
+      slug: Type.String(),
+      name: Type.String(),
+      role: Type.String({ enum: ['viewer', 'agent', 'admin'] }),
+    }),
+  ),
+  csrf_token: Type.String({
+    description: 'Send it as `x-csrf-token` on every state-changing request made with the session cookie.',
+  }),
+  expires_at: Type.String(),
+});
+
+/** Portal sign-in: a session cookie (httpOnly, SameSite=Lax, Secure on HTTPS) plus a CSRF token. */
+export function portalRoutes(deps: ReadyDeps): FastifyPluginAsync {
+  const { db } = deps.database;
+  const meta = (req: FastifyRequest) => ({
+    ip: req.ip,
+    userAgent: (req.headers['user-agent'] as string | undefined) ?? null,
+  });
+  const answer = async (
+    user: { id: string; email: string; name: string | null },
+    csrf: string,
+    expiresAt: Date,
+  ) => ({
+    user: { id: user.id, email: user.email, name: user.name },
+    shops: (await membershipsOf(db, user.id)).map(({ slug, name, role }) => ({ slug, name, role })),
+    csrf_token: csrf,
+    expires_at: expiresAt.toISOString(),
+  });
+
+  return async (plain) => {
+    const app = plain as unknown as App;
+
+    app.post(
+      '/v1/portal/login',
+      {
+        schema: {
+          tags,
+          summary: 'Sign in to the portal',
+          description:
+            'Sets the session cookie. A wrong email and a wrong password answer the same 401 `invalid_credentials`; repeated failures lock the account for 15 minutes (429 with Retry-After).',
+          body: Type.Object(
+            { email: Str(254, { minLength: 3 }), password: Str(200, { minLength: 1 }) },
+            { additionalProperties: false },
+          ),
+          response: { 200: Me, ...errorResponses, 429: Type.Ref('Error') },
+        },
+      },
+      async (req, reply) => {
+        const { email, password } = req.body as { email: string; password: string };
+        const user = await checkCredentials(db, email, password, req.ip);
+        const s = await openPortalSession(db, user.id, meta(req));
+        setPortalCookie(reply, deps.config, req, s.token, Math.floor(ABSOLUTE_MS / 1000));
+        reply.header('cache-control', 'no-store');
+        return answer(user, s.csrf, s.expiresAt);
+      },
+    );
+
+    app.get(
+      '/v1/portal/me',
+      {
+        schema: {
+          tags,
+          summary: 'The signed-in user, their shops and roles, and the CSRF token',
+          response: { 200: Me, ...errorResponses },
+        },
+      },
+      async (req, reply) => {
+        const s = await findPortalSession(db, portalCookie(deps.config, req));
+        if (!s) throw new AppError('unauthorized', 'Not signed in.', [], 401);
+        reply.header('cache-control', 'no-store');
+        return answer({ id: s.userId, email: s.email, name: s.name }, s.csrf, s.expiresAt);
+      },
+    );
+
+    app.post(
+      '/v1/portal/logout',
+      {
+        schema: {
+          tags,
+          summary: 'Sign out (needs the CSRF token)',
+          response: { 204: Type.Null(), ...errorResponses },
+        },
+      },
+      async (req, reply) => {
+        const s = await findPortalSession(db, portalCookie(deps.config, req));
+        if (s) {
+          if (!csrfMatches(s, req.headers['x-csrf-token'] as string | undefined))
+            throw new AppError(
+              'csrf_failed',
+              'This request lacks the page’s security token. Reload the page.',
+            );
+          await closePortalSession(db, s.id);
+        }
+        clearPortalCookie(reply, deps.config, req);
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.post(
+      '/v1/portal/invites/accept',
+      {
+        schema: {
+          tags,
+          summary: 'Accept an invitation (sets a password for a new account) and sign in',
+          body: Type.Object(
+            {
+              token: Str(200, { minLength: 10 }),
+              password: Str(200, { minLength: 10 }),
+              name: Type.Optional(Str(200)),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: Me, ...errorResponses },
+        },
+      },
+      async (req, reply) => {
+        const { token, password, name } = req.body as { token: string; password: string; name?: string };
+        const { userId } = await acceptInvite(db, token, password, name ?? null);
+        const s = await openPortalSession(db, userId, meta(req));
+        setPortalCookie(reply, deps.config, req, s.token, Math.floor(ABSOLUTE_MS / 1000));
+        const me = await findPortalSession(db, s.token);
+        return answer({ id: userId, email: me?.email ?? '', name: me?.name ?? null }, s.csrf, s.expiresAt);
+      },
+    );
+  };
+}

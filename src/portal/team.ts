@@ -1,0 +1,185 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { and, desc, eq, gt, isNull, sql } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { apiKeys, invites, memberships, users } from '../db/schema.js';
+import { AppError } from '../lib/errors.js';
+import { newId } from '../lib/ids.js';
+import { createUser, USER_ROLES, type UserRole } from '../shops/users.js';
+import { closeUserSessions } from './sessions.js';
+
+const sha = (v: string) => createHash('sha256').update(v).digest('hex');
+export const INVITE_TTL_DAYS = 7;
+
+export async function listMembers(db: Db, shopId: string) {
+  return db
+    .select({
+      id: users.id,
+      email: users.email,
+      name: users.name,
+      role: memberships.role,
+      created_at: memberships.createdAt,
+    })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(eq(memberships.shopId, shopId))
+    .orderBy(users.email);
+}
+
+/** The last admin of a shop cannot be demoted or removed: someone must be able to manage it. */
+async function assertNotLastAdmin(db: Db, shopId: string, userId: string) {
+  const admins = await db
+    .select({ userId: memberships.userId })
+    .from(memberships)
+    .where(and(eq(memberships.shopId, shopId), eq(memberships.role, 'admin')));
+  if (admins.length === 1 && admins[0].userId === userId)
+    throw new AppError('last_admin', 'A shop needs at least one admin: make someone else admin first.');
+}
+
+export async function changeMemberRole(db: Db, shopId: string, userId: string, role: UserRole) {
+  return db.transaction(async (tx) => {
+    const [m] = await tx
+      .select()
+      .from(memberships)
+      .where(and(eq(memberships.shopId, shopId), eq(memberships.userId, userId)))
+      .for('update');
+    if (!m) throw new AppError('user_not_found', 'No such user in this shop.');
+    if (m.role === 'admin' && role !== 'admin') await assertNotLastAdmin(tx, shopId, userId);
+    await tx
+      .update(memberships)
+      .set({ role })
+      .where(and(eq(memberships.shopId, shopId), eq(memberships.userId, userId)));
+  });
+}
+
+export async function removeMember(db: Db, shopId: string, userId: string) {
+  await db.transaction(async (tx) => {
+    const [m] = await tx
+      .select()
+      .from(memberships)
+      .where(and(eq(memberships.shopId, shopId), eq(memberships.userId, userId)))
+      .for('update');
+    if (!m) throw new AppError('user_not_found', 'No such user in this shop.');
+    if (m.role === 'admin') await assertNotLastAdmin(tx, shopId, userId);
+    await tx.delete(memberships).where(and(eq(memberships.shopId, shopId), eq(memberships.userId, userId)));
+  });
+  // Their open sessions may still name this shop: sign them out everywhere.
+  await closeUserSessions(db, userId);
+}
+
+export async function createInvite(
+  db: Db,
+  input: { shopId: string; email: string; role: UserRole; createdBy: string },
+) {
+  if (!USER_ROLES.includes(input.role)) throw new AppError('validation_failed', 'Unknown role.');
+  const token = `inv_${randomBytes(32).toString('base64url')}`;
+  const expiresAt = new Date(Date.now() + INVITE_TTL_DAYS * 86_400_000);
+  const [row] = await db
+    .insert(invites)
+    .values({
+      id: newId('inv'),
+      shopId: input.shopId,
+      email: input.email.trim().toLowerCase(),
+      role: input.role,
+      tokenHash: sha(token),
+      createdBy: input.createdBy,
+      expiresAt,
+    })
+    .returning();
+  return { invite: row, token };
+}
+
+export async function listInvites(db: Db, shopId: string) {
+  return db
+    .select()
+    .from(invites)
+    .where(and(eq(invites.shopId, shopId), isNull(invites.acceptedAt), isNull(invites.revokedAt)))
+    .orderBy(desc(invites.id));
+}
+
+export async function revokeInvite(db: Db, shopId: string, id: string) {
+  const n = await db
+    .update(invites)
+    .set({ revokedAt: new Date() })
+    .where(
+      and(
+        eq(invites.shopId, shopId),
+        eq(invites.id, id),
+        isNull(invites.acceptedAt),
+        isNull(invites.revokedAt),
+      ),
+    )
+    .returning({ id: invites.id });
+  if (!n.length) throw new AppError('invite_not_found', 'No open invite with this id.');
+}
+
+/** Accepting creates the user (or adds the shop to an existing one) with the invited role, once. */
+export async function acceptInvite(db: Db, token: string, password: string, name: string | null) {
+  return db.transaction(async (tx) => {
+    const [inv] = await tx
+      .select()
+      .from(invites)
+      .where(
+        and(
+          eq(invites.tokenHash, sha(token)),
+          isNull(invites.acceptedAt),
+          isNull(invites.revokedAt),
+          gt(invites.expiresAt, sql`now()`),
+        ),
+      )
+      .for('update');
+    if (!inv)
+      throw new AppError('invite_invalid', 'This invitation is invalid, used or expired. Ask for a new one.');
+    const [existing] = await tx.select().from(users).where(eq(users.email, inv.email)).limit(1);
+    let userId: string;
+    if (existing) {
+      // An existing account keeps its password: the invite only adds the shop.
+      await tx
+        .insert(memberships)
+        .values({ userId: existing.id, shopId: inv.shopId, role: inv.role })
+        .onConflictDoUpdate({ target: [memberships.userId, memberships.shopId], set: { role: inv.role } });
+      userId = existing.id;
+    } else {
+      userId = (
+        await createUser(tx, {
+          shopId: inv.shopId,
+          email: inv.email,
+          role: inv.role as UserRole,
+          password,
+          name: name ?? undefined,
+        })
+      ).id;
+    }
+    await tx.update(invites).set({ acceptedAt: new Date() }).where(eq(invites.id, inv.id));
+    return { userId, existing: !!existing };
+  });
+}
+
+export async function listApiKeys(db: Db, shopId: string) {
+  return db
+    .select({
+      id: apiKeys.id,
+      name: apiKeys.name,
+      role: apiKeys.role,
+      secret_hint: apiKeys.secretHint,
+      expires_at: apiKeys.expiresAt,
+      last_used_at: apiKeys.lastUsedAt,
+      revoked_at: apiKeys.revokedAt,
+      created_at: apiKeys.createdAt,
+      shop_ids: apiKeys.shopIds,
+    })
+    .from(apiKeys)
+    .where(sql`${shopId} = any(${apiKeys.shopIds})`)
+    .orderBy(desc(apiKeys.id));
+}
+
+/** Revoking a key that also serves other shops needs it to be this shop's only key scope. */
+export async function revokeApiKey(db: Db, shopId: string, id: string) {
+  const [key] = await db
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.id, id), sql`${shopId} = any(${apiKeys.shopIds})`));
+  if (!key || key.revokedAt) throw new AppError('api_key_not_found', 'No active API key with this id.');
+  if (key.shopIds.length > 1)
+    throw new AppError('api_key_shared', 'This key serves several shops; revoke it with the CLI.');
+  await db.update(apiKeys).set({ revokedAt: new Date() }).where(eq(apiKeys.id, id));
+}

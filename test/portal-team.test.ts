@@ -1,0 +1,287 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { sql } from 'drizzle-orm';
+import { query } from '../src/db/client.js';
+import { createUser } from '../src/shops/users.js';
+import { createTestShop, startTestApp, type TestContext, type TestShop } from './support/app.js';
+import { assertError } from './support/http.js';
+
+const PASSWORD = 'correct horse battery';
+
+describe('portal team: invitations, users and API keys', () => {
+  let ctx: TestContext;
+  let shop: TestShop;
+  let other: TestShop;
+  let admin: { cookie: string; 'x-csrf-token': string };
+
+  before(async () => {
+    ctx = await startTestApp();
+    shop = await createTestShop(ctx.db, 'team');
+    other = await createTestShop(ctx.db, 'team-other');
+    await createUser(ctx.db, {
+      shopId: shop.shop.id,
+      email: `admin@${shop.slug}.test`,
+      role: 'admin',
+      password: PASSWORD,
+    });
+    const res = await ctx.app.inject({
+      method: 'POST',
+      url: '/v1/portal/login',
+      payload: { email: `admin@${shop.slug}.test`, password: PASSWORD },
+    });
+    admin = {
+      cookie: (res.headers['set-cookie'] as string).split(';')[0],
+      'x-csrf-token': res.json().csrf_token,
+    };
+  });
+  after(() => ctx.close());
+
+  const api = (
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    url: string,
+    payload?: unknown,
+    headers = admin,
+  ) => ctx.app.inject({ method, url, payload: payload as object, headers });
+
+  test('an admin invites someone; the link creates the account with the role, once', async () => {
+    const email = `new-agent@${shop.slug}.test`;
+    const res = await api('POST', `/v1/shops/${shop.slug}/invites`, { email, role: 'agent' });
+    assert.equal(res.statusCode, 201, res.body);
+    const invite = res.json();
+    assert.match(invite.url, /^http:\/\/resolve\.test\/portal\/invite#token=inv_[A-Za-z0-9_-]{43}$/);
+    const token = invite.url.split('#token=')[1];
+    const listed = (await api('GET', `/v1/shops/${shop.slug}/invites`)).json().data;
+    assert.deepEqual(
+      listed.map((i: { email: string }) => i.email),
+      [email],
+    );
+    assert.equal(JSON.stringify(listed).includes(token), false, 'the token is shown once');
+
+    const tooShort = await ctx.app.inject({
+      method: 'POST',
+      url: '/v1/portal/invites/accept',
+      payload: { token, password: 'short' },
+    });
+    assertError(tooShort, 400, 'validation_failed');
+    const accepted = await ctx.app.inject({
+      method: 'POST',
+      url: '/v1/portal/invites/accept',
+      payload: { token, password: 'a long enough password', name: 'Ada Agent' },
+    });
+    assert.equal(accepted.statusCode, 200, accepted.body);
+    assert.deepEqual(accepted.json().shops, [{ slug: shop.slug, name: shop.shop.name, role: 'agent' }]);
+    const cookie = (accepted.headers['set-cookie'] as string).split(';')[0];
+    assert.equal(
+      (await ctx.app.inject({ method: 'GET', url: `/v1/shops/${shop.slug}/claims`, headers: { cookie } }))
+        .statusCode,
+      200,
+    );
+    const again = await ctx.app.inject({
+      method: 'POST',
+      url: '/v1/portal/invites/accept',
+      payload: { token, password: 'another long password' },
+    });
+    assertError(again, 410, 'invite_invalid');
+    assert.deepEqual((await api('GET', `/v1/shops/${shop.slug}/invites`)).json().data, []);
+  });
+
+  test('a revoked or unknown invitation cannot be used', async () => {
+    const res = await api('POST', `/v1/shops/${shop.slug}/invites`, {
+      email: `gone@${shop.slug}.test`,
+      role: 'viewer',
+    });
+    const token = res.json().url.split('#token=')[1];
+    assert.equal((await api('DELETE', `/v1/shops/${shop.slug}/invites/${res.json().id}`)).statusCode, 204);
+    for (const t of [token, 'inv_nonsense-token-000000000000000000000000000']) {
+      const r = await ctx.app.inject({
+        method: 'POST',
+        url: '/v1/portal/invites/accept',
+        payload: { token: t, password: 'a long enough password' },
+      });
+      assertError(r, 410, 'invite_invalid');
+    }
+    assertError(
+      await api('DELETE', `/v1/shops/${shop.slug}/invites/${res.json().id}`),
+      404,
+      'invite_not_found',
+    );
+  });
+
+  test('an invitation to an existing account adds the shop and keeps the password', async () => {
+    const email = `existing@${shop.slug}.test`;
+    await createUser(ctx.db, { shopId: other.shop.id, email, role: 'viewer', password: PASSWORD });
+    const token = (await api('POST', `/v1/shops/${shop.slug}/invites`, { email, role: 'viewer' }))
+      .json()
+      .url.split('#token=')[1];
+    const r = await ctx.app.inject({
+      method: 'POST',
+      url: '/v1/portal/invites/accept',
+      payload: { token, password: 'attacker chosen password' },
+    });
+    assert.equal(r.statusCode, 200);
+    assert.equal(r.json().shops.length, 2);
+    const login = await ctx.app.inject({
+      method: 'POST',
+      url: '/v1/portal/login',
+      payload: { email, password: PASSWORD },
+    });
+    assert.equal(login.statusCode, 200, 'the old password still works');
+  });
+
+  test('users: list, change role, the last admin stays, removal signs the user out', async () => {
+    const email = `member@${shop.slug}.test`;
+    const user = await createUser(ctx.db, {
+      shopId: shop.shop.id,
+      email,
+      role: 'viewer',
+      password: PASSWORD,
+    });
+    const login = await ctx.app.inject({
+      method: 'POST',
+      url: '/v1/portal/login',
+      payload: { email, password: PASSWORD },
+    });
+    const cookie = (login.headers['set-cookie'] as string).split(';')[0];
+    const users = (await api('GET', `/v1/shops/${shop.slug}/users`)).json().data as {
+      id: string;
+      email: string;
+      role: string;
+    }[];
+    assert.ok(users.some((u) => u.email === email && u.role === 'viewer'));
+    assert.equal(
+      (await api('PATCH', `/v1/shops/${shop.slug}/users/${user.id}`, { role: 'agent' })).statusCode,
+      204,
+    );
+    assertError(
+      await api('PATCH', `/v1/shops/${shop.slug}/users/${user.id}`, { role: 'owner' }),
+      400,
+      'validation_failed',
+    );
+    const adminId = users.find((u) => u.email === `admin@${shop.slug}.test`)!.id;
+    assertError(
+      await api('PATCH', `/v1/shops/${shop.slug}/users/${adminId}`, { role: 'viewer' }),
+      409,
+      'last_admin',
+    );
+    assertError(await api('DELETE', `/v1/shops/${shop.slug}/users/${adminId}`), 409, 'last_admin');
+    assert.equal((await api('DELETE', `/v1/shops/${shop.slug}/users/${user.id}`)).statusCode, 204);
+    assertError(
+      await ctx.app.inject({ method: 'GET', url: '/v1/portal/me', headers: { cookie } }),
+      401,
+      'unauthorized',
+    );
+    assertError(
+      await api('PATCH', `/v1/shops/${shop.slug}/users/${user.id}`, { role: 'agent' }),
+      404,
+      'user_not_found',
+    );
+  });
+
+  test('API keys: the secret once, a list without secrets, revocation that takes effect', async () => {
+    const created = await api('POST', `/v1/shops/${shop.slug}/api-keys`, {
+      name: 'helpdesk',
+      role: 'viewer',
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const { id, secret } = created.json();
+    assert.match(secret, /^rsk_/);
+    const list = await api('GET', `/v1/shops/${shop.slug}/api-keys`);
+    assert.equal(list.body.includes(secret), false);
+    assert.ok(
+      list
+        .json()
+        .data.some(
+          (k: { id: string; secret_hint: string }) => k.id === id && k.secret_hint === secret.slice(-4),
+        ),
+    );
+    const use = () =>
+      ctx.app.inject({
+        method: 'GET',
+        url: `/v1/shops/${shop.slug}/claims`,
+        headers: { authorization: `Bearer ${secret}` },
+      });
+    assert.equal((await use()).statusCode, 200);
+    assert.equal((await api('DELETE', `/v1/shops/${shop.slug}/api-keys/${id}`)).statusCode, 204);
+    assertError(await use(), 401, 'unauthorized');
+    assertError(await api('DELETE', `/v1/shops/${shop.slug}/api-keys/${id}`), 404, 'api_key_not_found');
+    // Another shop's key is not this shop's to list or revoke.
+    const [otherKey] = await query<{ id: string }>(
+      ctx.db,
+      sql`select id from api_keys where ${other.shop.id} = any(shop_ids) limit 1`,
+    );
+    assertError(
+      await api('DELETE', `/v1/shops/${shop.slug}/api-keys/${otherKey.id}`),
+      404,
+      'api_key_not_found',
+    );
+    assertError(
+      await api('POST', `/v1/shops/${shop.slug}/api-keys`, { name: 'bad name!', role: 'viewer' }),
+      400,
+      'validation_failed',
+    );
+  });
+
+  test('team endpoints of another shop are 404; API keys of other roles are refused', async () => {
+    for (const url of [
+      `/v1/shops/${other.slug}/users`,
+      `/v1/shops/${other.slug}/invites`,
+      `/v1/shops/${other.slug}/api-keys`,
+    ])
+      assertError(await api('GET', url), 404, 'shop_not_found');
+    for (const role of ['viewer', 'editor'] as const)
+      assertError(
+        await ctx.app.inject({
+          method: 'GET',
+          url: `/v1/shops/${shop.slug}/api-keys`,
+          headers: shop.auth[role],
+        }),
+        403,
+        'forbidden',
+      );
+    assert.equal(
+      (
+        await ctx.app.inject({
+          method: 'GET',
+          url: `/v1/shops/${shop.slug}/api-keys`,
+          headers: shop.auth.admin,
+        })
+      ).statusCode,
+      200,
+    );
+  });
+});
+
+describe('the shop: name, default language, time zone', () => {
+  let ctx: TestContext;
+  let shop: TestShop;
+  before(async () => {
+    ctx = await startTestApp();
+    shop = await createTestShop(ctx.db, 'shopedit');
+  });
+  after(() => ctx.close());
+
+  test('admins change it, viewers read it, bad values are 400', async () => {
+    const get = await ctx.app.inject({
+      method: 'GET',
+      url: `/v1/shops/${shop.slug}`,
+      headers: shop.auth.viewer,
+    });
+    assert.equal(get.statusCode, 200);
+    assert.equal(get.json().default_language, 'en');
+    const patch = (payload: unknown, headers = shop.auth.admin) =>
+      ctx.app.inject({ method: 'PATCH', url: `/v1/shops/${shop.slug}`, headers, payload: payload as object });
+    const ok = await patch({ default_language: 'de', timezone: 'Europe/Berlin', name: 'Neuer Name' });
+    assert.equal(ok.statusCode, 200, ok.body);
+    assert.deepEqual(
+      { l: ok.json().default_language, tz: ok.json().timezone, n: ok.json().name },
+      { l: 'de', tz: 'Europe/Berlin', n: 'Neuer Name' },
+    );
+    assertError(await patch({ default_language: 'xx' }), 400, 'validation_failed');
+    assertError(await patch({ timezone: 'Mars/Olympus' }), 400, 'validation_failed');
+    assertError(await patch({}), 400, 'validation_failed');
+    assertError(await patch({ name: 'x' }, shop.auth.editor), 403, 'forbidden');
+    // The customer page's default language follows.
+    const page = await ctx.app.inject({ method: 'GET', url: `/resolve/${shop.slug}` });
+    assert.match(page.body, /"default_language":"de"/);
+  });
+});
