@@ -137,7 +137,7 @@ export function App({ boot }: { boot: Boot }) {
 
   const copy = boot.branding?.copy?.[lang];
   useEffect(() => {
-    document.title = `${copy?.headline ?? t('page.title')} · ${boot.name ?? 'Resolve'}`;
+    document.title = `${copy?.headline || t('page.title')} · ${boot.name ?? 'Resolve'}`;
   }, [t, copy, boot.name]);
 
   const fail = useCallback((err: unknown) => {
@@ -440,8 +440,8 @@ export function App({ boot }: { boot: Boot }) {
       <main id="main">
         {stage !== 'no-shop' && (stage === 'lookup' || stage === 'loading') && (
           <div className="intro">
-            <h1>{copy?.headline ?? t('page.title')}</h1>
-            <p>{copy?.intro ?? t('page.intro')}</p>
+            <h1>{copy?.headline || t('page.title')}</h1>
+            <p>{copy?.intro || t('page.intro')}</p>
           </div>
         )}
         {preview && (

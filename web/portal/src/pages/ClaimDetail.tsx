@@ -1,0 +1,258 @@
+import { useCallback, useEffect, useState } from 'react';
+import type { Shop } from '../App';
+import { ApiError, api, type Claim, type Me } from '../api';
+import { Badge, ErrorBox, Loading, Notice } from '../ui/common';
+import { dateTime, label, money } from '../ui/format';
+import { onLink } from '../ui/router';
+import { ClaimSide } from './ClaimSide';
+import { Gallery } from './Gallery';
+
+type Decision = 'accepted' | 'rejected' | 'closed' | 'pending';
+const NEXT: Record<Claim['status'], Decision[]> = {
+  pending: ['accepted', 'rejected'],
+  accepted: ['closed'],
+  rejected: ['closed'],
+  closed: [],
+};
+const VERB: Record<Decision, string> = {
+  accepted: 'Accept',
+  rejected: 'Reject',
+  closed: 'Close',
+  pending: 'Reopen',
+};
+
+export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }) {
+  const [claim, setClaim] = useState<Claim | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [stale, setStale] = useState(false);
+  const [deciding, setDeciding] = useState<Decision | null>(null);
+  const [reason, setReason] = useState('');
+  const url = `/v1/shops/${shop.slug}/claims/${id}`;
+  const canWork = shop.role !== 'viewer';
+
+  const load = useCallback(() => {
+    setStale(false);
+    return api<Claim>('GET', url).then(setClaim, setError);
+  }, [url]);
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  /** Every change carries the version read; someone else's change in between is a clear conflict. */
+  const patch = async (body: Record<string, unknown>) => {
+    if (!claim) return false;
+    setError(null);
+    try {
+      setClaim(await api<Claim>('PATCH', url, { version: claim.version, ...body }));
+      return true;
+    } catch (err) {
+      if (err instanceof ApiError && err.key === 'stale_version') setStale(true);
+      else setError(err as ApiError);
+      return false;
+    }
+  };
+
+  if (!claim) return error ? <ErrorBox error={error} /> : <Loading />;
+  const ctx = claim.context as {
+    currency?: string;
+    claim_value?: number;
+    order_total?: number;
+    placed_at?: string;
+    order_state?: string;
+    customer?: { email?: string; first_name?: string; last_name?: string };
+    shipping_address?: Record<string, string | null> | null;
+    shipment?: {
+      carrier?: string;
+      tracking_number?: string;
+      tracking_url?: string | null;
+      phase?: string;
+      delivered_at?: string | null;
+      stuck?: boolean;
+    } | null;
+  };
+  const decisions = [
+    ...NEXT[claim.status],
+    ...(shop.role === 'admin' && claim.status !== 'pending' ? (['pending'] as const) : []),
+  ];
+  const items = new Map(claim.items.map((i) => [i.line_item_id, i.title]));
+
+  return (
+    <article aria-labelledby="claim-title" className="claim">
+      <p>
+        <a href={`/portal/${shop.slug}/claims`} onClick={onLink}>
+          ← Claims
+        </a>
+      </p>
+      <div className="page-head">
+        <h1 id="claim-title">
+          Claim {claim.number} <Badge value={claim.status} />
+        </h1>
+        {canWork && (
+          <fieldset className="row plain">
+            <legend className="sr-only">Decision</legend>
+            {decisions.map((d) => (
+              <button
+                key={d}
+                type="button"
+                className={`button ${d === 'accepted' ? 'primary' : d === 'rejected' ? 'danger' : ''}`}
+                onClick={() => {
+                  setDeciding(d);
+                  setReason('');
+                }}
+              >
+                {VERB[d]}
+              </button>
+            ))}
+          </fieldset>
+        )}
+      </div>
+      {stale && (
+        <div className="alert alert-warning" role="alert">
+          Someone else changed this claim since you opened it. Your change was not saved.{' '}
+          <button type="button" className="button small" onClick={load}>
+            Load the latest version
+          </button>
+        </div>
+      )}
+      <ErrorBox error={error} />
+      {deciding && (
+        <form
+          className="card decision"
+          onSubmit={async (e) => {
+            e.preventDefault();
+            if (await patch({ status: deciding, note: reason.trim() || undefined })) setDeciding(null);
+          }}
+        >
+          <label htmlFor="decision-reason">
+            {VERB[deciding]} claim {claim.number}: reason{' '}
+            {deciding === 'rejected' ? '(shown in the history)' : '(optional)'}
+          </label>
+          <textarea
+            id="decision-reason"
+            rows={2}
+            value={reason}
+            required={deciding === 'rejected'}
+            maxLength={5000}
+            onChange={(e) => setReason(e.target.value)}
+          />
+          <div className="row">
+            <button className="button primary" type="submit">
+              Confirm: {VERB[deciding].toLowerCase()}
+            </button>
+            <button className="button" type="button" onClick={() => setDeciding(null)}>
+              Cancel
+            </button>
+          </div>
+        </form>
+      )}
+      <div className="claim-grid">
+        <div>
+          <section className="card" aria-labelledby="what-title">
+            <h2 id="what-title">What happened</h2>
+            <dl className="facts">
+              <dt>Issue</dt>
+              <dd>{label(claim.flow)}</dd>
+              <dt>Reason</dt>
+              <dd>{label(claim.reason)}</dd>
+              <dt>Preference</dt>
+              <dd>{label(claim.resolution_preference)}</dd>
+              <dt>Submitted</dt>
+              <dd>
+                {dateTime(claim.created_at)} · {claim.channel}
+                {claim.language ? ` · ${claim.language}` : ''}
+              </dd>
+              {claim.dropoff_permission !== null && (
+                <>
+                  <dt>Drop-off allowed</dt>
+                  <dd>{claim.dropoff_permission ? 'Yes' : 'No'}</dd>
+                </>
+              )}
+              {claim.answers.map((a) => (
+                <div key={a.prompt_id} className="fact-pair">
+                  <dt>{label(a.prompt_id)}</dt>
+                  <dd>{typeof a.value === 'boolean' ? (a.value ? 'Yes' : 'No') : a.value}</dd>
+                </div>
+              ))}
+            </dl>
+            {claim.description && <p className="description">{claim.description}</p>}
+          </section>
+          <section className="card" aria-labelledby="items-title">
+            <h2 id="items-title">Items</h2>
+            <ul className="items">
+              {claim.items.map((it) => (
+                <li key={it.line_item_id + (it.shipment_id ?? '')}>
+                  {it.image_url ? (
+                    <img src={it.image_url} alt="" className="thumb" />
+                  ) : (
+                    <span className="thumb" aria-hidden="true" />
+                  )}
+                  <span>
+                    <strong>
+                      {it.quantity} × {it.title}
+                    </strong>
+                    <span className="muted small block">
+                      {[it.variant_title, it.sku].filter(Boolean).join(' · ')}
+                      {ctx.currency ? ` · ${money(it.unit_net_price, ctx.currency)} each` : ''}
+                    </span>
+                  </span>
+                </li>
+              ))}
+            </ul>
+            {typeof ctx.claim_value === 'number' && ctx.currency && (
+              <p className="total">
+                Claim value <strong>{money(ctx.claim_value, ctx.currency)}</strong>
+              </p>
+            )}
+          </section>
+          <section className="card" aria-labelledby="evidence-title">
+            <h2 id="evidence-title">Evidence ({claim.evidence.length})</h2>
+            {claim.evidence.length === 0 ? (
+              <p className="muted">No photos.</p>
+            ) : (
+              <Gallery evidence={claim.evidence} itemTitle={(id) => (id ? items.get(id) : undefined)} />
+            )}
+          </section>
+          <section className="card" aria-labelledby="history-title">
+            <h2 id="history-title">History</h2>
+            <ol className="history">
+              {(claim.history ?? []).map((h) => (
+                <li key={h.id}>
+                  <span className="muted small">{dateTime(h.created_at)}</span>{' '}
+                  <strong>{label(h.action)}</strong>{' '}
+                  <span className="muted small">
+                    by{' '}
+                    {h.actor.type === 'user' && h.actor.id === me.user.id
+                      ? 'you'
+                      : `${h.actor.type}${h.actor.id ? ` ${h.actor.id.slice(0, 12)}…` : ''}`}
+                  </span>
+                  {Object.keys(h.changes).length > 0 && (
+                    <span className="block small">
+                      {Object.entries(h.changes)
+                        .map(([k, v]) => `${k}: ${changeText(v)}`)
+                        .join(' · ')}
+                    </span>
+                  )}
+                  {h.note && <span className="block note">“{h.note}”</span>}
+                </li>
+              ))}
+            </ol>
+          </section>
+        </div>
+        <ClaimSide claim={claim} ctx={ctx} canWork={canWork} me={me} patch={patch} />
+      </div>
+      {!canWork && (
+        <Notice>
+          You have read access to this shop: ask an admin to change your role to work on claims.
+        </Notice>
+      )}
+    </article>
+  );
+}
+
+function changeText(v: unknown): string {
+  if (v && typeof v === 'object' && 'from' in v && 'to' in v) {
+    const c = v as { from: unknown; to: unknown };
+    return `${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`;
+  }
+  return JSON.stringify(v);
+}

@@ -1,0 +1,305 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { Shop } from '../App';
+import { type ApiError, api, type Claim, type Page, qs } from '../api';
+import { Badge, ErrorBox, Loading } from '../ui/common';
+import { dateTime, label, money } from '../ui/format';
+import { navigate, onLink } from '../ui/router';
+import { SavedViews } from './SavedViews';
+
+export const FILTERS = [
+  [
+    'flow',
+    'Flow',
+    ['defective', 'not_received', 'missing_item', 'wrong_item', 'return', 'dissatisfied', 'support'],
+  ],
+  ['resolution_preference', 'Preference', ['refund', 'replacement', 'store_credit', 'none']],
+  [
+    'shipment_phase',
+    'Shipment phase',
+    ['delivered', 'in_transit', 'in_delivery', 'delivery_failed', 'order_processed', 'collect', 'none'],
+  ],
+  ['channel', 'Channel', ['zip', 'token', 'api', 'portal']],
+] as const;
+const TEXT_FILTERS = [
+  ['reason', 'Reason code'],
+  ['carrier', 'Carrier'],
+  ['country', 'Country'],
+  ['tag', 'Tag'],
+  ['assignee', 'Assignee'],
+] as const;
+const STATUSES = ['pending', 'accepted', 'rejected', 'closed'] as const;
+
+/** The list's query (filters + sort) from the URL: the URL is the view, so it can be shared and saved. */
+export function queryOf(search: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  new URLSearchParams(search).forEach((v, k) => {
+    if (v) out[k] = v;
+  });
+  return out;
+}
+
+export function Claims({ shop, search }: { shop: Shop; search: string }) {
+  const query = useMemo(() => queryOf(search), [search]);
+  const [rows, setRows] = useState<Claim[] | null>(null);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [counts, setCounts] = useState<Record<string, number> | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [selected, setSelected] = useState(0);
+  const [q, setQ] = useState(query.q ?? '');
+  const searchRef = useRef<HTMLInputElement>(null);
+  const base = `/v1/shops/${shop.slug}`;
+
+  const setQuery = useCallback(
+    (patch: Record<string, string | undefined>) => {
+      const next = { ...query, ...patch };
+      for (const k of Object.keys(next)) if (!next[k]) delete next[k];
+      navigate(`/portal/${shop.slug}/claims${qs(next)}`);
+    },
+    [query, shop.slug],
+  );
+
+  useEffect(() => {
+    let live = true;
+    setRows(null);
+    setError(null);
+    api<Page<Claim>>('GET', `${base}/claims${qs({ ...query, per_page: 50 })}`).then(
+      (p) => {
+        if (!live) return;
+        setRows(p.data);
+        setCursor(p.has_more ? p.next_cursor : null);
+        setSelected(0);
+      },
+      (e) => live && setError(e),
+    );
+    const { status: _s, ...withoutStatus } = query;
+    api<Record<string, number>>('GET', `${base}/claims/counts${qs(withoutStatus)}`).then(
+      (c) => live && setCounts(c),
+      () => live && setCounts(null),
+    );
+    return () => {
+      live = false;
+    };
+  }, [base, query]);
+
+  const more = async () => {
+    if (!cursor) return;
+    const p = await api<Page<Claim>>('GET', `${base}/claims${qs({ ...query, per_page: 50, cursor })}`);
+    setRows((r) => [...(r ?? []), ...p.data]);
+    setCursor(p.has_more ? p.next_cursor : null);
+  };
+
+  // Keyboard: / search, j/k move, Enter opens.
+  useEffect(() => {
+    const on = (e: KeyboardEvent) => {
+      const t = e.target as HTMLElement;
+      if (['INPUT', 'SELECT', 'TEXTAREA'].includes(t.tagName)) return;
+      if (e.key === '/') {
+        e.preventDefault();
+        searchRef.current?.focus();
+      } else if (e.key === 'j') setSelected((i) => Math.min(i + 1, (rows?.length ?? 1) - 1));
+      else if (e.key === 'k') setSelected((i) => Math.max(i - 1, 0));
+      else if (e.key === 'Enter' && rows?.[selected])
+        navigate(`/portal/${shop.slug}/claims/${rows[selected].id}`);
+    };
+    addEventListener('keydown', on);
+    return () => removeEventListener('keydown', on);
+  }, [rows, selected, shop.slug]);
+
+  const exportUrl = `${base}/claims/export.csv${qs({ ...query, bom: 1 })}`;
+  const total = counts ? Object.entries(counts).reduce((n, [k, v]) => (k === 'total' ? n : n + v), 0) : null;
+
+  return (
+    <section aria-labelledby="claims-title">
+      <div className="page-head">
+        <h1 id="claims-title">Claims</h1>
+        <div className="row">
+          <SavedViews
+            shop={shop}
+            query={query}
+            onApply={(v) => navigate(`/portal/${shop.slug}/claims${qs(v)}`)}
+          />
+          <a className="button" href={exportUrl} download data-testid="export-csv">
+            Export CSV
+          </a>
+        </div>
+      </div>
+      <div className="status-tabs" role="tablist" aria-label="Status">
+        {[undefined, ...STATUSES].map((s) => (
+          <button
+            key={s ?? 'all'}
+            type="button"
+            role="tab"
+            aria-selected={(query.status ?? undefined) === s}
+            onClick={() => setQuery({ status: s })}
+          >
+            {s ? label(s) : 'All'}
+            <span className="count" data-testid={`count-${s ?? 'all'}`}>
+              {counts ? (s ? (counts[s] ?? 0) : (counts.total ?? total)) : '…'}
+            </span>
+          </button>
+        ))}
+      </div>
+      <form
+        className="filters"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setQuery({ q: q.trim() || undefined });
+        }}
+      >
+        <label className="grow">
+          <span className="label">Search</span>
+          <input
+            ref={searchRef}
+            type="search"
+            placeholder="Order number, claim number or email  ( / )"
+            value={q}
+            onChange={(e) => setQ(e.target.value)}
+          />
+        </label>
+        {FILTERS.map(([key, text, options]) => (
+          <label key={key}>
+            <span className="label">{text}</span>
+            <select
+              value={query[key] ?? ''}
+              onChange={(e) => setQuery({ [key]: e.target.value || undefined })}
+            >
+              <option value="">Any</option>
+              {options.map((o) => (
+                <option key={o} value={o}>
+                  {label(o)}
+                </option>
+              ))}
+            </select>
+          </label>
+        ))}
+        {TEXT_FILTERS.map(([key, text]) => (
+          <label key={key}>
+            <span className="label">{text}</span>
+            <input
+              defaultValue={query[key] ?? ''}
+              key={query[key] ?? ''}
+              size={10}
+              onBlur={(e) =>
+                e.target.value !== (query[key] ?? '') &&
+                setQuery({ [key]: e.target.value.trim() || undefined })
+              }
+              onKeyDown={(e) => e.key === 'Enter' && (e.target as HTMLInputElement).blur()}
+            />
+          </label>
+        ))}
+        <label>
+          <span className="label">From</span>
+          <input
+            type="date"
+            value={query.created_from?.slice(0, 10) ?? ''}
+            onChange={(e) =>
+              setQuery({ created_from: e.target.value ? `${e.target.value}T00:00:00Z` : undefined })
+            }
+          />
+        </label>
+        <label>
+          <span className="label">To</span>
+          <input
+            type="date"
+            value={
+              query.created_to
+                ? new Date(new Date(query.created_to).getTime() - 86_400_000).toISOString().slice(0, 10)
+                : ''
+            }
+            onChange={(e) =>
+              setQuery({
+                created_to: e.target.value
+                  ? new Date(new Date(`${e.target.value}T00:00:00Z`).getTime() + 86_400_000).toISOString()
+                  : undefined,
+              })
+            }
+          />
+        </label>
+        <label>
+          <span className="label">Sort</span>
+          <select value={query.sort ?? '-created_at'} onChange={(e) => setQuery({ sort: e.target.value })}>
+            <option value="-created_at">Newest first</option>
+            <option value="created_at">Oldest first</option>
+            <option value="-updated_at">Recently updated</option>
+            <option value="updated_at">Least recently updated</option>
+          </select>
+        </label>
+        <button className="button" type="submit">
+          Search
+        </button>
+        {Object.keys(query).length > 0 && (
+          <button
+            className="button ghost"
+            type="button"
+            onClick={() => navigate(`/portal/${shop.slug}/claims`)}
+          >
+            Clear
+          </button>
+        )}
+      </form>
+      <ErrorBox error={error} />
+      {!rows && !error && <Loading />}
+      {rows && rows.length === 0 && <p className="empty">No claims match these filters.</p>}
+      {rows && rows.length > 0 && (
+        <table className="claims-table">
+          <thead>
+            <tr>
+              <th scope="col">Claim</th>
+              <th scope="col">Created</th>
+              <th scope="col">Status</th>
+              <th scope="col">Issue</th>
+              <th scope="col">Order</th>
+              <th scope="col">Customer</th>
+              <th scope="col">Items</th>
+              <th scope="col">Assignee</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((c, i) => {
+              const ctx = c.context as {
+                customer?: { email?: string };
+                claim_value?: number;
+                currency?: string;
+              };
+              return (
+                <tr key={c.id} className={i === selected ? 'selected' : undefined} data-testid="claim-row">
+                  <td>
+                    <a href={`/portal/${shop.slug}/claims/${c.id}`} onClick={onLink}>
+                      {c.number}
+                    </a>
+                  </td>
+                  <td>{dateTime(c.created_at)}</td>
+                  <td>
+                    <Badge value={c.status} />
+                  </td>
+                  <td>
+                    {label(c.flow)}
+                    <span className="muted small block">{label(c.reason)}</span>
+                  </td>
+                  <td>{c.order_number}</td>
+                  <td className="truncate">{ctx.customer?.email ?? '—'}</td>
+                  <td>
+                    {c.items.reduce((n, it) => n + it.quantity, 0)}
+                    {typeof ctx.claim_value === 'number' && ctx.currency && (
+                      <span className="muted small block">{money(ctx.claim_value, ctx.currency)}</span>
+                    )}
+                  </td>
+                  <td>
+                    {c.assignee ?? <span className="muted">—</span>}
+                    {c.tags.length > 0 && <span className="muted small block">{c.tags.join(', ')}</span>}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+      {cursor && (
+        <button type="button" className="button block" onClick={more}>
+          Load more
+        </button>
+      )}
+      <p className="muted small">Keys: / search · j / k move · Enter open</p>
+    </section>
+  );
+}

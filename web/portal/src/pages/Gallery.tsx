@@ -1,0 +1,102 @@
+import { useEffect, useRef, useState } from 'react';
+import type { Claim } from '../api';
+import { label } from '../ui/format';
+
+/** Evidence thumbnails (short-lived signed URLs) and a zoomable viewer in a modal dialog. */
+export function Gallery({
+  evidence,
+  itemTitle,
+}: {
+  evidence: Claim['evidence'];
+  itemTitle(id: string | null): string | undefined;
+}) {
+  const [open, setOpen] = useState<number | null>(null);
+  const [zoom, setZoom] = useState(1);
+  const dialog = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    if (open === null) dialog.current?.close();
+    else if (!dialog.current?.open) dialog.current?.showModal();
+  }, [open]);
+  const e = open === null ? null : evidence[open];
+  return (
+    <>
+      <ul className="gallery">
+        {evidence.map((ev, i) => (
+          <li key={ev.id}>
+            <button
+              type="button"
+              className="gallery-thumb"
+              onClick={() => {
+                setZoom(1);
+                setOpen(i);
+              }}
+              aria-label={`Open ${label(ev.kind)}${itemTitle(ev.line_item_id) ? ` of ${itemTitle(ev.line_item_id)}` : ''}`}
+            >
+              <img src={ev.url} alt="" loading="lazy" />
+              <span className="small">{label(ev.kind)}</span>
+            </button>
+          </li>
+        ))}
+      </ul>
+      <dialog ref={dialog} className="viewer" onClose={() => setOpen(null)} aria-label="Evidence">
+        {e && (
+          <>
+            <div className="row">
+              <strong>
+                {label(e.kind)}
+                {itemTitle(e.line_item_id) ? ` · ${itemTitle(e.line_item_id)}` : ''}
+              </strong>
+              <span className="muted small">
+                {e.content_type} · {(e.size / 1024).toFixed(0)} kB
+              </span>
+              <button
+                type="button"
+                className="button small"
+                onClick={() => setZoom((z) => Math.min(z * 1.5, 6))}
+              >
+                Zoom in
+              </button>
+              <button
+                type="button"
+                className="button small"
+                onClick={() => setZoom((z) => Math.max(z / 1.5, 1))}
+              >
+                Zoom out
+              </button>
+              <button
+                type="button"
+                className="button small"
+                disabled={open === 0}
+                onClick={() => setOpen((i) => (i ?? 1) - 1)}
+              >
+                Previous
+              </button>
+              <button
+                type="button"
+                className="button small"
+                disabled={open === evidence.length - 1}
+                onClick={() => setOpen((i) => (i ?? 0) + 1)}
+              >
+                Next
+              </button>
+              <a className="button small" href={e.url} target="_blank" rel="noreferrer">
+                Original
+              </a>
+              <button type="button" className="button small" onClick={() => setOpen(null)}>
+                Close
+              </button>
+            </div>
+            <div className="viewer-frame">
+              <img
+                src={e.url}
+                alt={label(e.kind)}
+                style={{ transform: `scale(${zoom})` }}
+                data-testid="evidence-full"
+              />
+            </div>
+          </>
+        )}
+      </dialog>
+    </>
+  );
+}

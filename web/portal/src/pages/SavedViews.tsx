@@ -1,0 +1,114 @@
+import { type FormEvent, useEffect, useState } from 'react';
+import type { Shop } from '../App';
+import { type ApiError, api } from '../api';
+import { ErrorBox } from '../ui/common';
+
+interface View {
+  id: string;
+  name: string;
+  query: Record<string, string>;
+  shared: boolean;
+  mine: boolean;
+}
+
+/** Saved views: named filter sets, private or shared with the shop. */
+export function SavedViews({
+  shop,
+  query,
+  onApply,
+}: {
+  shop: Shop;
+  query: Record<string, string>;
+  onApply(q: Record<string, string>): void;
+}) {
+  const [views, setViews] = useState<View[]>([]);
+  const [saving, setSaving] = useState(false);
+  const [name, setName] = useState('');
+  const [shared, setShared] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const url = `/v1/shops/${shop.slug}/claim-views`;
+  const load = () => api<{ data: View[] }>('GET', url).then((r) => setViews(r.data), setError);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: reload when the shop changes
+  useEffect(() => {
+    void load();
+  }, [url]);
+
+  const current = views.find((v) => JSON.stringify(sorted(v.query)) === JSON.stringify(sorted(query)));
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    try {
+      const { cursor: _c, ...q } = query;
+      await api('POST', url, { name, query: q, shared });
+      setSaving(false);
+      setName('');
+      await load();
+    } catch (err) {
+      setError(err as ApiError);
+    }
+  };
+  const remove = async (v: View) => {
+    await api('DELETE', `${url}/${v.id}`).catch(setError);
+    await load();
+  };
+
+  return (
+    <div className="saved-views">
+      <label>
+        <span className="sr-only">Saved view</span>
+        <select
+          aria-label="Saved view"
+          value={current?.id ?? ''}
+          onChange={(e) => {
+            const v = views.find((x) => x.id === e.target.value);
+            onApply(v ? v.query : {});
+          }}
+        >
+          <option value="">{current ? 'All claims' : 'Saved views…'}</option>
+          {views.map((v) => (
+            <option key={v.id} value={v.id}>
+              {v.name}
+              {v.shared ? ' (shared)' : ''}
+            </option>
+          ))}
+        </select>
+      </label>
+      {current?.mine && (
+        <button type="button" className="button small ghost" onClick={() => remove(current)}>
+          Delete view
+        </button>
+      )}
+      {saving ? (
+        <form className="row" onSubmit={save}>
+          <label>
+            <span className="sr-only">View name</span>
+            <input
+              placeholder="View name"
+              value={name}
+              required
+              maxLength={100}
+              onChange={(e) => setName(e.target.value)}
+            />
+          </label>
+          <label className="check">
+            <input type="checkbox" checked={shared} onChange={(e) => setShared(e.target.checked)} /> Shared
+          </label>
+          <button className="button small primary" type="submit">
+            Save
+          </button>
+        </form>
+      ) : (
+        <button type="button" className="button small" onClick={() => setSaving(true)}>
+          Save view
+        </button>
+      )}
+      <ErrorBox error={error} />
+    </div>
+  );
+}
+
+const sorted = (q: Record<string, string>) =>
+  Object.fromEntries(
+    Object.entries(q)
+      .filter(([k]) => k !== 'cursor')
+      .sort(),
+  );

@@ -1,0 +1,232 @@
+import { useEffect, useMemo, useState } from 'react';
+import type { Shop } from '../App';
+import type { Me } from '../api';
+import { ErrorBox, Loading, Notice } from '../ui/common';
+import { navigate, onLink } from '../ui/router';
+import { BrandingTab } from './settings/BrandingTab';
+import { type Doc, DocContext } from './settings/fields';
+import { KeysTab } from './settings/KeysTab';
+import { LanguagesTab } from './settings/LanguagesTab';
+import { ResolveTab } from './settings/ResolveTab';
+import { TeamTab } from './settings/TeamTab';
+import { type SettingsDoc, useSettingsDoc } from './settings/useSettingsDoc';
+import { WebhooksTab } from './settings/WebhooksTab';
+
+const TABS = [
+  ['resolve', 'Flows and reasons'],
+  ['branding', 'Branding'],
+  ['languages', 'Languages'],
+  ['keys', 'API keys'],
+  ['team', 'Team'],
+  ['webhooks', 'Webhooks'],
+] as const;
+type Tab = (typeof TABS)[number][0];
+const DOC_TABS: Tab[] = ['resolve', 'branding', 'languages'];
+
+export function Settings({ shop, tab, me }: { shop: Shop; tab: string; me: Me }) {
+  const known = TABS.find(([t]) => t === tab);
+  useEffect(() => {
+    if (!known) navigate(`/portal/${shop.slug}/settings/resolve`, true);
+  }, [known, shop.slug]);
+  const doc = useSettingsDoc(shop.slug);
+  const isAdmin = shop.role === 'admin';
+  useLeaveGuard(doc.changes > 0, `/portal/${shop.slug}/settings/`);
+  const current = TABS.find(([t]) => t === tab)?.[1] ?? 'Settings';
+  useEffect(() => {
+    document.title = `${current} · Settings · Resolve`;
+  }, [current]);
+  if (!known) return <Loading />;
+  const t = tab as Tab;
+
+  return (
+    <section aria-labelledby="settings-title" className="settings">
+      <div className="page-head">
+        <h1 id="settings-title">Settings</h1>
+        {doc.changes > 0 && DOC_TABS.includes(t) && (
+          <span className="badge badge-pending" data-testid="unsaved">
+            Unsaved changes
+          </span>
+        )}
+      </div>
+      <nav className="tab-links" aria-label="Settings sections">
+        {TABS.map(([key, text]) => (
+          <a
+            key={key}
+            href={`/portal/${shop.slug}/settings/${key}`}
+            onClick={onLink}
+            aria-current={key === t ? 'page' : undefined}
+          >
+            {text}
+            {((key === 'resolve' && doc.dirty.resolve) || (key === 'branding' && doc.dirty.branding)) && (
+              <>
+                <span className="dot" aria-hidden="true" title="Unsaved changes" />
+                <span className="sr-only">(unsaved changes)</span>
+              </>
+            )}
+          </a>
+        ))}
+      </nav>
+      {!isAdmin && (
+        <Notice>
+          You have <strong>{shop.role}</strong> access to {shop.name}: you can look at the settings, but only
+          an admin can change them.
+        </Notice>
+      )}
+      {DOC_TABS.includes(t) ? (
+        <DocTabs tab={t} doc={doc} shop={shop} readOnly={!isAdmin} />
+      ) : t === 'keys' ? (
+        <KeysTab shop={shop} />
+      ) : t === 'team' ? (
+        <TeamTab shop={shop} me={me} />
+      ) : (
+        <WebhooksTab shop={shop} />
+      )}
+    </section>
+  );
+}
+
+function DocTabs({
+  tab,
+  doc,
+  shop,
+  readOnly,
+}: {
+  tab: Tab;
+  doc: SettingsDoc;
+  shop: Shop;
+  readOnly: boolean;
+}) {
+  const { draft, set, errors } = doc;
+  const ctx = useMemo<Doc | null>(
+    () => (draft ? { draft, set, errors, readOnly } : null),
+    [draft, set, errors, readOnly],
+  );
+  // Ctrl+S (or ⌘S) saves from anywhere on these tabs.
+  const { save } = doc;
+  useEffect(() => {
+    if (readOnly) return;
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 's') {
+        e.preventDefault();
+        void save();
+      }
+    };
+    addEventListener('keydown', onKey);
+    return () => removeEventListener('keydown', onKey);
+  }, [readOnly, save]);
+  if (doc.loadError) return <ErrorBox error={doc.loadError} />;
+  if (!ctx) return <Loading />;
+  return (
+    <DocContext.Provider value={ctx}>
+      <form
+        noValidate
+        aria-label={`${TABS.find(([k]) => k === tab)?.[1]} settings`}
+        onSubmit={(e) => {
+          e.preventDefault();
+          void doc.save();
+        }}
+      >
+        {tab === 'resolve' ? (
+          <ResolveTab />
+        ) : tab === 'branding' ? (
+          <BrandingTab shop={shop} dirty={doc.dirty.branding} />
+        ) : (
+          <LanguagesTab shop={shop} />
+        )}
+        {!readOnly ? <SaveBar doc={doc} tab={tab} /> : doc.saveError && <ErrorBox error={doc.saveError} />}
+      </form>
+    </DocContext.Provider>
+  );
+}
+
+function SaveBar({ doc, tab }: { doc: SettingsDoc; tab: Tab }) {
+  const e = doc.saveError;
+  return (
+    <div className="savebar" data-testid="savebar">
+      {e && (
+        <div className="alert alert-error" role="alert">
+          {e.message}
+          {e.status === 403 && (
+            <>
+              {' '}
+              Your role may have changed since you opened the portal.{' '}
+              <button type="button" className="button small" onClick={() => location.reload()}>
+                Reload
+              </button>
+            </>
+          )}
+          {e.errors.length > 0 && (
+            <ul>
+              {e.errors.map((x) => (
+                <li key={x.path + x.message}>
+                  <ErrorLink key={tab} path={x.path} /> {x.message}
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
+      <div className="row">
+        <span role="status" className="savebar-status">
+          {doc.saving
+            ? 'Saving…'
+            : doc.changes > 0
+              ? `${doc.changes} unsaved change${doc.changes === 1 ? '' : 's'}`
+              : doc.savedAt
+                ? 'All changes saved.'
+                : 'No changes.'}
+        </span>
+        <span className="muted small savebar-hint">Ctrl+S saves</span>
+        <span className="grow-spacer" />
+        <button type="button" className="button" disabled={!doc.changes || doc.saving} onClick={doc.discard}>
+          Discard
+        </button>
+        <button type="submit" className="button primary" disabled={!doc.changes || doc.saving}>
+          Save changes
+        </button>
+      </div>
+    </div>
+  );
+}
+
+/** The field an error names, as a button that takes you there (if it is on this tab). */
+function ErrorLink({ path }: { path: string }) {
+  const id = `f${path.replace(/\//g, '-')}`;
+  const [exists, setExists] = useState(false);
+  useEffect(() => setExists(!!document.getElementById(id)), [id]);
+  if (!exists) return <code>{path}</code>;
+  return (
+    <button
+      type="button"
+      className="linkish"
+      onClick={() => {
+        const el = document.getElementById(id);
+        el?.scrollIntoView({ block: 'center' });
+        el?.focus();
+      }}
+    >
+      <code>{path}</code>
+    </button>
+  );
+}
+
+/**
+ * Unsaved settings survive switching settings tabs; a link out of the settings asks first (reloading or
+ * closing the page is covered by the browser's own beforeunload prompt).
+ */
+function useLeaveGuard(dirty: boolean, inside: string) {
+  useEffect(() => {
+    if (!dirty) return;
+    const guard = (e: MouseEvent) => {
+      const a = (e.target as Element | null)?.closest?.('a[href]');
+      if (!a || a.getAttribute('target') === '_blank' || a.hasAttribute('download')) return;
+      if ((a.getAttribute('href') ?? '').startsWith(inside)) return;
+      if (!confirm('You have unsaved changes in the settings. Leave without saving them?')) {
+        e.preventDefault();
+        e.stopImmediatePropagation();
+      }
+    };
+    document.addEventListener('click', guard, true);
+    return () => document.removeEventListener('click', guard, true);
+  }, [dirty, inside]);
+}

@@ -1,0 +1,110 @@
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { loadMessages } from '../../../../resolve/src/i18n';
+import { ApiError, api } from '../../api';
+import {
+  clearedCopy,
+  countChanges,
+  diff,
+  type FieldErrors,
+  normalize,
+  type Path,
+  type ResolveSettings,
+  setIn,
+} from './model';
+
+/**
+ * The customer-flow settings: what the server has, the draft being edited, and saving the difference.
+ * Shared by the Resolve, Branding and Languages tabs, so switching tabs keeps unsaved edits.
+ */
+export function useSettingsDoc(slug: string) {
+  const url = `/v1/shops/${slug}/settings/resolve`;
+  const [saved, setSaved] = useState<ResolveSettings | null>(null);
+  const [draft, setDraft] = useState<ResolveSettings | null>(null);
+  const [loadError, setLoadError] = useState<ApiError | null>(null);
+  const [saveError, setSaveError] = useState<ApiError | null>(null);
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [saving, setSaving] = useState(false);
+  const [savedAt, setSavedAt] = useState<Date | null>(null);
+
+  useEffect(() => {
+    let live = true;
+    api<ResolveSettings>('GET', url).then(
+      (s) => {
+        if (!live) return;
+        setSaved(normalize(s));
+        setDraft(normalize(s));
+      },
+      (e) => live && setLoadError(e),
+    );
+    return () => {
+      live = false;
+    };
+  }, [url]);
+
+  const patch = useMemo(() => (saved && draft ? diff(saved, draft) : undefined), [saved, draft]);
+  const cleared = useMemo(() => (saved && draft ? clearedCopy(saved, draft) : []), [saved, draft]);
+  const changes = countChanges(patch) + cleared.length;
+  /** Which tab holds the unsaved edits: Branding (branding.*) or Flows and reasons (everything else). */
+  const dirty = useMemo(() => {
+    const keys = Object.keys((patch ?? {}) as object);
+    return {
+      branding: keys.includes('branding') || cleared.length > 0,
+      resolve: keys.some((k) => k !== 'branding'),
+    };
+  }, [patch, cleared]);
+
+  const set = useCallback((path: Path, value: unknown) => {
+    setDraft((d) => (d ? setIn(d, path, value) : d));
+    setSavedAt(null);
+  }, []);
+
+  const save = useCallback(async () => {
+    if (!saved || !draft || saving) return false;
+    if (diff(saved, draft) === undefined && clearedCopy(saved, draft).length === 0) return true;
+    setSaving(true);
+    setSaveError(null);
+    try {
+      let body = (diff(saved, draft) ?? {}) as Record<string, unknown>;
+      // The PATCH merges objects, so a custom text cannot be removed: an emptied headline or introduction
+      // gets the page's own default text back (an empty confirmation already falls back to it).
+      for (const [lang, field] of clearedCopy(saved, draft)) {
+        const messages = field === 'confirmation' ? null : await loadMessages(lang);
+        const text = messages ? messages[field === 'headline' ? 'page.title' : 'page.intro'] : '';
+        body = setIn(body, ['branding', 'copy', lang, field], text);
+      }
+      const next = normalize(await api<ResolveSettings>('PATCH', url, body));
+      setSaved(next);
+      setDraft(next);
+      setErrors({});
+      setSavedAt(new Date());
+      return true;
+    } catch (err) {
+      const e = err instanceof ApiError ? err : new ApiError('unknown', String(err), 0);
+      setSaveError(e);
+      setErrors(Object.fromEntries(e.errors.map((x) => [x.path, x.message])));
+      return false;
+    } finally {
+      setSaving(false);
+    }
+  }, [saved, draft, saving, url]);
+
+  const discard = useCallback(() => {
+    setDraft(saved);
+    setErrors({});
+    setSaveError(null);
+  }, [saved]);
+
+  // Leaving the page (reload, close, another site) with unsaved edits asks first.
+  useEffect(() => {
+    if (!changes) return;
+    const warn = (e: BeforeUnloadEvent) => {
+      e.preventDefault();
+      e.returnValue = '';
+    };
+    addEventListener('beforeunload', warn);
+    return () => removeEventListener('beforeunload', warn);
+  }, [changes]);
+
+  return { saved, draft, set, save, discard, changes, dirty, saving, savedAt, errors, saveError, loadError };
+}
+export type SettingsDoc = ReturnType<typeof useSettingsDoc>;
