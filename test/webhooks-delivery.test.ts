@@ -453,3 +453,13 @@ describe('deleting and disabling', () => {
     assert.equal(rx.of('/disabled-later').length, 0);
   });
 });
+
+test('metrics count deliveries by outcome, failures by kind, and queue lag', async () => {
+  const text = await ctx.deps.metrics.registry.metrics();
+  const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
+  assert.ok(value(/^resolve_webhook_deliveries_total\{outcome="succeeded"\} (\d+)/m) > 5, text);
+  assert.ok(value(/^resolve_webhook_deliveries_total\{outcome="failed"\} (\d+)/m) >= 3);
+  assert.ok(value(/^resolve_webhook_failures_total\{kind="http_status"\} (\d+)/m) >= 12);
+  assert.ok(value(/^resolve_webhook_queue_lag_seconds_count (\d+)/m) > 5);
+  assert.ok(value(/^resolve_webhook_attempt_duration_seconds_count (\d+)/m) > 5);
+});

@@ -83,6 +83,63 @@ export function connectionRoutes(deps: ReadyDeps): FastifyPluginAsync {
     const app = plain as unknown as App;
 
     app.get(
+      '/v1/shops/:slug/connection/platforms',
+      {
+        config: { auth: 'admin' },
+        schema: {
+          tags,
+          security,
+          summary: 'The platforms a shop can connect, with what each asks for and can do',
+          params: Slug,
+          response: {
+            200: Type.Object({
+              data: Type.Array(
+                Type.Object({
+                  id: Type.String(),
+                  name: Type.String(),
+                  capabilities: Type.Array(Type.String()),
+                  settings_fields: Type.Array(
+                    Type.Object({
+                      key: Type.String(),
+                      label: Type.String(),
+                      example: Type.Optional(Type.String()),
+                      optional: Type.Boolean(),
+                    }),
+                  ),
+                  credential_fields: Type.Array(Type.Object({ key: Type.String(), label: Type.String() })),
+                }),
+              ),
+            }),
+            ...errorResponses,
+          },
+        },
+      },
+      async () => {
+        const all = await Promise.all(PLATFORM_IDS().map((id) => platformConnector(id)));
+        return {
+          data: all
+            .filter((c): c is NonNullable<typeof c> => c !== null)
+            .map(({ manifest: m }) => ({
+              id: m.id,
+              name: m.name,
+              capabilities: [...m.capabilities],
+              settings_fields: [
+                ...m.settingsFields.filter((f) => f.key !== 'api_base_url'),
+                // A simulator's address, offered only where the operator allows it (CONNECTOR_TEST_URLS).
+                ...(deps.config.connectorTestUrls
+                  ? [{ key: 'api_base_url', label: 'API base URL (tests only)' }]
+                  : []),
+              ].map((f) => ({
+                ...f,
+                optional: !!('optional' in f && f.optional) || f.key === 'api_base_url',
+              })),
+              credential_fields: m.credentialFields.map((f) => ({ key: f.key, label: f.label })),
+            })),
+        };
+      },
+    );
+
+    app.get(
       '/v1/shops/:slug/connection',
       {
         config: { auth: 'admin' },

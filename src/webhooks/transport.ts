@@ -148,6 +148,10 @@ class PolicyAgent extends https.Agent {
       } catch (err) {
         throw new TransportError('tls', `tls: ${describe(err)}`);
       }
+      if (timedOut) {
+        socket.destroy(); // too late: the attempt already failed
+        throw new TransportError('connect_timeout', 'connect timed out');
+      }
       return socket;
     };
     let timer: NodeJS.Timeout | undefined;

@@ -117,7 +117,8 @@ describe('merchant portal in Chromium', { skip: !run }, () => {
     await signIn(page, 'admin@demo.test', 'demo-password-123');
     await page.getByTestId('claim-row').first().waitFor();
     assert.equal(await page.getByTestId('claim-row').count(), 2);
-    assert.equal(await page.getByTestId('count-pending').innerText(), '2');
+    // Counts load beside the list: wait for them rather than read them at once.
+    await page.locator('[data-testid=count-pending]', { hasText: /^2$/ }).waitFor();
     assert.deepEqual(await seriousViolations(page), []);
     await shot('claims');
 

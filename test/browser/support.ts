@@ -1,13 +1,16 @@
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { TestContext as NodeTestContext } from 'node:test';
+import pg from 'pg';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import type { Config } from '../../src/config.js';
 import { seedDemo } from '../../src/demo/seed.js';
 import { createApiKey } from '../../src/shops/api-keys.js';
 import type { Shop } from '../../src/shops/shops.js';
 import { startTestApp, type TestContext } from '../support/app.js';
+import { DATABASE_URL } from '../support/db.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -68,7 +71,16 @@ export async function startPageServer(
     ipFailures: 10_000,
     lockSeconds: 60,
   };
-  const ctx = await startTestApp({ lookup: generous, ...overrides });
+  // On PostgreSQL, test files share one database, and every browser test drives the one demo shop: each page
+  // server gets a database of its own (on PGlite each file has its own anyway).
+  const own = await ownDatabase();
+  let ctx: TestContext;
+  try {
+    ctx = await startTestApp({ lookup: generous, ...overrides }, { databaseUrl: own?.url ?? null });
+  } catch (err) {
+    await own?.drop();
+    throw err;
+  }
   const { shop } = await seedDemo(ctx.db, { password: 'demo-password-123' });
   const adminKey = (await createApiKey(ctx.db, { shopIds: [shop.id], role: 'admin', name: 'browser tests' }))
     .secret;
@@ -78,7 +90,36 @@ export async function startPageServer(
   const url = `http://127.0.0.1:${port}`;
   // Links the server makes (evidence files, resolve links) must point at this server.
   ctx.deps.config.publicUrl = url;
-  return { ctx, url, demo: shop, adminKey, close: () => ctx.close() };
+  return {
+    ctx,
+    url,
+    demo: shop,
+    adminKey,
+    close: async () => {
+      await ctx.close();
+      await own?.drop();
+    },
+  };
+}
+
+async function ownDatabase(): Promise<{ url: string; drop(): Promise<void> } | null> {
+  if (!DATABASE_URL) return null;
+  const name = `t_browser_${randomBytes(6).toString('hex')}`;
+  const admin = new URL(DATABASE_URL);
+  admin.pathname = '/postgres';
+  const run = async (statement: string) => {
+    const c = new pg.Client({ connectionString: admin.toString() });
+    await c.connect();
+    try {
+      await c.query(statement);
+    } finally {
+      await c.end();
+    }
+  };
+  await run(`create database "${name}"`);
+  const own = new URL(DATABASE_URL);
+  own.pathname = `/${name}`;
+  return { url: own.toString(), drop: () => run(`drop database if exists "${name}" with (force)`) };
 }
 
 export async function launch(): Promise<Browser> {

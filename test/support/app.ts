@@ -30,8 +30,11 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
 }
 
 /** The real app on the real database, driven through `inject`. One per test file. */
-export async function startTestApp(overrides: Partial<Config> = {}): Promise<TestContext> {
-  const database = await openTestDb();
+export async function startTestApp(
+  overrides: Partial<Config> = {},
+  opts: { databaseUrl?: string | null } = {},
+): Promise<TestContext> {
+  const database = await openTestDb(opts.databaseUrl === undefined ? undefined : opts.databaseUrl);
   const config = testConfig(overrides);
   const deps: AppDeps = { config, database, log: pino({ level: 'silent' }), metrics: createMetrics() };
   let app: App;

@@ -36,9 +36,9 @@ async function pgliteTemplate(): Promise<Blob> {
 }
 
 /** A migrated database for one test file. Tests isolate themselves by creating their own shops. */
-export async function openTestDb(): Promise<Database> {
-  if (DATABASE_URL) {
-    const db = await openDatabase({ databaseUrl: DATABASE_URL, dataDir: null, poolMax: 5 });
+export async function openTestDb(databaseUrl: string | null = DATABASE_URL): Promise<Database> {
+  if (databaseUrl) {
+    const db = await openDatabase({ databaseUrl, dataDir: null, poolMax: 5 });
     await db.migrate();
     return db;
   }

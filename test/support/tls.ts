@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
 /** A throw-away PKI made with the openssl CLI: a test CA, a leaf it signed, and a self-signed (untrusted) leaf. */
@@ -19,7 +18,11 @@ export interface TestPki {
 const SAN = 'subjectAltName=DNS:localhost,DNS:hooks.test,DNS:*.hooks.test,IP:127.0.0.1,IP:::1';
 
 export function makePki(): TestPki {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'resolve-pki-'));
+  // Under the repository's .tmp/ (git-ignored), not the shared system temp dir: in CI runs a file's PKI once
+  // vanished from /tmp while its test still needed it.
+  const base = path.resolve(import.meta.dirname, '..', '..', '.tmp');
+  fs.mkdirSync(base, { recursive: true });
+  const dir = fs.mkdtempSync(path.join(base, 'pki-'));
   const f = (name: string) => path.join(dir, name);
   // Runs in `dir` with relative file names, so each command reads as one line.
   const openssl = (args: string) => execFileSync('openssl', args.split(' '), { cwd: dir, stdio: 'pipe' });

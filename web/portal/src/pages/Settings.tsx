@@ -4,6 +4,7 @@ import type { Me } from '../api';
 import { ErrorBox, Loading, Notice } from '../ui/common';
 import { navigate, onLink } from '../ui/router';
 import { BrandingTab } from './settings/BrandingTab';
+import { ConnectionTab } from './settings/ConnectionTab';
 import { type Doc, DocContext } from './settings/fields';
 import { KeysTab } from './settings/KeysTab';
 import { LanguagesTab } from './settings/LanguagesTab';
@@ -19,6 +20,7 @@ const TABS = [
   ['keys', 'API keys'],
   ['team', 'Team'],
   ['webhooks', 'Webhooks'],
+  ['connection', 'Shop connection'],
 ] as const;
 type Tab = (typeof TABS)[number][0];
 const DOC_TABS: Tab[] = ['resolve', 'branding', 'languages'];
@@ -74,6 +76,8 @@ export function Settings({ shop, tab, me }: { shop: Shop; tab: string; me: Me })
       )}
       {DOC_TABS.includes(t) ? (
         <DocTabs tab={t} doc={doc} shop={shop} readOnly={!isAdmin} />
+      ) : t === 'connection' ? (
+        <ConnectionTab shop={shop} />
       ) : t === 'keys' ? (
         <KeysTab shop={shop} />
       ) : t === 'team' ? (
