@@ -132,7 +132,10 @@ describe('portal analytics and settings in Chromium', { skip: !run }, () => {
 
     await page.getByRole('button', { name: 'Last 7 days' }).click();
     await page.waitForURL(/range=7/);
-    await page.locator('[data-testid=over-time] tbody tr').nth(6).waitFor();
+    // The table is replaced when the new range's numbers arrive: wait for the 7 rows, not for the old 30.
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-testid=over-time] tbody tr').length === 7,
+    );
     assert.equal(await page.locator('[data-testid=over-time] tbody tr').count(), 7);
     assert.equal(await page.getByTestId('total-claims').innerText(), '2');
     await page.getByLabel('Interval').selectOption('week');
