@@ -63,11 +63,15 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   switch (command) {
-    case 'start':
-      return (await import('./server.js')).start(loadConfig(), {
-        worker: !values['no-worker'],
-        seed: !values['no-seed'],
-      });
+    case 'start': {
+      // The database opens (PGlite: WASM start-up) while the HTTP modules load.
+      const t0 = performance.now();
+      const config = loadConfig();
+      const opening = openAndMigrate(config);
+      opening.catch(() => {}); // reported where start() awaits it
+      const { start } = await import('./server.js');
+      return start(config, { worker: !values['no-worker'], seed: !values['no-seed'], t0 }, opening);
+    }
     case 'worker':
       return (await import('./server.js')).startWorkerOnly(loadConfig());
     case 'migrate':

@@ -1,6 +1,7 @@
 import pino, { type Logger } from 'pino';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
+import type { Database } from './db/client.js';
 import { openAndMigrate } from './db/open.js';
 import { seedDemo } from './demo/seed.js';
 import type { AppDeps } from './http/context.js';
@@ -33,12 +34,24 @@ export function startWorker(deps: AppDeps): Worker {
   return worker;
 }
 
-/** `resolve start`: HTTP + (unless --no-worker) the in-process worker, with graceful shutdown. */
-export async function start(config: Config, opts: { worker: boolean; seed: boolean }): Promise<void> {
+/** The demo orders' dates are re-anchored on a start at most once an hour (a restart skips that work). */
+const DEMO_REANCHOR_MS = 3_600_000;
+
+/**
+ * `resolve start`: HTTP + (unless --no-worker) the in-process worker, with graceful shutdown. `opening` is the
+ * database already being opened by the caller (so PGlite starts while this module's imports load).
+ */
+export async function start(
+  config: Config,
+  opts: { worker: boolean; seed: boolean; t0?: number },
+  opening: Promise<Database> = openAndMigrate(config),
+): Promise<void> {
   const log = createLogger(config);
-  const t0 = performance.now();
-  const database = await openAndMigrate(config);
-  const demo = opts.seed ? await seedDemo(database.db, { password: config.demoPassword }) : null;
+  const t0 = opts.t0 ?? performance.now();
+  const database = await opening;
+  const demo = opts.seed
+    ? await seedDemo(database.db, { password: config.demoPassword, keepAnchoredWithinMs: DEMO_REANCHOR_MS })
+    : null;
   const deps: AppDeps = { config, database, log, metrics: createMetrics() };
   const worker = opts.worker ? startWorker(deps) : null;
   deps.nudgeWorker = () => worker?.nudge();
@@ -46,6 +59,7 @@ export async function start(config: Config, opts: { worker: boolean; seed: boole
   const app = await buildApp(deps);
   await app.listen({ port: config.port, host: config.host });
   const ms = Math.round(performance.now() - t0);
+  void app.warmSchemas((err) => log.error({ err }, 'a route schema does not compile'));
   log.info({ ms, database: database.kind, worker: !!worker }, 'resolve ready');
 
   const base = config.publicUrl;

@@ -255,6 +255,19 @@ test('seeding again with a later now re-anchors every state without duplicating 
   assert.deepEqual(await demoCounts(), before);
 });
 
+test('a restart within the hour keeps the demo orders as anchored; a later one re-anchors them', async () => {
+  const HOUR = 3_600_000;
+  // The test before left the orders anchored on first.now.
+  const soon = new Date(first.now.getTime() + HOUR / 2);
+  await seedDemo(ctx.db, { now: soon, keepAnchoredWithinMs: HOUR });
+  assertDemoTable(await allDemoOrders(first.credentials), first.now);
+  const later = new Date(first.now.getTime() + 2 * DAY);
+  await seedDemo(ctx.db, { now: later, keepAnchoredWithinMs: HOUR });
+  assertDemoTable(await allDemoOrders(first.credentials), later);
+  await seedDemo(ctx.db, { now: first.now });
+  assertDemoTable(await allDemoOrders(first.credentials), first.now);
+});
+
 test('a configured demo password (RESOLVE_DEMO_PASSWORD) replaces the generated one', async () => {
   const password = `demo-pw-${Date.now()}`;
   const { credentials } = await seedDemo(ctx.db, { now: first.now, password });

@@ -36,7 +36,12 @@ async function setSetting(db: Db, key: string, value: string): Promise<void> {
  */
 export async function seedDemo(
   db: Db,
-  opts: { now?: Date; password?: string | null } = {},
+  opts: {
+    now?: Date;
+    password?: string | null;
+    /** Keep the demo orders when they were re-anchored less than this long ago (restarts within the hour). */
+    keepAnchoredWithinMs?: number;
+  } = {},
 ): Promise<{ shop: Shop; credentials: DemoCredentials }> {
   const now = opts.now ?? new Date();
   return db.transaction(async (tx) => {
@@ -71,7 +76,12 @@ export async function seedDemo(
       apiKey = (await createApiKey(tx, { shopIds: [shop.id], role: 'admin', name: DEMO_SLUG })).secret;
       await setSetting(tx, 'demo.api_key', apiKey);
     }
-    await refreshDemoOrders(tx, shop, now);
+    const anchoredAt = Date.parse((await getSetting(tx, 'demo.anchored_at')) ?? '');
+    const age = now.getTime() - anchoredAt;
+    if (!(opts.keepAnchoredWithinMs && age >= 0 && age < opts.keepAnchoredWithinMs)) {
+      await refreshDemoOrders(tx, shop, now);
+      await setSetting(tx, 'demo.anchored_at', now.toISOString());
+    }
     return { shop, credentials: { email: DEMO_EMAIL, password, apiKey } };
   });
 }

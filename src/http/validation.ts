@@ -1,4 +1,4 @@
-import { Ajv } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsImport from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js';
@@ -75,9 +75,24 @@ export function fieldErrors(
   return out.length ? out : [{ path: '/', message: 'is invalid' }];
 }
 
-/** A compiled body validator for validating parts of a request by hand (e.g. each item of a bulk call). */
-export function bodyValidator(schema: object) {
-  return bodyAjv.compile(schema);
+export interface BodyValidator {
+  (data: unknown): boolean;
+  errors?: ErrorObject[] | null;
+}
+
+/**
+ * A body validator for validating parts of a request by hand (e.g. each item of a bulk call). It compiles on
+ * first use: modules create theirs at import, and compiling them all then cost ~0.5 s of every start.
+ */
+export function bodyValidator(schema: object): BodyValidator {
+  let compiled: ValidateFunction | undefined;
+  const validate: BodyValidator = (data) => {
+    compiled ??= bodyAjv.compile(schema);
+    const ok = compiled(data) as boolean;
+    validate.errors = compiled.errors;
+    return ok;
+  };
+  return validate;
 }
 
 // PostgreSQL stores neither NUL nor unpaired UTF-16 surrogates (jsonb rejects the latter's \u escapes).
