@@ -206,8 +206,14 @@ export const jobs = pgTable(
     finishedAt: ts('finished_at'),
   },
   (t) => [
-    index('jobs_ready_idx').on(t.runAt).where(sql`status in ('queued', 'running')`),
-    uniqueIndex('jobs_unique_key_uq').on(t.uniqueKey),
+    // Claiming reads due jobs in run_at order and expired leases in lease order (src/jobs/queue.ts), each from an
+    // index holding only those rows, so a claim stops after `limit` rows however long the backlog behind it.
+    index('jobs_queued_idx').on(t.runAt).where(sql`status = 'queued'`),
+    index('jobs_lease_idx').on(t.lockedUntil).where(sql`status = 'running'`),
+    // A webhook fan-out takes over its shop's other queued fan-outs (src/webhooks/fanout.ts).
+    index('jobs_fanout_idx').on(t.shopId, t.runAt).where(sql`type = 'webhooks.fanout' and status = 'queued'`),
+    // Most jobs have no key: they are not in this index at all.
+    uniqueIndex('jobs_unique_key_uq').on(t.uniqueKey).where(sql`unique_key is not null`),
   ],
 );
 

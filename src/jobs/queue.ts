@@ -67,22 +67,35 @@ export async function claimJobs(
       )})`
     : sql``;
   // A job whose lease ran out on its last attempt (its worker died mid-run) is parked, not retried forever.
+  // Running jobs are few: jobs_lease_idx (running only) keeps this cheap however long the queue or its dead rows.
   await db.execute(
     sql`update jobs set status = 'failed', finished_at = now(), updated_at = now(), unique_key = null, locked_by = null,
           last_error = coalesce(last_error || '; ', '') || 'lease expired on the last attempt (worker stopped mid-run)'
         where status = 'running' and locked_until < now() and attempts >= max_attempts`,
   );
+  // Two index-ordered scans, each stopping at `limit`: expired leases first (jobs_lease_idx), then due jobs in
+  // run_at order (jobs_queued_idx). One combined scan of "queued or expired" could only be a bitmap of the whole
+  // ready set plus a sort, per claim.
   return query<ClaimedJob>(
     db,
     sql`update jobs set status = 'running', attempts = attempts + 1, locked_by = ${workerId},
           locked_until = now() + (${leaseMs} * interval '1 millisecond'), updated_at = now()
         where id in (
-          select id from jobs
-          where ((status = 'queued' and run_at <= now())
-             or (status = 'running' and locked_until < now())) ${typeFilter}
-          order by run_at
-          limit ${limit}
-          for update skip locked)
+          select id from (
+            select id from (
+              select id from jobs
+              where status = 'running' and locked_until < now() ${typeFilter}
+              order by locked_until
+              limit ${limit}
+              for update skip locked) expired
+            union all
+            select id from (
+              select id from jobs
+              where status = 'queued' and run_at <= now() ${typeFilter}
+              order by run_at
+              limit ${limit}
+              for update skip locked) due) claimable
+          limit ${limit})
         returning id, type, shop_id, payload, attempts, max_attempts`,
   );
 }

@@ -8,6 +8,7 @@ import { newId } from '../lib/ids.js';
 import { activeSecrets, type EndpointRow } from './endpoints.js';
 import { type DeliverPayload, enqueueDeliveries, type MessageRow } from './messages.js';
 import { createNotice } from './notices.js';
+import type { SuccessRecorder } from './record-success.js';
 import { webhookHeaders } from './signing.js';
 import type { AttemptResult, WebhookTransport } from './transport.js';
 
@@ -32,6 +33,8 @@ export interface DeliveryDeps {
   log: Logger;
   /** PostgreSQL: commit without waiting for the WAL flush (see asyncCommit). */
   asyncCommit: boolean;
+  /** Records successful attempts, several jobs' per statement. */
+  recorder: SuccessRecorder;
 }
 
 /**
@@ -64,13 +67,18 @@ export const asyncCommit = (on: boolean) =>
   on ? sql`select set_config('synchronous_commit', 'off', true)` : sql`select 1`;
 
 const P = (name: string) => sql.placeholder(name);
-const ts = (name: string) => sql`${P(name)}::timestamptz`;
 const dialect = new PgDialect();
 
-/** A batch's messages: one prepared statement with an array parameter (not one bind parameter per id). */
+/**
+ * A batch's messages: one prepared statement with an array parameter (not one bind parameter per id), each message
+ * by primary key (a lateral lookup per id: the plan cannot become a scan). With `id = any(…)` beside the tenant and
+ * endpoint tests, fresh or missing statistics made the planner read the endpoint's whole index range instead —
+ * every message it ever had, per batch.
+ */
 const LOAD_MESSAGES = dialect.sqlToQuery(
-  sql`select * from webhook_messages
-      where shop_id = ${P('shop_id')} and endpoint_id = ${P('endpoint_id')} and id = any(${P('ids')}::text[])`,
+  sql`select m.* from unnest(${P('ids')}::text[]) as u(id)
+      cross join lateral (select * from webhook_messages where id = u.id limit 1) m
+      where m.shop_id = ${P('shop_id')} and m.endpoint_id = ${P('endpoint_id')}`,
 );
 const COLUMNS = Object.entries(getTableColumns(webhookMessages));
 /** Raw rows as Drizzle would map them (timestamps to Dates). */
@@ -122,10 +130,10 @@ export async function deliverBatch(d: DeliveryDeps, shopId: string, jobId: strin
     return;
   }
   const started = performance.now();
+  const streak: Streak = { failingSince: endpoint.failingSince, lastSuccessAt: endpoint.lastSuccessAt };
   let secrets: string[] | null = null;
   let overlapEnds: Date | null = null;
   for (let i = 0; i < due.length; i++) {
-    const rest = due.slice(i + 1);
     if (i > 0 && performance.now() - started > BATCH_BUDGET_MS) {
       await d.db.transaction(async (tx) => {
         await requeue(tx, shopId, endpoint.id, due.slice(i), p.trigger);
@@ -152,11 +160,12 @@ export async function deliverBatch(d: DeliveryDeps, shopId: string, jobId: strin
     d.metrics.webhookAttemptDuration.observe(result.durationMs / 1000);
     const a: Attempt = { jobId, trigger: p.trigger, message, attempt, endpoint, startedAt, result };
     if (result.ok) {
-      const recorded = await recordSuccess(d, a, rest.length === 0);
+      const recorded = await recordSuccess(d, a, i === due.length - 1, streak);
       if (recorded) d.metrics.webhookDeliveries.inc({ outcome: 'succeeded' });
       continue;
     }
     d.metrics.webhookFailures.inc({ kind: result.errorKind ?? 'connection' });
+    const rest = due.slice(i + 1);
     const outcome = await d.db.transaction((tx) => recordFailure(tx, d, a, rest));
     if (outcome) d.metrics.webhookDeliveries.inc({ outcome });
     return;
@@ -215,64 +224,43 @@ async function failUnsent(tx: Db, endpoint: EndpointRow, due: Due[], now: Date) 
       );
 }
 
-/**
- * The common case in one statement (one round trip, atomic): the message is done, the attempt logged, the
- * endpoint's failure streak cleared (its row is written at most once a minute: under load it is a hot row), and
- * with the batch's last message the job row deleted. Built once and run as a named prepared statement: parsed and
- * planned once per connection, not per delivery.
- */
-const RECORD_SUCCESS = dialect.sqlToQuery(sql`
-  with m as (
-    update webhook_messages set status = 'succeeded', attempt_count = attempt_count + 1,
-      schedule_step = ${P('step')}::int, next_attempt_at = null, last_attempt_at = ${ts('started_at')},
-      last_status_code = ${P('status_code')}::int, last_error = null, delivered_at = ${ts('now')},
-      updated_at = ${ts('now')}
-    where shop_id = ${P('shop_id')} and id = ${P('message_id')} and attempt_count = ${P('attempt')}::int
-      and status = 'pending'
-    returning id),
-  a as (
-    insert into webhook_attempts (id, shop_id, message_id, endpoint_id, attempt_number, trigger, url, started_at,
-      duration_ms, status_code, outcome, response_excerpt)
-    select ${P('attempt_id')}, ${P('shop_id')}, m.id, ${P('endpoint_id')}, ${P('attempt')}::int + 1, ${P('trigger')},
-      ${P('url')}, ${ts('started_at')}, ${P('duration_ms')}::int, ${P('status_code')}::int, 'succeeded',
-      ${P('excerpt')} from m
-    returning 1),
-  e as (
-    update webhook_endpoints set failing_since = null, last_success_at = ${ts('now')}
-    where shop_id = ${P('shop_id')} and id = ${P('endpoint_id')} and exists (select 1 from m)
-      and (failing_since is not null or last_success_at is null
-           or last_success_at < ${ts('now')} - interval '1 minute')
-    returning 1),
-  j as (delete from jobs where ${P('last')}::boolean and id = ${P('job_id')} and shop_id = ${P('shop_id')} returning 1),
-  s as (select set_config('synchronous_commit',
-          case when ${P('async')}::boolean then 'off' else current_setting('synchronous_commit') end, true))
-  select (select count(*) from m)::int as recorded, (select count(*) from s)::int as commit_mode`);
+/** What the batch knows of its endpoint's failure streak (from its row, then from its own successes). */
+interface Streak {
+  failingSince: Date | null;
+  lastSuccessAt: Date | null;
+}
 
-async function recordSuccess(d: DeliveryDeps, a: Attempt, last: boolean): Promise<boolean> {
+async function recordSuccess(d: DeliveryDeps, a: Attempt, last: boolean, streak: Streak): Promise<boolean> {
   const { message: m, endpoint: ep, result: r } = a;
   const now = d.now();
-  const res = await d.db._.session
-    .prepareQuery(RECORD_SUCCESS, undefined, 'webhook_record_success', false)
-    .execute({
-      step: m.scheduleStep + 1,
-      started_at: a.startedAt.toISOString(),
-      status_code: r.statusCode,
-      now: now.toISOString(),
-      shop_id: m.shopId,
-      message_id: m.id,
-      attempt: a.attempt,
-      attempt_id: newId('wha'),
-      endpoint_id: ep.id,
-      trigger: a.trigger,
-      url: ep.url,
-      duration_ms: r.durationMs,
-      excerpt: r.responseExcerpt,
-      last,
-      job_id: a.jobId,
-      async: d.asyncCommit,
-    });
-  const [row] = (res as { rows: { recorded: number }[] }).rows;
-  return Number(row?.recorded) === 1;
+  // The statement re-checks the live row; the endpoint is left out only when, as far as this batch knows, nothing
+  // is due. A streak another job starts meanwhile is cleared by a later success, at the latest a minute on.
+  const clearStreak =
+    streak.failingSince !== null ||
+    streak.lastSuccessAt === null ||
+    streak.lastSuccessAt.getTime() < now.getTime() - 60_000;
+  const recorded = await d.recorder.record({
+    shopId: m.shopId,
+    messageId: m.id,
+    attempt: a.attempt,
+    step: m.scheduleStep + 1,
+    startedAt: a.startedAt,
+    now,
+    statusCode: r.statusCode,
+    attemptId: newId('wha'),
+    endpointId: ep.id,
+    trigger: a.trigger,
+    url: ep.url,
+    durationMs: r.durationMs,
+    excerpt: r.responseExcerpt,
+    jobId: last ? a.jobId : null,
+    clearStreak,
+  });
+  if (recorded && clearStreak) {
+    streak.failingSince = null;
+    streak.lastSuccessAt = now;
+  }
+  return recorded;
 }
 
 /**

@@ -9,6 +9,7 @@ import { egressPolicy } from './egress-policy.js';
 import { fanOutEvents } from './fanout.js';
 import { idAt } from './id-range.js';
 import { DELIVER_JOB, type DeliverPayload, FANOUT_JOB } from './messages.js';
+import { SuccessRecorder } from './record-success.js';
 import { type Resolver, WebhookTransport } from './transport.js';
 
 export interface WebhookJobOptions {
@@ -62,6 +63,16 @@ export function webhookJobs(deps: AppDeps, opts: WebhookJobOptions = {}) {
       : loadMasterSecret(deps.database.db, deps.config);
     return master;
   };
+  // One recorder per database handle the worker passes in (in practice one): its jobs share its statements.
+  const recorders = new WeakMap<Db, SuccessRecorder>();
+  const recorderOf = (db: Db) => {
+    let r = recorders.get(db);
+    if (!r) {
+      r = new SuccessRecorder(db, asyncCommit);
+      recorders.set(db, r);
+    }
+    return r;
+  };
   const handlers: Record<string, JobHandler> = {
     [FANOUT_JOB]: async (job, { db }) => {
       if (!job.shop_id) throw new Error(`${FANOUT_JOB} without a shop`);
@@ -86,6 +97,7 @@ export function webhookJobs(deps: AppDeps, opts: WebhookJobOptions = {}) {
           random: opts.random ?? Math.random,
           log,
           asyncCommit,
+          recorder: recorderOf(db),
         },
         job.shop_id,
         job.id,
