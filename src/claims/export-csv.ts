@@ -9,6 +9,7 @@ import {
   orderBy,
   type Sort,
   sortKeyOf,
+  upToKeyset,
 } from './filters.js';
 
 /** Columns of the export, one row per claim item (a claim without items gets one row, item cells empty). */
@@ -124,20 +125,26 @@ interface ExportRow {
 const iso = (col: SQL | typeof claims.createdAt) =>
   sql`to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
-/**
- * One batch: up to `limit` claims after the keyset, in the sort's order, chosen by the same conditions as the list
- * (same indexes), one row per claim with its items aggregated (fewer, smaller rows than a join).
- */
-async function fetchBatch(
-  db: Db,
-  shopId: string,
-  f: ClaimFilters,
-  sort: Sort,
-  after: Keyset | undefined,
-  limit: number,
-) {
+/** Claims of one read: after `after` (from the start when undefined), up to `upTo` (if set), at most `limit`. */
+interface Range {
+  after?: Keyset;
+  upTo?: Keyset;
+  limit: number;
+}
+
+/** The list's conditions (same indexes) for the claims of a range. */
+function rangeConditions(shopId: string, f: ClaimFilters, range: Omit<Range, 'limit'>): SQL {
   const conds = filterConditions(shopId, f);
-  if (after) conds.push(afterKeyset(after));
+  if (range.after) conds.push(afterKeyset(range.after));
+  if (range.upTo) conds.push(upToKeyset(range.upTo));
+  return and(...conds)!;
+}
+
+/**
+ * One batch: the claims of the range in the sort's order, one row per claim with its items aggregated (fewer,
+ * smaller rows than a join).
+ */
+async function fetchBatch(db: Db, shopId: string, f: ClaimFilters, sort: Sort, range: Range) {
   return query<ExportRow>(
     db,
     sql`select ${claims.id} as id, ${claims.number} as number, ${iso(claims.createdAt)} as created_at,
@@ -155,10 +162,37 @@ async function fetchBatch(
           (select json_agg(json_build_array(i.sku, i.title, i.variant_title, i.quantity, i.unit_net_price) order by i.id)
            from ${claimItems} i where i.claim_id = ${claims.id} and i.shop_id = ${shopId}) as items
         from ${claims}
-        where ${and(...conds)}
+        where ${rangeConditions(shopId, f, range)}
         order by ${orderBy(sort)}
-        limit ${limit}`,
+        limit ${range.limit}`,
   );
+}
+
+/**
+ * Where the next `count` batches of `size` claims after `after` end: the keyset of every `size`-th claim (fewer
+ * when the claims run out). Reads the sort's index only: the batches between these ends can then be read side by
+ * side.
+ */
+async function batchEnds(
+  db: Db,
+  shopId: string,
+  f: ClaimFilters,
+  sort: Sort,
+  after: Keyset | undefined,
+  size: number,
+  count: number,
+): Promise<Keyset[]> {
+  const rows = await query<{ sort_key: string; id: string }>(
+    db,
+    sql`select s.sort_key, s.id from (
+      select ${sortKeyOf(sort)} as sort_key, ${claims.id} as id, row_number() over (order by ${orderBy(sort)}) as n
+      from ${claims}
+      where ${rangeConditions(shopId, f, { after })}
+      order by ${orderBy(sort)}
+      limit ${Math.trunc(size * count)}
+    ) s where s.n % ${Math.trunc(size)} = 0 order by s.n`,
+  );
+  return rows.map((r) => ({ sort, at: r.sort_key, id: r.id }));
 }
 
 /** The claim's CSV records (CRLF-terminated): one per item, or one with empty item cells; text via csvCell(). */
@@ -181,6 +215,92 @@ function claimLines(r: ExportRow): string {
   return out;
 }
 
+/** One batch as CSV records: claims read, records written, the keyset position of its last claim. */
+interface TextBatch {
+  claims: number;
+  rows: number;
+  last: Keyset | undefined;
+  text: string;
+}
+
+/** Batch ends read per statement, when batches are read side by side. */
+const ENDS_PER_READ = 16;
+/**
+ * A read between two ends takes at most this many batch sizes of claims (there is one batch size of them unless
+ * claims were added since): with a limit the planner walks the sort's index, as for the list.
+ */
+const RANGE_LIMIT = 2;
+
+/**
+ * The reads of an export, in order, up to `parallel` of them running at once. With one at a time, each batch is
+ * the next `size` claims after the previous one's last. With more, the ends of the next batches are read first
+ * (batchEnds()), and each batch is the range between two ends, so several run side by side (on PostgreSQL each on
+ * a connection and a core of its own). Either way the last read is the one that finds fewer than `size` claims.
+ */
+class BatchReader {
+  private readonly running: Promise<TextBatch & { range: Range }>[] = [];
+  /** Where the next read starts. */
+  private after: Keyset | undefined;
+  /** Known ends of the next reads, and whether more may follow the last of them. */
+  private ends: Keyset[] = [];
+  private moreEnds = true;
+  /** The open-ended read that finds the end of the claims is running. */
+  private lastStarted = false;
+
+  constructor(
+    private readonly read: (range: Range) => Promise<TextBatch>,
+    private readonly readEnds: (after: Keyset | undefined) => Promise<Keyset[]>,
+    private readonly size: number,
+    private readonly parallel: number,
+  ) {}
+
+  /** Starts reads until `parallel` are running (or all are started). */
+  async fill(): Promise<void> {
+    while (this.running.length < this.parallel && !this.lastStarted) {
+      if (this.parallel > 1 && !this.ends.length && this.moreEnds) {
+        this.ends = await this.readEnds(this.after);
+        this.moreEnds = this.ends.length === ENDS_PER_READ;
+      }
+      const upTo = this.ends.shift();
+      this.start(
+        upTo
+          ? { after: this.after, upTo, limit: RANGE_LIMIT * this.size }
+          : { after: this.after, limit: this.size },
+      );
+      if (upTo) this.after = upTo;
+      else this.lastStarted = true;
+    }
+  }
+
+  private start(range: Range, first = false) {
+    const p = this.read(range).then((batch) => ({ ...batch, range }));
+    // A read still running when the consumer gives up must not reject unobserved.
+    p.catch(() => {});
+    if (first) this.running.unshift(p);
+    else this.running.push(p);
+  }
+
+  /** The next batch in order, or null after the last. */
+  async next(): Promise<TextBatch | null> {
+    const p = this.running.shift();
+    if (!p) return null;
+    const { range, ...batch } = await p;
+    if (batch.claims === range.limit && batch.last) {
+      if (range.upTo) {
+        // More claims than the limit between two ends (added since the ends were read): the rest of the range
+        // comes next, before the reads already running.
+        this.start({ ...range, after: batch.last }, true);
+      } else {
+        // The open-ended read found a full batch: there are more claims after it.
+        this.after = batch.last;
+        this.lastStarted = false;
+        this.moreEnds = true;
+      }
+    }
+    return batch;
+  }
+}
+
 export interface ExportProgress {
   batches: number;
   claims: number;
@@ -192,13 +312,15 @@ export interface ExportOptions {
   bom: boolean;
   /** Claims per database read. */
   batchSize: number;
+  /** Batches read at the same time (default 1); each holds a database connection while it runs. */
+  parallel?: number;
   /** Called once when the generator stops: `complete` false when the consumer gave up (client went away). */
   onEnd?: (p: ExportProgress, complete: boolean) => void;
 }
 
 /**
  * The CSV of a shop's claims for the filters, as text chunks (one per batch), read in keyset batches: memory
- * stays at about one batch whatever the size of the export. The next batch is read while the current one is
+ * stays at a few batches whatever the size of the export. The next batches are read while the current one is
  * written out; when the consumer stops (the client disconnected), no further batch is read.
  */
 export async function* claimsCsv(
@@ -208,28 +330,41 @@ export async function* claimsCsv(
   o: ExportOptions,
 ): AsyncGenerator<string> {
   const progress: ExportProgress = { batches: 0, claims: 0, rows: 0 };
+  const reader = new BatchReader(
+    async (range) => {
+      const rows = await fetchBatch(db, shopId, f, o.sort, range);
+      // Formatted as soon as it arrives, while the other reads run.
+      let text = '';
+      let records = 0;
+      for (const r of rows) {
+        text += claimLines(r);
+        records += r.items?.length || 1;
+      }
+      const last = rows[rows.length - 1];
+      return {
+        claims: rows.length,
+        rows: records,
+        last: last ? { sort: o.sort, at: last.sort_key, id: last.id } : undefined,
+        text,
+      };
+    },
+    (after) => batchEnds(db, shopId, f, o.sort, after, o.batchSize, ENDS_PER_READ),
+    o.batchSize,
+    Math.max(1, o.parallel ?? 1),
+  );
   let complete = false;
   try {
     yield `${o.bom ? '\uFEFF' : ''}${csvLine([...CSV_COLUMNS])}`;
-    let pending: Promise<ExportRow[]> | null = fetchBatch(db, shopId, f, o.sort, undefined, o.batchSize);
-    while (pending) {
-      const rows: ExportRow[] = await pending;
+    await reader.fill();
+    for (;;) {
+      const batch = await reader.next();
+      if (!batch) break;
       progress.batches++;
-      progress.claims += rows.length;
-      // The next read starts now, so the database works on it while this batch is formatted and written.
-      const last = rows[rows.length - 1];
-      pending =
-        rows.length === o.batchSize && last
-          ? fetchBatch(db, shopId, f, o.sort, { sort: o.sort, at: last.sort_key, id: last.id }, o.batchSize)
-          : null;
-      // A read in flight when the consumer gives up must not reject unobserved.
-      pending?.catch(() => {});
-      let chunk = '';
-      for (const r of rows) {
-        chunk += claimLines(r);
-        progress.rows += r.items?.length || 1;
-      }
-      if (chunk) yield chunk;
+      progress.claims += batch.claims;
+      progress.rows += batch.rows;
+      // The next reads start now, so the database works on them while this batch is written out.
+      await reader.fill();
+      if (batch.text) yield batch.text;
     }
     complete = true;
   } finally {

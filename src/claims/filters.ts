@@ -197,6 +197,14 @@ export function afterKeyset(k: Keyset): SQL {
     : sql`(${col}, ${claims.id}) > (${k.at}::timestamptz, ${k.id})`;
 }
 
+/** Rows up to and including the keyset position, in the sort's direction (the end of a range after afterKeyset()). */
+export function upToKeyset(k: Keyset): SQL {
+  const col = sortColumn(k.sort);
+  return isDesc(k.sort)
+    ? sql`(${col}, ${claims.id}) >= (${k.at}::timestamptz, ${k.id})`
+    : sql`(${col}, ${claims.id}) <= (${k.at}::timestamptz, ${k.id})`;
+}
+
 /** The cursor's text (base64url-encoded by splitPage): the sort, the row's sort key and id. */
 export const keysetText = (k: Keyset) => JSON.stringify([k.sort, k.at, k.id]);
 
