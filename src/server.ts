@@ -8,6 +8,7 @@ import type { AppDeps } from './http/context.js';
 import { createMetrics } from './http/metrics.js';
 import { jobHandlers } from './jobs/catalog.js';
 import { scheduleMaintenance } from './jobs/maintenance.js';
+import { jobsAnnouncer, listenForJobs } from './jobs/wakeup.js';
 import { Worker } from './jobs/worker.js';
 
 export function createLogger(config: Config): Logger {
@@ -54,7 +55,14 @@ export async function start(
     : null;
   const deps: AppDeps = { config, database, log, metrics: createMetrics() };
   const worker = opts.worker ? startWorker(deps) : null;
-  deps.nudgeWorker = () => worker?.nudge();
+  // Work queued here wakes this process's worker at once, and the workers of other processes through NOTIFY.
+  const announce = jobsAnnouncer(database, log);
+  deps.nudgeWorker = () => {
+    worker?.nudge();
+    announce();
+  };
+  const listener =
+    worker && config.databaseUrl ? listenForJobs(config.databaseUrl, () => worker.nudge(), log) : null;
   if (worker) await scheduleMaintenance(database.db);
   const app = await buildApp(deps);
   await app.listen({ port: config.port, host: config.host });
@@ -93,6 +101,7 @@ export async function start(
     }, config.shutdownTimeoutMs + 2000);
     timer.unref();
     await app.close();
+    await listener?.close();
     await worker?.stop(config.shutdownTimeoutMs);
     await database.close();
     log.info('stopped');
@@ -108,9 +117,13 @@ export async function startWorkerOnly(config: Config): Promise<void> {
   const database = await openAndMigrate(config);
   const deps: AppDeps = { config, database, log, metrics: createMetrics() };
   const worker = startWorker(deps);
+  // Jobs this worker queues (fan-out → deliveries) run at once; work queued by API processes is announced.
+  deps.nudgeWorker = () => worker.nudge();
+  const listener = config.databaseUrl ? listenForJobs(config.databaseUrl, () => worker.nudge(), log) : null;
   await scheduleMaintenance(database.db);
   log.info({ worker: worker.id }, 'resolve worker ready');
   const shutdown = async () => {
+    await listener?.close();
     await worker.stop(config.shutdownTimeoutMs);
     await database.close();
     process.exit(0);
