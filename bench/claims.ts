@@ -1,9 +1,12 @@
 /**
  * Claim submission (`POST /v1/resolve/{slug}/claims`) through the real app: claims/s and latency, on PostgreSQL
- * (one shop, and spread over 4 shops) and, for information, on PGlite. See bench/CUSTOMER.md.
+ * (one shop, and spread over 4 shops) and, for information, on PGlite. On PostgreSQL each run is measured side by
+ * side with a bare Fastify + pg route that stores a claim with the minimum SQL (bench/serve.ts, `bareClaim`), in
+ * the same database and tables. See bench/CUSTOMER.md.
  *
- *   node --import tsx bench/claims.ts [--duration 15] [--orders 16000] [--pglite-duration 10] [--pglite-orders 3000]
- *                     [--connections 50] [--pool 10] [--db pg,pglite] [--no-diagnose] [--profile DIR] [--json FILE]
+ *   node --import tsx bench/claims.ts [--duration 15] [--orders 16000] [--bare-orders 40000] [--pglite-duration 10]
+ *                     [--pglite-orders 3000] [--connections 50] [--pool 10] [--db pg,pglite] [--no-diagnose]
+ *                     [--no-bare] [--bare-number-before] [--profile DIR] [--json FILE]
  *
  * Environment: BENCH_DURATION, BENCH_ORDERS, BENCH_CONNECTIONS, BENCH_POOL, BENCH_DBS, BENCH_JSON; BENCH_PG_URL is the admin URL
  * (default postgres://postgres@127.0.0.1:5432/postgres). The script creates resolve_bench_claims_<ts>_<pid> (and a
@@ -42,6 +45,9 @@ const { values: argv } = parseArgs({
   options: {
     duration: { type: 'string' },
     orders: { type: 'string' },
+    'bare-orders': { type: 'string' },
+    'no-bare': { type: 'boolean' },
+    'bare-number-before': { type: 'boolean' },
     'pglite-duration': { type: 'string' },
     'pglite-orders': { type: 'string' },
     connections: { type: 'string' },
@@ -58,6 +64,12 @@ const opts = {
   duration: int(argv.duration ?? env.BENCH_DURATION, 15),
   /** Orders (each with a session) prepared per run: every claim is on an order of its own. */
   orders: int(argv.orders ?? env.BENCH_ORDERS, 16_000),
+  /** The same for the bare side (PostgreSQL only), which is several times faster. */
+  bareOrders: int(argv['bare-orders'] ?? env.BENCH_BARE_ORDERS, 40_000),
+  /** Measure the bare route beside the API (PostgreSQL). */
+  bare: !argv['no-bare'],
+  /** Also measure the bare route taking the number before its transaction (numbers may have gaps). */
+  bareNumberBefore: !!argv['bare-number-before'],
   pgliteDuration: int(argv['pglite-duration'], 10),
   pgliteOrders: int(argv['pglite-orders'], 3000),
   connections: int(argv.connections ?? env.BENCH_CONNECTIONS, 50),
@@ -86,8 +98,9 @@ interface Shop {
  * Orders `from..to` of `shop` (one line item, one delivered shipment each) and one open zip-level session per
  * order, stored as openSession() stores it (the bearer hashed).
  */
-async function prepare(exec: Exec, shop: Shop, from: number, to: number) {
+async function prepare(exec: Exec, shop: Shop, from: number, to: number, sessions = true) {
   await loadOrders(exec, shop.id, from, to);
+  if (!sessions) return;
   const ids: string[] = [];
   const hashes: string[] = [];
   const orders: string[] = [];
@@ -104,8 +117,16 @@ async function prepare(exec: Exec, shop: Shop, from: number, to: number) {
   );
 }
 
+type Side = 'api' | 'bare' | 'bare_nb';
+const SIDE_NAMES: Record<Side, string> = { api: 'API', bare: 'bare', bare_nb: 'bare, number before tx' };
+
 interface Scenario {
   name: string;
+  /**
+   * `api`: the app's route with the order's session; `bare`: bench/serve.ts's bare claim route; `bare_nb`: the
+   * same with the number taken before the transaction (`?number=before`).
+   */
+  side: Side;
   /** Per shop, the order numbers (i) to claim, in submission order. */
   shops: { shop: Shop; orders: number[] }[];
 }
@@ -122,12 +143,25 @@ async function submit(server: ServerChild, sc: Scenario, connections: number, se
   let next = 0;
   const res = await load({
     port: server.port,
-    path: '/v1/resolve/x/claims',
+    path: sc.side === 'api' ? '/v1/resolve/x/claims' : '/bare/x/claims',
     connections: Math.min(connections, queue.length),
     ...(seconds ? { duration: seconds } : { amount: queue.length }),
     expect: 201,
-    next: () => {
+    next: (): { path: string; body: string; headers: Record<string, string> } => {
       const q = queue[next++ % queue.length];
+      if (sc.side !== 'api')
+        return {
+          path: `/bare/${q.slug}/claims${sc.side === 'bare_nb' ? '?number=before' : ''}`,
+          body: JSON.stringify({
+            order_id: orderIdOf(q.i),
+            line_item_id: lineItemIdOf(q.i),
+            quantity: 1,
+            flow: 'missing_item',
+            reason: 'missing_from_parcel',
+            resolution_preference: 'refund',
+          }),
+          headers: { 'idempotency-key': `bench-claim-${q.i}` },
+        };
       return {
         path: `/v1/resolve/${q.slug}/claims`,
         body: JSON.stringify({
@@ -147,6 +181,7 @@ async function submit(server: ServerChild, sc: Scenario, connections: number, se
 
 interface RunResult {
   scenario: string;
+  side: Side;
   claims: number;
   seconds: number;
   claims_per_s: number;
@@ -182,6 +217,7 @@ async function measure(
   const s = summarize([r]);
   const res: RunResult = {
     scenario: sc.name,
+    side: sc.side,
     claims: s.requests,
     seconds: s.seconds,
     claims_per_s: Math.round(s.rps),
@@ -199,7 +235,7 @@ async function measure(
     db_backend_states: waits,
   };
   log(
-    `  ${sc.name}: ${fmt(res.claims)} claims in ${res.seconds} s = ${fmt(res.claims_per_s)}/s, ` +
+    `  ${sc.name} (${sc.side}): ${fmt(res.claims)} claims in ${res.seconds} s = ${fmt(res.claims_per_s)}/s, ` +
       `p50 ${res.p50.toFixed(1)} ms, p99 ${res.p99.toFixed(1)} ms, ${res.queries_per_claim ?? '–'} queries/claim`,
   );
   return res;
@@ -241,14 +277,15 @@ async function verify(exec: Exec, shops: Shop[], answered: number) {
 
 // ---------------------------------------------------------------------------------------------- databases
 
-/** Orders: [warm-up][single shop: N][4 shops: N/2 each]; sessions for all of them. */
-function plan(n: number) {
-  const warm = { from: 1, to: WARMUP };
-  const single = { from: WARMUP + 1, to: WARMUP + n };
+/** Orders from `first` on: [warm-up][single shop: N][4 shops: N/2 each]. */
+function plan(n: number, first = 1) {
+  const o = first - 1;
+  const warm = { from: o + 1, to: o + WARMUP };
+  const single = { from: o + WARMUP + 1, to: o + WARMUP + n };
   const per = Math.ceil(n / 2);
   const spread = [0, 1, 2, 3].map((k) => ({
-    from: WARMUP + n + 1 + k * per,
-    to: WARMUP + n + (k + 1) * per,
+    from: o + WARMUP + n + 1 + k * per,
+    to: o + WARMUP + n + (k + 1) * per,
   }));
   return { warm, single, spread, total: WARMUP + n + 4 * per };
 }
@@ -271,66 +308,86 @@ async function runPostgres() {
   const exec: Exec = (text, params) => client.query(text, params);
   const runs: RunResult[] = [];
   let answered = 0;
-  const scenarios = async (n: number, tag: string, diagnostic: boolean, seconds: number) => {
-    const p = plan(n);
-    const base = diagnostic ? p.total : 0;
-    const shift = (r: { from: number; to: number }) => ({ from: r.from + base, to: r.to + base });
+  // API orders (with sessions) first, then the bare side's (no sessions); the diagnostic pass after both.
+  let nextOrder = 1;
+  const scenarios = async (tag: string, diagnostic: boolean, seconds: number) => {
     const t0 = performance.now();
-    await client.query('set synchronous_commit = off');
-    await prepare(exec, main, shift(p.warm).from, shift(p.single).to);
-    for (const [k, s] of spreadShops.entries())
-      await prepare(exec, s, shift(p.spread[k]).from, shift(p.spread[k]).to);
-    await client.query('vacuum (analyze)');
-    log(`  ${fmt(p.total)} orders with sessions prepared in ${Math.round(performance.now() - t0)} ms`);
-
-    const server = await startServer({ kind: 'api', databaseUrl: urlOf(name, 'bench_api'), pool: opts.pool });
-    const counters = {
-      cpu: backendCpu(admin, name, 'bench_api'),
-      waits: () => waitSampler(admin, name, 'bench_api'),
-    };
-    const warm = await submit(
-      server,
-      { name: 'warm-up', shops: [{ shop: main, orders: range(shift(p.warm)) }] },
-      20,
-      null,
+    const sides = (['api', 'bare', 'bare_nb'] as const).filter(
+      (side) => side === 'api' || (opts.bare && (side === 'bare' || opts.bareNumberBefore)),
     );
-    answered += warm.requests;
+    const plans = Object.fromEntries(
+      sides.map((side) => {
+        const p = plan(side === 'api' ? opts.orders : opts.bareOrders, nextOrder);
+        nextOrder += p.total;
+        return [side, p];
+      }),
+    ) as Record<Side, ReturnType<typeof plan>>;
+    await client.query('set synchronous_commit = off');
+    for (const side of sides) {
+      const p = plans[side];
+      await prepare(exec, main, p.warm.from, p.single.to, side === 'api');
+      for (const [k, s] of spreadShops.entries())
+        await prepare(exec, s, p.spread[k].from, p.spread[k].to, side === 'api');
+    }
+    await client.query('vacuum (analyze)');
+    log(`  ${fmt(nextOrder - 1)} orders in all, prepared in ${Math.round(performance.now() - t0)} ms`);
+
+    const servers = {
+      api: await startServer({ kind: 'api', databaseUrl: urlOf(name, 'bench_api'), pool: opts.pool }),
+      bare: opts.bare
+        ? await startServer({ kind: 'bare', databaseUrl: urlOf(name, 'bench_bare'), pool: opts.pool })
+        : null,
+    };
+    // Both bare variants are served by the bare server (runs take turns, so the counters tell them apart).
+    const serverOf = (side: Side) => (side === 'api' ? servers.api : servers.bare!);
+    const appOf = (side: Side) => (side === 'api' ? 'bench_api' : 'bench_bare');
+    const counters = (side: Side) => ({
+      cpu: backendCpu(admin, name, appOf(side)),
+      waits: () => waitSampler(admin, name, appOf(side)),
+    });
+    for (const side of sides) {
+      const warm = await submit(
+        serverOf(side),
+        { name: 'warm-up', side, shops: [{ shop: main, orders: range(plans[side].warm) }] },
+        20,
+        null,
+      );
+      answered += warm.requests;
+    }
     const prof = (s: string) =>
       opts.profile && !diagnostic ? path.resolve(opts.profile, `claims-${s}.cpuprofile`) : null;
-    runs.push(
-      await measure(
-        server,
-        { name: `${tag}, 1 shop`, shops: [{ shop: main, orders: range(shift(p.single)) }] },
-        seconds,
-        counters,
-        prof('1-shop'),
-      ),
-    );
-    runs.push(
-      await measure(
-        server,
-        {
-          name: `${tag}, 4 shops`,
-          shops: spreadShops.map((shop, k) => ({ shop, orders: range(shift(p.spread[k])) })),
-        },
-        seconds,
-        counters,
-        prof('4-shops'),
-      ),
-    );
-    await server.stop();
-    answered += runs[runs.length - 2].claims + runs[runs.length - 1].claims;
-    return p;
+    // API and bare take turns going first (1 shop: API first; 4 shops: bare first).
+    for (const [k, shopsOf] of [
+      [0, (p: ReturnType<typeof plan>) => [{ shop: main, orders: range(p.single) }]],
+      [
+        1,
+        (p: ReturnType<typeof plan>) => spreadShops.map((shop, j) => ({ shop, orders: range(p.spread[j]) })),
+      ],
+    ] as const) {
+      const label = k === 0 ? '1 shop' : '4 shops';
+      for (const side of k === 0 ? sides : [...sides].reverse()) {
+        const r = await measure(
+          serverOf(side),
+          { name: `${tag}, ${label}`, side, shops: shopsOf(plans[side]) },
+          seconds,
+          counters(side),
+          prof(`${side}-${k === 0 ? '1-shop' : '4-shops'}`),
+        );
+        runs.push(r);
+        answered += r.claims;
+      }
+    }
+    await servers.api.stop();
+    await servers.bare?.stop();
   };
 
   if (opts.profile) fs.mkdirSync(opts.profile, { recursive: true });
-  await scenarios(opts.orders, version, false, opts.duration);
+  await scenarios(version, false, opts.duration);
   const checked = await verify(exec, [main, ...spreadShops], answered);
   if (opts.diagnose) {
     // Diagnostic only (never a production setting): the same claims without waiting for the WAL flush.
     await admin.query(`alter database "${name}" set synchronous_commit = off`);
     await scenarios(
-      opts.orders,
       `${version}, synchronous_commit=off (diagnostic)`,
       true,
       Math.max(1, Math.round(opts.duration / 2)),
@@ -367,14 +424,14 @@ async function runPglite() {
   const none = { cpu: async () => null, waits: null };
   const warm = await submit(
     server,
-    { name: 'warm-up', shops: [{ shop: main, orders: range(p.warm) }] },
+    { name: 'warm-up', side: 'api', shops: [{ shop: main, orders: range(p.warm) }] },
     20,
     null,
   );
   const runs = [
     await measure(
       server,
-      { name: `${version}, 1 shop`, shops: [{ shop: main, orders: range(p.single) }] },
+      { name: `${version}, 1 shop`, side: 'api', shops: [{ shop: main, orders: range(p.single) }] },
       opts.pgliteDuration,
       none,
       null,
@@ -383,6 +440,7 @@ async function runPglite() {
       server,
       {
         name: `${version}, 4 shops`,
+        side: 'api',
         shops: spreadShops.map((shop, k) => ({ shop, orders: range(p.spread[k]) })),
       },
       opts.pgliteDuration,
@@ -416,11 +474,19 @@ async function main() {
   }
   const single = results.find(
     (r) =>
+      r.side === 'api' &&
       r.scenario.startsWith('PostgreSQL') &&
       r.scenario.endsWith(', 1 shop') &&
       !r.scenario.includes('diagnostic'),
   );
-  out.results = results;
+  // The API against the bare route of the same run (same scenario).
+  const bareOf = (r: RunResult) =>
+    r.side !== 'bare' ? results.find((b) => b.side === 'bare' && b.scenario === r.scenario) : undefined;
+  const ratioOf = (r: RunResult) => {
+    const b = bareOf(r);
+    return b ? Number((r.claims_per_s / b.claims_per_s).toFixed(3)) : null;
+  };
+  out.results = results.map((r) => ({ ...r, vs_bare: r.side !== 'bare' ? ratioOf(r) : null }));
   out.target = {
     claims_per_s: TARGET,
     value: single?.claims_per_s ?? null,
@@ -436,18 +502,22 @@ async function main() {
       `${os.loadavg()[0].toFixed(1)} at end; took ${out.seconds} s`,
     `one claim per order (flow missing_item, 1 item, refund, Idempotency-Key), ${opts.connections} connections, pool ${opts.pool}`,
     '',
-    '| run | claims | claims/s | p50 ms | p90 ms | p99 ms | max ms | queries/claim | Node CPU µs/claim | DB CPU µs/claim |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...results.map(
-      (r) =>
-        `| ${r.scenario} | ${fmt(r.claims)} | **${fmt(r.claims_per_s)}** | ${r.p50.toFixed(1)} | ${r.p90.toFixed(1)} | ` +
-        `${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${r.queries_per_claim ?? '–'} | ${fmt(r.node_cpu_us_per_claim)} | ` +
-        `${r.db_cpu_us_per_claim === null ? '–' : fmt(r.db_cpu_us_per_claim)} |`,
-    ),
+    '| run | side | claims | claims/s | p50 ms | p90 ms | p99 ms | max ms | queries/claim | Node CPU µs/claim | DB CPU µs/claim | vs bare |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...results.map((r) => {
+      const ratio = ratioOf(r);
+      return (
+        `| ${r.scenario} | ${SIDE_NAMES[r.side]} | ${fmt(r.claims)} | **${fmt(r.claims_per_s)}** | ` +
+        `${r.p50.toFixed(1)} | ${r.p90.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ` +
+        `${r.queries_per_claim ?? '–'} | ${fmt(r.node_cpu_us_per_claim)} | ` +
+        `${r.db_cpu_us_per_claim === null ? '–' : fmt(r.db_cpu_us_per_claim)} | ` +
+        `${r.side === 'bare' ? '1.00×' : ratio === null ? '–' : `**${ratio.toFixed(2)}×**`} |`
+      );
+    }),
     '',
     ...results
       .filter((r) => r.db_backend_states)
-      .map((r) => `backend states, ${r.scenario}: ${JSON.stringify(r.db_backend_states)}`),
+      .map((r) => `backend states, ${r.scenario} (${r.side}): ${JSON.stringify(r.db_backend_states)}`),
     single
       ? `target (PostgreSQL, 1 shop): ≥ ${fmt(TARGET)} claims/s: ${single.claims_per_s >= TARGET ? 'met' : 'NOT met'} (${fmt(single.claims_per_s)})`
       : '',

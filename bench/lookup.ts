@@ -28,6 +28,7 @@ import {
   loadOrders,
   log,
   machine,
+  redisCpu,
   type ServerChild,
   startServer,
   summarize,
@@ -45,6 +46,7 @@ const { values: argv } = parseArgs({
     rounds: { type: 'string' },
     profile: { type: 'string' },
     json: { type: 'string' },
+    redis: { type: 'string' },
   },
 });
 const env = process.env;
@@ -60,6 +62,8 @@ const opts = {
   rounds: int(argv.rounds, 2),
   profile: argv.profile ?? null,
   json: argv.json ?? env.BENCH_JSON ?? null,
+  /** REDIS_URL of the API side: the lookup's per-IP and per-shop counters in Redis. Default: in the database. */
+  redis: argv.redis ?? env.BENCH_REDIS_URL ?? null,
 };
 const CHUNK = 250_000;
 const PICKS = 50_000;
@@ -104,6 +108,8 @@ interface Side {
   server: ServerChild;
   path: string;
   cpu: () => Promise<number | null>;
+  /** CPU of the Redis server, when this side uses it. */
+  redisCpu?: () => Promise<number | null>;
 }
 
 interface Measured {
@@ -113,6 +119,7 @@ interface Measured {
   /** Requests the server received (autocannon counts only those answered within the duration). */
   served: number;
   dbCpu: number | null;
+  redisCpu: number | null;
   queries: number;
   waits: Record<string, number>[];
 }
@@ -123,6 +130,7 @@ const empty = (): Measured => ({
   nodeSys: 0,
   served: 0,
   dbCpu: 0,
+  redisCpu: 0,
   queries: 0,
   waits: [],
 });
@@ -204,6 +212,7 @@ async function main() {
     kind: 'api',
     databaseUrl: urlOf(name, 'bench_api'),
     pool: opts.pool,
+    redisUrl: opts.redis,
   });
   const bare = await startServer({
     kind: 'bare',
@@ -217,6 +226,7 @@ async function main() {
       server: api,
       path: '/v1/resolve/bench/sessions',
       cpu: backendCpu(admin, name, 'bench_api'),
+      redisCpu: opts.redis ? await redisCpu(opts.redis) : undefined,
     },
     { name: 'bare', server: bare, path: '/bare/bench/sessions', cpu: backendCpu(admin, name, 'bench_bare') },
   ];
@@ -265,6 +275,7 @@ async function main() {
     if (profile) await s.server.profileStart();
     const before = await s.server.stats();
     const db0 = await s.cpu();
+    const redis0 = s.redisCpu ? await s.redisCpu() : null;
     const waits = waitSampler(admin, name, `bench_${s.name}`);
     const r = await load({
       port: s.server.port,
@@ -277,6 +288,7 @@ async function main() {
     m.waits.push(await waits());
     const after = await s.server.stats();
     const db1 = await s.cpu();
+    const redis1 = s.redisCpu ? await s.redisCpu() : null;
     if (profile) await s.server.profileStop(profile);
     m.runs.push(r);
     m.nodeCpu += after.cpu - before.cpu;
@@ -284,6 +296,8 @@ async function main() {
     m.queries += after.queries - before.queries;
     m.served += after.requests - before.requests;
     m.dbCpu = m.dbCpu === null || db0 === null || db1 === null ? null : m.dbCpu + db1 - db0;
+    m.redisCpu =
+      m.redisCpu === null || redis0 === null || redis1 === null ? null : m.redisCpu + redis1 - redis0;
     log(
       `  ${s.name} ${expect}: ${fmt(r.requests / r.seconds)} req/s over ${r.seconds.toFixed(1)} s ` +
         `(p99 ${summarize([r]).p99.toFixed(1)} ms, Node CPU ${fmt((after.cpu - before.cpu) / r.requests)} µs/req, ` +
@@ -328,6 +342,7 @@ async function main() {
           node_cpu_us_per_req: Math.round(x.nodeCpu / s.requests),
           node_sys_share: Number((x.nodeSys / x.nodeCpu).toFixed(2)),
           db_cpu_us_per_req: x.dbCpu === null ? null : Math.round(x.dbCpu / s.requests),
+          redis_cpu_us_per_req: x.redisCpu === null ? null : Math.round(x.redisCpu / s.requests),
           queries_per_req: Number((x.queries / x.served).toFixed(2)),
           db_backend_states: Object.fromEntries(
             Object.entries(waits)
@@ -369,8 +384,10 @@ async function main() {
       `pool ${opts.pool} per side, ${opts.rounds} rounds (ABBA), ${WARMUP_SECONDS} s warm-up per side; took ${out.seconds} s`,
     `index used: ${indexUsed ? 'yes' : 'NO'} (${plan.split('\n')[1]?.trim() ?? plan.split('\n')[0]})`,
     '',
-    '| path | side | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | queries/req | Node CPU µs/req | DB CPU µs/req | vs bare |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `lookup counters: ${opts.redis ? `Redis (${opts.redis})` : 'in the database'}`,
+    '',
+    '| path | side | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | queries/req | Node CPU µs/req | DB CPU µs/req | Redis CPU µs/req | vs bare |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const [p, r] of Object.entries(summary)) {
     for (const [sideName, s] of [
@@ -380,7 +397,7 @@ async function main() {
       lines.push(
         `| ${p === 'found' ? 'found (201)' : 'wrong ZIP (404)'} | ${sideName} | ${fmt(s.requests)} | ${fmt(s.rps)} | ` +
           `${s.p50.toFixed(1)} | ${s.p90.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.max.toFixed(1)} | ${s.queries_per_req} | ${fmt(s.node_cpu_us_per_req)} (${Math.round(s.node_sys_share * 100)} % sys) | ` +
-          `${s.db_cpu_us_per_req === null ? '–' : fmt(s.db_cpu_us_per_req)} | ${sideName === 'API' ? `**${r.ratio.toFixed(2)}×**` : '1.00×'} |`,
+          `${s.db_cpu_us_per_req === null ? '–' : fmt(s.db_cpu_us_per_req)} | ${s.redis_cpu_us_per_req ? fmt(s.redis_cpu_us_per_req) : '–'} | ${sideName === 'API' ? `**${r.ratio.toFixed(2)}×**` : '1.00×'} |`,
       );
     }
   }

@@ -191,6 +191,8 @@ export interface ServeOptions {
   shopId?: string;
   /** Extra node flags, e.g. --cpu-prof. */
   execArgv?: string[];
+  /** API side: REDIS_URL of the app (the lookup's counters in Redis), or none. */
+  redisUrl?: string | null;
 }
 
 /** Starts bench/serve.ts in a process of its own: the load generator must not share the server's event loop. */
@@ -414,5 +416,24 @@ export function machine() {
     cpu: os.cpus()[0]?.model ?? '?',
     memGb: Math.round(os.totalmem() / 2 ** 30),
     load: os.loadavg()[0],
+  };
+}
+
+/** CPU time (µs, user + system) of the Redis server at `url` so far, from /proc; null when it cannot be read. */
+export async function redisCpu(url: string): Promise<() => Promise<number | null>> {
+  const { Redis } = await import('ioredis');
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await r.connect();
+  const pid = /process_id:(\d+)/.exec(await r.info('server'))?.[1];
+  r.disconnect();
+  const tick = 1e6 / 100; // USER_HZ
+  return async () => {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(f[11]) + Number(f[12])) * tick;
+    } catch {
+      return null;
+    }
   };
 }

@@ -24,6 +24,7 @@ import { teamRoutes } from './portal/team-routes.js';
 import { CustomerClaim, CustomerOrder, FlowView, MerchantClaim } from './resolve/api-schemas.js';
 import { resolveCors } from './resolve/cors.js';
 import { resolveMerchantRoutes } from './resolve/merchant-routes.js';
+import { redisLookupCounters } from './resolve/redis-counters.js';
 import { resolveRoutes } from './resolve/routes.js';
 import { ResolveSettingsSchema } from './resolve/settings.js';
 import type { ApiKey, Role } from './shops/api-keys.js';
@@ -98,6 +99,9 @@ function toAppError(err: FastifyError & { validationContext?: string }): AppErro
 }
 
 /** Builds the HTTP app. It never listens: `start` does, tests use `inject`. */
+const redisCountersOf = (config: AppDeps['config']) =>
+  config.redisUrl ? redisLookupCounters(config.redisUrl) : null;
+
 export async function buildApp(deps: AppDeps): Promise<App> {
   const compilers = lazyCompilers(validatorCompiler);
   const app = Fastify({
@@ -260,7 +264,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     ...deps,
     storage: deps.storage ?? createStorage(deps.config),
     masterSecret: deps.masterSecret ?? (await loadMasterSecret(deps.database.db, deps.config)),
+    lookupCounters: deps.lookupCounters !== undefined ? deps.lookupCounters : redisCountersOf(deps.config),
   };
+  if (deps.lookupCounters === undefined && ready.lookupCounters) {
+    const counters = ready.lookupCounters;
+    app.addHook('onClose', () => counters.close());
+  }
   await app.register(opsRoutes(ready));
   await app.register(orderRoutes(ready));
   await app.register(fp(resolveCors(ready)));

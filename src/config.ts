@@ -19,6 +19,8 @@ export interface Config {
   workerPollMs: number;
   shutdownTimeoutMs: number;
   pgPoolMax: number;
+  /** Optional Redis (`REDIS_URL`): when set, the customer lookup's per-IP and per-shop counters live there. */
+  redisUrl: string | null;
   /** Customer lookup limits (SPEC §3): per client IP, per shop, and failure lock-outs. */
   lookup: {
     ipMax: number;
@@ -110,6 +112,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push(`DATABASE_URL must start with postgres:// or postgresql:// (got "${databaseUrl}")`);
     databaseUrl = null;
+  }
+
+  let redisUrl: string | null = env.REDIS_URL || null;
+  if (redisUrl && !/^rediss?:\/\/[^/]/.test(redisUrl)) {
+    problems.push(`REDIS_URL must start with redis:// or rediss:// (got "${redisUrl}")`);
+    redisUrl = null;
   }
 
   let publicUrl = env.PUBLIC_URL || `http://localhost:${port}`;
@@ -213,6 +221,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerPollMs: int('WORKER_POLL_MS', 500, 10, 60_000),
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     pgPoolMax: int('PG_POOL_MAX', 10, 1, 200),
+    redisUrl,
     lookup: {
       ipMax: int('LOOKUP_IP_MAX', 60, 1, 1_000_000),
       ipWindowSeconds: int('LOOKUP_IP_WINDOW_SECONDS', 600, 1, 86_400),

@@ -22,10 +22,21 @@ const LIMITS: Config['lookup'] = {
 };
 
 let ctx: TestContext;
-before(async () => {
-  ctx = await startTestApp({ lookup: LIMITS });
-});
-after(() => ctx.close());
+
+/**
+ * Every suite runs with the per-IP and per-shop counters in the database, and again in Redis when REDIS_URL is
+ * set (CI's PostgreSQL pass). Failures and lock-outs are in the database either way.
+ */
+const MODES = [null, ...(process.env.REDIS_URL ? [process.env.REDIS_URL] : [])];
+for (const redisUrl of MODES) {
+  describe(redisUrl ? 'counters in Redis' : 'counters in the database', () => {
+    before(async () => {
+      ctx = await startTestApp({ lookup: LIMITS, redisUrl });
+    });
+    after(() => ctx.close());
+    suites();
+  });
+}
 
 // Client IPs unique to this run (rate-limit rows may outlive a run on a shared PostgreSQL database).
 const ipPrefix = `10.${randomInt(256)}`;
@@ -127,531 +138,539 @@ function assertRevealsNothing(res: Res, doc: OrderInputT, orderId: string) {
   assert.equal(res.headers['set-cookie'], undefined);
 }
 
-describe('lookup by order number + ZIP', () => {
-  test('a match answers 201 with a zip session, the order, the flows and no order actions', async () => {
-    const shop = await createTestShop(ctx.db, 'lookup');
-    const { doc, order } = await putOrder(shop);
-    const t0 = Date.now();
-    const res = await lookup(shop.slug, { order_number: doc.order_number, zip_code: '10115' });
-    assert.equal(res.statusCode, 201, res.body);
-    assert.equal(res.headers['cache-control'], 'no-store');
-    const body = res.json();
-    assert.deepEqual(Object.keys(body).sort(), [
-      'actions',
-      'expires_at',
-      'flows',
-      'level',
-      'order',
-      'session',
-    ]);
-    assert.match(body.session, /^rss_[A-Za-z0-9_-]{43}$/);
-    assert.equal(body.level, 'zip');
-    const exp = Date.parse(body.expires_at);
-    assert.ok(exp >= t0 + 59 * 60_000 && exp <= Date.now() + 61 * 60_000, body.expires_at);
-    assert.equal(body.order.id, order.id);
-    assert.equal(body.order.order_number, doc.order_number);
-    assert.equal(body.order.shipping_address.zip_code, '10115');
-    assert.equal(body.order.line_items.length, 2);
-    assert.deepEqual(body.actions, { cancel: false, change_address: false });
-    assert.equal(body.flows.length, 7);
-    const defective = body.flows.find((f: { flow: string }) => f.flow === 'defective');
-    assert.equal(defective.available, true);
-    assert.equal(defective.items.length, 2);
-    // The session is stored only as a hash, bound to shop and order.
-    const [row] = await ctx.db
-      .select()
-      .from(resolveSessions)
-      .where(eq(resolveSessions.tokenHash, sessionHash(body.session)));
-    assert.equal(row.shopId, shop.shop.id);
-    assert.equal(row.orderId, order.id);
-    assert.equal(row.level, 'zip');
-    const [raw] = await ctx.db
-      .select({ n: sql<number>`count(*)::int` })
-      .from(resolveSessions)
-      .where(eq(resolveSessions.tokenHash, body.session));
-    assert.equal(Number(raw.n), 0);
-  });
-
-  test('order number: a leading #, case and surrounding spaces do not matter', async () => {
-    const shop = await createTestShop(ctx.db, 'lookup');
-    const { doc, order } = await putOrder(shop, { order_number: 'AB-7731', order_name: '#AB-7731' });
-    for (const typed of ['AB-7731', 'ab-7731', '#AB-7731', '  #ab-7731  ', ' Ab-7731']) {
-      const res = await lookup(shop.slug, { order_number: typed, zip_code: '10115' });
-      assert.equal(res.statusCode, 201, `${JSON.stringify(typed)}: ${res.body}`);
-      assert.equal(res.json().order.id, order.id);
-    }
-    // Dashes inside an order number are significant (only ZIPs ignore them).
-    assertError(
-      await lookup(shop.slug, { order_number: 'AB7731', zip_code: '10115' }),
-      404,
-      'order_not_found',
-    );
-    assert.equal(doc.order_number, 'AB-7731');
-  });
-
-  test('a stored order number with a # is found without it, and with it', async () => {
-    const shop = await createTestShop(ctx.db, 'lookup');
-    const { order } = await putOrder(shop, { order_number: '#5512' });
-    for (const typed of ['5512', '#5512']) {
-      const res = await lookup(shop.slug, { order_number: typed, zip_code: '10115' });
+function suites() {
+  describe('lookup by order number + ZIP', () => {
+    test('a match answers 201 with a zip session, the order, the flows and no order actions', async () => {
+      const shop = await createTestShop(ctx.db, 'lookup');
+      const { doc, order } = await putOrder(shop);
+      const t0 = Date.now();
+      const res = await lookup(shop.slug, { order_number: doc.order_number, zip_code: '10115' });
       assert.equal(res.statusCode, 201, res.body);
-      assert.equal(res.json().order.id, order.id);
-    }
-  });
+      assert.equal(res.headers['cache-control'], 'no-store');
+      const body = res.json();
+      assert.deepEqual(Object.keys(body).sort(), [
+        'actions',
+        'expires_at',
+        'flows',
+        'level',
+        'order',
+        'session',
+      ]);
+      assert.match(body.session, /^rss_[A-Za-z0-9_-]{43}$/);
+      assert.equal(body.level, 'zip');
+      const exp = Date.parse(body.expires_at);
+      assert.ok(exp >= t0 + 59 * 60_000 && exp <= Date.now() + 61 * 60_000, body.expires_at);
+      assert.equal(body.order.id, order.id);
+      assert.equal(body.order.order_number, doc.order_number);
+      assert.equal(body.order.shipping_address.zip_code, '10115');
+      assert.equal(body.order.line_items.length, 2);
+      assert.deepEqual(body.actions, { cancel: false, change_address: false });
+      assert.equal(body.flows.length, 7);
+      const defective = body.flows.find((f: { flow: string }) => f.flow === 'defective');
+      assert.equal(defective.available, true);
+      assert.equal(defective.items.length, 2);
+      // The session is stored only as a hash, bound to shop and order.
+      const [row] = await ctx.db
+        .select()
+        .from(resolveSessions)
+        .where(eq(resolveSessions.tokenHash, sessionHash(body.session)));
+      assert.equal(row.shopId, shop.shop.id);
+      assert.equal(row.orderId, order.id);
+      assert.equal(row.level, 'zip');
+      const [raw] = await ctx.db
+        .select({ n: sql<number>`count(*)::int` })
+        .from(resolveSessions)
+        .where(eq(resolveSessions.tokenHash, body.session));
+      assert.equal(Number(raw.n), 0);
+    });
 
-  test('ZIP: case, spaces and dashes do not matter (GB, DE, NL)', async () => {
-    const shop = await createTestShop(ctx.db, 'lookup');
-    const gb = await putOrder(shop, { shipping_address: addressIn('SW1A 1AA', 'GB') });
-    const de = await putOrder(shop, { shipping_address: addressIn('10119', 'DE') });
-    const nl = await putOrder(shop, { shipping_address: addressIn('1012 AB', 'NL') });
-    const cases: [typeof gb, string[]][] = [
-      [gb, ['SW1A 1AA', 'sw1a1aa', 'SW1A-1AA', ' sw1a 1aa ', 'Sw1A1aA']],
-      [de, ['10119', ' 10119 ', '101 19']],
-      [nl, ['1012 AB', '1012ab', '1012-AB', '1012AB']],
-    ];
-    for (const [{ doc, order }, typed] of cases) {
-      for (const zip of typed) {
-        const res = await lookup(shop.slug, { order_number: doc.order_number, zip_code: zip });
-        assert.equal(res.statusCode, 201, `${JSON.stringify(zip)}: ${res.body}`);
+    test('order number: a leading #, case and surrounding spaces do not matter', async () => {
+      const shop = await createTestShop(ctx.db, 'lookup');
+      const { doc, order } = await putOrder(shop, { order_number: 'AB-7731', order_name: '#AB-7731' });
+      for (const typed of ['AB-7731', 'ab-7731', '#AB-7731', '  #ab-7731  ', ' Ab-7731']) {
+        const res = await lookup(shop.slug, { order_number: typed, zip_code: '10115' });
+        assert.equal(res.statusCode, 201, `${JSON.stringify(typed)}: ${res.body}`);
         assert.equal(res.json().order.id, order.id);
       }
-    }
-    // A different postcode is still a different postcode.
-    for (const [{ doc }, zip] of [
-      [gb, 'SW1A 1AB'],
-      [de, '10118'],
-      [nl, '1012 AC'],
-    ] as const) {
+      // Dashes inside an order number are significant (only ZIPs ignore them).
       assertError(
-        await lookup(shop.slug, { order_number: doc.order_number, zip_code: zip }),
+        await lookup(shop.slug, { order_number: 'AB7731', zip_code: '10115' }),
         404,
         'order_not_found',
       );
-    }
-  });
+      assert.equal(doc.order_number, 'AB-7731');
+    });
 
-  test('an order without a shipping address cannot be opened by ZIP', async () => {
-    const shop = await createTestShop(ctx.db, 'lookup');
-    const { doc } = await putOrder(shop, { shipping_address: null });
-    for (const zip of ['10115', '0', '-'].slice(0, LIMITS.orderFailures)) {
+    test('a stored order number with a # is found without it, and with it', async () => {
+      const shop = await createTestShop(ctx.db, 'lookup');
+      const { order } = await putOrder(shop, { order_number: '#5512' });
+      for (const typed of ['5512', '#5512']) {
+        const res = await lookup(shop.slug, { order_number: typed, zip_code: '10115' });
+        assert.equal(res.statusCode, 201, res.body);
+        assert.equal(res.json().order.id, order.id);
+      }
+    });
+
+    test('ZIP: case, spaces and dashes do not matter (GB, DE, NL)', async () => {
+      const shop = await createTestShop(ctx.db, 'lookup');
+      const gb = await putOrder(shop, { shipping_address: addressIn('SW1A 1AA', 'GB') });
+      const de = await putOrder(shop, { shipping_address: addressIn('10119', 'DE') });
+      const nl = await putOrder(shop, { shipping_address: addressIn('1012 AB', 'NL') });
+      const cases: [typeof gb, string[]][] = [
+        [gb, ['SW1A 1AA', 'sw1a1aa', 'SW1A-1AA', ' sw1a 1aa ', 'Sw1A1aA']],
+        [de, ['10119', ' 10119 ', '101 19']],
+        [nl, ['1012 AB', '1012ab', '1012-AB', '1012AB']],
+      ];
+      for (const [{ doc, order }, typed] of cases) {
+        for (const zip of typed) {
+          const res = await lookup(shop.slug, { order_number: doc.order_number, zip_code: zip });
+          assert.equal(res.statusCode, 201, `${JSON.stringify(zip)}: ${res.body}`);
+          assert.equal(res.json().order.id, order.id);
+        }
+      }
+      // A different postcode is still a different postcode.
+      for (const [{ doc }, zip] of [
+        [gb, 'SW1A 1AB'],
+        [de, '10118'],
+        [nl, '1012 AC'],
+      ] as const) {
+        assertError(
+          await lookup(shop.slug, { order_number: doc.order_number, zip_code: zip }),
+          404,
+          'order_not_found',
+        );
+      }
+    });
+
+    test('an order without a shipping address cannot be opened by ZIP', async () => {
+      const shop = await createTestShop(ctx.db, 'lookup');
+      const { doc } = await putOrder(shop, { shipping_address: null });
+      for (const zip of ['10115', '0', '-'].slice(0, LIMITS.orderFailures)) {
+        assertError(
+          await lookup(shop.slug, { order_number: doc.order_number, zip_code: zip }),
+          404,
+          'order_not_found',
+        );
+      }
+    });
+
+    test('an order of another shop is not found', async () => {
+      const a = await createTestShop(ctx.db, 'lookup');
+      const b = await createTestShop(ctx.db, 'lookup');
+      const { doc } = await putOrder(a);
       assertError(
-        await lookup(shop.slug, { order_number: doc.order_number, zip_code: zip }),
+        await lookup(b.slug, { order_number: doc.order_number, zip_code: '10115' }),
         404,
         'order_not_found',
       );
-    }
-  });
-
-  test('an order of another shop is not found', async () => {
-    const a = await createTestShop(ctx.db, 'lookup');
-    const b = await createTestShop(ctx.db, 'lookup');
-    const { doc } = await putOrder(a);
-    assertError(
-      await lookup(b.slug, { order_number: doc.order_number, zip_code: '10115' }),
-      404,
-      'order_not_found',
-    );
-  });
-});
-
-describe('no enumeration', () => {
-  test('a wrong order number and a wrong ZIP give byte-identical 404 answers revealing nothing', async () => {
-    const shop = await createTestShop(ctx.db, 'lookup');
-    const { doc, order } = await putOrder(shop);
-    const wrongZip = await lookup(shop.slug, { order_number: doc.order_number, zip_code: '99999' });
-    const wrongNumber = await lookup(shop.slug, { order_number: `${doc.order_number}9`, zip_code: '10115' });
-    const bothWrong = await lookup(shop.slug, { order_number: 'nope-1', zip_code: '00000' });
-    const other = await createTestShop(ctx.db, 'lookup');
-    const otherShop = await lookup(other.slug, { order_number: doc.order_number, zip_code: '10115' });
-    for (const res of [wrongZip, wrongNumber, bothWrong, otherShop]) {
-      assertError(res, 404, 'order_not_found');
-      assertRevealsNothing(res, doc, order.id);
-    }
-    assert.equal(wrongZip.body, wrongNumber.body);
-    assert.equal(wrongZip.body, bothWrong.body);
-    assert.equal(wrongZip.body, otherShop.body);
-    assert.equal(wrongZip.statusCode, wrongNumber.statusCode);
-    for (const h of ['content-type', 'content-length', 'retry-after', 'cache-control'])
-      assert.equal(wrongZip.headers[h], wrongNumber.headers[h], h);
-  });
-});
-
-describe('throttling and lock-out', () => {
-  test('brute force: after the configured failures the order is locked, even for the right ZIP and other IPs', async () => {
-    const shop = await createTestShop(ctx.db, 'lookup');
-    const { doc, order } = await putOrder(shop);
-    const ip = nextIp();
-    const bodies = new Set<string>();
-    for (let i = 0; i < LIMITS.orderFailures; i++) {
-      const res = await lookup(shop.slug, { order_number: doc.order_number, zip_code: `1${i}000` }, ip);
-      assertError(res, 404, 'order_not_found');
-      bodies.add(res.body);
-    }
-    assert.equal(bodies.size, 1, 'every failed attempt answers the same');
-    const right = await lookup(shop.slug, { order_number: doc.order_number, zip_code: '10115' }, ip);
-    assertThrottled(right, LIMITS.lockSeconds);
-    assert.ok(Number(right.headers['retry-after']) > LIMITS.lockSeconds - 60);
-    assertRevealsNothing(right, doc, order.id);
-    // The lock is on the order number, not the caller: a fresh IP is locked out as well.
-    const fresh = await lookup(shop.slug, {
-      order_number: `#${doc.order_number.toLowerCase()}`,
-      zip_code: '10115',
     });
-    assertThrottled(fresh, LIMITS.lockSeconds);
-    // No session was opened for the order.
-    const [n] = await ctx.db
-      .select({ n: sql<number>`count(*)::int` })
-      .from(resolveSessions)
-      .where(eq(resolveSessions.orderId, order.id));
-    assert.equal(Number(n.n), 0);
-    // Other orders of the shop are not affected.
-    const { doc: doc2 } = await putOrder(shop);
-    assert.equal(
-      (await lookup(shop.slug, { order_number: doc2.order_number, zip_code: '10115' })).statusCode,
-      201,
-    );
   });
 
-  test('an unknown order number locks the same way as a known one', async () => {
-    const shop = await createTestShop(ctx.db, 'lookup');
-    const ghost = `ghost-${randomInt(1e9)}`;
-    const answers: Res[] = [];
-    for (let i = 0; i < LIMITS.orderFailures; i++)
-      answers.push(await lookup(shop.slug, { order_number: ghost, zip_code: '10115' }));
-    for (const res of answers) assertError(res, 404, 'order_not_found');
-    assertThrottled(await lookup(shop.slug, { order_number: ghost, zip_code: '10115' }), LIMITS.lockSeconds);
-  });
-
-  test('the merchant sees the lock-out and can lift it', async () => {
-    const shop = await createTestShop(ctx.db, 'lookup');
-    const other = await createTestShop(ctx.db, 'lookup');
-    const { doc } = await putOrder(shop, { order_number: '#LK-4401' });
-    const t0 = Date.now();
-    for (let i = 0; i < LIMITS.orderFailures; i++)
-      assertError(
-        await lookup(shop.slug, { order_number: 'lk-4401', zip_code: '00000' }),
-        404,
-        'order_not_found',
-      );
-    assertThrottled(
-      await lookup(shop.slug, { order_number: doc.order_number, zip_code: '10115' }),
-      LIMITS.lockSeconds,
-    );
-
-    const list = await ctx.app.inject({
-      method: 'GET',
-      url: `/v1/shops/${shop.slug}/lookup-lockouts`,
-      headers: shop.auth.viewer,
+  describe('no enumeration', () => {
+    test('a wrong order number and a wrong ZIP give byte-identical 404 answers revealing nothing', async () => {
+      const shop = await createTestShop(ctx.db, 'lookup');
+      const { doc, order } = await putOrder(shop);
+      const wrongZip = await lookup(shop.slug, { order_number: doc.order_number, zip_code: '99999' });
+      const wrongNumber = await lookup(shop.slug, {
+        order_number: `${doc.order_number}9`,
+        zip_code: '10115',
+      });
+      const bothWrong = await lookup(shop.slug, { order_number: 'nope-1', zip_code: '00000' });
+      const other = await createTestShop(ctx.db, 'lookup');
+      const otherShop = await lookup(other.slug, { order_number: doc.order_number, zip_code: '10115' });
+      for (const res of [wrongZip, wrongNumber, bothWrong, otherShop]) {
+        assertError(res, 404, 'order_not_found');
+        assertRevealsNothing(res, doc, order.id);
+      }
+      assert.equal(wrongZip.body, wrongNumber.body);
+      assert.equal(wrongZip.body, bothWrong.body);
+      assert.equal(wrongZip.body, otherShop.body);
+      assert.equal(wrongZip.statusCode, wrongNumber.statusCode);
+      for (const h of ['content-type', 'content-length', 'retry-after', 'cache-control'])
+        assert.equal(wrongZip.headers[h], wrongNumber.headers[h], h);
     });
-    assert.equal(list.statusCode, 200, list.body);
-    const data = list.json().data as { order_number: string; failures: number; locked_until: string }[];
-    assert.equal(data.length, 1, list.body);
-    assert.equal(data[0].order_number, 'lk-4401');
-    assert.ok(data[0].failures >= LIMITS.orderFailures);
-    const until = Date.parse(data[0].locked_until);
-    assert.ok(
-      until >= t0 + (LIMITS.lockSeconds - 60) * 1000 &&
-        until <= Date.now() + LIMITS.lockSeconds * 1000 + 5000,
-    );
-
-    // Tenant-scoped: another shop sees nothing and cannot lift it.
-    const otherList = await ctx.app.inject({
-      method: 'GET',
-      url: `/v1/shops/${other.slug}/lookup-lockouts`,
-      headers: other.auth.viewer,
-    });
-    assert.deepEqual(otherList.json(), { data: [] });
-    const foreign = await ctx.app.inject({
-      method: 'DELETE',
-      url: `/v1/shops/${other.slug}/lookup-lockouts/${encodeURIComponent('#LK-4401')}`,
-      headers: other.auth.editor,
-    });
-    assert.equal(foreign.statusCode, 204);
-    assertThrottled(
-      await lookup(shop.slug, { order_number: doc.order_number, zip_code: '10115' }),
-      LIMITS.lockSeconds,
-    );
-
-    // A viewer may look but not lift.
-    const viewerDelete = await ctx.app.inject({
-      method: 'DELETE',
-      url: `/v1/shops/${shop.slug}/lookup-lockouts/${encodeURIComponent('#LK-4401')}`,
-      headers: shop.auth.viewer,
-    });
-    assertError(viewerDelete, 403, 'forbidden');
-
-    const lift = await ctx.app.inject({
-      method: 'DELETE',
-      url: `/v1/shops/${shop.slug}/lookup-lockouts/${encodeURIComponent('#LK-4401')}`,
-      headers: shop.auth.editor,
-    });
-    assert.equal(lift.statusCode, 204, lift.body);
-    assert.equal(lift.body, '');
-    const after = await ctx.app.inject({
-      method: 'GET',
-      url: `/v1/shops/${shop.slug}/lookup-lockouts`,
-      headers: shop.auth.viewer,
-    });
-    assert.deepEqual(after.json(), { data: [] });
-    const res = await lookup(shop.slug, { order_number: doc.order_number, zip_code: '10115' });
-    assert.equal(res.statusCode, 201, res.body);
   });
 
-  test('lock-outs need an API key', async () => {
-    const shop = await createTestShop(ctx.db, 'lookup');
-    const res = await ctx.app.inject({ method: 'GET', url: `/v1/shops/${shop.slug}/lookup-lockouts` });
-    assertError(res, 401, 'unauthorized');
-  });
-
-  test('per client IP: after ipMax attempts in the window the IP gets 429, other IPs do not', async () => {
-    const shop = await createTestShop(ctx.db, 'lookup');
-    const { doc } = await putOrder(shop);
-    const ip = nextIp();
-    for (let i = 0; i < LIMITS.ipMax; i++) {
-      const res = await lookup(shop.slug, { order_number: doc.order_number, zip_code: '10115' }, ip);
-      assert.equal(res.statusCode, 201, `attempt ${i + 1}: ${res.body}`);
-    }
-    const over = await lookup(shop.slug, { order_number: doc.order_number, zip_code: '10115' }, ip);
-    assertThrottled(over, LIMITS.ipWindowSeconds);
-    assert.equal(
-      (await lookup(shop.slug, { order_number: doc.order_number, zip_code: '10115' })).statusCode,
-      201,
-    );
-  });
-
-  test('per client IP: repeated failures across order numbers lock that IP out', async () => {
-    const shop = await createTestShop(ctx.db, 'lookup');
-    const { doc } = await putOrder(shop);
-    const ip = nextIp();
-    for (let i = 0; i < LIMITS.ipFailures; i++) {
-      const res = await lookup(
-        shop.slug,
-        { order_number: `guess-${i}-${randomInt(1e9)}`, zip_code: '10115' },
-        ip,
-      );
-      assertError(res, 404, 'order_not_found');
-    }
-    assertThrottled(
-      await lookup(shop.slug, { order_number: doc.order_number, zip_code: '10115' }, ip),
-      LIMITS.lockSeconds,
-    );
-    assert.equal(
-      (await lookup(shop.slug, { order_number: doc.order_number, zip_code: '10115' })).statusCode,
-      201,
-    );
-  });
-
-  test('token attempts are limited per client IP too', async () => {
-    const shop = await createTestShop(ctx.db, 'lookup');
-    const ip = nextIp();
-    for (let i = 0; i < LIMITS.ipMax; i++)
-      assertError(await lookup(shop.slug, { token: `a.b.c${i}` }, ip), 401, 'token_invalid');
-    assertThrottled(await lookup(shop.slug, { token: 'a.b.c' }, ip), LIMITS.ipWindowSeconds);
-  });
-});
-
-describe('per-shop limit', () => {
-  test('a shop gets at most shopMax lookups a minute, whatever the IPs; other shops are unaffected', async () => {
-    const shop = await createTestShop(ctx.db, 'lookup');
-    const other = await createTestShop(ctx.db, 'lookup');
-    const { doc } = await putOrder(shop);
-    const { doc: otherDoc } = await putOrder(other);
-    const results = await Promise.all(
-      Array.from({ length: LIMITS.shopMax }, () =>
-        lookup(shop.slug, { order_number: doc.order_number, zip_code: '10115' }),
-      ),
-    );
-    for (const res of results) assert.equal(res.statusCode, 201, res.body);
-    assertThrottled(await lookup(shop.slug, { order_number: doc.order_number, zip_code: '10115' }), 60);
-    assert.equal(
-      (await lookup(other.slug, { order_number: otherDoc.order_number, zip_code: '10115' })).statusCode,
-      201,
-    );
-  });
-});
-
-describe('validation', () => {
-  test('an unknown shop is 404 shop_not_found', async () => {
-    assertError(
-      await lookup(`nope-${randomInt(1e9)}`, { order_number: '1001', zip_code: '10115' }),
-      404,
-      'shop_not_found',
-    );
-    assertError(await getOrder(`nope-${randomInt(1e9)}`, `rss_${'a'.repeat(43)}`), 404, 'shop_not_found');
-  });
-
-  test('malformed bodies are 400 and open nothing', async () => {
-    const shop = await createTestShop(ctx.db, 'lookup');
-    const { doc, order } = await putOrder(shop);
-    const n = doc.order_number;
-    const bad: [unknown, string][] = [
-      [{}, 'validation_failed'],
-      [{ order_number: n }, 'validation_failed'],
-      [{ zip_code: '10115' }, 'validation_failed'],
-      [{ order_number: '', zip_code: '10115' }, 'validation_failed'],
-      [{ order_number: n, zip_code: '' }, 'validation_failed'],
-      [{ order_number: Number(n.slice(1)), zip_code: '10115' }, 'validation_failed'],
-      [{ order_number: n, zip_code: 10115 }, 'validation_failed'],
-      [{ order_number: n, zip_code: '10115', email: 'kim@example.com' }, 'validation_failed'],
-      [{ order_number: n, zip_code: '1'.repeat(33) }, 'validation_failed'],
-      [{ order_number: 'x'.repeat(101), zip_code: '10115' }, 'validation_failed'],
-      [{ order_number: n, zip_code: '10115', token: 'a.b.c' }, 'validation_failed'],
-      [{ token: '' }, 'validation_failed'],
-      [{ token: 'x'.repeat(2049) }, 'validation_failed'],
-      [[{ order_number: n, zip_code: '10115' }], 'validation_failed'],
-      [{ order_number: `${n}\u0000`, zip_code: '10115' }, 'validation_failed'],
-    ];
-    for (const [body, key] of bad) {
-      const res = await lookup(shop.slug, body);
+  describe('throttling and lock-out', () => {
+    test('brute force: after the configured failures the order is locked, even for the right ZIP and other IPs', async () => {
+      const shop = await createTestShop(ctx.db, 'lookup');
+      const { doc, order } = await putOrder(shop);
+      const ip = nextIp();
+      const bodies = new Set<string>();
+      for (let i = 0; i < LIMITS.orderFailures; i++) {
+        const res = await lookup(shop.slug, { order_number: doc.order_number, zip_code: `1${i}000` }, ip);
+        assertError(res, 404, 'order_not_found');
+        bodies.add(res.body);
+      }
+      assert.equal(bodies.size, 1, 'every failed attempt answers the same');
+      const right = await lookup(shop.slug, { order_number: doc.order_number, zip_code: '10115' }, ip);
+      assertThrottled(right, LIMITS.lockSeconds);
+      assert.ok(Number(right.headers['retry-after']) > LIMITS.lockSeconds - 60);
+      assertRevealsNothing(right, doc, order.id);
+      // The lock is on the order number, not the caller: a fresh IP is locked out as well.
+      const fresh = await lookup(shop.slug, {
+        order_number: `#${doc.order_number.toLowerCase()}`,
+        zip_code: '10115',
+      });
+      assertThrottled(fresh, LIMITS.lockSeconds);
+      // No session was opened for the order.
+      const [n] = await ctx.db
+        .select({ n: sql<number>`count(*)::int` })
+        .from(resolveSessions)
+        .where(eq(resolveSessions.orderId, order.id));
+      assert.equal(Number(n.n), 0);
+      // Other orders of the shop are not affected.
+      const { doc: doc2 } = await putOrder(shop);
       assert.equal(
-        res.statusCode,
-        400,
-        `${JSON.stringify(body).slice(0, 80)} → ${res.statusCode} ${res.body}`,
+        (await lookup(shop.slug, { order_number: doc2.order_number, zip_code: '10115' })).statusCode,
+        201,
       );
-      assertError(res, 400, key);
-    }
-    const notJson = await ctx.app.inject({
-      method: 'POST',
-      url: `/v1/resolve/${shop.slug}/sessions`,
-      headers: { 'content-type': 'application/json' },
-      payload: '{"order_number": ',
-      remoteAddress: nextIp(),
     });
-    assertError(notJson, 400, 'invalid_json');
-    const [count] = await ctx.db
-      .select({ n: sql<number>`count(*)::int` })
-      .from(resolveSessions)
-      .where(eq(resolveSessions.orderId, order.id));
-    assert.equal(Number(count.n), 0);
-    // Malformed requests do not count as failed lookups of the order.
-    const locks = await ctx.db.select().from(rateLimits).where(eq(rateLimits.shopId, shop.shop.id));
-    assert.ok(
-      locks.every((r) => !r.bucket.startsWith('lookup:fail-order')),
-      JSON.stringify(locks),
-    );
-  });
-});
 
-describe('the session', () => {
-  test('GET /order with the session answers the view of the session’s own order', async () => {
-    const shop = await createTestShop(ctx.db, 'session');
-    const { doc, order } = await putOrder(shop);
-    const { order: other } = await putOrder(shop);
-    const s = await openZipSession(shop, doc.order_number);
-    const res = await getOrder(shop.slug, s.session);
-    assert.equal(res.statusCode, 200, res.body);
-    assert.equal(res.headers['cache-control'], 'no-store');
-    const body = res.json();
-    assert.deepEqual(Object.keys(body).sort(), ['actions', 'expires_at', 'flows', 'level', 'order']);
-    assert.equal(body.level, 'zip');
-    assert.equal(body.order.id, order.id);
-    assert.notEqual(body.order.id, other.id);
-    assert.deepEqual(body.actions, { cancel: false, change_address: false });
-    assert.deepEqual(
-      body.flows.map((f: { flow: string }) => f.flow),
-      ['defective', 'not_received', 'missing_item', 'wrong_item', 'return', 'dissatisfied', 'support'],
-    );
-    // What the customer sees of the order: no platform-internal fields.
-    for (const k of ['external_id', 'tags', 'billing_address', 'created_at'])
-      assert.ok(!(k in body.order), k);
-  });
+    test('an unknown order number locks the same way as a known one', async () => {
+      const shop = await createTestShop(ctx.db, 'lookup');
+      const ghost = `ghost-${randomInt(1e9)}`;
+      const answers: Res[] = [];
+      for (let i = 0; i < LIMITS.orderFailures; i++)
+        answers.push(await lookup(shop.slug, { order_number: ghost, zip_code: '10115' }));
+      for (const res of answers) assertError(res, 404, 'order_not_found');
+      assertThrottled(
+        await lookup(shop.slug, { order_number: ghost, zip_code: '10115' }),
+        LIMITS.lockSeconds,
+      );
+    });
 
-  test('labels follow ?lang=, then Accept-Language, then the order language', async () => {
-    const shop = await createTestShop(ctx.db, 'session');
-    const { doc } = await putOrder(shop, { language: 'de' });
-    const s = await openZipSession(shop, doc.order_number);
-    const labelOf = (res: Res) =>
-      res.json().flows.find((f: { flow: string }) => f.flow === 'defective').reasons[0].label as string;
-    assert.equal(labelOf(await getOrder(shop.slug, s.session)), 'Beim Transport beschädigt');
-    assert.equal(
-      labelOf(await getOrder(shop.slug, s.session, { 'accept-language': 'fr-CH,fr;q=0.9' })),
-      'Endommagé pendant le transport',
-    );
-    assert.equal(
-      labelOf(await getOrder(shop.slug, s.session, { 'accept-language': 'fr' }, '?lang=en')),
-      'Damaged in transit',
-    );
-    const viaLookup = await lookup(
-      shop.slug,
-      { order_number: doc.order_number, zip_code: '10115' },
-      nextIp(),
-      '?lang=nl',
-    );
-    assert.equal(labelOf(viaLookup), 'Beschadigd tijdens transport');
-  });
+    test('the merchant sees the lock-out and can lift it', async () => {
+      const shop = await createTestShop(ctx.db, 'lookup');
+      const other = await createTestShop(ctx.db, 'lookup');
+      const { doc } = await putOrder(shop, { order_number: '#LK-4401' });
+      const t0 = Date.now();
+      for (let i = 0; i < LIMITS.orderFailures; i++)
+        assertError(
+          await lookup(shop.slug, { order_number: 'lk-4401', zip_code: '00000' }),
+          404,
+          'order_not_found',
+        );
+      assertThrottled(
+        await lookup(shop.slug, { order_number: doc.order_number, zip_code: '10115' }),
+        LIMITS.lockSeconds,
+      );
 
-  test('without, with a malformed or with an unknown session: 401', async () => {
-    const shop = await createTestShop(ctx.db, 'session');
-    assertError(await getOrder(shop.slug, null), 401, 'session_required');
-    assertError(await getOrder(shop.slug, 'garbage'), 401, 'session_required');
-    assertError(await getOrder(shop.slug, `rss_${'a'.repeat(10)}`), 401, 'session_required');
-    assertError(
-      await getOrder(shop.slug, null, { authorization: 'Basic Zm9vOmJhcg==' }),
-      401,
-      'session_required',
-    );
-    // A merchant API key is not a customer session.
-    assertError(await getOrder(shop.slug, null, shop.auth.admin), 401, 'session_required');
-    assertError(await getOrder(shop.slug, `rss_${'a'.repeat(43)}`), 401, 'session_expired');
-  });
-
-  test('an expired session is 401 session_expired', async () => {
-    const shop = await createTestShop(ctx.db, 'session');
-    const { doc } = await putOrder(shop);
-    const s = await openZipSession(shop, doc.order_number);
-    assert.equal((await getOrder(shop.slug, s.session)).statusCode, 200);
-    await ctx.db
-      .update(resolveSessions)
-      .set({ expiresAt: new Date(Date.now() - 1000) })
-      .where(eq(resolveSessions.tokenHash, sessionHash(s.session)));
-    assertError(await getOrder(shop.slug, s.session), 401, 'session_expired');
-    assertError(
-      await ctx.app.inject({
+      const list = await ctx.app.inject({
         method: 'GET',
-        url: `/v1/resolve/${shop.slug}/claims`,
-        headers: { authorization: `Bearer ${s.session}` },
-      }),
-      401,
-      'session_expired',
-    );
+        url: `/v1/shops/${shop.slug}/lookup-lockouts`,
+        headers: shop.auth.viewer,
+      });
+      assert.equal(list.statusCode, 200, list.body);
+      const data = list.json().data as { order_number: string; failures: number; locked_until: string }[];
+      assert.equal(data.length, 1, list.body);
+      assert.equal(data[0].order_number, 'lk-4401');
+      assert.ok(data[0].failures >= LIMITS.orderFailures);
+      const until = Date.parse(data[0].locked_until);
+      assert.ok(
+        until >= t0 + (LIMITS.lockSeconds - 60) * 1000 &&
+          until <= Date.now() + LIMITS.lockSeconds * 1000 + 5000,
+      );
+
+      // Tenant-scoped: another shop sees nothing and cannot lift it.
+      const otherList = await ctx.app.inject({
+        method: 'GET',
+        url: `/v1/shops/${other.slug}/lookup-lockouts`,
+        headers: other.auth.viewer,
+      });
+      assert.deepEqual(otherList.json(), { data: [] });
+      const foreign = await ctx.app.inject({
+        method: 'DELETE',
+        url: `/v1/shops/${other.slug}/lookup-lockouts/${encodeURIComponent('#LK-4401')}`,
+        headers: other.auth.editor,
+      });
+      assert.equal(foreign.statusCode, 204);
+      assertThrottled(
+        await lookup(shop.slug, { order_number: doc.order_number, zip_code: '10115' }),
+        LIMITS.lockSeconds,
+      );
+
+      // A viewer may look but not lift.
+      const viewerDelete = await ctx.app.inject({
+        method: 'DELETE',
+        url: `/v1/shops/${shop.slug}/lookup-lockouts/${encodeURIComponent('#LK-4401')}`,
+        headers: shop.auth.viewer,
+      });
+      assertError(viewerDelete, 403, 'forbidden');
+
+      const lift = await ctx.app.inject({
+        method: 'DELETE',
+        url: `/v1/shops/${shop.slug}/lookup-lockouts/${encodeURIComponent('#LK-4401')}`,
+        headers: shop.auth.editor,
+      });
+      assert.equal(lift.statusCode, 204, lift.body);
+      assert.equal(lift.body, '');
+      const after = await ctx.app.inject({
+        method: 'GET',
+        url: `/v1/shops/${shop.slug}/lookup-lockouts`,
+        headers: shop.auth.viewer,
+      });
+      assert.deepEqual(after.json(), { data: [] });
+      const res = await lookup(shop.slug, { order_number: doc.order_number, zip_code: '10115' });
+      assert.equal(res.statusCode, 201, res.body);
+    });
+
+    test('lock-outs need an API key', async () => {
+      const shop = await createTestShop(ctx.db, 'lookup');
+      const res = await ctx.app.inject({ method: 'GET', url: `/v1/shops/${shop.slug}/lookup-lockouts` });
+      assertError(res, 401, 'unauthorized');
+    });
+
+    test('per client IP: after ipMax attempts in the window the IP gets 429, other IPs do not', async () => {
+      const shop = await createTestShop(ctx.db, 'lookup');
+      const { doc } = await putOrder(shop);
+      const ip = nextIp();
+      for (let i = 0; i < LIMITS.ipMax; i++) {
+        const res = await lookup(shop.slug, { order_number: doc.order_number, zip_code: '10115' }, ip);
+        assert.equal(res.statusCode, 201, `attempt ${i + 1}: ${res.body}`);
+      }
+      const over = await lookup(shop.slug, { order_number: doc.order_number, zip_code: '10115' }, ip);
+      assertThrottled(over, LIMITS.ipWindowSeconds);
+      assert.equal(
+        (await lookup(shop.slug, { order_number: doc.order_number, zip_code: '10115' })).statusCode,
+        201,
+      );
+    });
+
+    test('per client IP: repeated failures across order numbers lock that IP out', async () => {
+      const shop = await createTestShop(ctx.db, 'lookup');
+      const { doc } = await putOrder(shop);
+      const ip = nextIp();
+      for (let i = 0; i < LIMITS.ipFailures; i++) {
+        const res = await lookup(
+          shop.slug,
+          { order_number: `guess-${i}-${randomInt(1e9)}`, zip_code: '10115' },
+          ip,
+        );
+        assertError(res, 404, 'order_not_found');
+      }
+      assertThrottled(
+        await lookup(shop.slug, { order_number: doc.order_number, zip_code: '10115' }, ip),
+        LIMITS.lockSeconds,
+      );
+      assert.equal(
+        (await lookup(shop.slug, { order_number: doc.order_number, zip_code: '10115' })).statusCode,
+        201,
+      );
+    });
+
+    test('token attempts are limited per client IP too', async () => {
+      const shop = await createTestShop(ctx.db, 'lookup');
+      const ip = nextIp();
+      for (let i = 0; i < LIMITS.ipMax; i++)
+        assertError(await lookup(shop.slug, { token: `a.b.c${i}` }, ip), 401, 'token_invalid');
+      assertThrottled(await lookup(shop.slug, { token: 'a.b.c' }, ip), LIMITS.ipWindowSeconds);
+    });
   });
 
-  test('a session of shop A is useless on shop B', async () => {
-    const a = await createTestShop(ctx.db, 'session');
-    const b = await createTestShop(ctx.db, 'session');
-    const { doc } = await putOrder(a);
-    await putOrder(b, { order_number: doc.order_number });
-    const s = await openZipSession(a, doc.order_number);
-    const res = await getOrder(b.slug, s.session);
-    assert.equal(res.statusCode, 401, res.body);
-    assert.ok(['session_expired', 'session_required'].includes(res.json().error.key));
-    assert.ok(!res.body.includes(doc.order_number));
-    assert.equal((await getOrder(a.slug, s.session)).statusCode, 200);
+  describe('per-shop limit', () => {
+    test('a shop gets at most shopMax lookups a minute, whatever the IPs; other shops are unaffected', async () => {
+      const shop = await createTestShop(ctx.db, 'lookup');
+      const other = await createTestShop(ctx.db, 'lookup');
+      const { doc } = await putOrder(shop);
+      const { doc: otherDoc } = await putOrder(other);
+      const results = await Promise.all(
+        Array.from({ length: LIMITS.shopMax }, () =>
+          lookup(shop.slug, { order_number: doc.order_number, zip_code: '10115' }),
+        ),
+      );
+      for (const res of results) assert.equal(res.statusCode, 201, res.body);
+      assertThrottled(await lookup(shop.slug, { order_number: doc.order_number, zip_code: '10115' }), 60);
+      assert.equal(
+        (await lookup(other.slug, { order_number: otherDoc.order_number, zip_code: '10115' })).statusCode,
+        201,
+      );
+    });
   });
 
-  test('sliding expiry: a session past half its life is extended on use, a fresh one is not', async () => {
-    const shop = await createTestShop(ctx.db, 'session');
-    const { doc } = await putOrder(shop);
-    const s = await openZipSession(shop, doc.order_number);
-    const where = eq(resolveSessions.tokenHash, sessionHash(s.session));
-    const soon = new Date(Date.now() + 10 * 60_000);
-    await ctx.db.update(resolveSessions).set({ expiresAt: soon }).where(where);
-    const t0 = Date.now();
-    const res = await getOrder(shop.slug, s.session);
-    assert.equal(res.statusCode, 200, res.body);
-    const extended = Date.parse(res.json().expires_at);
-    assert.ok(
-      extended >= t0 + 59 * 60_000 && extended <= Date.now() + 60 * 60_000 + 1000,
-      res.json().expires_at,
-    );
-    const [row] = await ctx.db.select().from(resolveSessions).where(where);
-    assert.equal(row.expiresAt.getTime(), extended);
+  describe('validation', () => {
+    test('an unknown shop is 404 shop_not_found', async () => {
+      assertError(
+        await lookup(`nope-${randomInt(1e9)}`, { order_number: '1001', zip_code: '10115' }),
+        404,
+        'shop_not_found',
+      );
+      assertError(await getOrder(`nope-${randomInt(1e9)}`, `rss_${'a'.repeat(43)}`), 404, 'shop_not_found');
+    });
 
-    const later = new Date(Date.now() + 50 * 60_000);
-    await ctx.db.update(resolveSessions).set({ expiresAt: later }).where(where);
-    const again = await getOrder(shop.slug, s.session);
-    assert.equal(Date.parse(again.json().expires_at), later.getTime());
-    const [row2] = await ctx.db.select().from(resolveSessions).where(and(where));
-    assert.equal(row2.expiresAt.getTime(), later.getTime());
+    test('malformed bodies are 400 and open nothing', async () => {
+      const shop = await createTestShop(ctx.db, 'lookup');
+      const { doc, order } = await putOrder(shop);
+      const n = doc.order_number;
+      const bad: [unknown, string][] = [
+        [{}, 'validation_failed'],
+        [{ order_number: n }, 'validation_failed'],
+        [{ zip_code: '10115' }, 'validation_failed'],
+        [{ order_number: '', zip_code: '10115' }, 'validation_failed'],
+        [{ order_number: n, zip_code: '' }, 'validation_failed'],
+        [{ order_number: Number(n.slice(1)), zip_code: '10115' }, 'validation_failed'],
+        [{ order_number: n, zip_code: 10115 }, 'validation_failed'],
+        [{ order_number: n, zip_code: '10115', email: 'kim@example.com' }, 'validation_failed'],
+        [{ order_number: n, zip_code: '1'.repeat(33) }, 'validation_failed'],
+        [{ order_number: 'x'.repeat(101), zip_code: '10115' }, 'validation_failed'],
+        [{ order_number: n, zip_code: '10115', token: 'a.b.c' }, 'validation_failed'],
+        [{ token: '' }, 'validation_failed'],
+        [{ token: 'x'.repeat(2049) }, 'validation_failed'],
+        [[{ order_number: n, zip_code: '10115' }], 'validation_failed'],
+        [{ order_number: `${n}\u0000`, zip_code: '10115' }, 'validation_failed'],
+      ];
+      for (const [body, key] of bad) {
+        const res = await lookup(shop.slug, body);
+        assert.equal(
+          res.statusCode,
+          400,
+          `${JSON.stringify(body).slice(0, 80)} → ${res.statusCode} ${res.body}`,
+        );
+        assertError(res, 400, key);
+      }
+      const notJson = await ctx.app.inject({
+        method: 'POST',
+        url: `/v1/resolve/${shop.slug}/sessions`,
+        headers: { 'content-type': 'application/json' },
+        payload: '{"order_number": ',
+        remoteAddress: nextIp(),
+      });
+      assertError(notJson, 400, 'invalid_json');
+      const [count] = await ctx.db
+        .select({ n: sql<number>`count(*)::int` })
+        .from(resolveSessions)
+        .where(eq(resolveSessions.orderId, order.id));
+      assert.equal(Number(count.n), 0);
+      // Malformed requests do not count as failed lookups of the order.
+      const locks = await ctx.db.select().from(rateLimits).where(eq(rateLimits.shopId, shop.shop.id));
+      assert.ok(
+        locks.every((r) => !r.bucket.startsWith('lookup:fail-order')),
+        JSON.stringify(locks),
+      );
+    });
   });
-});
+
+  describe('the session', () => {
+    test('GET /order with the session answers the view of the session’s own order', async () => {
+      const shop = await createTestShop(ctx.db, 'session');
+      const { doc, order } = await putOrder(shop);
+      const { order: other } = await putOrder(shop);
+      const s = await openZipSession(shop, doc.order_number);
+      const res = await getOrder(shop.slug, s.session);
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.headers['cache-control'], 'no-store');
+      const body = res.json();
+      assert.deepEqual(Object.keys(body).sort(), ['actions', 'expires_at', 'flows', 'level', 'order']);
+      assert.equal(body.level, 'zip');
+      assert.equal(body.order.id, order.id);
+      assert.notEqual(body.order.id, other.id);
+      assert.deepEqual(body.actions, { cancel: false, change_address: false });
+      assert.deepEqual(
+        body.flows.map((f: { flow: string }) => f.flow),
+        ['defective', 'not_received', 'missing_item', 'wrong_item', 'return', 'dissatisfied', 'support'],
+      );
+      // What the customer sees of the order: no platform-internal fields.
+      for (const k of ['external_id', 'tags', 'billing_address', 'created_at'])
+        assert.ok(!(k in body.order), k);
+    });
+
+    test('labels follow ?lang=, then Accept-Language, then the order language', async () => {
+      const shop = await createTestShop(ctx.db, 'session');
+      const { doc } = await putOrder(shop, { language: 'de' });
+      const s = await openZipSession(shop, doc.order_number);
+      const labelOf = (res: Res) =>
+        res.json().flows.find((f: { flow: string }) => f.flow === 'defective').reasons[0].label as string;
+      assert.equal(labelOf(await getOrder(shop.slug, s.session)), 'Beim Transport beschädigt');
+      assert.equal(
+        labelOf(await getOrder(shop.slug, s.session, { 'accept-language': 'fr-CH,fr;q=0.9' })),
+        'Endommagé pendant le transport',
+      );
+      assert.equal(
+        labelOf(await getOrder(shop.slug, s.session, { 'accept-language': 'fr' }, '?lang=en')),
+        'Damaged in transit',
+      );
+      const viaLookup = await lookup(
+        shop.slug,
+        { order_number: doc.order_number, zip_code: '10115' },
+        nextIp(),
+        '?lang=nl',
+      );
+      assert.equal(labelOf(viaLookup), 'Beschadigd tijdens transport');
+    });
+
+    test('without, with a malformed or with an unknown session: 401', async () => {
+      const shop = await createTestShop(ctx.db, 'session');
+      assertError(await getOrder(shop.slug, null), 401, 'session_required');
+      assertError(await getOrder(shop.slug, 'garbage'), 401, 'session_required');
+      assertError(await getOrder(shop.slug, `rss_${'a'.repeat(10)}`), 401, 'session_required');
+      assertError(
+        await getOrder(shop.slug, null, { authorization: 'Basic Zm9vOmJhcg==' }),
+        401,
+        'session_required',
+      );
+      // A merchant API key is not a customer session.
+      assertError(await getOrder(shop.slug, null, shop.auth.admin), 401, 'session_required');
+      assertError(await getOrder(shop.slug, `rss_${'a'.repeat(43)}`), 401, 'session_expired');
+    });
+
+    test('an expired session is 401 session_expired', async () => {
+      const shop = await createTestShop(ctx.db, 'session');
+      const { doc } = await putOrder(shop);
+      const s = await openZipSession(shop, doc.order_number);
+      assert.equal((await getOrder(shop.slug, s.session)).statusCode, 200);
+      await ctx.db
+        .update(resolveSessions)
+        .set({ expiresAt: new Date(Date.now() - 1000) })
+        .where(eq(resolveSessions.tokenHash, sessionHash(s.session)));
+      assertError(await getOrder(shop.slug, s.session), 401, 'session_expired');
+      assertError(
+        await ctx.app.inject({
+          method: 'GET',
+          url: `/v1/resolve/${shop.slug}/claims`,
+          headers: { authorization: `Bearer ${s.session}` },
+        }),
+        401,
+        'session_expired',
+      );
+    });
+
+    test('a session of shop A is useless on shop B', async () => {
+      const a = await createTestShop(ctx.db, 'session');
+      const b = await createTestShop(ctx.db, 'session');
+      const { doc } = await putOrder(a);
+      await putOrder(b, { order_number: doc.order_number });
+      const s = await openZipSession(a, doc.order_number);
+      const res = await getOrder(b.slug, s.session);
+      assert.equal(res.statusCode, 401, res.body);
+      assert.ok(['session_expired', 'session_required'].includes(res.json().error.key));
+      assert.ok(!res.body.includes(doc.order_number));
+      assert.equal((await getOrder(a.slug, s.session)).statusCode, 200);
+    });
+
+    test('sliding expiry: a session past half its life is extended on use, a fresh one is not', async () => {
+      const shop = await createTestShop(ctx.db, 'session');
+      const { doc } = await putOrder(shop);
+      const s = await openZipSession(shop, doc.order_number);
+      const where = eq(resolveSessions.tokenHash, sessionHash(s.session));
+      const soon = new Date(Date.now() + 10 * 60_000);
+      await ctx.db.update(resolveSessions).set({ expiresAt: soon }).where(where);
+      const t0 = Date.now();
+      const res = await getOrder(shop.slug, s.session);
+      assert.equal(res.statusCode, 200, res.body);
+      const extended = Date.parse(res.json().expires_at);
+      assert.ok(
+        extended >= t0 + 59 * 60_000 && extended <= Date.now() + 60 * 60_000 + 1000,
+        res.json().expires_at,
+      );
+      const [row] = await ctx.db.select().from(resolveSessions).where(where);
+      assert.equal(row.expiresAt.getTime(), extended);
+
+      const later = new Date(Date.now() + 50 * 60_000);
+      await ctx.db.update(resolveSessions).set({ expiresAt: later }).where(where);
+      const again = await getOrder(shop.slug, s.session);
+      assert.equal(Date.parse(again.json().expires_at), later.getTime());
+      const [row2] = await ctx.db.select().from(resolveSessions).where(and(where));
+      assert.equal(row2.expiresAt.getTime(), later.getTime());
+    });
+  });
+}

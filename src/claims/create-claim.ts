@@ -1,16 +1,8 @@
-import { and, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import { type Static, Type } from 'typebox';
-import type { Db } from '../db/client.js';
-import {
-  claimEvidence,
-  claimHistory,
-  claimItems,
-  claims,
-  events,
-  orders,
-  shops,
-  uploads,
-} from '../db/schema.js';
+import { type Db, runPrepared } from '../db/client.js';
+import { uploads } from '../db/schema.js';
 import { Str, StrEnum } from '../http/schema-helpers.js';
 import { AppError, type FieldError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
@@ -19,7 +11,7 @@ import { type ClaimedUnits, computeEligibility, type EligibleItem } from '../res
 import { FLOWS, type Flow, RESOLUTIONS, type ResolveSettings } from '../resolve/settings.js';
 import type { Shop } from '../shops/shops.js';
 import { filterColumns } from './denormalized.js';
-import { claimedUnits } from './read.js';
+import type { ClaimChildren, ClaimRow } from './read.js';
 
 export const ClaimInput = Type.Object(
   {
@@ -85,6 +77,8 @@ export interface CreateClaimArgs {
   input: ClaimInputT;
   channel: 'zip' | 'token' | 'api' | 'portal';
   language: string | null;
+  /** When set, the claim's language is picked from the order as loaded under the lock (`language` is ignored). */
+  languageOf?: (order: OrderView) => string | null;
   actor: Actor;
   idempotencyKey: string | null;
   requestHash: string | null;
@@ -97,6 +91,89 @@ export interface CreateClaimArgs {
 
 const invalid = (errors: FieldError[]) => new AppError('validation_failed', 'The claim is invalid.', errors);
 
+const P = (name: string) => sql.placeholder(name);
+
+/** The order's row lock: concurrent claims on the order wait here and then see each other's units. */
+const LOCK_ORDER = new PgDialect().sqlToQuery(
+  sql`select id from orders where shop_id = ${P('shop_id')} and id = ${P('order_id')} for update`,
+);
+
+/**
+ * After the order's row lock, in one round trip: the claim already made with this Idempotency-Key (if any) and
+ * the units already claimed on the order (rejected claims, closed or not, give their units back), as
+ * claimedUnits() in ./read.ts reads them. Built once, but planned on every run (unnamed; see runPrepared): as a
+ * named statement its generic plan, made while `claims` was nearly empty, stayed in use as the table grew and
+ * cost ~130 ms of PostgreSQL CPU per claim after a few thousand claims (bench/claims.ts).
+ */
+const PRIOR_AND_CLAIMED = new PgDialect().sqlToQuery(sql`
+  select
+    (select json_build_object('id', c.id, 'request_hash', c.request_hash) from claims c
+      where c.shop_id = ${P('shop_id')} and c.order_id = ${P('order_id')} and c.idempotency_key = ${P('key')}) as prior,
+    (select coalesce(json_agg(json_build_object('line_item_id', ci.line_item_id, 'shipment_id', ci.shipment_id,
+              'quantity', ci.quantity)), '[]'::json)
+      from claim_items ci join claims c on c.id = ci.claim_id
+      where c.shop_id = ${P('shop_id')} and c.order_id = ${P('order_id')} and ci.shop_id = c.shop_id
+        and c.outcome is distinct from 'rejected') as claimed`);
+
+/**
+ * Every write of a new claim, in one statement built once (a named prepared statement: primary-key updates and
+ * inserts only, so its generic plan cannot go wrong): the number from the shop's counter, the claim, its items
+ * and evidence (as JSON arrays, any number of them), the uploads it attaches, its history row, the
+ * `claims/created` event (outbox, as emitEvent() writes it) and the order's updated_at. Parameters are text,
+ * cast in SQL, so both drivers (pg and PGlite) pass them through unchanged.
+ */
+const T = (name: string) => sql`${P(name)}::text`;
+const WRITE_CLAIM = new PgDialect().sqlToQuery(sql`
+  with next_number as (update shops set claim_seq = claim_seq + 1 where id = ${T('shop_id')} returning claim_seq),
+  new_claim as (
+    insert into claims (id, shop_id, number, order_id, shipment_id, flow, reason, description, resolution_preference,
+      status, channel, language, dropoff_permission, answers, context, order_number_norm, customer_email, carrier,
+      country_code, shipment_phase, claim_value, currency, idempotency_key, request_hash, created_at, updated_at)
+    select ${T('claim_id')}, ${T('shop_id')}, 'R-' || n.claim_seq, ${T('order_id')}, ${T('shipment_id')}, ${T('flow')},
+      ${T('reason')}, ${T('description')}, ${T('resolution_preference')}, 'pending', ${T('channel')}, ${T('language')},
+      ${T('dropoff_permission')}::boolean, ${T('answers')}::jsonb, ${T('context')}::jsonb, ${T('order_number_norm')},
+      ${T('customer_email')}, ${T('carrier')}, ${T('country_code')}, ${T('shipment_phase')}, ${T('claim_value')}::bigint,
+      ${T('currency')}, ${T('idempotency_key')}, ${T('request_hash')}, ${T('now')}::timestamptz, ${T('now')}::timestamptz
+    from next_number n),
+  new_items as (
+    insert into claim_items (id, shop_id, claim_id, line_item_id, shipment_id, sku, title, variant_title, quantity,
+      unit_net_price, image_url)
+    select x.id, ${T('shop_id')}, ${T('claim_id')}, x.line_item_id, x.shipment_id, x.sku, x.title, x.variant_title,
+      x.quantity, x.unit_net_price, x.image_url
+    from jsonb_to_recordset(${T('items')}::jsonb) as x(id text, line_item_id text, shipment_id text, sku text,
+      title text, variant_title text, quantity integer, unit_net_price bigint, image_url text)),
+  new_evidence as (
+    insert into claim_evidence (id, shop_id, claim_id, upload_id, kind, line_item_id, content_type, size)
+    select x.id, ${T('shop_id')}, ${T('claim_id')}, x.upload_id, x.kind, x.line_item_id, x.content_type, x.size
+    from jsonb_to_recordset(${T('evidence')}::jsonb) as x(id text, upload_id text, kind text, line_item_id text,
+      content_type text, size integer)),
+  attached_uploads as (
+    update uploads set claim_id = ${T('claim_id')}
+    where shop_id = ${T('shop_id')} and claim_id is null
+      and id in (select x.upload_id from jsonb_to_recordset(${T('evidence')}::jsonb) as x(upload_id text))),
+  new_history as (
+    insert into claim_history (id, shop_id, claim_id, actor_type, actor_id, action, changes, created_at)
+    values (${T('history_id')}, ${T('shop_id')}, ${T('claim_id')}, ${T('actor_type')}, ${T('actor_id')}, 'created',
+      '{"status":{"from":null,"to":"pending"}}'::jsonb, ${T('now')}::timestamptz)),
+  new_event as (
+    insert into events (id, shop_id, type, subject_id, data)
+    select ${T('event_id')}, ${T('shop_id')}, 'claims/created', ${T('claim_id')},
+      jsonb_build_object('claim_id', ${T('claim_id')}, 'number', 'R-' || n.claim_seq, 'order_id', ${T('order_id')},
+        'flow', ${T('flow')}, 'status', 'pending')
+    from next_number n),
+  touched_order as (
+    update orders set updated_at = ${T('now')}::timestamptz where shop_id = ${T('shop_id')} and id = ${T('order_id')})
+  select 'R-' || claim_seq as number from next_number`);
+
+const parsed = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
+
+/** A new claim as it was written: its row and children, so the answer needs no read-back. */
+export interface CreatedClaim {
+  row: ClaimRow;
+  children: ClaimChildren;
+  order: OrderView;
+}
+
 /**
  * Creates a claim (SPEC §5–6) in one transaction: the order row is locked so concurrent claims see each
  * other's units; eligibility is re-checked; number, items, evidence links, history and the
@@ -105,30 +182,33 @@ const invalid = (errors: FieldError[]) => new AppError('validation_failed', 'The
 export async function createClaim(
   tx: Db,
   a: CreateClaimArgs,
-): Promise<{ claimId: string; replayed: boolean }> {
+): Promise<
+  { claimId: string; replayed: true } | { claimId: string; replayed: false; created: CreatedClaim }
+> {
   const now = a.now ?? new Date();
   const shopId = a.shop.id;
-  await tx.execute(sql`select id from orders where shop_id = ${shopId} and id = ${a.orderId} for update`);
+  await runPrepared(tx, 'claim_lock_order', LOCK_ORDER, { shop_id: shopId, order_id: a.orderId });
 
-  if (a.idempotencyKey) {
-    const [prior] = await tx
-      .select({ id: claims.id, requestHash: claims.requestHash })
-      .from(claims)
-      .where(
-        and(
-          eq(claims.shopId, shopId),
-          eq(claims.orderId, a.orderId),
-          eq(claims.idempotencyKey, a.idempotencyKey),
-        ),
-      );
-    if (prior) {
-      if (prior.requestHash !== a.requestHash)
-        throw new AppError('idempotency_conflict', 'This Idempotency-Key was used with a different claim.');
-      return { claimId: prior.id, replayed: true };
-    }
+  // A statement of its own after the lock: it must see the claims committed while this one waited for it.
+  const [state] = await runPrepared<{ prior: unknown; claimed: unknown }>(
+    tx,
+    null, // planned on every run: see PRIOR_AND_CLAIMED
+    PRIOR_AND_CLAIMED,
+    {
+      shop_id: shopId,
+      order_id: a.orderId,
+      key: a.idempotencyKey,
+    },
+  );
+  const prior = parsed<{ id: string; request_hash: string | null } | null>(state.prior);
+  if (prior) {
+    if (prior.request_hash !== a.requestHash)
+      throw new AppError('idempotency_conflict', 'This Idempotency-Key was used with a different claim.');
+    return { claimId: prior.id, replayed: true };
   }
 
   const order = await a.loadOrder(tx);
+  const language = a.languageOf ? a.languageOf(order) : a.language;
   const settings: ResolveSettings = a.overrideGating
     ? {
         ...a.settings,
@@ -139,7 +219,7 @@ export async function createClaim(
         ) as ResolveSettings['flows'],
       }
     : a.settings;
-  const claimed = await claimedUnits(tx, shopId, a.orderId);
+  const claimed = parsed<ClaimedUnits[]>(state.claimed);
   const {
     flowSettings: fs,
     description,
@@ -147,7 +227,7 @@ export async function createClaim(
     answers,
     allocation,
     chosen,
-  } = checkClaimInput(order, claimed, settings, a.input, now, a.language);
+  } = checkClaimInput(order, claimed, settings, a.input, now, language);
   const input = a.input;
   const evidence = await checkEvidence(tx, shopId, a.orderId, a.sessionId, fs, input, chosen);
 
@@ -186,17 +266,11 @@ export async function createClaim(
 
   // The number comes from the shop's counter row (unique and gap-free under concurrency). That row stays locked
   // until this transaction commits, so the shop's other claims wait for it: every write is therefore made in
-  // ONE statement, which takes the number first and is followed only by the COMMIT (the lock used to be held
-  // across six round trips: measured in bench/claims.ts, see bench/CUSTOMER.md).
-  const number = sql`'R-' || (select claim_seq from next_number)`;
-  // (An embedded query builder renders in parentheses: `name as ${builder}` is a complete CTE.)
-  const writes: SQL[] = [
-    sql`next_number as (update ${shops} set claim_seq = claim_seq + 1 where id = ${shopId} returning claim_seq)`,
-  ];
-  const insertClaim = tx.insert(claims).values({
+  // ONE statement (WRITE_CLAIM), which takes the number first and is followed only by the COMMIT (the lock used to
+  // be held across six round trips: measured in bench/claims.ts, see bench/CUSTOMER.md).
+  const claimValues = {
     id: claimId,
     shopId,
-    number,
     orderId: a.orderId,
     shipmentId: shipment?.id ?? null,
     flow: input.flow,
@@ -205,7 +279,7 @@ export async function createClaim(
     resolutionPreference: pref,
     status: 'pending',
     channel: a.channel,
-    language: a.language,
+    language,
     dropoffPermission: input.flow === 'not_received' ? (input.dropoff_permission ?? null) : null,
     answers,
     context,
@@ -214,87 +288,101 @@ export async function createClaim(
     requestHash: a.requestHash,
     createdAt: now,
     updatedAt: now,
+  };
+  const itemRows = allocation.map((x) => {
+    const l = lines.get(x.line_item_id)!;
+    return {
+      id: newId('cli'),
+      shopId,
+      claimId,
+      lineItemId: l.id,
+      shipmentId: x.shipment_id,
+      sku: l.sku,
+      title: l.title,
+      variantTitle: l.variant_title,
+      quantity: x.quantity,
+      unitNetPrice: unitNet(l),
+      imageUrl: l.image_url,
+    };
   });
-  writes.push(sql`new_claim as ${insertClaim}`);
-  if (allocation.length) {
-    const insertItems = tx.insert(claimItems).values(
-      allocation.map((x) => {
-        const l = lines.get(x.line_item_id)!;
-        return {
-          id: newId('cli'),
-          shopId,
-          claimId,
-          lineItemId: l.id,
-          shipmentId: x.shipment_id,
-          sku: l.sku,
-          title: l.title,
-          variantTitle: l.variant_title,
-          quantity: x.quantity,
-          unitNetPrice: unitNet(l),
-          imageUrl: l.image_url,
-        };
-      }),
-    );
-    writes.push(sql`new_items as ${insertItems}`);
-  }
-  if (evidence.length) {
-    const insertEvidence = tx.insert(claimEvidence).values(
-      evidence.map((e) => ({
-        id: newId('cle'),
-        shopId,
-        claimId,
-        uploadId: e.upload_id,
-        kind: e.kind,
-        lineItemId: e.line_item_id ?? null,
-        contentType: e.contentType,
-        size: e.size,
-      })),
-    );
-    const attachUploads = tx
-      .update(uploads)
-      .set({ claimId })
-      .where(
-        and(
-          eq(uploads.shopId, shopId),
-          inArray(
-            uploads.id,
-            evidence.map((e) => e.upload_id),
-          ),
-          isNull(uploads.claimId),
-        ),
-      );
-    writes.push(sql`new_evidence as ${insertEvidence}`, sql`attached_uploads as ${attachUploads}`);
-  }
-  const insertHistory = tx.insert(claimHistory).values({
-    id: newId('clh'),
+  const evidenceRows = evidence.map((e) => ({
+    id: newId('cle'),
     shopId,
     claimId,
-    actorType: a.actor.type,
-    actorId: a.actor.id,
-    action: 'created',
-    changes: { status: { from: null, to: 'pending' } },
-    createdAt: now,
+    uploadId: e.upload_id,
+    kind: e.kind,
+    lineItemId: e.line_item_id ?? null,
+    contentType: e.contentType,
+    size: e.size,
+  }));
+  const c = claimValues;
+  const [written] = await runPrepared<{ number: string }>(tx, 'claim_write', WRITE_CLAIM, {
+    shop_id: shopId,
+    claim_id: claimId,
+    order_id: c.orderId,
+    shipment_id: c.shipmentId,
+    flow: c.flow,
+    reason: c.reason,
+    description: c.description,
+    resolution_preference: c.resolutionPreference,
+    channel: c.channel,
+    language: c.language,
+    dropoff_permission: c.dropoffPermission === null ? null : String(c.dropoffPermission),
+    answers: JSON.stringify(c.answers),
+    context: JSON.stringify(c.context),
+    order_number_norm: c.orderNumberNorm,
+    customer_email: c.customerEmail,
+    carrier: c.carrier,
+    country_code: c.countryCode,
+    shipment_phase: c.shipmentPhase,
+    claim_value: String(c.claimValue),
+    currency: c.currency,
+    idempotency_key: c.idempotencyKey,
+    request_hash: c.requestHash,
+    now: now.toISOString(),
+    items: JSON.stringify(
+      itemRows.map((i) => ({
+        id: i.id,
+        line_item_id: i.lineItemId,
+        shipment_id: i.shipmentId,
+        sku: i.sku,
+        title: i.title,
+        variant_title: i.variantTitle,
+        quantity: i.quantity,
+        unit_net_price: i.unitNetPrice,
+        image_url: i.imageUrl,
+      })),
+    ),
+    evidence: JSON.stringify(
+      evidenceRows.map((e) => ({
+        id: e.id,
+        upload_id: e.uploadId,
+        kind: e.kind,
+        line_item_id: e.lineItemId,
+        content_type: e.contentType,
+        size: e.size,
+      })),
+    ),
+    history_id: newId('clh'),
+    actor_type: a.actor.type,
+    actor_id: a.actor.id,
+    event_id: newId('evt'),
   });
-  // The claims/created event (outbox), as emitEvent() writes it, with the number taken above.
-  const insertEvent = tx.insert(events).values({
-    id: newId('evt'),
-    shopId,
-    type: 'claims/created',
-    subjectId: claimId,
-    data: sql`jsonb_build_object('claim_id', ${claimId}::text, 'number', ${number}, 'order_id', ${a.orderId}::text,
-      'flow', ${input.flow}::text, 'status', 'pending')`,
-  });
-  const touchOrder = tx
-    .update(orders)
-    .set({ updatedAt: now })
-    .where(and(eq(orders.shopId, shopId), eq(orders.id, a.orderId)));
-  writes.push(
-    sql`new_history as ${insertHistory}`,
-    sql`new_event as ${insertEvent}`,
-    sql`touched_order as ${touchOrder}`,
-  );
-  await tx.execute(sql`with ${sql.join(writes, sql`, `)} select 1`);
-  return { claimId, replayed: false };
+  const row: ClaimRow = {
+    ...claimValues,
+    number: written.number,
+    outcome: null,
+    tags: [],
+    assignee: null,
+    version: 1,
+    answers: claimValues.answers as unknown,
+    context: claimValues.context as unknown,
+  };
+  return {
+    claimId,
+    replayed: false,
+    created: { row, children: { items: itemRows, evidence: evidenceRows }, order },
+  };
 }
 
 export interface CheckedClaim {

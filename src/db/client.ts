@@ -46,6 +46,28 @@ export async function query<T>(db: Db, statement: SQL): Promise<T[]> {
   return res.rows;
 }
 
+/**
+ * Runs a statement built once with placeholders (`new PgDialect().sqlToQuery(sql\`…${sql.placeholder('x')}…\`)`):
+ * no SQL is built per call. `values` maps placeholder names to values. Rows come back as the driver returns them
+ * (no column mapping: decode timestamps with the column's own mapper).
+ *
+ * With a `name` it is a named prepared statement: PostgreSQL parses it once per connection and, after five
+ * runs, may keep one generic plan until an ANALYZE of a table it reads invalidates it. Only for statements whose
+ * plan cannot go badly wrong while a table grows from empty (primary-key and unique-index lookups). With `null`
+ * PostgreSQL plans every run with the actual values and table sizes: a generic plan made while `claims` was
+ * nearly empty (a new installation, the benchmark) kept nested-loop scans of claims and claim items once they
+ * had grown (measured: ~130 ms of PostgreSQL CPU a claim in bench/claims.ts).
+ */
+export async function runPrepared<T>(
+  db: Db,
+  name: string | null,
+  q: { sql: string; params: unknown[] },
+  values: Record<string, unknown>,
+): Promise<T[]> {
+  const res = await db._.session.prepareQuery(q, undefined, name ?? undefined, false).execute(values);
+  return (res as { rows: T[] }).rows;
+}
+
 /** Affected row count of a raw statement on either driver. */
 export async function execCount(db: Db, statement: SQL): Promise<number> {
   const res = (await db.execute(statement)) as unknown as { rowCount?: number | null; affectedRows?: number };

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
+import type { LookupCounters } from '../resolve/redis-counters.js';
 import type { BlobStorage } from '../storage/port.js';
 import type { Metrics } from './metrics.js';
 
@@ -16,7 +17,13 @@ export interface AppDeps {
   storage?: BlobStorage;
   /** Master secret for order tokens and file URLs; loaded (or generated) from the database when not given. */
   masterSecret?: Buffer;
+  /** The lookup's per-IP and per-shop counters in Redis; built from `REDIS_URL` when not given (null: database). */
+  lookupCounters?: LookupCounters | null;
 }
 
 /** AppDeps after buildApp filled in what it derives. */
-export type ReadyDeps = AppDeps & { storage: BlobStorage; masterSecret: Buffer };
+export type ReadyDeps = AppDeps & {
+  storage: BlobStorage;
+  masterSecret: Buffer;
+  lookupCounters: LookupCounters | null;
+};

@@ -1,6 +1,6 @@
 import { and, eq, getTableColumns, gte, lte, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import { PgDialect, type PgTable } from 'drizzle-orm/pg-core';
-import type { Db } from '../db/client.js';
+import { type Db, runPrepared } from '../db/client.js';
 import { lineItems, orders, shipmentEvents, shipmentLineItems, shipments } from '../db/schema.js';
 import { AppError } from '../lib/errors.js';
 import { normalizeOrderNumber, normalizeZip } from './document.js';
@@ -20,7 +20,7 @@ type Row<T extends PgTable> = T['$inferSelect'];
  * Rows of `table` from `to_json()` output, decoded as Drizzle decodes a selected row (each column's
  * mapFromDriverValue: timestamps to Dates, bigints to numbers, …), keyed by the schema's property names.
  */
-function fromJson<T extends PgTable>(table: T, rows: Record<string, unknown>[]): Row<T>[] {
+export function fromJson<T extends PgTable>(table: T, rows: Record<string, unknown>[]): Row<T>[] {
   const cols = Object.entries(getTableColumns(table));
   return rows.map((r) => {
     const out: Record<string, unknown> = {};
@@ -36,7 +36,7 @@ function fromJson<T extends PgTable>(table: T, rows: Record<string, unknown>[]):
  * The lines, shipments, shipment lines and events of the orders that `isOrder` picks (a condition on an order id
  * column), as json columns: one statement, one round trip, whatever the number of orders.
  */
-function childrenColumns(shopId: Placeholder, isOrder: (column: SQL) => SQL) {
+export function childrenColumns(shopId: Placeholder | SQL, isOrder: (column: SQL) => SQL) {
   const shipmentsOf = sql`select s.id from shipments s where s.shop_id = ${shopId} and ${isOrder(sql`s.order_id`)}`;
   return sql`
     coalesce((select json_agg(l order by l.position) from line_items l
@@ -50,7 +50,7 @@ function childrenColumns(shopId: Placeholder, isOrder: (column: SQL) => SQL) {
 }
 
 type JsonRows = Record<string, unknown>[];
-interface Children {
+export interface Children {
   lis: JsonRows;
   shps: JsonRows;
   links: JsonRows;
@@ -70,16 +70,6 @@ const oneOrder = (cond: SQL) =>
     select to_json(o) as o, ${childrenColumns(P('shop_id'), (col) => sql`${col} = o.id`)} from o`);
 const ONE_BY_ID = oneOrder(sql`(o.id = ${P('id')} or o.external_id = ${P('id')})`);
 const ONE_BY_EXTERNAL = oneOrder(sql`o.external_id = ${P('id')}`);
-
-async function runPrepared<T>(
-  db: Db,
-  name: string,
-  q: { sql: string; params: unknown[] },
-  values: Record<string, unknown>,
-): Promise<T[]> {
-  const res = await db._.session.prepareQuery(q, undefined, name, false).execute(values);
-  return (res as { rows: T[] }).rows;
-}
 
 /** Loads orders with their lines, shipments and events, shaped as the API's order document. */
 export async function loadOrderViews(db: Db, shopId: string, rows: OrderRow[], opts: ReadOptions) {
@@ -104,7 +94,12 @@ export async function loadOneOrderView(db: Db, shopId: string, idOrExternal: str
     { shop_id: shopId, id: idOrExternal },
   );
   if (!row) throw new AppError('order_not_found', 'No such order.');
-  return shapeOrderViews(fromJson(orders, [row.o]), row, opts)[0];
+  return orderViewFromJson(row.o, row, opts);
+}
+
+/** One order view from `to_json(order)` and the children columns of the same statement. */
+export function orderViewFromJson(order: Record<string, unknown>, children: Children, opts: ReadOptions) {
+  return shapeOrderViews(fromJson(orders, [order]), children, opts)[0];
 }
 
 function shapeOrderViews(rows: OrderRow[], children: Children, opts: ReadOptions) {

@@ -2,7 +2,7 @@ import { claimedUnits } from '../claims/read.js';
 import type { Db } from '../db/client.js';
 import { loadOneOrderView, type OrderView } from '../orders/read.js';
 import type { Shop } from '../shops/shops.js';
-import { computeEligibility } from './eligibility.js';
+import { type ClaimedUnits, computeEligibility } from './eligibility.js';
 import { LANGUAGES } from './labels.js';
 import { resolveSettingsOf } from './settings.js';
 
@@ -86,8 +86,20 @@ export async function customerState(
   lang: string,
   now = new Date(),
 ) {
+  return customerStateOf(shop, view, await claimedUnits(db, shop.id, view.id), level, lang, now);
+}
+
+/** customerState() with the units already claimed at hand. */
+export function customerStateOf(
+  shop: Shop,
+  view: OrderView,
+  claimed: ClaimedUnits[],
+  level: 'zip' | 'token',
+  lang: string,
+  now = new Date(),
+) {
   const settings = resolveSettingsOf(shop);
-  const flows = computeEligibility(view, await claimedUnits(db, shop.id, view.id), settings, now, lang);
+  const flows = computeEligibility(view, claimed, settings, now, lang);
   const visible = settings.unavailable_flows === 'hide' ? flows.filter((f) => f.available) : flows;
   const open = view.state === 'placed';
   return {

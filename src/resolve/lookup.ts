@@ -1,12 +1,23 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Config } from '../config.js';
-import type { Db } from '../db/client.js';
+import { type Db, runPrepared } from '../db/client.js';
+import { shops } from '../db/schema.js';
 import { AppError } from '../lib/errors.js';
 import { normalizeOrderNumber, normalizeZip } from '../orders/document.js';
+import {
+  type Children,
+  childrenColumns,
+  fromJson,
+  type OrderView,
+  orderViewFromJson,
+} from '../orders/read.js';
 import type { Shop } from '../shops/shops.js';
-import { clearBucket, rateLimited } from './rate-limit.js';
+import type { ClaimedUnits } from './eligibility.js';
+import { rateLimited } from './rate-limit.js';
+import type { LookupCounters } from './redis-counters.js';
+import { newSessionSecret, SESSION_TTL_MS } from './sessions.js';
+import { resolveSettingsOf } from './settings.js';
 
 /** One answer for a wrong number and a wrong ZIP: same status, same body, same work. */
 export const orderNotFound = () =>
@@ -15,58 +26,47 @@ export const orderNotFound = () =>
     'We could not find an order with this order number and ZIP code. Check both and try again.',
   );
 
-const compareKey = Buffer.from('resolve-zip-compare');
-const digest = (v: string) => createHmac('sha256', compareKey).update(v).digest();
-const DUMMY_ZIP = '\u0000no-order\u0000';
-
 export const lockBucket = (shopId: string, orderNumberNorm: string) =>
   `lookup:fail-order:${shopId}:${orderNumberNorm}`;
 
-interface LookupRow {
-  ip_hits: number;
-  ip_window: Date | string;
-  shop_hits: number;
-  shop_window: Date | string;
-  locked_until: Date | string | null;
-  order_id: string | null;
-  zip_norm: string | null;
-  failures: number | null;
-  now: Date | string;
-}
-
 /**
- * The lookup's two statements, built once with placeholders and run as named prepared statements: PostgreSQL
- * parses and plans each once per connection instead of on every lookup (planning was ~60 % of their database
- * time), and no SQL is rebuilt per request.
- *
- * The rate-limit bookkeeping commits asynchronously (`synchronous_commit = off`, set for the statement's own
- * implicit transaction only). Every lookup of a shop updates the same per-shop row (and, from one client, the
- * same per-IP row). With a synchronous commit each update keeps that row locked until its commit record is
- * flushed to disk, so all lookups of a shop queued behind one WAL flush each (measured: 46–64 lookups/s on
- * ~3 ms fsyncs, a busy 2-core machine; see bench/CUSTOMER.md). With an asynchronous commit the row is free as soon as the statement
- * ends. The only cost: a crash of PostgreSQL may forget the last fraction of a second of counts (the WAL
- * writer's delay). Counting, limits, lock-outs and answers are unchanged, and they still hold across processes.
+ * The lookup is one prepared statement, planned once per connection. The rate-limit bookkeeping and the session
+ * commit asynchronously (`synchronous_commit = off`, set for the statement's own implicit transaction only).
+ * Every lookup of a shop updates the same per-shop row (and, from one client, the same per-IP row). With a
+ * synchronous commit each update keeps that row locked until its commit record is flushed to disk, so all
+ * lookups of a shop queued behind one WAL flush each (measured: 46–64 lookups/s on ~3 ms fsyncs, a busy 2-core
+ * machine; see bench/CUSTOMER.md). With an asynchronous commit the row is free as soon as the statement ends.
+ * The cost: a crash of PostgreSQL may forget the last fraction of a second (the WAL writer's delay) of counts
+ * and of sessions opened (the customer looks the order up again). Counting, limits, lock-outs and answers are
+ * unchanged, and they hold across processes.
  */
 const P = (name: string) => sql.placeholder(name);
 const ASYNC_COMMIT = sql`set_config('synchronous_commit', 'off', true)`;
 
 /**
- * Upsert of one fixed-window counter; placeholders `<p>_bucket`, `<p>_shop`, `<p>_window` (seconds). With
- * `lock` (`<p>_max`, `<p>_lock` seconds), going over the max locks the bucket unless it is locked already: the
- * outcome of hit() with `lockSeconds`, in one statement.
+ * Upsert of one fixed-window counter from `select <bucket>, <shop> <from>`: the hit counts only when `from` gives
+ * a row. With `lock` (max, seconds), going over the max locks the bucket unless it is locked already (hit() with
+ * `lockSeconds`).
  */
-function bump(p: string, lock: boolean) {
-  const expired = sql`rate_limits.window_started_at <= now() - (${P(`${p}_window`)} * interval '1 second')`;
+type Part = SQL | ReturnType<typeof P>;
+function bump(o: {
+  bucket: Part;
+  shop: Part;
+  window: Part;
+  from?: SQL;
+  lock?: { max: Part; seconds: Part };
+}) {
+  const expired = sql`rate_limits.window_started_at <= now() - (${o.window} * interval '1 second')`;
   const hits = sql`case when ${expired} then 1 else rate_limits.hits + 1 end`;
-  const until = sql`now() + (${P(`${p}_lock`)} * interval '1 second')`;
-  const lockOnInsert = lock ? sql`case when 1 > ${P(`${p}_max`)} then ${until} end` : sql`null`;
-  const lockOnUpdate = lock
+  const until = o.lock ? sql`now() + (${o.lock.seconds} * interval '1 second')` : sql`null`;
+  const lockOnInsert = o.lock ? sql`case when 1 > ${o.lock.max} then ${until} end` : sql`null::timestamptz`;
+  const lockOnUpdate = o.lock
     ? sql`, locked_until = case when rate_limits.locked_until > now() then rate_limits.locked_until
-             when ${hits} > ${P(`${p}_max`)} then ${until} else rate_limits.locked_until end`
+             when ${hits} > ${o.lock.max} then ${until} else rate_limits.locked_until end`
     : sql``;
   return sql`
     insert into rate_limits (bucket, shop_id, hits, window_started_at, locked_until, updated_at)
-    values (${P(`${p}_bucket`)}, ${P(`${p}_shop`)}, 1, now(), ${lockOnInsert}, now())
+    select ${o.bucket}::text, ${o.shop}::text, 1, now(), ${lockOnInsert}, now() ${o.from ?? sql``}
     on conflict (bucket) do update set
       hits = ${hits},
       window_started_at = case when ${expired} then now() else rate_limits.window_started_at end,
@@ -75,98 +75,153 @@ function bump(p: string, lock: boolean) {
 }
 
 const dialect = new PgDialect();
-
-/** Counts the attempt per IP and per shop, reads lock-outs and fetches the order: one round trip. */
-const LOOKUP = dialect.sqlToQuery(sql`
-  with ip as (${bump('ip', false)}),
-       shop as (${bump('shop', false)}),
-       locks as (select max(locked_until) as locked_until from rate_limits
-                 where bucket in (${P('fail_order_bucket')}, ${P('fail_ip_bucket')}) and locked_until > now()),
-       o as (select id, zip_norm from orders where shop_id = ${P('shop_id')} and order_number_norm = ${P('number')} limit 1)
-  select ip.hits as ip_hits, ip.window_started_at as ip_window, shop.hits as shop_hits, shop.window_started_at as shop_window,
-         greatest(locks.locked_until, ip.locked_until, shop.locked_until) as locked_until,
-         o.id as order_id, o.zip_norm, now() as now,
-         (select hits from rate_limits where bucket = ${P('fail_order_bucket')}) as failures,
-         ${ASYNC_COMMIT} as commit_mode
-  from ip, shop, locks left join o on true`);
+const orderLockBucket = sql`'lookup:fail-order:' || sh.id || ':' || ${P('number')}::text`;
+const failed = sql`from sh, gate where gate.open and not exists (select 1 from ok)`;
 
 /**
- * Counts a failed attempt per (shop, order number) and per IP, locking either out once over its limit: one
- * round trip, the same on a wrong number and a wrong ZIP.
+ * Verifies order number + ZIP and, when both match, opens the session and reads what the answer shows: one
+ * round trip on every path. In order: the shop; one hit per IP and per shop; lock-outs of this order number and
+ * of this IP; the order (id and ZIP only). The gate is open unless the caller is locked out or over a limit.
+ * Behind an open gate, a matching ZIP opens the session, clears earlier failures of this number (a success
+ * forgives typos) and reads the order with its lines, shipments, events and claimed units; a wrong number and a
+ * wrong ZIP count one failure per (shop, number) and per IP instead, locking out past the limit. Nothing else
+ * is read on a miss, so both misses do the same work.
  */
-const FAILURE = dialect.sqlToQuery(sql`
-  with by_order as (${bump('order', true)}),
-       by_ip as (${bump('ip', true)})
-  select by_order.hits as order_hits, by_ip.hits as ip_hits, ${ASYNC_COMMIT} as commit_mode
-  from by_order, by_ip`);
+const openByZip = (countInDb: boolean) =>
+  dialect.sqlToQuery(sql`
+  with sh as (select * from shops where slug = ${P('slug')}),
+       ${countInDb ? sql`ip as (${bump({ bucket: P('ip_bucket'), shop: sql`null`, window: P('ip_window') })}),` : sql``}
+       ${countInDb ? sql`sb as (${bump({ bucket: sql`'lookup:shop:' || sh.id`, shop: sql`sh.id`, window: sql`60`, from: sql`from sh` })}),` : sql``}
+       locks as (select max(r.locked_until) as locked_until from rate_limits r
+                 where r.bucket in ((select ${orderLockBucket} from sh), ${P('fail_ip_bucket')}) and r.locked_until > now()),
+       o as (select o.id, o.zip_norm from orders o
+             where o.shop_id = (select id from sh) and o.order_number_norm = ${P('number')} limit 1),
+       gate as (select (select locked_until from locks) is null
+                   ${countInDb ? sql`and (select hits from ip) <= ${P('ip_max')} and coalesce((select hits from sb), 0) <= ${P('shop_max')}` : sql``} as open),
+       ok as (select o.id from o, gate where gate.open and ${P('zip')}::text <> '' and o.zip_norm = ${P('zip')}),
+       ses as (insert into resolve_sessions (id, token_hash, shop_id, order_id, level, token_id, expires_at, created_at)
+               select ${P('session_id')}, ${P('session_hash')}, sh.id, ok.id, 'zip', null, ${P('expires_at')}, ${P('now')}
+               from sh, ok returning id),
+       forgive as (delete from rate_limits where bucket = (select ${orderLockBucket} from sh) and exists (select 1 from ok) returning bucket),
+       fail_order as (${bump({
+         bucket: orderLockBucket,
+         shop: sql`sh.id`,
+         window: P('lock_seconds'),
+         from: failed,
+         lock: { max: P('order_max'), seconds: P('lock_seconds') },
+       })}),
+       fail_ip as (${bump({
+         bucket: P('fail_ip_bucket'),
+         shop: sql`null`,
+         window: P('lock_seconds'),
+         from: failed,
+         lock: { max: P('ip_max_failures'), seconds: P('lock_seconds') },
+       })})
+  select (select to_json(sh) from sh) as shop, now() as now,
+         ${countInDb ? sql`(select hits from ip) as ip_hits, (select window_started_at from ip) as ip_window, (select hits from sb) as shop_hits, (select window_started_at from sb) as shop_window,` : sql``}
+         (select locked_until from locks) as locked_until,
+         (select count(*) from ses)::int as opened,
+         (select count(*) from fail_order)::int + (select count(*) from fail_ip)::int as failures_counted,
+         (select count(*) from forgive)::int as forgiven,
+         (select to_json(x) from orders x where x.id = (select id from ok) and x.shop_id = (select id from sh)) as o,
+         ${childrenColumns(sql`(select id from sh)`, (col) => sql`${col} = (select id from ok)`)},
+         coalesce((select json_agg(json_build_object('line_item_id', ci.line_item_id, 'shipment_id', ci.shipment_id,
+                                                    'quantity', ci.quantity))
+                   from claims c join claim_items ci on ci.claim_id = c.id
+                   where c.shop_id = (select id from sh) and ci.shop_id = (select id from sh)
+                     and c.order_id = (select id from ok) and c.outcome is distinct from 'rejected'), '[]') as claimed,
+         ${ASYNC_COMMIT} as commit_mode`);
+/** Counters in the database (default) or in Redis (REDIS_URL): then only failures and lock-outs are in here. */
+const OPEN_COUNTING = openByZip(true);
+const OPEN_GATED = openByZip(false);
 
-async function runPrepared<T>(
-  db: Db,
-  name: string,
-  q: { sql: string; params: unknown[] },
-  values: Record<string, unknown>,
-): Promise<T[]> {
-  const res = await db._.session.prepareQuery(q, undefined, name, false).execute(values);
-  return (res as { rows: T[] }).rows;
+interface OpenRow extends Children {
+  shop: Record<string, unknown> | null;
+  now: Date | string;
+  /** Only when the counters are in the database. */
+  ip_hits?: number;
+  ip_window?: Date | string;
+  shop_hits?: number | null;
+  shop_window?: Date | string | null;
+  locked_until: Date | string | null;
+  opened: number;
+  o: Record<string, unknown> | null;
+  claimed: ClaimedUnits[];
+}
+
+export interface OpenedByZip {
+  shop: Shop;
+  session: { bearer: string; expiresAt: Date };
+  view: OrderView;
+  claimed: ClaimedUnits[];
 }
 
 /**
- * Verifies order number + ZIP (SPEC §3). Limits: attempts per client IP and per shop; failures per
- * (shop, order number) and per IP lock the caller out for a while. Nothing about the order leaves this
+ * Order number + ZIP (SPEC §3) → a `zip` session, the order and the units already claimed. Limits: attempts per
+ * client IP and per shop; failures per (shop, order number) and per IP lock the caller out for a while (429).
+ * A wrong number and a wrong ZIP give the same 404 after the same work. Nothing about the order leaves this
  * function unless both match.
  */
-export async function verifyOrderByZip(
+export async function openSessionByZip(
   db: Db,
   config: Config,
-  shop: Shop,
+  counters: LookupCounters | null,
+  slug: string,
   input: { order_number: string; zip_code: string },
   ip: string,
-): Promise<string> {
+  now = new Date(),
+): Promise<OpenedByZip> {
   const limits = config.lookup;
-  const numberNorm = normalizeOrderNumber(input.order_number);
-  const zipNorm = normalizeZip(input.zip_code);
-  const [row] = await runPrepared<LookupRow>(db, 'resolve_lookup', LOOKUP, {
-    ip_bucket: `lookup:ip:${ip}`,
-    ip_shop: null,
-    ip_window: limits.ipWindowSeconds,
-    shop_bucket: `lookup:shop:${shop.id}`,
-    shop_shop: shop.id,
-    shop_window: 60,
-    fail_order_bucket: lockBucket(shop.id, numberNorm),
-    fail_ip_bucket: `lookup:fail-ip:${ip}`,
-    shop_id: shop.id,
-    number: numberNorm,
-  });
-  const now = new Date(row.now).getTime();
+  if (counters) {
+    const n = await counters.countAttempt(ip, slug, { ipSeconds: limits.ipWindowSeconds, shopSeconds: 60 });
+    if (n.ipHits > limits.ipMax) throw rateLimited(n.ipWindowLeftMs / 1000);
+    if (n.shopHits > limits.shopMax) throw rateLimited(n.shopWindowLeftMs / 1000);
+  }
+  const secret = newSessionSecret();
+  const expiresAt = new Date(now.getTime() + SESSION_TTL_MS);
+  const [row] = await runPrepared<OpenRow>(
+    db,
+    counters ? 'resolve_open_by_zip_gated' : 'resolve_open_by_zip',
+    counters ? OPEN_GATED : OPEN_COUNTING,
+    {
+      slug,
+      ip_bucket: `lookup:ip:${ip}`,
+      ip_window: limits.ipWindowSeconds,
+      ip_max: limits.ipMax,
+      shop_max: limits.shopMax,
+      fail_ip_bucket: `lookup:fail-ip:${ip}`,
+      number: normalizeOrderNumber(input.order_number),
+      zip: normalizeZip(input.zip_code),
+      session_id: secret.id,
+      session_hash: secret.hash,
+      expires_at: expiresAt,
+      now,
+      lock_seconds: limits.lockSeconds,
+      order_max: limits.orderFailures - 1,
+      ip_max_failures: limits.ipFailures - 1,
+    },
+  );
+  if (!row.shop) throw new AppError('shop_not_found', `No shop "${slug}".`);
+  const dbNow = new Date(row.now).getTime();
   if (row.locked_until) {
     throw rateLimited(
-      (new Date(row.locked_until).getTime() - now) / 1000,
+      (new Date(row.locked_until).getTime() - dbNow) / 1000,
       'Too many unsuccessful attempts. Please wait before trying again.',
     );
   }
-  if (row.ip_hits > limits.ipMax)
-    throw rateLimited((new Date(row.ip_window).getTime() + limits.ipWindowSeconds * 1000 - now) / 1000);
-  if (row.shop_hits > limits.shopMax)
-    throw rateLimited((new Date(row.shop_window).getTime() + 60_000 - now) / 1000);
-
-  const zipMatches = timingSafeEqual(digest(row.zip_norm ?? DUMMY_ZIP), digest(zipNorm));
-  if (row.order_id && row.zip_norm && zipNorm && zipMatches) {
-    if (row.failures) await clearBucket(db, lockBucket(shop.id, numberNorm)); // a success forgives earlier typos
-    return row.order_id;
+  if (!counters) {
+    if (row.ip_hits! > limits.ipMax)
+      throw rateLimited((new Date(row.ip_window!).getTime() + limits.ipWindowSeconds * 1000 - dbNow) / 1000);
+    if ((row.shop_hits ?? 0) > limits.shopMax)
+      throw rateLimited((new Date(row.shop_window ?? dbNow).getTime() + 60_000 - dbNow) / 1000);
   }
+  // The failure is counted already; the answer stays 404 even when this one triggered a lock-out.
+  if (!row.opened || !row.o) throw orderNotFound();
 
-  // Count the failure on both paths alike; the answer stays 404 even when this one triggers a lock-out.
-  await runPrepared(db, 'resolve_lookup_failure', FAILURE, {
-    order_bucket: lockBucket(shop.id, numberNorm),
-    order_shop: shop.id,
-    order_window: limits.lockSeconds,
-    order_max: limits.orderFailures - 1,
-    order_lock: limits.lockSeconds,
-    ip_bucket: `lookup:fail-ip:${ip}`,
-    ip_shop: null,
-    ip_window: limits.lockSeconds,
-    ip_max: limits.ipFailures - 1,
-    ip_lock: limits.lockSeconds,
+  const [shop] = fromJson(shops, [row.shop]);
+  const view = orderViewFromJson(row.o, row, {
+    stuckAfterDays: resolveSettingsOf(shop).stuck_after_days,
+    now,
   });
-  throw orderNotFound();
+  return { shop, session: { bearer: secret.bearer, expiresAt }, view, claimed: row.claimed };
 }

@@ -12,10 +12,11 @@ import { errorResponses, Str } from '../http/schema-helpers.js';
 import { AppError } from '../lib/errors.js';
 import { requireShop, type Shop } from '../shops/shops.js';
 import { OrderSessionView, optionalBody, SessionView } from './api-schemas.js';
-import { customerState, loadOrderView, pickLanguage } from './customer-view.js';
+import { claimContext } from './claim-context.js';
+import { customerState, customerStateOf, loadOrderView, pickLanguage } from './customer-view.js';
 import { verifyFileSignature } from './files.js';
 import { returnHandoffUrl } from './handoff.js';
-import { verifyOrderByZip } from './lookup.js';
+import { openSessionByZip } from './lookup.js';
 import {
   type AddressChange,
   AddressChangeInput,
@@ -97,7 +98,7 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
           tags,
           summary: 'Open a customer session',
           description:
-            'By order number + ZIP code, or by an order token from a Resolve link. A wrong number and a wrong ZIP give the same 404 `order_not_found`. Limited per client IP, per shop and per order number (429 `rate_limited` with Retry-After).',
+            'By order number + ZIP code, or by an order token from a Resolve link. A wrong number and a wrong ZIP give the same 404 `order_not_found`. Limited per client IP, per shop and per order number (429 `rate_limited` with Retry-After). With Redis configured for the limits and unreachable: 503 `service_unavailable` with Retry-After.',
           params: Slug,
           querystring: LangQuery,
           body: Type.Union([
@@ -110,40 +111,50 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
               { additionalProperties: false },
             ),
           ]),
-          response: { 201: SessionView, ...errorResponses, 429: Type.Ref('Error') },
+          response: { 201: SessionView, ...errorResponses, 429: Type.Ref('Error'), 503: Type.Ref('Error') },
         },
       },
       async (req, reply) => {
         const { slug } = req.params as { slug: string };
-        const shop = await requireShop(db, slug);
         const body = req.body as { order_number?: string; zip_code?: string; token?: string };
-        let orderId: string;
-        let level: 'zip' | 'token';
-        let tokenId: string | null = null;
-        if (body.token !== undefined) {
-          await hit(db, `token:ip:${req.ip}`, null, {
-            max: deps.config.lookup.ipMax,
-            windowSeconds: deps.config.lookup.ipWindowSeconds,
-          });
-          const claims = await verifyOrderToken(db, deps.masterSecret, shop, body.token);
-          orderId = claims.sub;
-          tokenId = claims.jti;
-          level = 'token';
-        } else {
-          orderId = await verifyOrderByZip(
+        reply.code(201).header('cache-control', 'no-store');
+        const answer = (session: { bearer: string; expiresAt: Date }, level: 'zip' | 'token') => ({
+          session: session.bearer,
+          level,
+          expires_at: session.expiresAt.toISOString(),
+        });
+        if (body.token === undefined) {
+          // One round trip: limits, verification, the session and the order (src/resolve/lookup.ts).
+          const opened = await openSessionByZip(
             db,
             deps.config,
-            shop,
+            deps.lookupCounters,
+            slug,
             { order_number: body.order_number!, zip_code: body.zip_code! },
             req.ip,
           );
-          level = 'zip';
+          const { shop, view } = opened;
+          const lang = langOf(req, shop, view);
+          return {
+            ...answer(opened.session, 'zip'),
+            ...customerStateOf(shop, view, opened.claimed, 'zip', lang),
+          };
         }
-        const session = await openSession(db, { shopId: shop.id, orderId, level, tokenId });
-        const view = await loadOrderView(db, shop, orderId);
-        const state = await customerState(db, shop, view, level, langOf(req, shop, view));
-        reply.code(201).header('cache-control', 'no-store');
-        return { session: session.bearer, level, expires_at: session.expiresAt.toISOString(), ...state };
+        const shop = await requireShop(db, slug);
+        await hit(db, `token:ip:${req.ip}`, null, {
+          max: deps.config.lookup.ipMax,
+          windowSeconds: deps.config.lookup.ipWindowSeconds,
+        });
+        const claims = await verifyOrderToken(db, deps.masterSecret, shop, body.token);
+        const session = await openSession(db, {
+          shopId: shop.id,
+          orderId: claims.sub,
+          level: 'token',
+          tokenId: claims.jti,
+        });
+        const view = await loadOrderView(db, shop, claims.sub);
+        const state = await customerState(db, shop, view, 'token', langOf(req, shop, view));
+        return { ...answer(session, 'token'), ...state };
       },
     );
 
@@ -244,45 +255,80 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
         },
       },
       async (req, reply) => {
-        const { shop, session, preview } = await context(req);
-        if (preview) previewHit(preview, 'claim');
-        else await hit(db, `claim:session:${session.id}`, shop.id, { max: 30, windowSeconds: 3600 });
+        // Shop, session, the session's rate-limit hit and a claim already made with this key: one round trip (src/resolve/claim-context.ts). Errors come in the order they always did.
+        const { slug } = req.params as { slug: string };
+        const auth = req.headers.authorization;
         const key = req.headers['idempotency-key'];
-        if (key !== undefined && (typeof key !== 'string' || key.length < 1 || key.length > 255)) {
+        const keyOk = key === undefined || (typeof key === 'string' && key.length >= 1 && key.length <= 255);
+        const c = await claimContext(db, slug, auth, {
+          preview: isPreviewBearer(auth),
+          key: keyOk && typeof key === 'string' ? key : null,
+        });
+        const { shop } = c;
+        if (c.preview) previewHit(verifyPreviewSession(deps.masterSecret, shop.id, auth), 'claim');
+        if (!keyOk) {
           throw new AppError('validation_failed', 'Idempotency-Key must be 1–255 characters.', [
             { path: 'header:idempotency-key', message: 'length 1–255' },
           ]);
         }
         const input = req.body as ClaimInputT;
-        if (preview) {
+        if (c.preview) {
           reply.code(201).header('resolve-preview', 'true');
           return previewClaim(shop, input, langOf(req, shop, null));
         }
-        const view = await loadOrderView(db, shop, session.orderId);
-        const language = langOf(req, shop, view);
-        const { claimId, replayed } = await db.transaction((tx) =>
-          createClaim(tx, {
-            shop,
-            settings: resolveSettingsOf(shop),
-            loadOrder: (t) => loadOrderView(t, shop, session.orderId),
-            orderId: session.orderId,
-            input,
-            channel: session.level,
-            language,
-            actor: { type: 'customer', id: session.id },
-            idempotencyKey: (key as string | undefined) ?? null,
-            requestHash: key ? requestHash('POST', 'claim', input) : null,
-            sessionId: session.id,
-          }),
-        );
-        deps.nudgeWorker?.();
-        const [claim] = await loadClaimViews(db, shop.id, [await findClaimRow(db, shop.id, claimId)], {
+        const { session } = c;
+        const hash = key ? requestHash('POST', 'claim', input) : null;
+        const viewOpts = {
           master: deps.masterSecret,
           publicUrl: deps.config.publicUrl,
           shopSlug: shop.slug,
-          audience: 'customer',
-        });
-        if (replayed) reply.header('idempotent-replayed', 'true');
+          audience: 'customer' as const,
+        };
+        // A retry of a committed claim is answered without a transaction (createClaim checks again under the lock).
+        let replayedId: string | null = null;
+        if (c.prior) {
+          if (c.prior.requestHash !== hash)
+            throw new AppError(
+              'idempotency_conflict',
+              'This Idempotency-Key was used with a different claim.',
+            );
+          replayedId = c.prior.id;
+        } else {
+          const result = await db.transaction((tx) =>
+            createClaim(tx, {
+              shop,
+              settings: resolveSettingsOf(shop),
+              loadOrder: (t) => loadOrderView(t, shop, session.orderId),
+              orderId: session.orderId,
+              input,
+              channel: session.level,
+              language: null,
+              languageOf: (order) => langOf(req, shop, order),
+              actor: { type: 'customer', id: session.id },
+              idempotencyKey: (key as string | undefined) ?? null,
+              requestHash: hash,
+              sessionId: session.id,
+            }),
+          );
+          if (result.replayed) replayedId = result.claimId;
+          else {
+            deps.nudgeWorker?.();
+            // The answer is built from what createClaim wrote: no read-back.
+            const { row, children, order } = result.created;
+            const [claim] = await loadClaimViews(db, shop.id, [row], { ...viewOpts, children });
+            reply.code(201);
+            return { ...claim, handoff_url: returnHandoffUrl(shop, order, claim) };
+          }
+        }
+        deps.nudgeWorker?.();
+        const view = await loadOrderView(db, shop, session.orderId);
+        const [claim] = await loadClaimViews(
+          db,
+          shop.id,
+          [await findClaimRow(db, shop.id, replayedId)],
+          viewOpts,
+        );
+        reply.header('idempotent-replayed', 'true');
         reply.code(201);
         return { ...claim, handoff_url: returnHandoffUrl(shop, view, claim) };
       },

@@ -19,18 +19,23 @@ export interface ResolveSession {
 
 const hash = (bearer: string) => createHash('sha256').update(bearer).digest('hex');
 
+/** A new session's id and bearer, and the hash of the bearer that is stored in its place. */
+export function newSessionSecret() {
+  const bearer = `rss_${randomBytes(32).toString('base64url')}`;
+  return { id: newId('ses'), bearer, hash: hash(bearer) };
+}
+
 /** Opens a session; the bearer is returned once and stored only as a hash. */
 export async function openSession(
   db: Db,
   input: { shopId: string; orderId: string; level: SessionLevel; tokenId?: string | null },
   now = new Date(),
 ) {
-  const bearer = `rss_${randomBytes(32).toString('base64url')}`;
+  const { id, bearer, hash: tokenHash } = newSessionSecret();
   const expiresAt = new Date(now.getTime() + SESSION_TTL_MS);
-  const id = newId('ses');
   await db.insert(resolveSessions).values({
     id,
-    tokenHash: hash(bearer),
+    tokenHash,
     shopId: input.shopId,
     orderId: input.orderId,
     level: input.level,
@@ -41,6 +46,34 @@ export async function openSession(
   return { id, bearer, expiresAt };
 }
 
+/**
+ * The stored hash of the session bearer in `Authorization: Bearer rss_…`; 401 `session_required` without one.
+ */
+export function sessionBearerHash(authorization: string | undefined): string {
+  const m = /^Bearer\s+(rss_[A-Za-z0-9_-]{43})$/.exec(authorization ?? '');
+  if (!m)
+    throw new AppError(
+      'session_required',
+      'Look up your order first: this needs the session from POST /sessions as a Bearer token.',
+    );
+  return hash(m[1]);
+}
+
+export const sessionExpired = () =>
+  new AppError('session_expired', 'Your session has ended. Look up your order again to continue.');
+
+/**
+ * A session's expiry after this use: sliding, renewed (stored) once half of its time is used; 401
+ * `session_expired` when it has ended or is unknown (null).
+ */
+export async function slideExpiry(db: Db, id: string | null, expiresAt: Date | null, now = new Date()) {
+  if (!id || !expiresAt || expiresAt.getTime() <= now.getTime()) throw sessionExpired();
+  if (expiresAt.getTime() - now.getTime() >= SESSION_TTL_MS / 2) return expiresAt;
+  const renewed = new Date(now.getTime() + SESSION_TTL_MS);
+  await db.update(resolveSessions).set({ expiresAt: renewed }).where(eq(resolveSessions.id, id));
+  return renewed;
+}
+
 /** The session behind `Authorization: Bearer …` for this shop; sliding expiry (renewed when half used). */
 export async function requireSession(
   db: Db,
@@ -48,24 +81,12 @@ export async function requireSession(
   authorization: string | undefined,
   now = new Date(),
 ): Promise<ResolveSession> {
-  const m = /^Bearer\s+(rss_[A-Za-z0-9_-]{43})$/.exec(authorization ?? '');
-  if (!m)
-    throw new AppError(
-      'session_required',
-      'Look up your order first: this needs the session from POST /sessions as a Bearer token.',
-    );
+  const tokenHash = sessionBearerHash(authorization);
   const [row] = await db
     .select()
     .from(resolveSessions)
-    .where(and(eq(resolveSessions.tokenHash, hash(m[1])), eq(resolveSessions.shopId, shopId)));
-  if (!row || row.expiresAt.getTime() <= now.getTime()) {
-    throw new AppError('session_expired', 'Your session has ended. Look up your order again to continue.');
-  }
-  let expiresAt = row.expiresAt;
-  if (expiresAt.getTime() - now.getTime() < SESSION_TTL_MS / 2) {
-    expiresAt = new Date(now.getTime() + SESSION_TTL_MS);
-    await db.update(resolveSessions).set({ expiresAt }).where(eq(resolveSessions.id, row.id));
-  }
+    .where(and(eq(resolveSessions.tokenHash, tokenHash), eq(resolveSessions.shopId, shopId)));
+  const expiresAt = await slideExpiry(db, row?.id ?? null, row?.expiresAt ?? null, now);
   return {
     id: row.id,
     shopId: row.shopId,

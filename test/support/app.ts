@@ -8,6 +8,7 @@ import { type Config, loadConfig } from '../../src/config.js';
 import type { Database, Db } from '../../src/db/client.js';
 import type { AppDeps } from '../../src/http/context.js';
 import { createMetrics } from '../../src/http/metrics.js';
+import { redisLookupCounters } from '../../src/resolve/redis-counters.js';
 import { createApiKey, type Role } from '../../src/shops/api-keys.js';
 import { createShop, type Shop } from '../../src/shops/shops.js';
 import { openTestDb } from './db.js';
@@ -24,7 +25,12 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
   // Evidence files of a test run go to a throwaway folder, never the repository's data/.
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'resolve-test-'));
   return {
-    ...loadConfig({ LOG_LEVEL: 'silent', PUBLIC_URL: 'http://resolve.test', DATA_DIR: dataDir }),
+    ...loadConfig({
+      LOG_LEVEL: 'silent',
+      PUBLIC_URL: 'http://resolve.test',
+      DATA_DIR: dataDir,
+      REDIS_URL: process.env.REDIS_URL,
+    }),
     ...overrides,
   };
 }
@@ -36,12 +42,23 @@ export async function startTestApp(
 ): Promise<TestContext> {
   const database = await openTestDb(opts.databaseUrl === undefined ? undefined : opts.databaseUrl);
   const config = testConfig(overrides);
-  const deps: AppDeps = { config, database, log: pino({ level: 'silent' }), metrics: createMetrics() };
+  // With REDIS_URL set (CI's PostgreSQL pass), the lookup counts in Redis, under keys of this test app only.
+  const counters = config.redisUrl
+    ? redisLookupCounters(config.redisUrl, `resolve-test:${randomBytes(6).toString('hex')}:`)
+    : null;
+  const deps: AppDeps = {
+    config,
+    database,
+    log: pino({ level: 'silent' }),
+    metrics: createMetrics(),
+    lookupCounters: counters,
+  };
   let app: App;
   try {
     app = await buildApp(deps);
     await app.ready();
   } catch (err) {
+    await counters?.close();
     await database.close(); // an app that fails to build must not keep the test process alive
     throw err;
   }
@@ -52,6 +69,7 @@ export async function startTestApp(
     deps,
     async close() {
       await app.close();
+      await counters?.close();
       await database.close();
     },
   };
