@@ -292,6 +292,29 @@ function suites() {
   });
 
   describe('throttling and lock-out', () => {
+    test('order-token sessions are limited per client IP too (429 with the window as Retry-After)', async () => {
+      const shop = await createTestShop(ctx.db, 'lookup');
+      const { order } = await putOrder(shop);
+      const linkRes = await ctx.app.inject({
+        method: 'POST',
+        url: `/v1/shops/${shop.slug}/orders/${order.id}/resolve-link`,
+        headers: shop.auth.editor,
+      });
+      assert.equal(linkRes.statusCode, 201, linkRes.body);
+      const { token } = linkRes.json() as { token: string };
+      const ip = nextIp();
+      for (let i = 0; i < LIMITS.ipMax; i++) {
+        const res = await lookup(shop.slug, { token }, ip);
+        assert.equal(res.statusCode, 201, `attempt ${i + 1}: ${res.body}`);
+      }
+      const over = await lookup(shop.slug, { token }, ip);
+      assertThrottled(over, LIMITS.ipWindowSeconds);
+      assert.ok(Number(over.headers['retry-after']) > LIMITS.ipWindowSeconds - 60);
+      // Wrong tokens count as well; another client is not affected.
+      assertThrottled(await lookup(shop.slug, { token: `${token}x` }, ip), LIMITS.ipWindowSeconds);
+      assert.equal((await lookup(shop.slug, { token }, nextIp())).statusCode, 201);
+    });
+
     test('brute force: after the configured failures the order is locked, even for the right ZIP and other IPs', async () => {
       const shop = await createTestShop(ctx.db, 'lookup');
       const { doc, order } = await putOrder(shop);

@@ -21,14 +21,16 @@ export interface LookupCounters {
     slug: string,
     windows: { ipSeconds: number; shopSeconds: number },
   ): Promise<LookupAttempts>;
+  /** One fixed-window counter (e.g. order-token sessions per IP): hits so far and ms left in the window. */
+  countOne(key: string, windowSeconds: number): Promise<{ hits: number; windowLeftMs: number }>;
   close(): Promise<void>;
 }
 
 /**
  * One fixed window per key, like the database's rate_limits rows: the first hit starts the window, the key
- * expires with it. PTTL < 0 also repairs a key that lost its expiry. Both keys in one atomic round trip.
+ * expires with it. PTTL < 0 also repairs a key that lost its expiry. One or two keys in one atomic round trip.
  */
-const COUNT_TWO = `
+const COUNT = `
 local function bump(key, ms)
   local n = redis.call('INCR', key)
   local ttl = redis.call('PTTL', key)
@@ -39,6 +41,7 @@ local function bump(key, ms)
   return {n, ttl}
 end
 local a = bump(KEYS[1], ARGV[1])
+if #KEYS == 1 then return a end
 local b = bump(KEYS[2], ARGV[2])
 return {a[1], a[2], b[1], b[2]}`;
 
@@ -49,6 +52,7 @@ type CountingRedis = Redis & {
     ms1: number,
     ms2: number,
   ): Promise<[number, number, number, number]>;
+  resolveCountOne(k: string, ms: number): Promise<[number, number]>;
 };
 
 /** Redis down or slow: 503 with Retry-After (the cause goes to the log); never a lookup without its limits. */
@@ -73,7 +77,8 @@ export function redisLookupCounters(url: string, keyPrefix = 'resolve:'): Lookup
     connectTimeout: 5000,
   }) as CountingRedis;
   redis.on('error', () => {}); // reconnects by itself; each failed command answers 503 below
-  redis.defineCommand('resolveCountTwo', { numberOfKeys: 2, lua: COUNT_TWO });
+  redis.defineCommand('resolveCountTwo', { numberOfKeys: 2, lua: COUNT });
+  redis.defineCommand('resolveCountOne', { numberOfKeys: 1, lua: COUNT });
   return {
     async countAttempt(ip, slug, windows) {
       try {
@@ -84,6 +89,14 @@ export function redisLookupCounters(url: string, keyPrefix = 'resolve:'): Lookup
           windows.shopSeconds * 1000,
         );
         return { ipHits, ipWindowLeftMs: ipLeft, shopHits, shopWindowLeftMs: shopLeft };
+      } catch (err) {
+        throw unavailable(err);
+      }
+    },
+    async countOne(key, windowSeconds) {
+      try {
+        const [hits, left] = await redis.resolveCountOne(key, windowSeconds * 1000);
+        return { hits, windowLeftMs: left };
       } catch (err) {
         throw unavailable(err);
       }

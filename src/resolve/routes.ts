@@ -33,7 +33,7 @@ import {
   previewUpload,
   verifyPreviewSession,
 } from './preview.js';
-import { hit } from './rate-limit.js';
+import { hit, rateLimited } from './rate-limit.js';
 import { openSession, type ResolveSession, requireSession } from './sessions.js';
 import { resolveSettingsOf } from './settings.js';
 import { verifyOrderToken } from './tokens.js';
@@ -79,6 +79,15 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
     shop.connector === 'demo'
       ? null
       : ((await shopPlatform(db, deps.masterSecret, shop, defaultPlatformDeps(req.log)))?.client ?? null);
+
+  /** Order-token sessions per client IP (the lookup's IP limit), in Redis when configured. */
+  const countTokenAttempt = async (ip: string) => {
+    const { ipMax, ipWindowSeconds } = deps.config.lookup;
+    if (!deps.lookupCounters)
+      return hit(db, `token:ip:${ip}`, null, { max: ipMax, windowSeconds: ipWindowSeconds });
+    const n = await deps.lookupCounters.countOne(`token:ip:${ip}`, ipWindowSeconds);
+    if (n.hits > ipMax) throw rateLimited(n.windowLeftMs / 1000);
+  };
 
   /** The order, its eligibility and the allowed actions, as every session endpoint answers them. */
   const sessionAnswer = async (req: FastifyRequest, shop: Shop, session: ResolveSession) => {
@@ -141,10 +150,7 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
           };
         }
         const shop = await requireShop(db, slug);
-        await hit(db, `token:ip:${req.ip}`, null, {
-          max: deps.config.lookup.ipMax,
-          windowSeconds: deps.config.lookup.ipWindowSeconds,
-        });
+        await countTokenAttempt(req.ip);
         const claims = await verifyOrderToken(db, deps.masterSecret, shop, body.token);
         const session = await openSession(db, {
           shopId: shop.id,
