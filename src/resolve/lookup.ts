@@ -85,7 +85,12 @@ const failed = sql`from sh, gate where gate.open and not exists (select 1 from o
  * Behind an open gate, a matching ZIP opens the session, clears earlier failures of this number (a success
  * forgives typos) and reads the order with its lines, shipments, events and claimed units; a wrong number and a
  * wrong ZIP count one failure per (shop, number) and per IP instead, locking out past the limit. Nothing else
- * is read on a miss, so both misses do the same work.
+ * is read on a miss, so both misses do the same work. (Data-modifying CTEs run whether or not the select reads
+ * them.)
+ *
+ * A named statement keeps its generic plan until PostgreSQL's statistics of a table it reads change (ANALYZE,
+ * run by autovacuum as tables grow), so a plan made while `claims` was empty (scans of claims and claim items)
+ * lasts at most until the next automatic ANALYZE. Every other part is a primary-key or unique-index lookup.
  */
 const openByZip = (countInDb: boolean) =>
   dialect.sqlToQuery(sql`
@@ -121,8 +126,6 @@ const openByZip = (countInDb: boolean) =>
          ${countInDb ? sql`(select hits from ip) as ip_hits, (select window_started_at from ip) as ip_window, (select hits from sb) as shop_hits, (select window_started_at from sb) as shop_window,` : sql``}
          (select locked_until from locks) as locked_until,
          (select count(*) from ses)::int as opened,
-         (select count(*) from fail_order)::int + (select count(*) from fail_ip)::int as failures_counted,
-         (select count(*) from forgive)::int as forgiven,
          (select to_json(x) from orders x where x.id = (select id from ok) and x.shop_id = (select id from sh)) as o,
          ${childrenColumns(sql`(select id from sh)`, (col) => sql`${col} = (select id from ok)`)},
          coalesce((select json_agg(json_build_object('line_item_id', ci.line_item_id, 'shipment_id', ci.shipment_id,
