@@ -4,6 +4,12 @@ import { after, before, describe, test } from 'node:test';
 import { crc32, deflateSync } from 'node:zlib';
 import { and, eq, isNotNull, like, sql } from 'drizzle-orm';
 import {
+  type ClaimInputT,
+  type CreateClaimArgs,
+  createClaim,
+  tryCreateClaim,
+} from '../src/claims/create-claim.js';
+import {
   claimEvidence,
   claimHistory,
   claimItems,
@@ -13,7 +19,11 @@ import {
   shops,
   uploads,
 } from '../src/db/schema.js';
+import type { AppError } from '../src/lib/errors.js';
 import type { OrderInputT } from '../src/orders/document.js';
+import { loadOneOrderView } from '../src/orders/read.js';
+import { claimContext } from '../src/resolve/claim-context.js';
+import { resolveSettingsOf } from '../src/resolve/settings.js';
 import { createTestShop, startTestApp, type TestContext, type TestShop } from './support/app.js';
 import { assertError, assertInvalidAt, daysAgo, type Res } from './support/http.js';
 import { orderDoc } from './support/orders.js';
@@ -937,6 +947,70 @@ test('concurrency: claim numbers stay unique and gap-free under 20 parallel subm
   assert.deepEqual(rows.map((r) => r.number).sort(), expected);
   const [seq] = await ctx.db.select({ seq: shops.claimSeq }).from(shops).where(eq(shops.id, s.shop.id));
   assert.equal(seq.seq, 1020);
+});
+
+test('a claim checked on a snapshot of the order writes nothing when the order changed since, then the lock decides', async () => {
+  const s = await createTestShop(ctx.db, 'csnap');
+  const c = await customerOn(s, singleUnitDoc());
+  const read = () =>
+    claimContext(ctx.db, s.slug, `Bearer ${c.session}`, { preview: false, key: null, uploadIds: [] });
+  const context = await read();
+  assert.ok(!context.preview && context.snapshot, 'the claim context reads the order');
+  const args = (): CreateClaimArgs => ({
+    shop: context.shop,
+    settings: resolveSettingsOf(context.shop),
+    loadOrder: () => Promise.reject(new Error('not used by tryCreateClaim')),
+    orderId: c.order.id,
+    input: missing(c.li1) as ClaimInputT,
+    channel: 'zip',
+    language: 'en',
+    actor: { type: 'customer', id: context.session.id },
+    idempotencyKey: null,
+    requestHash: null,
+    sessionId: context.session.id,
+  });
+  // Another claim takes the only unit after the snapshot was read.
+  const other = await submit(s, c.session, missing(c.li1));
+  assert.equal(other.statusCode, 201, other.body);
+  const before = await footprint(s.shop.id);
+  assert.equal(await tryCreateClaim(ctx.db, args(), context.snapshot, context.snapshot.rowVersion), null);
+  assert.deepEqual(await footprint(s.shop.id), before, 'a write on a stale snapshot stored something');
+  // The locking path sees the other claim.
+  await assert.rejects(
+    ctx.db.transaction((tx) =>
+      createClaim(tx, {
+        ...args(),
+        loadOrder: (t) => loadOneOrderView(t, s.shop.id, c.order.id, { stuckAfterDays: 7 }),
+      }),
+    ),
+    (err: AppError) => err.key === 'already_claimed',
+  );
+  // Any change of the order row (here a merchant's update) makes the snapshot stale too.
+  const d = await customerOn(s, deliveredDoc());
+  const fresh = await claimContext(ctx.db, s.slug, `Bearer ${d.session}`, {
+    preview: false,
+    key: null,
+    uploadIds: [],
+  });
+  assert.ok(!fresh.preview && fresh.snapshot);
+  await putOrder(s, { ...d.doc, tags: ['changed-by-the-merchant'] });
+  const stale = {
+    ...args(),
+    orderId: d.order.id,
+    input: missing(d.li1) as ClaimInputT,
+    sessionId: fresh.session.id,
+  };
+  assert.equal(await tryCreateClaim(ctx.db, stale, fresh.snapshot, fresh.snapshot.rowVersion), null);
+  const again = await claimContext(ctx.db, s.slug, `Bearer ${d.session}`, {
+    preview: false,
+    key: null,
+    uploadIds: [],
+  });
+  assert.ok(!again.preview && again.snapshot);
+  assert.notEqual(again.snapshot.rowVersion, fresh.snapshot.rowVersion);
+  const made = await tryCreateClaim(ctx.db, stale, again.snapshot, again.snapshot.rowVersion);
+  assert.equal(made?.created.row.number, 'R-1002', 'numbers stay gap-free: the refused writes took none');
+  assert.equal((await footprint(s.shop.id)).claimSeq, 1002);
 });
 
 test('a rejected claim gives its units back', async () => {

@@ -1,11 +1,16 @@
 import { sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
+import type { EvidenceUpload } from '../claims/check-claim.js';
+import type { ClaimSnapshot } from '../claims/create-claim.js';
 import { type Db, runPrepared } from '../db/client.js';
 import { shops } from '../db/schema.js';
 import { AppError } from '../lib/errors.js';
+import { type Children, childrenColumns, orderViewFromJson } from '../orders/read.js';
 import type { Shop } from '../shops/shops.js';
+import type { ClaimedUnits } from './eligibility.js';
 import { rateLimited } from './rate-limit.js';
 import { type ResolveSession, type SessionLevel, sessionBearerHash, slideExpiry } from './sessions.js';
+import { resolveSettingsOf } from './settings.js';
 
 /** The per-session limit on claim submissions (what hit() counted before): 30 an hour. */
 export const CLAIM_LIMIT = { max: 30, windowSeconds: 3600 };
@@ -13,20 +18,28 @@ export const CLAIM_LIMIT = { max: 30, windowSeconds: 3600 };
 const P = (name: string) => sql.placeholder(name);
 
 /**
- * Everything a claim submission needs before its transaction, in one round trip (built once, but planned on
- * every run: as a named statement, its generic plan, made while `claims` was nearly empty, made the idempotency
- * lookup cost more as a shop's claims grew: 4.1 instead of 2.4 ms of PostgreSQL CPU a claim after ~3,500 claims
- * in bench/claims.ts): the shop (by slug), the session (by the bearer's hash, of that shop), the per-session rate-limit
- * hit (as hit() counts it: bucket `claim:session:<id>`, a fixed window) and the claim already made with this
- * Idempotency-Key on the session's order.
+ * Everything a claim submission reads, in one round trip (a named prepared statement): the shop (by slug), the
+ * session (by the bearer's hash, of that shop), the per-session rate-limit hit (as hit() counts it: bucket
+ * `claim:session:<id>`, a fixed window), the claim already made with this Idempotency-Key on the session's order,
+ * and the snapshot the claim is checked against: the order with its lines, shipments and events, the version of
+ * its row (`xmin`, see tryCreateClaim in src/claims/create-claim.ts), the units already claimed on it and the
+ * uploads the evidence names.
+ *
+ * Its generic plan is made from the statistics of the tables at the time: index scans throughout once `claims`
+ * has been analyzed with rows in it (autovacuum does it after 50 + 10 % new rows), or never analyzed at all (a
+ * fresh install: PostgreSQL then plans it as at least 10 pages). A plan made right after `claims` was analyzed
+ * EMPTY scans it sequentially and lasts until the next ANALYZE, which autovacuum runs within a minute or so of
+ * the first 50 claims.
  *
  * The statement commits asynchronously (`synchronous_commit = off` for its own implicit transaction, as the
  * lookup's bookkeeping does): its only write is the rate-limit count, which does not need to wait for a WAL
  * flush. A crash of PostgreSQL may forget the last fraction of a second of counts; nothing else.
  *
  * The claim number is NOT taken here: numbers are gap-free (a refused claim must not use one up; the tests
- * check it), so it is taken in the claim's own write statement (src/claims/create-claim.ts).
+ * check it), so it is taken in the claim's own write statement.
  */
+const sessionShop = sql`(select shop_id from s)`;
+const sessionOrder = sql`(select order_id from s)`;
 const CONTEXT = new PgDialect().sqlToQuery(sql`
   with sh as (select * from shops where slug = ${P('slug')}),
        s as (select rs.id, rs.shop_id, rs.order_id, rs.level, rs.token_id, rs.expires_at
@@ -41,16 +54,30 @@ const CONTEXT = new PgDialect().sqlToQuery(sql`
                updated_at = now()
              returning hits, window_started_at, locked_until),
        prior as (select c.id, c.request_hash from claims c join s on c.shop_id = s.shop_id and c.order_id = s.order_id
-                 where c.idempotency_key = ${P('key')})
+                 where c.idempotency_key = ${P('key')}),
+       ord as (select o.*, o.xmin::text as row_version from orders o
+               where o.shop_id = ${sessionShop} and o.id = ${sessionOrder})
   select sh.id as shop_id, sh.slug, sh.name, sh.default_language, sh.timezone, sh.connector, sh.claim_seq as shop_claim_seq,
          sh.settings, sh.created_at, sh.updated_at,
          s.id as session_id, s.order_id, s.level, s.token_id, s.expires_at,
          h.hits, h.window_started_at, h.locked_until, now() as now,
          prior.id as prior_id, prior.request_hash as prior_request_hash,
+         (select to_json(ord) from ord) as o, (select row_version from ord) as row_version,
+         ${childrenColumns(sessionShop, (col) => sql`${col} = ${sessionOrder}`)},
+         coalesce((select json_agg(json_build_object('line_item_id', ci.line_item_id, 'shipment_id', ci.shipment_id,
+                                                    'quantity', ci.quantity))
+                   from claims c join claim_items ci on ci.claim_id = c.id
+                   where c.shop_id = ${sessionShop} and ci.shop_id = ${sessionShop}
+                     and c.order_id = ${sessionOrder} and c.outcome is distinct from 'rejected'), '[]') as claimed,
+         coalesce((select json_agg(json_build_object('id', u.id, 'contentType', u.content_type, 'size', u.size,
+                                                    'claimId', u.claim_id, 'sessionId', u.session_id))
+                   from uploads u
+                   where u.shop_id = ${sessionShop} and u.order_id = ${sessionOrder}
+                     and u.id = any(${P('upload_ids')}::text[])), '[]') as uploads,
          set_config('synchronous_commit', 'off', true) as commit_mode
   from sh left join s on true left join h on true left join prior on true`);
 
-interface ContextRow {
+interface ContextRow extends Children {
   shop_id: string;
   slug: string;
   name: string;
@@ -72,6 +99,10 @@ interface ContextRow {
   now: unknown;
   prior_id: string | null;
   prior_request_hash: string | null;
+  o: Record<string, unknown> | null;
+  row_version: string | null;
+  claimed: ClaimedUnits[];
+  uploads: EvidenceUpload[];
 }
 
 /** A timestamptz as the driver returned it (a string under Drizzle's node-postgres types, or a Date). */
@@ -85,6 +116,8 @@ export type ClaimContext =
       preview: false;
       /** The claim already made on the session's order with this Idempotency-Key (checked again under the lock). */
       prior: { id: string; requestHash: string | null } | null;
+      /** The session's order as read by the same statement, with the version of its row (tryCreateClaim). */
+      snapshot: (ClaimSnapshot & { rowVersion: string }) | null;
     };
 
 /**
@@ -96,7 +129,7 @@ export async function claimContext(
   db: Db,
   slug: string,
   authorization: string | undefined,
-  opts: { preview: boolean; key: string | null },
+  opts: { preview: boolean; key: string | null; uploadIds: string[] },
   now = new Date(),
 ): Promise<ClaimContext> {
   // No bearer (or a malformed one): the shop is still looked up first, so an unknown shop answers 404 as before.
@@ -109,11 +142,12 @@ export async function claimContext(
       missing = err;
     }
   }
-  const [row] = await runPrepared<ContextRow>(db, null, CONTEXT, {
+  const [row] = await runPrepared<ContextRow>(db, 'resolve_claim_context', CONTEXT, {
     slug,
     hash: tokenHash,
     window: CLAIM_LIMIT.windowSeconds,
     key: opts.key,
+    upload_ids: opts.uploadIds,
   });
   if (!row) throw new AppError('shop_not_found', `No shop "${slug}".`);
   const shop: Shop = {
@@ -153,5 +187,17 @@ export async function claimContext(
     session,
     preview: false,
     prior: row.prior_id ? { id: row.prior_id, requestHash: row.prior_request_hash } : null,
+    snapshot:
+      row.o && row.row_version
+        ? {
+            order: orderViewFromJson(row.o, row, {
+              stuckAfterDays: resolveSettingsOf(shop).stuck_after_days,
+              now,
+            }),
+            claimed: row.claimed,
+            uploads: row.uploads,
+            rowVersion: row.row_version,
+          }
+        : null,
   };
 }

@@ -1,11 +1,11 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
-  type ClaimInputT,
   checkClaimInput,
   checkEvidenceUploads,
   type EvidenceUpload,
   unitNet,
-} from '../claims/create-claim.js';
+} from '../claims/check-claim.js';
+import type { ClaimInputT } from '../claims/create-claim.js';
 import { demoOrders } from '../connectors/demo/orders.js';
 import type { Db } from '../db/client.js';
 import { AppError } from '../lib/errors.js';

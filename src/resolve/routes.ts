@@ -2,7 +2,13 @@ import multipart from '@fastify/multipart';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { App } from '../app.js';
-import { ClaimInput, type ClaimInputT, createClaim } from '../claims/create-claim.js';
+import {
+  ClaimInput,
+  type ClaimInputT,
+  type CreateClaimArgs,
+  createClaim,
+  tryCreateClaim,
+} from '../claims/create-claim.js';
 import { findClaimRow, loadClaimViews, searchClaimRows } from '../claims/read.js';
 import { defaultPlatformDeps } from '../connectors/connections.js';
 import { shopPlatform } from '../connectors/shop-client.js';
@@ -269,6 +275,7 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
         const c = await claimContext(db, slug, auth, {
           preview: isPreviewBearer(auth),
           key: keyOk && typeof key === 'string' ? key : null,
+          uploadIds: ((req.body as ClaimInputT).evidence ?? []).map((e) => e.upload_id),
         });
         const { shop } = c;
         if (c.preview) previewHit(verifyPreviewSession(deps.masterSecret, shop.id, auth), 'claim');
@@ -300,22 +307,25 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
             );
           replayedId = c.prior.id;
         } else {
-          const result = await db.transaction((tx) =>
-            createClaim(tx, {
-              shop,
-              settings: resolveSettingsOf(shop),
-              loadOrder: (t) => loadOrderView(t, shop, session.orderId),
-              orderId: session.orderId,
-              input,
-              channel: session.level,
-              language: null,
-              languageOf: (order) => langOf(req, shop, order),
-              actor: { type: 'customer', id: session.id },
-              idempotencyKey: (key as string | undefined) ?? null,
-              requestHash: hash,
-              sessionId: session.id,
-            }),
-          );
+          const args: CreateClaimArgs = {
+            shop,
+            settings: resolveSettingsOf(shop),
+            loadOrder: (t) => loadOrderView(t, shop, session.orderId),
+            orderId: session.orderId,
+            input,
+            channel: session.level,
+            language: null,
+            languageOf: (order) => langOf(req, shop, order),
+            actor: { type: 'customer', id: session.id },
+            idempotencyKey: (key as string | undefined) ?? null,
+            requestHash: hash,
+            sessionId: session.id,
+          };
+          // One write on the order as claimContext read it; if the order changed since (a concurrent claim), the
+          // transaction that locks the order (src/claims/create-claim.ts).
+          const result =
+            (c.snapshot && (await tryCreateClaim(db, args, c.snapshot, c.snapshot.rowVersion))) ||
+            (await db.transaction((tx) => createClaim(tx, args)));
           if (result.replayed) replayedId = result.claimId;
           else {
             deps.nudgeWorker?.();
