@@ -17,7 +17,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import type pg from 'pg';
 import { openDatabase } from '../src/db/client.js';
+import { CLAIM_CONTEXT_SQL } from '../src/resolve/claim-context.js';
 import { createShop } from '../src/shops/shops.js';
 import {
   backendCpu,
@@ -361,6 +363,14 @@ async function runPostgres() {
       );
       answered += warm.requests;
     }
+    // Photos of that history (the runs' claims have none): rows only, no files, so the statistics of `uploads`
+    // are those of a shop with evidence.
+    await client.query(
+      `insert into uploads (id, shop_id, order_id, session_id, storage_key, content_type, size, sha256, claim_id)
+       select 'upl_bench_' || o, $1, o, null, 'bench/' || o, 'image/jpeg', 250000, repeat('0', 64), null
+       from unnest($2::text[]) as o`,
+      [main.id, range(plans.api.warm).map(orderIdOf)],
+    );
     await client.query('analyze');
     const prof = (s: string) =>
       opts.profile && !diagnostic ? path.resolve(opts.profile, `claims-${s}.cpuprofile`) : null;
@@ -392,6 +402,7 @@ async function runPostgres() {
   if (opts.profile) fs.mkdirSync(opts.profile, { recursive: true });
   await scenarios(version, false, opts.duration);
   const checked = await verify(exec, [main, ...spreadShops], answered);
+  const readPlan = await genericPlan(client);
   if (opts.diagnose) {
     // Diagnostic only (never a production setting): the same claims without waiting for the WAL flush.
     await admin.query(`alter database "${name}" set synchronous_commit = off`);
@@ -404,7 +415,39 @@ async function runPostgres() {
   }
   const fsync = (await admin.query(`select setting from pg_settings where name = 'wal_sync_method'`)).rows[0]
     .setting as string;
-  return { runs, checked, version, wal_sync_method: fsync };
+  return { runs, checked, version, wal_sync_method: fsync, readPlan };
+}
+
+/**
+ * The generic plan of the claim's read statement (src/resolve/claim-context.ts) as a named statement gets it after
+ * the runs: which tables it scans sequentially (none of claims, claim_items or uploads may be, or a claim's cost
+ * grows with the shop's claims).
+ */
+async function genericPlan(client: pg.Client) {
+  await client.query('set plan_cache_mode = force_generic_plan');
+  await client.query(`prepare claim_context_plan as ${CLAIM_CONTEXT_SQL}`);
+  const params = (CLAIM_CONTEXT_SQL.match(/\$\d+/g) ?? []).reduce(
+    (n, p) => Math.max(n, Number(p.slice(1))),
+    0,
+  );
+  const args = Array.from({ length: params }, () => 'null').join(', ');
+  const { rows } = await client.query(`explain (costs off) execute claim_context_plan(${args})`);
+  await client.query('deallocate claim_context_plan');
+  await client.query('reset plan_cache_mode');
+  const plan = rows.map((r) => String(r['QUERY PLAN']));
+  const seq = [...new Set(plan.flatMap((l) => l.match(/Seq Scan on (\w+)/)?.[1] ?? []))];
+  const scans = [
+    ...new Set(
+      plan.flatMap(
+        (l) => l.match(/Index (?:Only )?Scan using (\w+) on (claims|claim_items|uploads)/)?.[1] ?? [],
+      ),
+    ),
+  ];
+  return {
+    sequential: seq,
+    claim_indexes: scans,
+    ok: !seq.some((t) => ['claims', 'claim_items', 'uploads'].includes(t)),
+  };
 }
 
 async function runPglite() {
@@ -468,11 +511,18 @@ async function main() {
   const info = machine();
   const results: RunResult[] = [];
   const out: Record<string, unknown> = { ...info, options: opts };
+  let readPlan: Awaited<ReturnType<typeof genericPlan>> | null = null;
   if (opts.dbs.includes('pg')) {
     log('PostgreSQL');
     const r = await runPostgres();
     results.push(...r.runs);
-    out.postgres = { version: r.version, wal_sync_method: r.wal_sync_method, checked: r.checked };
+    out.postgres = {
+      version: r.version,
+      wal_sync_method: r.wal_sync_method,
+      checked: r.checked,
+      read_plan: r.readPlan,
+    };
+    readPlan = r.readPlan;
   }
   if (opts.dbs.includes('pglite')) {
     log('PGlite');
@@ -526,6 +576,10 @@ async function main() {
     ...results
       .filter((r) => r.db_backend_states)
       .map((r) => `backend states, ${r.scenario} (${r.side}): ${JSON.stringify(r.db_backend_states)}`),
+    readPlan
+      ? `claim read statement, generic plan: ${readPlan.ok ? 'index scans on claims, claim_items and uploads' : 'SEQUENTIAL SCAN'} ` +
+        `(indexes: ${readPlan.claim_indexes.join(', ') || 'none'}; sequential scans: ${readPlan.sequential.join(', ') || 'none'})`
+      : '',
     single
       ? `target (PostgreSQL, 1 shop): ≥ ${fmt(TARGET)} claims/s: ${single.claims_per_s >= TARGET ? 'met' : 'NOT met'} (${fmt(single.claims_per_s)})`
       : '',

@@ -77,6 +77,9 @@ const CONTEXT = new PgDialect().sqlToQuery(sql`
          set_config('synchronous_commit', 'off', true) as commit_mode
   from sh left join s on true left join h on true left join prior on true`);
 
+/** The statement's text, for bench/claims.ts's check of its generic plan. */
+export const CLAIM_CONTEXT_SQL = CONTEXT.sql;
+
 interface ContextRow extends Children {
   shop_id: string;
   slug: string;
