@@ -24,6 +24,8 @@ import type { OrderInputT } from '../src/orders/document.js';
 import { loadOneOrderView } from '../src/orders/read.js';
 import { claimContext } from '../src/resolve/claim-context.js';
 import { resolveSettingsOf } from '../src/resolve/settings.js';
+import { removeStaleUploads } from '../src/resolve/uploads.js';
+import { createStorage } from '../src/storage/index.js';
 import { createTestShop, startTestApp, type TestContext, type TestShop } from './support/app.js';
 import { assertError, assertInvalidAt, daysAgo, type Res } from './support/http.js';
 import { orderDoc } from './support/orders.js';
@@ -1011,6 +1013,55 @@ test('a claim checked on a snapshot of the order writes nothing when the order c
   const made = await tryCreateClaim(ctx.db, stale, again.snapshot, again.snapshot.rowVersion);
   assert.equal(made?.created.row.number, 'R-1002', 'numbers stay gap-free: the refused writes took none');
   assert.equal((await footprint(s.shop.id)).claimSeq, 1002);
+});
+
+test('an upload removed by the clean-up after the claim read it: nothing is stored, the claim is refused', async () => {
+  const s = await createTestShop(ctx.db, 'cgone');
+  const c = await customerOn(s, deliveredDoc());
+  const photo = await upload(s, c.session);
+  const context = await claimContext(ctx.db, s.slug, `Bearer ${c.session}`, {
+    preview: false,
+    key: null,
+    uploadIds: [photo],
+  });
+  assert.ok(!context.preview && context.snapshot);
+  assert.deepEqual(
+    context.snapshot.uploads.map((u) => u.id),
+    [photo],
+  );
+  // The clean-up job runs now (the upload is made to look 25 hours old).
+  await ctx.db
+    .update(uploads)
+    .set({ createdAt: sql`now() - interval '25 hours'` })
+    .where(eq(uploads.id, photo));
+  assert.ok((await removeStaleUploads(ctx.db, createStorage(ctx.deps.config))) >= 1);
+
+  const before = await footprint(s.shop.id);
+  const args: CreateClaimArgs = {
+    shop: context.shop,
+    settings: resolveSettingsOf(context.shop),
+    loadOrder: (t) => loadOneOrderView(t, s.shop.id, c.order.id, { stuckAfterDays: 7 }),
+    orderId: c.order.id,
+    input: defective(c.li1, photo) as ClaimInputT,
+    channel: 'zip',
+    language: 'en',
+    actor: { type: 'customer', id: context.session.id },
+    idempotencyKey: null,
+    requestHash: null,
+    sessionId: context.session.id,
+  };
+  assert.equal(await tryCreateClaim(ctx.db, args, context.snapshot, context.snapshot.rowVersion), null);
+  assert.deepEqual(await footprint(s.shop.id), before, 'a claim was written with a removed upload');
+  // The locking path (where the server goes next) refuses it with the evidence error.
+  await assert.rejects(
+    ctx.db.transaction((tx) => createClaim(tx, args)),
+    (err: AppError) => err.key === 'invalid_evidence',
+  );
+  assertError(await refused(s, () => submit(s, c.session, defective(c.li1, photo))), 422, 'invalid_evidence');
+  // A new photo makes the same claim go through, with the next number.
+  const again = await submit(s, c.session, defective(c.li1, await upload(s, c.session)));
+  assert.equal(again.statusCode, 201, again.body);
+  assert.equal(again.json().number, 'R-1001');
 });
 
 test('a rejected claim gives its units back', async () => {

@@ -460,6 +460,20 @@ describe('removing unattached uploads', () => {
     assert.deepEqual(await exists(fresh), { row: true, file: true });
   });
 
+  test('removeStaleUploads: a file that cannot be deleted keeps its row, and the next run removes both', async () => {
+    const auth = await openSession();
+    const stale = await newUpload(auth);
+    await age(stale.id, 25);
+    const failing: BlobStorage = {
+      ...storage,
+      delete: () => Promise.reject(new Error('storage unavailable')),
+    };
+    await assert.rejects(removeStaleUploads(ctx.db, failing), /storage unavailable/);
+    assert.deepEqual(await exists(stale), { row: true, file: true }, 'the row went without its file');
+    assert.ok((await removeStaleUploads(ctx.db, storage)) >= 1);
+    assert.deepEqual(await exists(stale), { row: false, file: false });
+  });
+
   describe('the maintenance job', () => {
     const job = (): ClaimedJob => ({
       id: `job_x${randomBytes(4).toString('hex')}`,

@@ -204,6 +204,15 @@ export interface EvidenceUpload {
  * rules, without I/O. With a `sessionId` (the customer flow) uploads must come from that session and the
  * minimums apply.
  */
+/** The evidence named an upload that was removed or attached to another claim after it was checked. */
+export const uploadsGone = () =>
+  new AppError('invalid_evidence', 'Some evidence cannot be used.', [
+    {
+      path: '/evidence',
+      message: 'an upload was removed or used by another claim meanwhile; upload it again',
+    },
+  ]);
+
 export function checkEvidenceUploads(
   rows: EvidenceUpload[],
   sessionId: string | null,

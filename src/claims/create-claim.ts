@@ -10,7 +10,13 @@ import type { OrderView } from '../orders/read.js';
 import type { ClaimedUnits } from '../resolve/eligibility.js';
 import { FLOWS, RESOLUTIONS, type ResolveSettings } from '../resolve/settings.js';
 import type { Shop } from '../shops/shops.js';
-import { checkClaimInput, checkEvidenceUploads, type EvidenceUpload, unitNet } from './check-claim.js';
+import {
+  checkClaimInput,
+  checkEvidenceUploads,
+  type EvidenceUpload,
+  unitNet,
+  uploadsGone,
+} from './check-claim.js';
 import { filterColumns } from './denormalized.js';
 import type { ClaimChildren, ClaimRow } from './read.js';
 
@@ -121,6 +127,9 @@ const PRIOR_AND_CLAIMED = new PgDialect().sqlToQuery(sql`
  * - the order's `updated_at`, which also takes the order's row lock. With `row_version` (the order row's `xmin`
  *   as read before, see tryCreateClaim) only if the row is still that version: a claim, an order update or
  *   anything else written to the order since then leaves it alone, and then nothing below is written either;
+ * - the uploads the evidence names, locked, unless one of them is gone or taken by another claim since it was
+ *   read (the clean-up of unattached uploads deletes rows that are not locked; see removeStaleUploads): then
+ *   nothing below is written;
  * - the number from the shop's counter (unique and gap-free: it is only taken when the claim is written);
  * - the claim, its items and evidence (as JSON arrays, any number of them), the uploads it attaches, its history
  *   row and the `claims/created` event (outbox, as emitEvent() writes it).
@@ -135,9 +144,16 @@ const WRITE_CLAIM = new PgDialect().sqlToQuery(sql`
     where shop_id = ${T('shop_id')} and id = ${T('order_id')}
       and (${T('row_version')} is null or xmin = ${T('row_version')}::xid)
     returning id),
+  evidence_uploads as (
+    select id from uploads
+    where shop_id = ${T('shop_id')} and claim_id is null and exists (select 1 from touched_order)
+      and id in (select x.upload_id from jsonb_to_recordset(${T('evidence')}::jsonb) as x(upload_id text))
+    for update),
   next_number as (
     update shops set claim_seq = claim_seq + 1
-    where id = ${T('shop_id')} and exists (select 1 from touched_order) returning claim_seq),
+    where id = ${T('shop_id')} and exists (select 1 from touched_order)
+      and (select count(*) from evidence_uploads) = jsonb_array_length(${T('evidence')}::jsonb)
+    returning claim_seq),
   new_claim as (
     insert into claims (id, shop_id, number, order_id, shipment_id, flow, reason, description, resolution_preference,
       status, channel, language, dropoff_permission, answers, context, order_number_norm, customer_email, carrier,
@@ -241,6 +257,8 @@ export async function createClaim(
     ...claim.params,
     row_version: null,
   });
+  // The order is locked, so only an upload can have changed since it was read: removed or taken meanwhile.
+  if (!w) throw uploadsGone();
   return claim.done(w.number);
 }
 

@@ -44,7 +44,7 @@ export function jobHandlers(deps: AppDeps): Record<string, JobHandler> {
       await db.execute(
         sql`delete from jobs where status = 'succeeded' and finished_at < now() - interval '7 days'`,
       );
-      // uploads.cleanup: evidence no claim took within 24 hours (files, then rows). A storage outage is
+      // uploads.cleanup: evidence no claim took within 24 hours (row and file together). A storage outage is
       // logged and retried next run; it must not stop the rest of maintenance or the next run's enqueue.
       try {
         let removed = 0;

@@ -64,7 +64,13 @@ export async function findUpload(db: Db, uploadId: string) {
   return row ?? null;
 }
 
-/** Removes uploads no claim took within 24 hours (files first, then rows). */
+/**
+ * Removes uploads no claim took within 24 hours. Row and file go together, one upload per transaction: the row
+ * is deleted first and the file while that deletion is uncommitted, so a claim attaching the upload at the same
+ * moment either locked the row first (the deletion then waits and skips it: it is no longer unattached) or waits
+ * for the deletion and finds the row gone (the claim's write then stores nothing, see WRITE_CLAIM). A file that
+ * cannot be deleted rolls its row back, to be tried again on the next run. A claim never points at a removed file.
+ */
 export async function removeStaleUploads(
   db: Db,
   storage: BlobStorage,
@@ -72,7 +78,7 @@ export async function removeStaleUploads(
   batch = 500,
 ): Promise<number> {
   const stale = await db
-    .select({ id: uploads.id, shopId: uploads.shopId, storageKey: uploads.storageKey })
+    .select({ id: uploads.id, shopId: uploads.shopId })
     .from(uploads)
     .where(
       and(
@@ -81,11 +87,16 @@ export async function removeStaleUploads(
       ),
     )
     .limit(batch);
+  let removed = 0;
   for (const u of stale) {
-    await storage.delete(u.storageKey);
-    await db
-      .delete(uploads)
-      .where(and(eq(uploads.shopId, u.shopId), eq(uploads.id, u.id), isNull(uploads.claimId)));
+    removed += await db.transaction(async (tx) => {
+      const [row] = await tx
+        .delete(uploads)
+        .where(and(eq(uploads.shopId, u.shopId), eq(uploads.id, u.id), isNull(uploads.claimId)))
+        .returning({ storageKey: uploads.storageKey });
+      if (row) await storage.delete(row.storageKey);
+      return row ? 1 : 0;
+    });
   }
-  return stale.length;
+  return removed;
 }
