@@ -507,6 +507,17 @@ describe('sort and keyset pagination', () => {
     assertInvalidAt(await l.list({ cursor: first.next_cursor, page: 2 }), 'querystring:/cursor');
     // The default sort takes the default-sort cursor.
     assert.equal((await l.list({ cursor: first.next_cursor })).statusCode, 200);
+    // Well-formed cursors holding a date that does not exist: 400, not a database error.
+    const [, , id] = JSON.parse(Buffer.from(first.next_cursor, 'base64url').toString());
+    for (const at of [
+      '2026-02-30T00:00:00.000000Z',
+      '0000-01-01T00:00:00.000000Z',
+      '2026-13-01T00:00:00.000000Z',
+    ])
+      assertInvalidAt(
+        await l.list({ cursor: Buffer.from(JSON.stringify(['-created_at', at, id])).toString('base64url') }),
+        'querystring:/cursor',
+      );
   });
 
   test('a claim added between pages does not shift the later pages', async () => {

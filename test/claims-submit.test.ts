@@ -720,6 +720,50 @@ describe('bad input is refused with a stable key and stores nothing', () => {
     assert.equal(u.claimId, null);
   });
 
+  test('only item photos name an item; an item in a shipment it is not in is not eligible', async () => {
+    const c = await customerOn(shop, deliveredDoc());
+    const packagePhoto = await upload(shop, c.session);
+    const err = assertError(
+      await refused(shop, () =>
+        submit(
+          shop,
+          c.session,
+          missing(c.li1, {
+            evidence: [{ upload_id: packagePhoto, kind: 'package_photo', line_item_id: c.li1 }],
+          }),
+        ),
+      ),
+      422,
+      'invalid_evidence',
+    );
+    assert.deepEqual(
+      err.errors!.map((e) => e.path),
+      ['/evidence/0/line_item_id'],
+    );
+    const wrongShipment = assertError(
+      await refused(shop, () =>
+        submit(
+          shop,
+          c.session,
+          missing(c.li1, { items: [{ line_item_id: c.li1, quantity: 1, shipment_id: 'shp_nope' }] }),
+        ),
+      ),
+      422,
+      'item_not_eligible',
+    );
+    assert.deepEqual(
+      wrongShipment.errors!.map((e) => e.path),
+      ['/items/0/shipment_id'],
+    );
+    // Without the item, the package photo goes through.
+    const ok = await submit(
+      shop,
+      c.session,
+      missing(c.li1, { evidence: [{ upload_id: packagePhoto, kind: 'package_photo' }] }),
+    );
+    assert.equal(ok.statusCode, 201, ok.body);
+  });
+
   test('a description too long, or missing/too short where the flow requires one', async () => {
     const c = await customerOn(shop, deliveredDoc());
     assertInvalidAt(

@@ -129,6 +129,13 @@ function allocateItems(input: ClaimInputT, eligible: EligibleItem[], usedUp: Set
       return;
     }
     const ships = it.shipment_id ? e.shipments.filter((s) => s.shipment_id === it.shipment_id) : e.shipments;
+    if (!ships.length) {
+      errors.push({
+        path: `/items/${i}/shipment_id`,
+        message: 'this item is not in that shipment, or that shipment cannot be claimed in this flow',
+      });
+      return;
+    }
     let left = it.quantity;
     for (const s of ships) {
       const take = Math.min(left, s.max_quantity);
@@ -236,6 +243,11 @@ export function checkEvidenceUploads(
     used.add(e.upload_id);
     if (e.kind === 'photo' && e.line_item_id && !chosen.has(e.line_item_id))
       errors.push({ path: `/evidence/${i}/line_item_id`, message: 'not one of the chosen items' });
+    if (e.kind !== 'photo' && e.line_item_id != null)
+      errors.push({
+        path: `/evidence/${i}/line_item_id`,
+        message: `only item photos name an item, not a ${e.kind}`,
+      });
     if (
       e.kind === 'signature' &&
       !row.contentType.startsWith('image/png') &&

@@ -212,6 +212,16 @@ const badCursor = (message: string) =>
   new AppError('validation_failed', 'Invalid cursor.', [{ path: 'querystring:/cursor', message }]);
 
 /** Decodes a claims-list cursor and checks it belongs to this sort. */
+/** A timestamp that exists (no February 30th, no year 0), as PostgreSQL will take it. */
+const isRealInstant = (iso: string) => {
+  const t = Date.parse(iso);
+  return (
+    !Number.isNaN(t) &&
+    iso.slice(0, 4) !== '0000' &&
+    new Date(t).toISOString().slice(0, 19) === iso.slice(0, 19)
+  );
+};
+
 export function decodeKeyset(raw: string, sort: Sort): Keyset {
   let parts: unknown;
   try {
@@ -225,7 +235,7 @@ export function decodeKeyset(raw: string, sort: Sort): Keyset {
     !(SORTS as readonly unknown[]).includes(parts[0]) ||
     typeof parts[1] !== 'string' ||
     !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(parts[1]) ||
-    Number.isNaN(Date.parse(parts[1])) ||
+    !isRealInstant(parts[1]) ||
     typeof parts[2] !== 'string' ||
     !/^clm_[0-9a-z]{26}$/.test(parts[2])
   )

@@ -43,7 +43,8 @@ import { hit, rateLimited } from './rate-limit.js';
 import { openSession, type ResolveSession, requireSession } from './sessions.js';
 import { resolveSettingsOf } from './settings.js';
 import { verifyOrderToken } from './tokens.js';
-import { createUpload, findUpload, tooLargeMessage } from './uploads.js';
+import { readPhoto } from './upload-body.js';
+import { createUpload, findUpload } from './uploads.js';
 
 const tags = ['Customer flow'];
 const Slug = Type.Object({ slug: Type.String({ maxLength: 64 }) });
@@ -218,25 +219,8 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
         const { shop, session, preview } = await context(req);
         if (preview) previewHit(preview, 'upload');
         else await hit(db, `upload:session:${session.id}`, shop.id, { max: 60, windowSeconds: 3600 });
-        if (!req.isMultipart())
-          throw new AppError(
-            'unsupported_media_type',
-            'Send the photo as multipart/form-data with the field "file".',
-          );
         const maxBytes = resolveSettingsOf(shop).upload_max_bytes;
-        const part = await req.file({ limits: { fileSize: maxBytes, files: 1 } });
-        if (part?.fieldname !== 'file')
-          throw new AppError('validation_failed', 'Send the photo in the field "file".', [
-            { path: '/file', message: 'required' },
-          ]);
-        let buf: Buffer;
-        try {
-          buf = await part.toBuffer();
-        } catch (err) {
-          if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE')
-            throw new AppError('payload_too_large', tooLargeMessage(maxBytes));
-          throw err;
-        }
+        const buf = await readPhoto(req, maxBytes);
         reply.code(201);
         if (preview) {
           reply.header('resolve-preview', 'true');

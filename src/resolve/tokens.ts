@@ -87,6 +87,8 @@ export async function verifyOrderToken(
   } catch {
     throw invalid();
   }
+  const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(header) || !isObject(claims)) throw invalid();
   const keys = tokenKeysOf(shop);
   if (header.alg !== 'HS256' || typeof header.kid !== 'string' || keys.retired.includes(header.kid))
     throw invalid();
