@@ -470,6 +470,31 @@ describe('token-only order actions', () => {
     assertError(res, 401, 'session_required');
   });
 
+  test('the caller is checked before the body: 401, 403 and 404 come before 400', async () => {
+    const shop = await createTestShop(ctx.db, 'tok');
+    const { doc } = await placedOrder(shop);
+    const z = await zipSession(shop.slug, doc.order_number);
+    const bad = { x: 1 };
+    assertError(await asCustomer(shop.slug, z.session, 'POST', '/order/address', bad), 403, 'token_required');
+    assertError(await asCustomer(shop.slug, z.session, 'POST', '/order/cancel', bad), 403, 'token_required');
+    for (const path of ['/order/address', '/claims']) {
+      const none = await ctx.app.inject({
+        method: 'POST',
+        url: `/v1/resolve/${shop.slug}${path}`,
+        payload: bad,
+      });
+      assertError(none, 401, 'session_required');
+      const noShop = await ctx.app.inject({
+        method: 'POST',
+        url: `/v1/resolve/no-such-shop${path}`,
+        payload: bad,
+      });
+      assertError(noShop, 404, 'shop_not_found');
+    }
+    // With the right caller, the body is checked as before.
+    assertInvalidAt(await asCustomer(shop.slug, z.session, 'POST', '/claims', bad), '/x');
+  });
+
   test('actions are offered only to token sessions of a placed order', async () => {
     const shop = await createTestShop(ctx.db, 'tok');
     const placed = await placedOrder(shop);

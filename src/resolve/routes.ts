@@ -51,6 +51,15 @@ const Slug = Type.Object({ slug: Type.String({ maxLength: 64 }) });
 const LangQuery = Type.Object({ lang: Type.Optional(Type.String({ maxLength: 10 })) });
 const bearer = [{ sessionBearer: [] }];
 
+/**
+ * Routes with `attachValidation` check the caller first (shop, session, its level and limits: 401, 403, 404, 429
+ * before 400), as the merchant API does in its onRequest hook; then the body's validation error, if any, is
+ * answered like any other.
+ */
+const validated = (req: FastifyRequest) => {
+  if (req.validationError) throw req.validationError;
+};
+
 /** The customer-flow API (SPEC §14) used by the Resolve page and by headless shops. */
 export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
   const { db } = deps.database;
@@ -233,6 +242,7 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
     app.post(
       '/v1/resolve/:slug/claims',
       {
+        attachValidation: true,
         schema: {
           tags,
           security: bearer,
@@ -259,10 +269,13 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
         const c = await claimContext(db, slug, auth, {
           preview: isPreviewBearer(auth),
           key: keyOk && typeof key === 'string' ? key : null,
-          uploadIds: ((req.body as ClaimInputT).evidence ?? []).map((e) => e.upload_id),
+          uploadIds: req.validationError
+            ? []
+            : ((req.body as ClaimInputT).evidence ?? []).map((e) => e.upload_id),
         });
         const { shop } = c;
         if (c.preview) previewHit(verifyPreviewSession(deps.masterSecret, shop.id, auth), 'claim');
+        validated(req);
         if (!keyOk) {
           throw new AppError('validation_failed', 'Idempotency-Key must be 1–255 characters.', [
             { path: 'header:idempotency-key', message: 'length 1–255' },
@@ -337,6 +350,7 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
     app.get(
       '/v1/resolve/:slug/claims',
       {
+        attachValidation: true,
         schema: {
           tags,
           security: bearer,
@@ -375,6 +389,7 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
       '/v1/resolve/:slug/order/cancel',
       {
         preValidation: optionalBody,
+        attachValidation: true,
         schema: {
           tags,
           security: bearer,
@@ -395,6 +410,7 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
         const { shop, session } = await context(req);
         if (!session) throw previewOnly();
         tokenOnly(session.level);
+        validated(req);
         const platform = await platformOf(req, shop);
         await db.transaction((tx) =>
           cancelOrderByCustomer(
@@ -413,6 +429,7 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
     app.post(
       '/v1/resolve/:slug/order/address',
       {
+        attachValidation: true,
         schema: {
           tags,
           security: bearer,
@@ -431,6 +448,7 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
         const { shop, session } = await context(req);
         if (!session) throw previewOnly();
         tokenOnly(session.level);
+        validated(req);
         const platform = await platformOf(req, shop);
         await db.transaction((tx) =>
           changeAddressByCustomer(tx, shop, session.orderId, req.body as AddressChange, platform),
