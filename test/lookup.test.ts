@@ -551,6 +551,18 @@ function suites() {
         );
         assertError(res, 400, key);
       }
+      // The errors are those of the shape the body came closest to (number + ZIP, or a token), not of both.
+      const pathsOf = async (body: unknown) =>
+        assertError(await lookup(shop.slug, body), 400, 'validation_failed').errors?.map((e) => e.path);
+      assert.deepEqual(await pathsOf({ order_number: 'x'.repeat(101), zip_code: '10115' }), [
+        '/order_number',
+      ]);
+      assert.deepEqual(await pathsOf({ order_number: 1001, zip_code: 10115 }), [
+        '/order_number',
+        '/zip_code',
+      ]);
+      assert.deepEqual(await pathsOf({ token: 'x'.repeat(2049) }), ['/token']);
+      assert.deepEqual(await pathsOf({ order_number: n }), ['/zip_code']);
       const notJson = await ctx.app.inject({
         method: 'POST',
         url: `/v1/resolve/${shop.slug}/sessions`,

@@ -49,6 +49,33 @@ export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, http
   return ajv.compile(schema as object) as ReturnType<FastifySchemaCompiler<unknown>>;
 };
 
+/**
+ * Of a union (`anyOf`) that failed, only the errors of the branch the value came closest to (of the right type,
+ * then fewest errors, then the first): `{"order_number": <101 chars>, "zip_code": "1"}` against "number + ZIP, or a token" says the
+ * number is too long, not also that `token` is missing and both fields are unknown.
+ */
+function closestBranches(validation: FastifySchemaValidationError[]) {
+  let errors = validation;
+  for (const union of validation) {
+    if (union.keyword !== 'anyOf') continue;
+    const prefix = `${union.schemaPath}/`;
+    const inUnion = (v: FastifySchemaValidationError) =>
+      v.schemaPath.startsWith(prefix) && v.instancePath.startsWith(union.instancePath);
+    const branchOf = (v: FastifySchemaValidationError) => v.schemaPath.slice(prefix.length).split('/')[0];
+    // Score per branch: a wrong type of the value itself (e.g. "must be null" for an object) puts it far.
+    const scores = new Map<string, number>();
+    for (const v of errors) {
+      if (!inUnion(v)) continue;
+      const far = v.keyword === 'type' && v.instancePath === union.instancePath ? 1000 : 1;
+      scores.set(branchOf(v), (scores.get(branchOf(v)) ?? 0) + far);
+    }
+    if (scores.size < 2) continue;
+    const best = [...scores].reduce((a, b) => (b[1] < a[1] ? b : a))[0];
+    errors = errors.filter((v) => !inUnion(v) || branchOf(v) === best);
+  }
+  return errors;
+}
+
 /** ajv errors → `[{path, message}]` with JSON-pointer paths that name the offending field. */
 export function fieldErrors(
   validation: FastifySchemaValidationError[],
@@ -56,7 +83,7 @@ export function fieldErrors(
 ): FieldError[] {
   const seen = new Set<string>();
   const out: FieldError[] = [];
-  for (const v of validation) {
+  for (const v of closestBranches(validation)) {
     const params = v.params as Record<string, unknown>;
     let path = v.instancePath || '';
     let message = v.message ?? 'is invalid';
