@@ -179,6 +179,109 @@ function zipArchive(): Buffer {
   return Buffer.concat([local, name, data, central, name, end]);
 }
 
+/** Replaces every occurrence of each `from` by a `to` of the same length. */
+function rewrite(buf: Buffer, pairs: [string, string][]): Buffer {
+  let text = buf.toString('latin1');
+  for (const [from, to] of pairs) {
+    assert.equal(from.length, to.length);
+    assert.ok(text.includes(from), from);
+    text = text.replaceAll(from, to);
+  }
+  return Buffer.from(text, 'latin1');
+}
+
+/** A complete XMP packet around one rdf:RDF body. */
+function xmpPacket(rdf: string): string {
+  return (
+    `<?xpacket begin='\ufeff' id='W5M0MpCehiHzreSzNTczkc9d'?>\n<x:xmpmeta xmlns:x='adobe:ns:meta/'>\n` +
+    `<rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>\n${rdf}\n</rdf:RDF>\n</x:xmpmeta>\n` +
+    `${' '.repeat(100)}\n<?xpacket end='w'?>`
+  );
+}
+
+const NS = {
+  exif: 'http://ns.adobe.com/exif/1.0/',
+  xmp: 'http://ns.adobe.com/xap/1.0/',
+  tiff: 'http://ns.adobe.com/tiff/1.0/',
+};
+/** An rdf:Description declaring exif:, xmp: and tiff:, with a kept CreatorTool and Orientation around `body`. */
+const description = (attrs: string, body: string) =>
+  `<rdf:Description rdf:about='' xmlns:exif='${NS.exif}' xmlns:xmp='${NS.xmp}' xmlns:tiff='${NS.tiff}'\n` +
+  `  xmp:CreatorTool='TestCam 1.0' ${attrs}>\n  <tiff:Orientation>6</tiff:Orientation>\n${body}\n</rdf:Description>`;
+
+const XMP_HEADER = 'http://ns.adobe.com/xap/1.0/\0';
+
+function jpegWithXmp(packet: string): Buffer {
+  const app1 = jpegSegment(0xe1, Buffer.concat([Buffer.from(XMP_HEADER, 'latin1'), Buffer.from(packet)]));
+  return withJpegSegment(fixture('plain.jpg'), app1);
+}
+
+function webpWithXmp(packet: string): Buffer {
+  const xmp = Buffer.from(packet);
+  const head = Buffer.alloc(8);
+  head.write('XMP ', 0, 'latin1');
+  head.writeUInt32LE(xmp.length, 4);
+  const webp = Buffer.concat([fixture('exif-gps.webp'), head, xmp, Buffer.alloc(xmp.length % 2)]);
+  webp.writeUInt32LE(webp.length - 8, 4);
+  webp[20] |= 0x04; // VP8X: XMP present
+  return webp;
+}
+
+/** The fixture HEIC with one more `mdat` box holding `packet`. */
+function heicWithXmp(packet: string): Buffer {
+  const xmp = Buffer.from(packet);
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(xmp.length + 8);
+  head.write('mdat', 4, 'latin1');
+  return Buffer.concat([fixture('exif-gps.heic'), head, xmp]);
+}
+
+/** A strict, tiny XML well-formedness check: every "<" starts valid markup and elements nest. */
+function assertWellFormed(xml: string, what: string) {
+  const markup =
+    /<!--[\s\S]*?-->|<\?[\s\S]*?\?>|<!\[CDATA\[[\s\S]*?\]\]>|<(\/?)([\w:.-]+)((?:\s+[\w:.-]+\s*=\s*(?:"[^"<]*"|'[^'<]*'))*)\s*(\/?)>/y;
+  const open: string[] = [];
+  for (let i = xml.indexOf('<'); i >= 0; i = xml.indexOf('<', markup.lastIndex)) {
+    markup.lastIndex = i;
+    const m = markup.exec(xml);
+    assert.ok(m, `${what}: malformed markup at ${JSON.stringify(xml.slice(i, i + 60))}`);
+    if (!m[2] || m[4]) continue;
+    if (m[1]) assert.equal(open.pop(), m[2], `${what}: </${m[2]}> closes another element`);
+    else open.push(m[2]);
+  }
+  assert.deepEqual(open, [], `${what}: elements left open`);
+}
+
+/** Every XMP packet in the file (from `<x:xmpmeta` to `</x:xmpmeta>`). */
+const xmpmeta = (buf: Buffer) => buf.toString('utf8').match(/<x:xmpmeta[\s\S]*?<\/x:xmpmeta>/g) ?? [];
+
+const PLACE = ['52,31.20048N', '13,24.29724E', '52.520008', '13.404954', 'Berlin', 'Mitte', 'Germany', 'DEU'];
+
+/**
+ * Cleaning keeps the type and length, leaves no coordinate or place name, keeps the other properties, and
+ * the result is still one well-formed image with well-formed XMP.
+ */
+function assertXmpClean(file: Buffer, what: string) {
+  const type = sniff(file);
+  assert.ok(type, what);
+  const before = file.toString('latin1');
+  assert.ok(
+    PLACE.some((p) => before.includes(p)),
+    `${what}: the test file carries a location`,
+  );
+  const { type: got, data } = inspectAndClean(file);
+  assert.equal(got, type, what);
+  if (type !== 'image/png') assert.equal(data.length, file.length, `${what}: same length`);
+  const text = data.toString('latin1');
+  for (const p of PLACE) assert.ok(!text.includes(p), `${what}: "${p}" left in ${text}`);
+  if (before.includes('TestCam 1.0')) assert.ok(text.includes('TestCam 1.0'), `${what}: CreatorTool kept`);
+  if (before.includes('<tiff:Orientation>6<'))
+    assert.ok(text.includes('<tiff:Orientation>6<'), `${what}: Orientation kept`);
+  for (const x of xmpmeta(data)) assertWellFormed(x, what);
+  assert.deepEqual(inspectAndClean(data), { type, data }, `${what}: cleaned again, nothing changes`);
+  return text;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 
 describe('sniffing', () => {
@@ -301,6 +404,198 @@ describe('location removal', () => {
     const mpo = Buffer.concat([fixture('plain.jpg'), gps]);
     const { data } = inspectAndClean(mpo);
     assertNoGps(data, gps, 'MPF second image');
+  });
+});
+
+describe('XMP location in any valid form', () => {
+  const LAT = `<exif:GPSLatitude>52,31.20048N</exif:GPSLatitude>`;
+  const LON = `<exif:GPSLongitude>13,24.29724E</exif:GPSLongitude>`;
+  /** The audit's three surviving forms, and more that XMP writers use. */
+  const variants: [string, string][] = [
+    [
+      'another prefix bound to the EXIF namespace',
+      description(
+        `xmlns:EXIF='${NS.exif}'`,
+        LAT.replaceAll('exif:', 'EXIF:') + LON.replaceAll('exif:', 'EXIF:'),
+      ),
+    ],
+    [
+      'attributes in single quotes',
+      description(`exif:GPSLatitude='52,31.20048N' exif:GPSLongitude='13,24.29724E'`, ''),
+    ],
+    [
+      'elements with attributes',
+      description(
+        '',
+        `<exif:GPSLatitude rdf:parseType='Literal'>52,31.20048N</exif:GPSLatitude>\n` +
+          `<exif:GPSLongitude xml:lang="x-default" >13,24.29724E</exif:GPSLongitude >`,
+      ),
+    ],
+    [
+      'the default namespace, a comment with a false end tag, CDATA',
+      description(
+        '',
+        `<GPSLatitude xmlns='${NS.exif}'><!-- </GPSLatitude> -->52,31.20048N</GPSLatitude>\n` +
+          `<exif:GPSLongitude><![CDATA[13,24.29724E]]></exif:GPSLongitude>`,
+      ),
+    ],
+    [
+      'exifEX:, drone-dji: and photoshop: place names',
+      description(
+        `xmlns:exifEX='http://cipa.jp/exif/1.0/' xmlns:drone-dji='http://www.dji.com/drone-dji/1.0/' ` +
+          `xmlns:photoshop='http://ns.adobe.com/photoshop/1.0/' drone-dji:GpsLatitude="+52.520008" ` +
+          `drone-dji:GpsLongitude="+13.404954" photoshop:City="Berlin" photoshop:Country='Germany'`,
+        `<exifEX:GPSHPositioningError>5</exifEX:GPSHPositioningError>\n<photoshop:State>Berlin</photoshop:State>`,
+      ),
+    ],
+    [
+      'Iptc4xmpCore:Location and Iptc4xmpExt:LocationShown/LocationCreated (structures, arrays)',
+      description(
+        `xmlns:Iptc4xmpCore='http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/' ` +
+          `xmlns:Iptc4xmpExt='http://iptc.org/std/Iptc4xmpExt/2008-02-29/' Iptc4xmpCore:Location='Mitte'`,
+        `<Iptc4xmpExt:LocationShown><rdf:Bag><rdf:li rdf:parseType='Resource'>\n` +
+          `  <Iptc4xmpExt:City>Berlin</Iptc4xmpExt:City><Iptc4xmpExt:CountryCode>DEU</Iptc4xmpExt:CountryCode>\n` +
+          `  <Iptc4xmpExt:LocationName><rdf:Alt><rdf:li xml:lang='x-default'>Mitte</rdf:li></rdf:Alt></Iptc4xmpExt:LocationName>\n` +
+          `</rdf:li></rdf:Bag></Iptc4xmpExt:LocationShown>\n` +
+          `<Iptc4xmpExt:LocationCreated><rdf:Bag><rdf:li><rdf:Description Iptc4xmpExt:GPSLatitude='52,31.20048N'\n` +
+          `  Iptc4xmpExt:GPSLongitude='13,24.29724E' Iptc4xmpExt:CountryName='Germany'/></rdf:li></rdf:Bag>` +
+          `</Iptc4xmpExt:LocationCreated>`,
+      ),
+    ],
+  ];
+
+  test('the test packets are well-formed XML', () => {
+    for (const [what, rdf] of variants)
+      assertWellFormed(xmpPacket(rdf).replace(/^<\?xpacket[^>]*>/, ''), what);
+  });
+
+  test('JPEG: EXIF namespace under another prefix (same-length rewrite of xmp-gps.jpg)', () => {
+    const jpeg = rewrite(fixture('xmp-gps.jpg'), [
+      ['xmlns:exif=', 'xmlns:EXIF='],
+      ['exif:GPS', 'EXIF:GPS'],
+    ]);
+    const text = assertXmpClean(jpeg, 'EXIF: prefix');
+    assert.match(text, /<EXIF:GPSLatitude> +<\/EXIF:GPSLatitude>/);
+  });
+
+  test("JPEG: attribute form in single quotes (exif:GPSLatitude='…')", () => {
+    const text = assertXmpClean(jpegWithXmp(xmpPacket(variants[1][1])), 'single quotes');
+    assert.match(text, /exif:GPSLatitude=' +'/);
+  });
+
+  test("JPEG: element with attributes (<exif:GPSLatitude rdf:parseType='Literal'>)", () => {
+    const text = assertXmpClean(jpegWithXmp(xmpPacket(variants[2][1])), 'element with attributes');
+    assert.match(text, /<exif:GPSLatitude rdf:parseType='Literal'> +<\/exif:GPSLatitude>/);
+  });
+
+  for (const [what, rdf] of variants) {
+    test(`JPEG, WebP and HEIC: ${what}`, () => {
+      assertXmpClean(jpegWithXmp(xmpPacket(rdf)), `jpeg: ${what}`);
+      assertXmpClean(webpWithXmp(xmpPacket(rdf)), `webp: ${what}`);
+      assertXmpClean(heicWithXmp(xmpPacket(rdf)), `heic: ${what}`);
+    });
+  }
+
+  test('other properties are kept, also those whose names only look like a place', () => {
+    const rdf = description(
+      `xmlns:crs='http://ns.adobe.com/camera-raw-settings/1.0/' crs:OverlayOpacity='50' xmp:Rating='4'`,
+      `<exif:SubjectLocation><rdf:Seq><rdf:li>8</rdf:li><rdf:li>9</rdf:li></rdf:Seq></exif:SubjectLocation>\n` +
+        `<xmp:Label>allocation</xmp:Label>${LAT}`,
+    );
+    const jpeg = jpegWithXmp(xmpPacket(rdf));
+    const text = assertXmpClean(jpeg, 'kept');
+    assert.equal(text.replace(/GPSLatitude> +</, 'GPSLatitude>52,31.20048N<'), jpeg.toString('latin1'));
+  });
+
+  test('JPEG: extended XMP split over two APP1 segments in the middle of a value', () => {
+    const guid = '0123456789ABCDEF0123456789ABCDEF';
+    const main = xmpPacket(
+      `<rdf:Description rdf:about='' xmlns:xmpNote='http://ns.adobe.com/xmp/note/' xmpNote:HasExtendedXMP='${guid}'/>`,
+    );
+    const ext = Buffer.from(
+      `<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>` +
+        `${description('', LAT + LON)}</rdf:RDF></x:xmpmeta>`,
+    );
+    const cut = ext.indexOf('52,31.2') + 4;
+    const segment = (offset: number, data: Buffer) => {
+      const head = Buffer.alloc(35 + 32 + 8);
+      head.write(`http://ns.adobe.com/xmp/extension/\0${guid}`, 'latin1');
+      head.writeUInt32BE(ext.length, 67);
+      head.writeUInt32BE(offset, 71);
+      return jpegSegment(0xe1, Buffer.concat([head, data]));
+    };
+    // Chunks may come in any order (here: second half first, after the main packet); offsets order them.
+    const jpeg = withJpegSegment(
+      jpegWithXmp(main),
+      Buffer.concat([segment(cut, ext.subarray(cut)), segment(0, ext.subarray(0, cut))]),
+      0,
+    );
+    assert.ok(!jpeg.includes('52,31.20048N') && jpeg.includes('52,3') && jpeg.includes('1.20048N'));
+    const text = assertXmpClean(jpeg, 'extended XMP');
+    assert.ok(!text.includes('1.20048N') && !text.includes('52,3'), 'both halves of the latitude are gone');
+    // Put back together, the extended packet is still well-formed and keeps the other properties.
+    const cleaned = inspectAndClean(jpeg).data;
+    const chunks: [number, Buffer][] = [];
+    for (let o = 2; cleaned[o + 1] !== 0xda; o += 2 + cleaned.readUInt16BE(o + 2)) {
+      const data = cleaned.subarray(o + 4, o + 2 + cleaned.readUInt16BE(o + 2));
+      if (data.toString('latin1', 0, 35) === `http://ns.adobe.com/xmp/extension/\0`)
+        chunks.push([data.readUInt32BE(71), data.subarray(75)]);
+    }
+    assert.equal(chunks.length, 2);
+    const whole = Buffer.concat(chunks.sort((a, b) => a[0] - b[0]).map(([, d]) => d)).toString('utf8');
+    assert.equal(whole.length, ext.length);
+    assertWellFormed(whole, 'extended XMP put back together');
+    assert.match(whole, /<exif:GPSLatitude> +<\/exif:GPSLatitude>/);
+    assert.ok(whole.includes('TestCam 1.0'));
+  });
+
+  test('JPEG: XMP kept elsewhere than the XMP APP1 (Photoshop APP13, a comment) is found by its packet', () => {
+    const packet = Buffer.from(xmpPacket(variants[0][1]));
+    for (const marker of [0xed, 0xfe]) {
+      const seg = jpegSegment(
+        marker,
+        Buffer.concat([Buffer.from('Photoshop 3.0\x008BIM\x04\x24\0\0', 'latin1'), packet]),
+      );
+      assertXmpClean(withJpegSegment(fixture('plain.jpg'), seg), `segment ${marker.toString(16)}`);
+    }
+  });
+
+  test('PNG: XMP in iTXt, zTXt or tEXt, and ImageMagick raw profiles, are dropped', () => {
+    const packet = xmpPacket(variants[2][1]);
+    const chunks: [string, Buffer][] = [
+      ['iTXt', Buffer.concat([Buffer.from('XML:com.adobe.xmp\0\0\0\0\0', 'latin1'), Buffer.from(packet)])],
+      ['tEXt', Buffer.from(`XML:com.adobe.xmp\0${packet}`, 'latin1')],
+      ['zTXt', Buffer.concat([Buffer.from('XML:com.adobe.xmp\0\0', 'latin1'), deflateSync(packet)])],
+      [
+        'tEXt',
+        Buffer.from(`Raw profile type xmp\0\nxmp\n${packet.length}\n${Buffer.from(packet).toString('hex')}`),
+      ],
+    ];
+    for (const [type, data] of chunks) {
+      const png = withPngChunk(fixture('exif-gps.png'), pngChunk(type, data));
+      const { data: out } = inspectAndClean(png);
+      assert.equal(out.indexOf(type), -1, `${type} ${data.subarray(0, 20)} kept`);
+      assert.equal(out.indexOf('52,31.20048N'), -1);
+      assert.deepEqual(inspectAndClean(out).data, out, 'still a valid PNG');
+    }
+    // Other text is kept.
+    const comment = withPngChunk(fixture('exif-gps.png'), pngChunk('tEXt', Buffer.from('Comment\0hello')));
+    assert.ok(inspectAndClean(comment).data.includes('Comment\0hello'));
+  });
+
+  test('JPEG: an XMP fragment without a packet around it, in any metadata segment, is blanked too', () => {
+    // ExifTool reads an APP1 holding "<exif:" as XMP, whatever its header.
+    for (const marker of [0xe1, 0xfe]) {
+      const seg = jpegSegment(
+        marker,
+        Buffer.from(`XMP\0<exif:GPSLatitude a='1'>52,31.20048N</exif:GPSLatitude>`),
+      );
+      const text = assertXmpClean(
+        withJpegSegment(fixture('plain.jpg'), seg),
+        `fragment in ${marker.toString(16)}`,
+      );
+      assert.match(text, /<exif:GPSLatitude a=' '> +<\/exif:GPSLatitude>/);
+    }
   });
 });
 
@@ -428,6 +723,129 @@ describe('rejected: polyglots and damaged files (invalid_evidence)', () => {
     const h = fixture('exif-gps.heic');
     rejects(h.subarray(0, h.length - 3), 'invalid_evidence', 'heic truncated');
     rejects(Buffer.concat([h, Buffer.from('abc')]), 'invalid_evidence', 'heic + 3 bytes');
+  });
+});
+
+describe('rejected: a container without exactly one image in it (invalid_evidence)', () => {
+  /** PNG chunks as [type, whole chunk]; WebP chunks and HEIC boxes as [type, whole chunk/box]. */
+  const pngChunks = (png: Buffer) => {
+    const out: [string, Buffer][] = [];
+    for (let o = 8; o < png.length; o += 12 + png.readUInt32BE(o))
+      out.push([png.toString('latin1', o + 4, o + 8), png.subarray(o, o + 12 + png.readUInt32BE(o))]);
+    return out;
+  };
+  const webpChunks = (webp: Buffer) => {
+    const out: [string, Buffer][] = [];
+    for (let o = 12; o < webp.length; ) {
+      const end = o + 8 + webp.readUInt32LE(o + 4) + (webp.readUInt32LE(o + 4) % 2);
+      out.push([webp.toString('latin1', o, o + 4), webp.subarray(o, end)]);
+      o = end;
+    }
+    return out;
+  };
+  const riff = (chunks: Buffer[]) => {
+    const head = Buffer.from('RIFF\0\0\0\0WEBP', 'latin1');
+    const webp = Buffer.concat([head, ...chunks]);
+    webp.writeUInt32LE(webp.length - 8, 4);
+    return webp;
+  };
+  const heicBoxes = (heic: Buffer) => {
+    const out: [string, Buffer][] = [];
+    for (let o = 0; o < heic.length; o += heic.readUInt32BE(o))
+      out.push([heic.toString('latin1', o + 4, o + 8), heic.subarray(o, o + heic.readUInt32BE(o))]);
+    return out;
+  };
+  const without = (parts: [string, Buffer][], ...types: string[]) =>
+    Buffer.concat(parts.filter(([t]) => !types.includes(t)).map(([, b]) => b));
+
+  test('the audit files: 12-byte WebP, PNG signature + IEND, 16-byte HEIC (ftyp only)', () => {
+    const webp = Buffer.from('RIFF\x04\0\0\0WEBP', 'latin1');
+    const png = Buffer.concat([PNG_SIG, pngChunk('IEND', Buffer.alloc(0))]);
+    const heic = Buffer.from('\0\0\0\x10ftypheic\0\0\0\0', 'latin1');
+    for (const [what, file, type] of [
+      ['webp', webp, 'image/webp'],
+      ['png', png, 'image/png'],
+      ['heic', heic, 'image/heic'],
+    ] as const) {
+      assert.equal(sniff(file), type, what);
+      rejects(file, 'invalid_evidence', what);
+    }
+  });
+
+  test('PNG: IHDR must come first, and there must be an IDAT before IEND', () => {
+    const chunks = pngChunks(fixture('exif-gps.png'));
+    assert.deepEqual(
+      chunks.map(([t]) => t),
+      ['IHDR', 'PLTE', 'eXIf', 'IDAT', 'IEND'],
+    );
+    const [ihdr, plte, exif, idat, iend] = chunks.map(([, b]) => b);
+    rejects(Buffer.concat([PNG_SIG, ihdr, plte, exif, iend]), 'invalid_evidence', 'no IDAT');
+    rejects(Buffer.concat([PNG_SIG, ihdr, iend]), 'invalid_evidence', 'IHDR + IEND');
+    rejects(Buffer.concat([PNG_SIG, plte, ihdr, idat, iend]), 'invalid_evidence', 'IHDR not first');
+    rejects(Buffer.concat([PNG_SIG, idat, iend]), 'invalid_evidence', 'no IHDR');
+    rejects(Buffer.concat([PNG_SIG, ihdr, plte, ihdr, idat, iend]), 'invalid_evidence', 'two IHDR');
+    rejects(Buffer.concat([PNG_SIG, ihdr, plte, iend, idat]), 'invalid_evidence', 'IDAT after IEND');
+    assert.equal(inspectAndClean(Buffer.concat([PNG_SIG, ihdr, plte, idat, iend])).type, 'image/png');
+  });
+
+  test('WebP: a VP8/VP8L bitstream (or VP8X with one, or with ANIM and frames) is required', () => {
+    const chunks = webpChunks(fixture('exif-gps.webp'));
+    assert.deepEqual(
+      chunks.map(([t]) => t),
+      ['VP8X', 'VP8 ', 'EXIF'],
+    );
+    const [vp8x, vp8, exif] = chunks.map(([, b]) => b);
+    rejects(riff([vp8x]), 'invalid_evidence', 'VP8X only');
+    rejects(riff([vp8x, exif]), 'invalid_evidence', 'VP8X + EXIF');
+    rejects(riff([exif]), 'invalid_evidence', 'EXIF only');
+    rejects(riff([exif, vp8]), 'invalid_evidence', 'EXIF before the image');
+    rejects(riff([vp8x, vp8, vp8, exif]), 'invalid_evidence', 'two images');
+    const noStartCode = Buffer.from(vp8);
+    noStartCode[8 + 3] = 0;
+    rejects(riff([vp8x, noStartCode, exif]), 'invalid_evidence', 'VP8 chunk without a key frame start code');
+    const empty = Buffer.from('VP8 \0\0\0\0', 'latin1');
+    rejects(riff([vp8x, empty]), 'invalid_evidence', 'empty VP8 chunk');
+    rejects(riff([Buffer.from('VP8L\0\0\0\0', 'latin1')]), 'invalid_evidence', 'empty VP8L chunk');
+    assert.equal(inspectAndClean(riff([vp8])).type, 'image/webp', 'simple lossy WebP');
+    // Animated: VP8X, ANIM, then ANMF frames (each holding its own bitstream).
+    const anim = Buffer.from('ANIM\x06\0\0\0\0\0\0\0\0\0', 'latin1');
+    const frame = Buffer.concat([Buffer.from('ANMF', 'latin1'), Buffer.alloc(4), Buffer.alloc(16), vp8]);
+    frame.writeUInt32LE(frame.length - 8, 4);
+    assert.equal(inspectAndClean(riff([vp8x, anim, frame, exif])).type, 'image/webp', 'animated WebP');
+    rejects(riff([vp8x, anim, exif]), 'invalid_evidence', 'ANIM without frames');
+  });
+
+  test('HEIC: a meta box (hdlr pict, pitm, iinf, iloc) and media data are required', () => {
+    const boxes = heicBoxes(fixture('exif-gps.heic'));
+    assert.deepEqual(
+      boxes.map(([t]) => t),
+      ['ftyp', 'meta', 'mdat'],
+    );
+    const [ftyp, meta, mdat] = boxes.map(([, b]) => b);
+    rejects(Buffer.concat([ftyp, meta]), 'invalid_evidence', 'no mdat');
+    rejects(Buffer.concat([ftyp, mdat]), 'invalid_evidence', 'no meta');
+    rejects(Buffer.concat([ftyp, meta, meta, mdat]), 'invalid_evidence', 'two meta boxes');
+    rejects(
+      Buffer.concat([ftyp, meta, Buffer.from('\0\0\0\x08mdat', 'latin1')]),
+      'invalid_evidence',
+      'empty mdat',
+    );
+    const inner = heicBoxes(meta.subarray(12));
+    assert.deepEqual(
+      inner.map(([t]) => t),
+      ['hdlr', 'pitm', 'idat', 'iloc', 'iinf', 'iprp', 'iref'],
+    );
+    const metaWithout = (...types: string[]) => {
+      const body = without(inner, ...types);
+      const box = Buffer.concat([meta.subarray(0, 12), body]);
+      box.writeUInt32BE(box.length);
+      return box;
+    };
+    for (const t of ['hdlr', 'pitm', 'iinf', 'iloc'])
+      rejects(Buffer.concat([ftyp, metaWithout(t), mdat]), 'invalid_evidence', `meta without ${t}`);
+    const notPict = Buffer.from(meta);
+    notPict.write('vide', notPict.indexOf('pict'), 'latin1');
+    rejects(Buffer.concat([ftyp, notPict, mdat]), 'invalid_evidence', 'handler is not pict');
   });
 });
 
