@@ -9,6 +9,7 @@ import { inboundWebhookRoutes } from './connectors/inbound.js';
 import { connectionRoutes } from './connectors/routes.js';
 import { authorizeRequest, type Principal } from './http/auth.js';
 import type { AppDeps, ReadyDeps } from './http/context.js';
+import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH } from './http/framework-errors.js';
 import { beginIdempotent, finishIdempotent, requestHash } from './http/idempotency.js';
 import { lazyCompilers } from './http/lazy-compile.js';
 import { ErrorResponse } from './http/schema-helpers.js';
@@ -110,7 +111,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     requestIdHeader: 'x-request-id',
     genReqId: () => newId('req'),
     logController: new LogController({ disableRequestLogging: true }), // one log line per request, below
-    routerOptions: { ignoreTrailingSlash: true },
+    // Every identifier a path can carry (external ids: up to 255 characters) routes; longer is 414 uri_too_long.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    // Router and HTTP parser errors come before the error handler: answered in the app's error shape too.
+    frameworkErrors,
+    clientErrorHandler,
     // Through the factory, not setValidatorCompiler: a plugin that calls addSchema rebuilds its validator from
     // the factory, and Fastify's default one coerces types, drops unknown fields and turns null into "".
     // (cast: the factory's declared compiler type differs from FastifySchemaCompiler only in `method?`)
