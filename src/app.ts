@@ -12,6 +12,7 @@ import type { AppDeps, ReadyDeps } from './http/context.js';
 import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH } from './http/framework-errors.js';
 import { beginIdempotent, finishIdempotent, requestHash } from './http/idempotency.js';
 import { lazyCompilers } from './http/lazy-compile.js';
+import { documentRateLimits } from './http/openapi-rate-limit.js';
 import { ErrorResponse } from './http/schema-helpers.js';
 import { addSharedSchema, fieldErrors, unstorableTextPath, validatorCompiler } from './http/validation.js';
 import { AppError, errorBody } from './lib/errors.js';
@@ -129,6 +130,17 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
   app.decorate('warmSchemas', compilers.warmUp);
   app.decorate('schemasPending', compilers.pendingCount);
+  // Built before the hooks: the authentication hook counts in Redis through `lookupCounters` when configured.
+  const ready: ReadyDeps = {
+    ...deps,
+    storage: deps.storage ?? createStorage(deps.config),
+    masterSecret: deps.masterSecret ?? (await loadMasterSecret(deps.database.db, deps.config)),
+    lookupCounters: deps.lookupCounters !== undefined ? deps.lookupCounters : redisCountersOf(deps.config),
+  };
+  if (deps.lookupCounters === undefined && ready.lookupCounters) {
+    const counters = ready.lookupCounters;
+    app.addHook('onClose', () => counters.close());
+  }
 
   // JSON only: text/plain would reach validation as a string (and lets browsers skip the CORS preflight).
   app.removeContentTypeParser('text/plain');
@@ -154,7 +166,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         title: 'Resolve API',
         version: '1',
         description:
-          'Post-purchase claims platform. Merchant endpoints take an API key via HTTP Basic (username = key name, password = secret) or `Authorization: Bearer <secret>`. Errors: `{"error": {"type", "key", "message", "errors": [{path, message}]}}` — switch on `key`.',
+          'Post-purchase claims platform. Merchant endpoints take an API key via HTTP Basic (username = key name, password = secret) or `Authorization: Bearer <secret>`. Errors: `{"error": {"type", "key", "message", "errors": [{path, message}]}}` — switch on `key`.\n\n' +
+          `Rate limits: every authenticated merchant request (\`/v1/shops/{slug}/…\`) counts against a fixed window of ${deps.config.apiRateLimit.max} requests per ${deps.config.apiRateLimit.windowSeconds} s per API key (or portal user) and shop. Each answer, errors and idempotent replays included, carries \`RateLimit-Limit\`, \`RateLimit-Remaining\`, \`RateLimit-Reset\` (seconds until the window resets) and \`RateLimit-Policy: ${deps.config.apiRateLimit.max};w=${deps.config.apiRateLimit.windowSeconds}\` (draft-ietf-httpapi-ratelimit-headers-06). Over the limit: 429 with key \`rate_limited\` and \`Retry-After\` (seconds).`,
       },
       servers: [{ url: deps.config.publicUrl }],
       components: {
@@ -170,6 +183,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       },
     },
     refResolver: { buildLocalReference: (json, _base, _frag, i) => (json.$id as string) || `def-${i}` },
+    transformObject: (doc) =>
+      documentRateLimits(
+        (doc as { openapiObject: Record<string, unknown> }).openapiObject,
+        deps.config.apiRateLimit,
+      ) as never,
   });
   await app.register(swaggerUi, {
     routePrefix: '/docs',
@@ -200,11 +218,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   // Authentication and the tenant come first: no body is parsed or validated for an unknown caller or shop.
-  app.addHook('onRequest', async (req) => {
+  // The same statement counts the request against the caller's rate limit for the shop (RateLimit-* fields).
+  app.addHook('onRequest', async (req, reply) => {
     const role = req.routeOptions.config.auth;
     if (!role) return;
     const { slug } = req.params as { slug: string };
-    const { shop, key, principal } = await authorizeRequest(deps, req, slug, role);
+    const { shop, key, principal } = await authorizeRequest(ready, req, reply, slug, role);
     req.shop = shop;
     req.principal = principal;
     if (key) req.apiKey = key;
@@ -265,16 +284,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  const ready: ReadyDeps = {
-    ...deps,
-    storage: deps.storage ?? createStorage(deps.config),
-    masterSecret: deps.masterSecret ?? (await loadMasterSecret(deps.database.db, deps.config)),
-    lookupCounters: deps.lookupCounters !== undefined ? deps.lookupCounters : redisCountersOf(deps.config),
-  };
-  if (deps.lookupCounters === undefined && ready.lookupCounters) {
-    const counters = ready.lookupCounters;
-    app.addHook('onClose', () => counters.close());
-  }
   await app.register(opsRoutes(ready));
   await app.register(orderRoutes(ready));
   await app.register(fp(resolveCors(ready)));

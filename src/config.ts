@@ -21,6 +21,11 @@ export interface Config {
   pgPoolMax: number;
   /** Optional Redis (`REDIS_URL`): when set, the customer lookup's per-IP and per-shop counters live there. */
   redisUrl: string | null;
+  /**
+   * Merchant API limit (SPEC §8): requests per fixed window per caller (API key or portal user) and shop, counted
+   * in Redis when `redisUrl` is set, else in the database. Only `max` comes from the environment.
+   */
+  apiRateLimit: { max: number; windowSeconds: number };
   /** Customer lookup limits (SPEC §3): per client IP, per shop, and failure lock-outs. */
   lookup: {
     ipMax: number;
@@ -222,6 +227,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     pgPoolMax: int('PG_POOL_MAX', 10, 1, 200),
     redisUrl,
+    apiRateLimit: { max: int('API_RATE_LIMIT_PER_MINUTE', 600, 1, 10_000_000), windowSeconds: 60 },
     lookup: {
       ipMax: int('LOOKUP_IP_MAX', 60, 1, 1_000_000),
       ipWindowSeconds: int('LOOKUP_IP_WINDOW_SECONDS', 600, 1, 86_400),

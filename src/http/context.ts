@@ -17,7 +17,10 @@ export interface AppDeps {
   storage?: BlobStorage;
   /** Master secret for order tokens and file URLs; loaded (or generated) from the database when not given. */
   masterSecret?: Buffer;
-  /** The lookup's per-IP and per-shop counters in Redis; built from `REDIS_URL` when not given (null: database). */
+  /**
+   * Counters in Redis: the lookup's per IP and per shop, and the merchant API's per caller and shop. Built from
+   * `REDIS_URL` when not given; null: they count in the database.
+   */
   lookupCounters?: LookupCounters | null;
 }
 
