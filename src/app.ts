@@ -65,7 +65,11 @@ export type App = FastifyInstance<
   TypeBoxTypeProvider
 >;
 
-function toAppError(err: FastifyError & { validationContext?: string }): AppError {
+/** `consumes` of the route's schema: the media types it takes when it does not take JSON (uploads). */
+function toAppError(
+  err: FastifyError & { validationContext?: string },
+  consumes: string[] | undefined = undefined,
+): AppError {
   if (err instanceof AppError) return err;
   if (err.validation)
     return new AppError(
@@ -80,7 +84,12 @@ function toAppError(err: FastifyError & { validationContext?: string }): AppErro
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new AppError('payload_too_large', 'The body is larger than this endpoint accepts.');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new AppError('unsupported_media_type', 'Send JSON with Content-Type: application/json.');
+      return new AppError(
+        'unsupported_media_type',
+        consumes?.length
+          ? `Send the body as ${consumes.join(' or ')}.`
+          : 'Send JSON with Content-Type: application/json.',
+      );
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new AppError('invalid_request', 'Content-Length does not match the body.');
   }
@@ -272,7 +281,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    const appErr = toAppError(err);
+    const appErr = toAppError(
+      err,
+      (req.routeOptions.schema as { consumes?: string[] } | undefined)?.consumes,
+    );
     if (appErr.status >= 500) req.log.error({ err }, 'unhandled error');
     reply.code(appErr.status).headers(appErr.headers).send(errorBody(appErr));
   });

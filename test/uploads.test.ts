@@ -303,6 +303,18 @@ describe('POST /v1/resolve/{slug}/uploads', () => {
       415,
       'unsupported_media_type',
     );
+    // A form post says what to send: multipart, not JSON.
+    const form = assertError(
+      await ctx.app.inject({
+        method: 'POST',
+        url,
+        headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: 'file=abc',
+      }),
+      415,
+      'unsupported_media_type',
+    );
+    assert.match(form.message, /multipart\/form-data/);
   });
 
   test('over the shop upload limit: 413 payload_too_large, no row and no file', async () => {
