@@ -107,25 +107,72 @@ describe('portal team: invitations, users and API keys', () => {
     );
   });
 
-  test('an invitation to an existing account adds the shop and keeps the password', async () => {
+  test("an invitation to an existing account needs that account's password; the link alone signs nobody in", async () => {
     const email = `existing@${shop.slug}.test`;
-    await createUser(ctx.db, { shopId: other.shop.id, email, role: 'viewer', password: PASSWORD });
+    await createUser(ctx.db, { shopId: other.shop.id, email, role: 'admin', password: PASSWORD });
     const token = (await api('POST', `/v1/shops/${shop.slug}/invites`, { email, role: 'viewer' }))
       .json()
       .url.split('#token=')[1];
-    const r = await ctx.app.inject({
+    const accept = (password: string) =>
+      ctx.app.inject({ method: 'POST', url: '/v1/portal/invites/accept', payload: { token, password } });
+    // Whoever holds the link (here: an admin of this shop who invited another shop's admin) cannot take over
+    // the account with a password of their choosing.
+    const taken = await accept('attacker chosen password');
+    assertError(taken, 401, 'invalid_credentials');
+    assert.equal(taken.headers['set-cookie'], undefined, 'no session for a wrong password');
+    const members = await query<{ n: number }>(
+      ctx.db,
+      sql`select count(*)::int as n from memberships m join users u on u.id = m.user_id where u.email = ${email}`,
+    );
+    assert.equal(Number(members[0].n), 1, 'no membership added');
+    // The account's own password accepts it (the invite was still open).
+    const r = await accept(PASSWORD);
+    assert.equal(r.statusCode, 200, r.body);
+    assert.deepEqual(
+      r
+        .json()
+        .shops.map((x: { slug: string }) => x.slug)
+        .sort(),
+      [shop.slug, other.slug].sort(),
+    );
+    assert.equal(
+      (
+        await ctx.app.inject({
+          method: 'POST',
+          url: '/v1/portal/login',
+          payload: { email, password: PASSWORD },
+        })
+      ).statusCode,
+      200,
+      'the password is unchanged',
+    );
+  });
+
+  test("guessing an existing account's password through invitations is locked out like sign-in", async () => {
+    const email = `guessed@${shop.slug}.test`;
+    await createUser(ctx.db, { shopId: other.shop.id, email, role: 'admin', password: PASSWORD });
+    const token = (await api('POST', `/v1/shops/${shop.slug}/invites`, { email, role: 'viewer' }))
+      .json()
+      .url.split('#token=')[1];
+    const answers: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const r = await ctx.app.inject({
+        method: 'POST',
+        url: '/v1/portal/invites/accept',
+        payload: { token, password: `wrong guess number ${i}` },
+        remoteAddress: `10.77.0.${i + 1}`,
+      });
+      answers.push(r.statusCode);
+    }
+    assert.deepEqual(answers.slice(0, 5), [401, 401, 401, 401, 401]);
+    assert.deepEqual(answers.slice(5), [429, 429]);
+    // Locked: even the right password waits.
+    const locked = await ctx.app.inject({
       method: 'POST',
       url: '/v1/portal/invites/accept',
-      payload: { token, password: 'attacker chosen password' },
+      payload: { token, password: PASSWORD },
     });
-    assert.equal(r.statusCode, 200);
-    assert.equal(r.json().shops.length, 2);
-    const login = await ctx.app.inject({
-      method: 'POST',
-      url: '/v1/portal/login',
-      payload: { email, password: PASSWORD },
-    });
-    assert.equal(login.statusCode, 200, 'the old password still works');
+    assertError(locked, 429, 'rate_limited');
   });
 
   test('users: list, change role, the last admin stays, removal signs the user out', async () => {

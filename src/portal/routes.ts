@@ -14,7 +14,7 @@ import {
   openPortalSession,
 } from './sessions.js';
 import { checkCredentials } from './sign-in.js';
-import { acceptInvite } from './team.js';
+import { acceptInvite, accountPasswordRequired, openInvite } from './team.js';
 
 const tags = ['Portal'];
 const Me = Type.Object({
@@ -128,7 +128,9 @@ export function portalRoutes(deps: ReadyDeps): FastifyPluginAsync {
       {
         schema: {
           tags,
-          summary: 'Accept an invitation (sets a password for a new account) and sign in',
+          summary: 'Accept an invitation and sign in',
+          description:
+            'A new account chooses its password here. An email that has an account already enters that account’s password (401 `invalid_credentials` otherwise; limited and locked out like sign-in).',
           body: Type.Object(
             {
               token: Str(200, { minLength: 10 }),
@@ -142,7 +144,19 @@ export function portalRoutes(deps: ReadyDeps): FastifyPluginAsync {
       },
       async (req, reply) => {
         const { token, password, name } = req.body as { token: string; password: string; name?: string };
-        const { userId } = await acceptInvite(db, token, password, name ?? null);
+        // An account that exists already joins with its own password (limited and locked out like a sign-in).
+        const invite = await openInvite(db, token);
+        let verified: string | null = null;
+        if (invite.hasAccount) {
+          try {
+            verified = (await checkCredentials(db, invite.email, password, req.ip)).id;
+          } catch (err) {
+            throw err instanceof AppError && err.key === 'invalid_credentials'
+              ? accountPasswordRequired()
+              : err;
+          }
+        }
+        const { userId } = await acceptInvite(db, token, password, name ?? null, verified);
         const s = await openPortalSession(db, userId, meta(req));
         setPortalCookie(reply, deps.config, req, s.token, Math.floor(ABSOLUTE_MS / 1000));
         const me = await findPortalSession(db, s.token);

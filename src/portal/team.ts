@@ -113,7 +113,47 @@ export async function revokeInvite(db: Db, shopId: string, id: string) {
 }
 
 /** Accepting creates the user (or adds the shop to an existing one) with the invited role, once. */
-export async function acceptInvite(db: Db, token: string, password: string, name: string | null) {
+const inviteInvalid = () =>
+  new AppError('invite_invalid', 'This invitation is invalid, used or expired. Ask for a new one.');
+
+/** An invitation for an email that has an account already is accepted with that account's password. */
+export const accountPasswordRequired = () =>
+  new AppError(
+    'invalid_credentials',
+    'This email address already has a Resolve account: enter its current password to join the shop.',
+  );
+
+/** The email of an open (unused, unrevoked, unexpired) invitation, and whether it has an account already. */
+export async function openInvite(db: Db, token: string): Promise<{ email: string; hasAccount: boolean }> {
+  const [inv] = await db
+    .select({ email: invites.email, userId: users.id })
+    .from(invites)
+    .leftJoin(users, eq(users.email, invites.email))
+    .where(
+      and(
+        eq(invites.tokenHash, sha(token)),
+        isNull(invites.acceptedAt),
+        isNull(invites.revokedAt),
+        gt(invites.expiresAt, sql`now()`),
+      ),
+    )
+    .limit(1);
+  if (!inv) throw inviteInvalid();
+  return { email: inv.email, hasAccount: inv.userId !== null };
+}
+
+/**
+ * Accepts an invitation: a new account with `password`, or, for an email that has an account already, the
+ * membership for that account, which only `verifiedUserId` (the account whose password the caller has proven,
+ * see checkCredentials) may get. The invite link alone never signs anybody in to an existing account.
+ */
+export async function acceptInvite(
+  db: Db,
+  token: string,
+  password: string,
+  name: string | null,
+  verifiedUserId: string | null,
+) {
   return db.transaction(async (tx) => {
     const [inv] = await tx
       .select()
@@ -127,11 +167,11 @@ export async function acceptInvite(db: Db, token: string, password: string, name
         ),
       )
       .for('update');
-    if (!inv)
-      throw new AppError('invite_invalid', 'This invitation is invalid, used or expired. Ask for a new one.');
+    if (!inv) throw inviteInvalid();
     const [existing] = await tx.select().from(users).where(eq(users.email, inv.email)).limit(1);
     let userId: string;
     if (existing) {
+      if (existing.id !== verifiedUserId) throw accountPasswordRequired();
       // An existing account keeps its password: the invite only adds the shop.
       await tx
         .insert(memberships)

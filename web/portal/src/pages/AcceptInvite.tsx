@@ -28,6 +28,9 @@ export function AcceptInvite({ onSignedIn }: { onSignedIn(me: Me): void }) {
         <label htmlFor="name">Your name</label>
         <input id="name" autoComplete="name" value={name} onChange={(e) => setName(e.target.value)} />
         <label htmlFor="new-password">Choose a password (at least 10 characters)</label>
+        <p className="hint">
+          Already on Resolve with this email address? Enter your current password instead.
+        </p>
         <input
           id="new-password"
           type="password"
