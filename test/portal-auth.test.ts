@@ -295,4 +295,16 @@ describe('portal sign-in, sessions, CSRF and roles', () => {
       assertError(res, 400, 'validation_failed');
     }
   });
+
+  test('a cookie that is not valid percent-encoding counts as no cookie (401), never a 500', async () => {
+    for (const cookie of ['resolve_portal=%E0%A4%A', 'resolve_portal=%', 'other=1; resolve_portal=%zz']) {
+      assertError(
+        await ctx.app.inject({ method: 'GET', url: `/v1/shops/${shop.slug}/claims`, headers: { cookie } }),
+        401,
+        'unauthorized',
+      );
+      const me = await ctx.app.inject({ method: 'GET', url: '/v1/portal/me', headers: { cookie } });
+      assert.equal(me.statusCode, 401, me.body);
+    }
+  });
 });
