@@ -333,6 +333,18 @@ describe('GET /v1/shops/{slug}/claims', () => {
       404,
       'order_not_found',
     );
+    // A claim's actions: none yet for its own claim; another shop's claim or an unknown id is not found.
+    const actionsOf = (id: string) =>
+      ctx.app.inject({
+        method: 'GET',
+        url: `/v1/shops/${s.slug}/claims/${id}/actions`,
+        headers: s.auth.viewer,
+      });
+    const own = await actionsOf(c1.id);
+    assert.equal(own.statusCode, 200, own.body);
+    assert.deepEqual(own.json().data, []);
+    assertError(await actionsOf(foreign.id), 404, 'claim_not_found');
+    assertError(await actionsOf('clm_00000000000000000000000000'), 404, 'claim_not_found');
     // And shop B's list does not show shop A's claims.
     assert.deepEqual(ids(await api(other, other.auth.viewer).list()), [foreign.id]);
     assertError(await api(s, { authorization: 'Bearer nope' }).list(), 401, 'unauthorized');

@@ -231,10 +231,14 @@ export function actionView(a: ActionRow) {
   };
 }
 
+/** A claim's actions; `claim_not_found` when the shop has no such claim (as for every other claim route). */
 export async function listActions(db: Db, shopId: string, claimId: string) {
-  return db
-    .select()
-    .from(claimActions)
-    .where(and(eq(claimActions.shopId, shopId), eq(claimActions.claimId, claimId)))
+  const rows = await db
+    .select({ claimId: claims.id, action: claimActions })
+    .from(claims)
+    .leftJoin(claimActions, and(eq(claimActions.shopId, claims.shopId), eq(claimActions.claimId, claims.id)))
+    .where(and(eq(claims.shopId, shopId), eq(claims.id, claimId)))
     .orderBy(claimActions.id);
+  if (!rows.length) throw new AppError('claim_not_found', 'No such claim.');
+  return rows.flatMap((r) => (r.action ? [r.action] : []));
 }
