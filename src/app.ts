@@ -198,9 +198,27 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         deps.config.apiRateLimit,
       ) as never,
   });
+  // The API reference is where integrators paste keys ("Authorize"): a strict CSP (the plugin's, with hashes of
+  // its inline scripts; never framed), no sniffing, no referrer, like the portal's pages.
   await app.register(swaggerUi, {
     routePrefix: '/docs',
     uiConfig: { docExpansion: 'list', deepLinking: true },
+    staticCSP: true,
+    transformStaticCSP: (csp) =>
+      csp
+        .replace("frame-ancestors 'self'", "frame-ancestors 'none'")
+        .replace(/ ?upgrade-insecure-requests;?/, '')
+        .replace(/ validator\.swagger\.io/, '')
+        // Swagger UI writes a <style> element of its own (syntax highlighting); scripts stay hash-only.
+        .replace(/style-src 'self' https: [^;]*;/, "style-src 'self' 'unsafe-inline';"),
+    uiHooks: {
+      onRequest: async (_req, reply) => {
+        reply
+          .header('x-content-type-options', 'nosniff')
+          .header('referrer-policy', 'no-referrer')
+          .header('x-frame-options', 'DENY');
+      },
+    },
   });
 
   app.addHook('onRequest', async (req, reply) => {

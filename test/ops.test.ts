@@ -130,6 +130,14 @@ test('/docs serves the API reference page and its assets', async () => {
   assert.equal(res.statusCode, 200);
   assert.match(String(res.headers['content-type']), /^text\/html/);
   assert.match(res.body, /<html/i);
+  // Where keys are pasted: never framed, scripts only from here (inline ones by hash), no sniffing or referrer.
+  const csp = String(res.headers['content-security-policy']);
+  assert.match(csp, /frame-ancestors 'none'/);
+  assert.match(csp, /script-src 'self'[^;]*;/);
+  assert.doesNotMatch(csp.match(/script-src[^;]*/)![0], /unsafe-inline|https:/);
+  assert.equal(res.headers['x-frame-options'], 'DENY');
+  assert.equal(res.headers['x-content-type-options'], 'nosniff');
+  assert.equal(res.headers['referrer-policy'], 'no-referrer');
   // Every stylesheet and script the page references loads (relative URLs resolve against /docs).
   const refs = [...res.body.matchAll(/(?:href|src)="([^"]+\.(?:css|js))"/g)].map((m) => m[1]);
   assert.ok(refs.length >= 2, 'the page loads its scripts and styles');
