@@ -106,6 +106,8 @@ describe('body parsing', () => {
   });
 });
 
+const inDays = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString();
+
 describe('schema violations name the field', () => {
   const cases: [string, (d: OrderInputT & Record<string, unknown>) => void, string][] = [
     ['missing order_number', (d) => delete (d as Partial<OrderInputT>).order_number, '/order_number'],
@@ -179,6 +181,34 @@ describe('schema violations name the field', () => {
     ['null line_items', (d) => ((d as Record<string, unknown>).line_items = null), '/line_items'],
     ['null currency', (d) => ((d as Record<string, unknown>).currency = null), '/currency'],
     ['tags not an array', (d) => ((d as Record<string, unknown>).tags = 'vip'), '/tags'],
+    // Links customers and merchants click: http(s) only.
+    [
+      'a javascript: tracking URL',
+      (d) => (d.shipments![0].tracking_url = 'javascript:alert(1)'),
+      '/shipments/0/tracking_url',
+    ],
+    [
+      'a data: image URL',
+      (d) => (d.line_items[0].image_url = 'data:image/svg+xml,<svg/>'),
+      '/line_items/0/image_url',
+    ],
+    // Times far ahead of the clock would hold claim windows open for years.
+    ['placed next year', (d) => (d.placed_at = inDays(365)), '/placed_at'],
+    ['delivered in 3 days', (d) => (d.shipments![0].delivered_at = inDays(3)), '/shipments/0/delivered_at'],
+    [
+      'an event in 1000 years',
+      (d) =>
+        (d.shipments![0].events = [
+          {
+            time: '3026-11-29T11:00:00Z',
+            code: 'delivered',
+            phase: 'delivered',
+            description: null,
+            location: null,
+          },
+        ]),
+      '/shipments/0/events/0/time',
+    ],
   ];
   for (const [name, mutate, path] of cases) {
     test(`${name} → 400 at ${path}`, async () => {
@@ -230,6 +260,13 @@ describe('schema violations name the field', () => {
         'validation_failed',
       );
     }
+    assertInvalidAt(
+      await order.events('ord_00000000000000000000000000', 'f-1', [
+        { time: '2026-11-20T09:30:00Z', code: 'x' },
+        { time: inDays(2), code: 'delivered', phase: 'delivered' },
+      ]),
+      '/events/1/time',
+    );
     assertInvalidAt(await api.search({ placed_from: 'soon' }), 'querystring:/placed_from');
     assertInvalidAt(await api.search({ placed_to: '2016-12-31T23:59:60Z' }), 'querystring:/placed_to');
     assertInvalidAt(await api.search({ page: -1 }), 'querystring:/page');

@@ -99,7 +99,7 @@ export async function refreshDemoOrders(tx: Db, shop: Shop, now: Date): Promise<
     const results = await upsertOrders(
       tx,
       shop.id,
-      page.map((d) => normalizeOrder(d)),
+      page.map((d) => normalizeOrder(d, '', now.getTime())),
     );
     const failed = results.find((r) => r.status === 'error');
     if (failed && failed.status === 'error') throw failed.error;

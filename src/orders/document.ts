@@ -5,6 +5,8 @@ import { AppError, type FieldError } from '../lib/errors.js';
 import { PHASES, type Phase } from './phase.js';
 
 const PhaseSchema = StrEnum(PHASES, { description: 'Normalised shipment phase.' });
+/** A link shown to customers and merchants: http(s) only (no javascript:, data: or other schemes). */
+const WebUrl = () => Str(2048, { pattern: '^[Hh][Tt][Tt][Pp][Ss]?://.', description: 'An http(s) URL.' });
 
 export const AddressInput = Type.Object(
   {
@@ -37,7 +39,7 @@ export const ShipmentInput = Type.Object(
     external_id: Str(255, { minLength: 1 }),
     carrier: Nullable(Str(100)),
     tracking_number: Nullable(Str(100)),
-    tracking_url: Nullable(Str(2048)),
+    tracking_url: Nullable(WebUrl()),
     phase: Nullable(PhaseSchema),
     delivered_at: Nullable(DateTime()),
     line_items: Type.Array(
@@ -63,7 +65,7 @@ export const LineItemInput = Type.Object(
     unit_price: Money(),
     discount: Type.Optional(Money()),
     tax: Type.Optional(Money()),
-    image_url: Nullable(Str(2048)),
+    image_url: Nullable(WebUrl()),
     product_id: Nullable(Str()),
     variant_id: Nullable(Str()),
   },
@@ -206,10 +208,24 @@ function address(a: AddressInputT | null | undefined): Record<string, string | n
 }
 
 /**
- * Checks what the JSON schema cannot (currency list, references between lines and shipments, quantities)
- * and returns the document in Resolve's shape. `prefix` is the path prefix for errors (bulk items).
+ * How far after the server's clock a time may lie (time zones written wrongly, clocks a little off). Later is
+ * refused: a delivery dated years ahead would hold its claim and return windows open for years.
  */
-export function normalizeOrder(doc: OrderInputT, prefix = ''): NormalizedOrder {
+export const MAX_FUTURE_MS = 24 * 3600 * 1000;
+
+/** Errors for the times (JSON-pointer path → ISO text) that lie more than MAX_FUTURE_MS after `now`. */
+export function futureTimes(times: [string, string | null | undefined][], now = Date.now()): FieldError[] {
+  return times
+    .filter(([, t]) => t != null && Date.parse(t) > now + MAX_FUTURE_MS)
+    .map(([path]) => ({ path, message: 'must not lie in the future (more than a day after now)' }));
+}
+
+/**
+ * Checks what the JSON schema cannot (currency list, references between lines and shipments, quantities)
+ * and returns the document in Resolve's shape. `prefix` is the path prefix for errors (bulk items); `now` is the
+ * clock times are checked against (the demo seed anchors its orders on a `now` of its own).
+ */
+export function normalizeOrder(doc: OrderInputT, prefix = '', now = Date.now()): NormalizedOrder {
   const errors: FieldError[] = [];
   const currency = doc.currency.toUpperCase();
   if (!CURRENCIES.has(currency))
@@ -218,6 +234,22 @@ export function normalizeOrder(doc: OrderInputT, prefix = ''): NormalizedOrder {
   if (!orderNumberNorm)
     errors.push({ path: `${prefix}/order_number`, message: 'must contain more than "#" and spaces' });
 
+  errors.push(
+    ...futureTimes(
+      [
+        [`${prefix}/placed_at`, doc.placed_at],
+        [`${prefix}/cancelled_at`, doc.cancelled_at],
+        ...(doc.shipments ?? []).flatMap((s, si): [string, string | null | undefined][] => [
+          [`${prefix}/shipments/${si}/delivered_at`, s.delivered_at],
+          ...(s.events ?? []).map((e, ei): [string, string] => [
+            `${prefix}/shipments/${si}/events/${ei}/time`,
+            e.time,
+          ]),
+        ]),
+      ],
+      now,
+    ),
+  );
   const lineQty = new Map<string, number>();
   doc.line_items.forEach((li, i) => {
     if (lineQty.has(li.external_id))

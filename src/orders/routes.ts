@@ -9,7 +9,7 @@ import { bodyValidator, fieldErrors } from '../http/validation.js';
 import { AppError } from '../lib/errors.js';
 import { shopNumber } from '../shops/shops.js';
 import { BulkResult, OrderList } from './api-schemas.js';
-import { normalizeOrder, OrderInput, type OrderInputT, ShipmentEventInput } from './document.js';
+import { futureTimes, normalizeOrder, OrderInput, type OrderInputT, ShipmentEventInput } from './document.js';
 import { findOrderRow, loadOrderViews, searchOrderRows } from './read.js';
 import { addShipmentEvents } from './shipment-events.js';
 import { upsertOrder, upsertOrders } from './upsert.js';
@@ -254,6 +254,8 @@ export function orderRoutes(deps: AppDeps): FastifyPluginAsync {
       async (req) => {
         const { id, shipment_id } = req.params as { id: string; shipment_id: string };
         const body = req.body as { events: Static<typeof ShipmentEventInput>[] };
+        const future = futureTimes(body.events.map((e, i) => [`/events/${i}/time`, e.time]));
+        if (future.length) throw new AppError('validation_failed', 'The events are invalid.', future);
         const order = await findOrderRow(db, req.shop.id, id);
         const events = body.events.map((e) => ({
           time: new Date(e.time),

@@ -113,7 +113,7 @@ const iso = (d: Date | null) => (d ? d.toISOString() : null);
  */
 export function previewOrder(shop: Shop, now = new Date()): OrderView {
   const doc = demoOrders(now).find((o) => o.order_number === '1001')!;
-  const n = normalizeOrder(doc);
+  const n = normalizeOrder(doc, '', now.getTime());
   const stuckAfterDays = resolveSettingsOf(shop).stuck_after_days;
   const lineId = new Map(n.lineItems.map((l, i) => [l.externalId, `li_preview_${i + 1}`]));
   const fulfilled = new Map<string, number>();
