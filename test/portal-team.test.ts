@@ -266,6 +266,41 @@ describe('portal team: invitations, users and API keys', () => {
       400,
       'validation_failed',
     );
+    // A key that would be expired at birth.
+    const expired = await api('POST', `/v1/shops/${shop.slug}/api-keys`, {
+      name: 'past',
+      role: 'viewer',
+      expires_at: '2020-01-01T00:00:00Z',
+    });
+    assert.deepEqual(
+      assertError(expired, 400, 'validation_failed').errors?.map((e) => e.path),
+      ['/expires_at'],
+    );
+  });
+
+  test('API keys: an Idempotency-Key replay names the key but never shows (or stores) its secret again', async () => {
+    const create = () =>
+      ctx.app.inject({
+        method: 'POST',
+        url: `/v1/shops/${shop.slug}/api-keys`,
+        payload: { name: 'idem-key', role: 'viewer' },
+        headers: { ...admin, 'idempotency-key': 'create-idem-key' },
+      });
+    const first = await create();
+    assert.equal(first.statusCode, 201, first.body);
+    const { id, secret } = first.json();
+    assert.match(secret, /^rsk_/);
+    const again = await create();
+    assert.equal(again.statusCode, 201, again.body);
+    assert.equal(again.headers['idempotent-replayed'], 'true');
+    assert.equal(again.json().id, id);
+    assert.equal(again.json().secret, null);
+    const stored = await query<{ body: string }>(
+      ctx.db,
+      sql`select response_body as body from idempotency_keys where key = 'create-idem-key'`,
+    );
+    assert.equal(stored.length, 1);
+    assert.equal(stored[0].body.includes(secret), false, 'the stored answer holds no secret');
   });
 
   test('team endpoints of another shop are 404; API keys of other roles are refused', async () => {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { and, eq, lt, sql } from 'drizzle-orm';
+import type { FastifyRequest } from 'fastify';
 import type { Db } from '../db/client.js';
 import { idempotencyKeys } from '../db/schema.js';
 import { AppError } from '../lib/errors.js';
@@ -71,6 +72,26 @@ export async function finishIdempotent(
     .update(idempotencyKeys)
     .set({ statusCode, responseBody: body })
     .where(and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key)));
+}
+
+/**
+ * An answer that carries a secret shown once (an API key, a webhook signing secret): stored for Idempotency-Key
+ * replays here, with `secret: null`, instead of by the app-wide hook, so the stored copy never holds the secret
+ * and a replay does not show it again.
+ */
+export async function withSecretOnce<T extends object>(
+  db: Db,
+  req: FastifyRequest,
+  status: number,
+  body: T,
+  secret: string,
+): Promise<T & { secret: string }> {
+  if (req.idempotency) {
+    const { scope, key } = req.idempotency;
+    req.idempotency = undefined;
+    await finishIdempotent(db, scope, key, status, JSON.stringify({ ...body, secret: null }));
+  }
+  return { ...body, secret };
 }
 
 /** Keys are kept 24 hours. */

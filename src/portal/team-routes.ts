@@ -2,7 +2,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import type { App } from '../app.js';
 import type { ReadyDeps } from '../http/context.js';
+import { withSecretOnce } from '../http/idempotency.js';
 import { errorResponses, merchantSecurity, NullableOut, Str, StrEnum } from '../http/schema-helpers.js';
+import { AppError } from '../lib/errors.js';
 import { createApiKey, ROLES, type Role } from '../shops/api-keys.js';
 import { USER_ROLES, type UserRole } from '../shops/users.js';
 import {
@@ -231,7 +233,7 @@ export function teamRoutes(deps: ReadyDeps): FastifyPluginAsync {
           security,
           summary: 'Create an API key for this shop',
           description:
-            'The answer holds the `secret`, the only time it is shown. HTTP Basic username = `name`.',
+            'The answer holds the `secret`, the only time it is shown (an Idempotency-Key replay answers `secret: null`). HTTP Basic username = `name`. `expires_at` must be in the future.',
           params: Slug,
           body: Type.Object(
             {
@@ -246,6 +248,10 @@ export function teamRoutes(deps: ReadyDeps): FastifyPluginAsync {
       },
       async (req, reply) => {
         const body = req.body as { name: string; role: Role; expires_at?: string | null };
+        if (body.expires_at && Date.parse(body.expires_at) <= Date.now())
+          throw new AppError('validation_failed', 'The request is invalid.', [
+            { path: '/expires_at', message: 'must be in the future' },
+          ]);
         const { key, secret } = await createApiKey(db, {
           shopIds: [req.shop.id],
           role: body.role,
@@ -253,7 +259,7 @@ export function teamRoutes(deps: ReadyDeps): FastifyPluginAsync {
           expiresAt: body.expires_at ? new Date(body.expires_at) : null,
         });
         reply.code(201).header('cache-control', 'no-store');
-        return {
+        const view = {
           id: key.id,
           name: key.name,
           role: key.role as Role,
@@ -262,8 +268,8 @@ export function teamRoutes(deps: ReadyDeps): FastifyPluginAsync {
           last_used_at: null,
           revoked_at: null,
           created_at: key.createdAt.toISOString(),
-          secret,
         };
+        return withSecretOnce(db, req, 201, view, secret);
       },
     );
 

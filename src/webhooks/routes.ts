@@ -1,8 +1,8 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import type { App } from '../app.js';
 import type { ReadyDeps } from '../http/context.js';
-import { finishIdempotent } from '../http/idempotency.js';
+import { withSecretOnce } from '../http/idempotency.js';
 import { pageRequest, splitPage } from '../http/pagination.js';
 import { errorResponses } from '../http/schema-helpers.js';
 import { optionalBody } from '../resolve/api-schemas.js';
@@ -50,24 +50,6 @@ const PerPage = {
 export function webhookRoutes(deps: ReadyDeps): FastifyPluginAsync {
   const { db } = deps.database;
   const policy = egressPolicy(deps.config.webhooks);
-
-  /**
-   * The secret is shown once: an Idempotency-Key replay of this answer must not show it again, and the stored copy
-   * must not hold it. So the answer is stored here, without the secret, instead of by the app-wide hook.
-   */
-  const withSecretOnce = async <T extends object>(
-    req: FastifyRequest,
-    status: number,
-    body: T,
-    secret: string,
-  ) => {
-    if (req.idempotency) {
-      const { scope, key } = req.idempotency;
-      req.idempotency = undefined;
-      await finishIdempotent(db, scope, key, status, JSON.stringify({ ...body, secret: null }));
-    }
-    return { ...body, secret };
-  };
 
   return async (plain) => {
     const app = plain as unknown as App;
@@ -119,7 +101,7 @@ export function webhookRoutes(deps: ReadyDeps): FastifyPluginAsync {
           createEndpoint(tx, req.shop.id, deps.masterSecret, policy, req.body as EndpointInput),
         );
         reply.code(201).header('cache-control', 'no-store');
-        return withSecretOnce(req, 201, endpointView(row), secret);
+        return withSecretOnce(db, req, 201, endpointView(row), secret);
       },
     );
 
@@ -204,7 +186,7 @@ export function webhookRoutes(deps: ReadyDeps): FastifyPluginAsync {
           rotateSecret(tx, req.shop.id, id, deps.masterSecret, overlap),
         );
         reply.header('cache-control', 'no-store');
-        return withSecretOnce(req, 200, endpointView(row), secret);
+        return withSecretOnce(db, req, 200, endpointView(row), secret);
       },
     );
 
