@@ -343,6 +343,25 @@ describe('revocation', () => {
     assert.equal((await revoke(shop, order.id, { token_id: one.token_id })).statusCode, 200);
   });
 
+  test("a token id named under another order does not touch that order's link", async () => {
+    const shop = await createTestShop(ctx.db, 'tok');
+    const { order } = await putOrder(shop);
+    const { order: other } = await putOrder(shop);
+    const theirs = await link(shop, other.id);
+    const s = await tokenSession(shop.slug, theirs.token);
+    assert.equal((await revoke(shop, order.id, { token_id: theirs.token_id })).statusCode, 200);
+    assert.equal(
+      (await openWithToken(shop.slug, theirs.token)).statusCode,
+      201,
+      'the other order keeps its link',
+    );
+    assert.equal((await asCustomer(shop.slug, s.session, 'GET', '/order')).statusCode, 200);
+    // Named under its own order, it is revoked.
+    assert.equal((await revoke(shop, other.id, { token_id: theirs.token_id })).statusCode, 200);
+    assertError(await openWithToken(shop.slug, theirs.token), 401, 'token_revoked');
+    assertError(await asCustomer(shop.slug, s.session, 'GET', '/order'), 401, 'session_expired');
+  });
+
   test('for the whole order: every link so far and its sessions end; zip sessions stay; new links work', async () => {
     const shop = await createTestShop(ctx.db, 'tok');
     const { doc, order } = await putOrder(shop);

@@ -406,15 +406,20 @@ export const resolveSessions = pgTable(
 );
 
 /** Individually revoked order tokens (by token id). */
+/**
+ * Revoked Resolve links, by token id and the order it was revoked for: a link is refused only when its own
+ * order revoked it (links are not stored when issued, so an id named for the wrong order must not reach
+ * another order's link).
+ */
 export const revokedTokens = pgTable(
   'revoked_tokens',
   {
     shopId: text('shop_id').notNull(),
     tokenId: text('token_id').notNull(),
-    orderId: text('order_id'),
+    orderId: text('order_id').notNull(),
     revokedAt: ts('revoked_at').notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.shopId, t.tokenId] })],
+  (t) => [primaryKey({ columns: [t.shopId, t.orderId, t.tokenId] })],
 );
 
 /** Fixed-window counters and lock-outs for the customer lookup, shared by every process. */

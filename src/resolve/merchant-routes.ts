@@ -112,7 +112,7 @@ export function resolveMerchantRoutes(deps: ReadyDeps): FastifyPluginAsync {
           security,
           summary: 'Revoke Resolve links of an order',
           description:
-            'With `token_id`, that link only; without, every link issued for the order so far. Sessions opened with them end.',
+            'With `token_id`, that link of this order only; without, every link issued for the order so far. Sessions opened with them end. Links are not stored when issued, so an id that is not one of this order’s links is accepted and changes nothing.',
           params: SlugId,
           body: Type.Optional(
             Type.Object(

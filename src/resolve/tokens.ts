@@ -117,7 +117,13 @@ export async function verifyOrderToken(
   const [revoked] = await db
     .select()
     .from(revokedTokens)
-    .where(and(eq(revokedTokens.shopId, shop.id), eq(revokedTokens.tokenId, claims.jti)));
+    .where(
+      and(
+        eq(revokedTokens.shopId, shop.id),
+        eq(revokedTokens.orderId, claims.sub),
+        eq(revokedTokens.tokenId, claims.jti),
+      ),
+    );
   if (revoked || (order.validAfter && !(Number(claims.iat_ms) >= order.validAfter.getTime()))) {
     throw new AppError(
       'token_revoked',
@@ -127,7 +133,11 @@ export async function verifyOrderToken(
   return claims;
 }
 
-/** Revokes one token (by id) or every token of the order issued so far; their open sessions end too. */
+/**
+ * Revokes one link of the order (by token id) or every link of the order issued so far; their open sessions end
+ * too. A token id is revoked for this order only: an id of another order's link (or none ever issued) changes
+ * nothing else.
+ */
 export async function revokeOrderTokens(
   tx: Db,
   shopId: string,
@@ -139,7 +149,13 @@ export async function revokeOrderTokens(
     await tx.insert(revokedTokens).values({ shopId, tokenId, orderId, revokedAt: now }).onConflictDoNothing();
     await tx
       .delete(resolveSessions)
-      .where(and(eq(resolveSessions.shopId, shopId), eq(resolveSessions.tokenId, tokenId)));
+      .where(
+        and(
+          eq(resolveSessions.shopId, shopId),
+          eq(resolveSessions.orderId, orderId),
+          eq(resolveSessions.tokenId, tokenId),
+        ),
+      );
     return;
   }
   await tx
