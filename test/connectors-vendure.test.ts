@@ -68,7 +68,13 @@ describe('Vendure connector against a real Vendure server', () => {
       headers: { authorization: `Bearer ${session}` },
       payload: payload as object,
     });
-  const settings = () => ({ admin_api_url: v.adminApiUrl, channel_token: 'e2e-default-channel' });
+  // The local Vendure is reached through the test-only api_base_url (CONNECTOR_TEST_URLS): admin_api_url itself
+  // must be a public https URL.
+  const settings = () => ({
+    admin_api_url: 'https://vendure.example/admin-api',
+    api_base_url: v.adminApiUrl,
+    channel_token: 'e2e-default-channel',
+  });
   const resolveOrder = async (externalId: string) => {
     const res = await api('GET', `/orders/${encodeURIComponent(externalId)}`);
     assert.equal(res.statusCode, 200, res.body);
@@ -91,7 +97,7 @@ describe('Vendure connector against a real Vendure server', () => {
   before(
     async () => {
       const t = Date.now();
-      [v, ctx] = await Promise.all([startVendure(), startTestApp()]);
+      [v, ctx] = await Promise.all([startVendure(), startTestApp({ connectorTestUrls: true })]);
       mark('Vendure booted and seeded, Resolve app started', t);
       shop = await createTestShop(ctx.db, 'vendure');
       const t2 = Date.now();

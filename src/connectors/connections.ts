@@ -4,6 +4,7 @@ import { shopConnections, shops } from '../db/schema.js';
 import { AppError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { deriveKey, openSecret, sealSecret } from '../lib/secret.js';
+import { depsForConnection, platformFetch } from './egress.js';
 import type { Connection, PlatformClient, PlatformDeps } from './platform.js';
 import { platformConnector } from './platforms.js';
 
@@ -119,9 +120,10 @@ export async function markConnection(
     .where(eq(shopConnections.id, row.id));
 }
 
+/** Production deps: requests go out through the egress policy only (connectors/egress.ts). */
 export function defaultPlatformDeps(log: PlatformDeps['log']): PlatformDeps {
   return {
-    fetch: globalThis.fetch,
+    fetch: platformFetch,
     now: () => new Date(),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     log,
@@ -136,5 +138,6 @@ export async function clientFor(
 ): Promise<PlatformClient> {
   const connector = await platformConnector(row.platform);
   if (!connector) throw new AppError('platform_unknown', `Unknown platform "${row.platform}".`);
-  return connector.create(openConnection(master, row), deps);
+  const connection = openConnection(master, row);
+  return connector.create(connection, depsForConnection(connection, deps));
 }

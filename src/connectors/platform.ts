@@ -21,8 +21,12 @@ export interface PlatformManifest {
   id: string;
   name: string;
   capabilities: PlatformCapability[];
-  /** What the merchant enters to connect: non-secret settings and secret credentials, each with a label. */
-  settingsFields: { key: string; label: string; example?: string; optional?: boolean }[];
+  /**
+   * What the merchant enters to connect: non-secret settings and secret credentials, each with a label. `url`
+   * marks an address Resolve sends requests (with the credentials) to: the egress policy checks it when the
+   * connection is saved (src/connectors/egress.ts).
+   */
+  settingsFields: { key: string; label: string; example?: string; optional?: boolean; url?: boolean }[];
   credentialFields: { key: string; label: string }[];
 }
 
@@ -57,6 +61,22 @@ export class PlatformError extends Error {
   ) {
     super(message);
     this.name = 'PlatformError';
+  }
+}
+
+/**
+ * A setting or credential the merchant must correct, named by its place in the connection request
+ * (`/settings/shop_domain`, `/credentials/access_token`). Raised before any request is sent. Saving a connection
+ * answers it as 400 `validation_failed` at that path; elsewhere it is the PlatformError of its kind.
+ */
+export class SettingError extends PlatformError {
+  constructor(
+    readonly path: string,
+    message: string,
+    kind: PlatformErrorKind = 'rejected',
+  ) {
+    super(kind, message);
+    this.name = 'SettingError';
   }
 }
 

@@ -15,7 +15,14 @@ import {
   type SyncState,
   saveConnection,
 } from './connections.js';
-import { type PlatformClient, PlatformError } from './platform.js';
+import { depsForConnection, settingsProblems } from './egress.js';
+import {
+  type Connection,
+  type PlatformClient,
+  type PlatformConnector,
+  PlatformError,
+  SettingError,
+} from './platform.js';
 import { PLATFORM_IDS, platformConnector } from './platforms.js';
 import { scheduleReconcile, startBackfill } from './sync.js';
 
@@ -64,13 +71,39 @@ export function connectionRoutes(deps: ReadyDeps): FastifyPluginAsync {
     if (!row) throw new AppError('connection_not_found', 'This shop has no platform connection.');
     return row;
   };
-  /** A failed test is the platform's answer, shown to the merchant as such (never a 500). */
-  const test = async (client: PlatformClient) => {
+  /**
+   * A failed test is the platform's answer, shown to the merchant as such (never a 500); so is a stored setting
+   * the connector cannot read or the egress policy refuses (`failure`: the error itself).
+   */
+  const test = async (client: () => PlatformClient | Promise<PlatformClient>) => {
     try {
-      return { ok: true as const, shop_name: (await client.testConnection()).shopName, error: null };
+      const shopName = (await (await client()).testConnection()).shopName;
+      return { ok: true as const, shop_name: shopName, error: null, failure: null };
     } catch (err) {
       if (!(err instanceof PlatformError)) throw err;
-      return { ok: false as const, shop_name: null, error: { kind: err.kind, message: err.message } };
+      return {
+        ok: false as const,
+        shop_name: null,
+        error: { kind: err.kind, message: err.message },
+        failure: err,
+      };
+    }
+  };
+  /** A setting or credential the connector refused before sending anything: the request's fault, at its field. */
+  const invalid = (err: PlatformError) => {
+    const path = err instanceof SettingError ? err.path : '/settings';
+    const what = path.startsWith('/credentials') ? 'credentials' : 'settings';
+    return new AppError('validation_failed', `Invalid ${what}: ${err.message}`, [
+      { path, message: err.message },
+    ]);
+  };
+  /** The connector's client for a connection being saved; settings it cannot parse answer 400, not 500. */
+  const open = (connector: PlatformConnector, connection: Connection): PlatformClient => {
+    try {
+      return connector.create(connection, depsForConnection(connection, platformDeps()));
+    } catch (err) {
+      if (err instanceof PlatformError) throw invalid(err);
+      throw err;
     }
   };
   const TestResult = Type.Object({
@@ -166,7 +199,7 @@ export function connectionRoutes(deps: ReadyDeps): FastifyPluginAsync {
           security,
           summary: 'Connect (or reconfigure) the shop’s platform account',
           description:
-            'Credentials are encrypted at rest and never returned; omitted credentials keep their stored value. The connection is tested first: a platform that refuses the credentials answers 422 `connection_failed` and nothing is stored. A new connection starts a backfill of recent orders (`backfill_days`, default 90).',
+            'Credentials are encrypted at rest and never returned; omitted credentials keep their stored value. Platform addresses (`api_url`, `admin_api_url`, `store_url`) must be public https URLs: a loopback, private, link-local or otherwise internal address — written as an IP or reached through DNS — answers 400 `validation_failed` at the setting, and nothing is sent to it (the same egress policy as webhooks). The connection is tested first: a platform that refuses the credentials answers 422 `connection_failed` and nothing is stored. A new connection starts a backfill of recent orders (`backfill_days`, default 90).',
           params: Slug,
           body: Type.Object(
             {
@@ -207,12 +240,24 @@ export function connectionRoutes(deps: ReadyDeps): FastifyPluginAsync {
           .filter((f) => !f.optional && f.key !== 'api_base_url' && !body.settings[f.key])
           .map((f) => ({ path: `/settings/${f.key}`, message: 'required' }));
         if (missing.length) throw new AppError('validation_failed', 'Some settings are missing.', missing);
+        // Platform addresses go through the webhooks' egress policy before anything is sent (SSRF).
+        const refused = settingsProblems(connector.manifest, body.settings);
+        if (refused.length)
+          throw new AppError(
+            'validation_failed',
+            `Invalid settings: ${refused.map((r) => `${r.path.split('/').pop()} ${r.message}`).join('; ')}.`,
+            refused,
+          );
         const before = await findConnection(db, req.shop.id);
         const kept =
           before?.platform === body.platform ? openConnection(deps.masterSecret, before).credentials : {};
         const connection = { settings: body.settings, credentials: { ...kept, ...(body.credentials ?? {}) } };
+        const client = open(connector, connection);
         // Tested before anything is stored: refused credentials leave the previous connection as it was.
-        const result = await test(connector.create(connection, platformDeps()));
+        const { failure, ...result } = await test(() => client);
+        // Refused before a request (a setting, or an address the egress policy refused on connecting): a 400
+        // at the field, whatever lies behind the address.
+        if (failure instanceof SettingError) throw invalid(failure);
         if (!result.ok)
           throw new AppError(
             'connection_failed',
@@ -224,7 +269,6 @@ export function connectionRoutes(deps: ReadyDeps): FastifyPluginAsync {
           ...connection,
         });
         // Webhooks make sync immediate; without them (or if the platform refuses) reconcile still catches up.
-        const client = connector.create(connection, platformDeps());
         if (client.registerWebhooks)
           await client
             .registerWebhooks(view(row, []).webhook_url)
@@ -253,7 +297,11 @@ export function connectionRoutes(deps: ReadyDeps): FastifyPluginAsync {
           response: { 200: TestResult, ...errorResponses },
         },
       },
-      async (req) => test(await clientFor(deps.masterSecret, await require(req.shop.id), platformDeps())),
+      async (req) => {
+        const row = await require(req.shop.id);
+        const { failure: _, ...result } = await test(() => clientFor(deps.masterSecret, row, platformDeps()));
+        return result;
+      },
     );
 
     app.post(

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { type AdminApiClient, createAdminApiClient } from '@shopify/admin-api-client';
 import type { Static, TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { type Connection, type PlatformDeps, PlatformError } from '../platform.js';
+import { type Connection, type PlatformDeps, PlatformError, SettingError } from '../platform.js';
 import { API_VERSION, MAX_QUERY_COST, type Operation } from './queries.js';
 
 /** What a connection must hold; parsed once per client. */
@@ -17,15 +17,23 @@ export interface ShopifyConnection {
 export function parseConnection(c: Connection): ShopifyConnection {
   const shopDomain = (c.settings.shop_domain ?? '').trim().toLowerCase();
   if (!/^[a-z0-9][a-z0-9-]*\.myshopify\.com$/.test(shopDomain))
-    throw new PlatformError(
-      'rejected',
+    throw new SettingError(
+      '/settings/shop_domain',
       "shop_domain must be the shop's myshopify domain, e.g. acme.myshopify.com",
     );
   const base = c.settings.api_base_url?.trim() || null;
   if (base && !/^https?:\/\/[^/]+\/?$/.test(base))
-    throw new PlatformError('rejected', 'api_base_url must be an origin such as http://127.0.0.1:8080');
+    throw new SettingError(
+      '/settings/api_base_url',
+      'api_base_url must be an origin such as http://127.0.0.1:8080',
+    );
   const accessToken = c.credentials.access_token?.trim();
-  if (!accessToken) throw new PlatformError('auth_failed', 'The Shopify access token is missing.');
+  if (!accessToken)
+    throw new SettingError(
+      '/credentials/access_token',
+      'The Shopify access token is missing.',
+      'auth_failed',
+    );
   return {
     shopDomain,
     apiBaseUrl: base ? base.replace(/\/$/, '') : null,

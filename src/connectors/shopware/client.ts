@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { TSchema } from 'typebox';
-import { type Connection, type PlatformDeps, PlatformError } from '../platform.js';
+import { EgressRefused, refusedSetting } from '../egress.js';
+import { type Connection, type PlatformDeps, PlatformError, SettingError } from '../platform.js';
 import { parse, StateSearch, Token } from './schemas.js';
 
 /** How often one call waits out a 429 before giving up with `rate_limited`. */
@@ -27,7 +28,7 @@ export interface CallOptions {
 }
 
 /** `https://shop.example.com` (or `…/api`) → the Admin API root `https://shop.example.com/api`. */
-export function adminApiRoot(apiUrl: string | undefined): string {
+export function adminApiRoot(apiUrl: string | undefined, field = 'api_url'): string {
   const raw = (apiUrl ?? '').trim().replace(/\/+$/, '');
   let url: URL | null = null;
   try {
@@ -37,7 +38,11 @@ export function adminApiRoot(apiUrl: string | undefined): string {
   }
   // A setting the merchant must fix: like bad credentials, sync stops and says so.
   if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:'))
-    throw new PlatformError('auth_failed', 'api_url must be the shop URL, e.g. https://shop.example.com');
+    throw new SettingError(
+      `/settings/${field}`,
+      `${field} must be the shop URL, e.g. https://shop.example.com`,
+      'auth_failed',
+    );
   return raw.endsWith('/api') ? raw : `${raw}/api`;
 }
 
@@ -82,9 +87,13 @@ export class ShopwareApi {
     private readonly deps: PlatformDeps,
   ) {}
 
-  /** Checked on use, so a bad setting surfaces as a PlatformError from the call, not from `create`. */
+  /**
+   * Checked on use, so a bad setting surfaces as a PlatformError from the call, not from `create`. The test-only
+   * `api_base_url` (a simulator; see connectors/egress.ts) replaces `api_url`.
+   */
   private get root(): string {
-    return adminApiRoot(this.conn.settings.api_url);
+    const testBase = this.conn.settings.api_base_url?.trim();
+    return testBase ? adminApiRoot(testBase, 'api_base_url') : adminApiRoot(this.conn.settings.api_url);
   }
 
   /** fetch with the 429 policy; network failures and timeouts are `unavailable`. */
@@ -94,6 +103,7 @@ export class ShopwareApi {
       try {
         res = await this.deps.fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
       } catch (err) {
+        if (err instanceof EgressRefused) throw refusedSetting('api_url', 'Shopware', err);
         throw new PlatformError('unavailable', `Shopware unreachable: ${(err as Error).message}`);
       }
       if (res.status !== 429) return res;
@@ -119,7 +129,11 @@ export class ShopwareApi {
   private async fetchToken(now: number): Promise<string> {
     const { client_id, client_secret } = this.conn.credentials;
     if (!client_id || !client_secret)
-      throw new PlatformError('auth_failed', 'client_id and client_secret are required');
+      throw new SettingError(
+        `/credentials/${client_id ? 'client_secret' : 'client_id'}`,
+        'client_id and client_secret are required',
+        'auth_failed',
+      );
     const res = await this.send(`${this.root}/oauth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json' },

@@ -12,6 +12,8 @@ import { verifyShopwareWebhook } from './webhooks.js';
  * Integrations). Webhooks exist only for an installed app; with its `app_secret` the client verifies them,
  * without one the client has no `verifyWebhook` and the periodic reconcile is the only sync path. Webhooks
  * are declared in the app's manifest.xml, not registered through the API, so there is no `registerWebhooks`.
+ * `api_url` must be a public https URL (connectors/egress.ts); the test-only `api_base_url` replaces it with a
+ * simulator's address.
  */
 export const shopwareConnector: PlatformConnector = {
   manifest: {
@@ -26,7 +28,7 @@ export const shopwareConnector: PlatformConnector = {
       'change_shipping_address',
       'stock_check',
     ],
-    settingsFields: [{ key: 'api_url', label: 'Shop URL', example: 'https://shop.example.com' }],
+    settingsFields: [{ key: 'api_url', label: 'Shop URL', example: 'https://shop.example.com', url: true }],
     credentialFields: [
       { key: 'client_id', label: 'Access key ID (integration)' },
       { key: 'client_secret', label: 'Secret access key (integration)' },

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type Static, type TSchema, Type } from 'typebox';
-import { type Connection, type PlatformDeps, PlatformError } from '../platform.js';
+import { EgressRefused, refusedSetting } from '../egress.js';
+import { type Connection, type PlatformDeps, PlatformError, SettingError } from '../platform.js';
 import { LOGIN } from './queries.js';
 import { parse } from './schemas.js';
 
@@ -17,7 +18,7 @@ interface GqlError {
 }
 
 /** `https://shop.example.com/admin-api` (trailing slashes dropped); anything else is refused before a request. */
-function apiUrl(raw: string | undefined): string {
+function apiUrl(raw: string | undefined, field: string): string {
   const url = (raw ?? '').trim().replace(/\/+$/, '');
   try {
     const u = new URL(url);
@@ -25,9 +26,9 @@ function apiUrl(raw: string | undefined): string {
   } catch {
     // fall through
   }
-  throw new PlatformError(
-    'rejected',
-    'admin_api_url must be the Admin API URL, e.g. https://shop.example.com/admin-api',
+  throw new SettingError(
+    `/settings/${field}`,
+    `${field} must be the Admin API URL, e.g. https://shop.example.com/admin-api`,
   );
 }
 
@@ -63,8 +64,24 @@ export class VendureApi {
   ) {
     const c = conn.credentials;
     this.sessionKey = createHash('sha256')
-      .update([conn.settings.admin_api_url, conn.settings.channel_token, c.username, c.password].join('\n'))
+      .update(
+        [
+          conn.settings.api_base_url ?? '',
+          conn.settings.admin_api_url,
+          conn.settings.channel_token,
+          c.username,
+          c.password,
+        ].join('\n'),
+      )
       .digest('base64url');
+  }
+
+  /** The Admin API URL; the test-only `api_base_url` (a simulator; see connectors/egress.ts) replaces it. */
+  private get url(): string {
+    const testBase = this.conn.settings.api_base_url?.trim();
+    return testBase
+      ? apiUrl(testBase, 'api_base_url')
+      : apiUrl(this.conn.settings.admin_api_url, 'admin_api_url');
   }
 
   private get apiKey() {
@@ -82,7 +99,7 @@ export class VendureApi {
 
   /** POST with the 429 policy; network failures and timeouts are `unavailable`. */
   private async post(body: string, headers: Record<string, string>): Promise<Response> {
-    const url = apiUrl(this.conn.settings.admin_api_url);
+    const url = this.url;
     for (let waits = 0; ; waits++) {
       let res: Response;
       try {
@@ -93,6 +110,7 @@ export class VendureApi {
           signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
         });
       } catch (err) {
+        if (err instanceof EgressRefused) throw refusedSetting('admin_api_url', 'Vendure', err);
         throw new PlatformError('unavailable', `Vendure unreachable: ${(err as Error).message}`);
       }
       if (res.status !== 429) return res;
@@ -108,9 +126,10 @@ export class VendureApi {
   private async login(): Promise<Record<string, string>> {
     const { username, password } = this.conn.credentials;
     if (!username || !password)
-      throw new PlatformError(
-        'auth_failed',
+      throw new SettingError(
+        `/credentials/${username ? 'password' : 'api_key'}`,
         'Give an api_key, or a username and password of a Vendure administrator',
+        'auth_failed',
       );
     const res = await this.post(JSON.stringify({ query: LOGIN, variables: { username, password } }), {});
     const body = await readJson(res);

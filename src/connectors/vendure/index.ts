@@ -16,6 +16,8 @@ import { Probe } from './schemas.js';
  * Vendure core sends no webhooks (events stay on its in-process EventBus), so the manifest has no 'webhooks'
  * capability and there is no verifyWebhook/registerWebhooks: sync is the backfill plus the periodic reconcile,
  * which re-reads the orders whose fulfilments may still move (see orders.ts for why `updatedAt` is not enough).
+ * `admin_api_url` must be a public https URL (connectors/egress.ts); the test-only `api_base_url` replaces it
+ * with a simulator's address.
  */
 export const vendureConnector: PlatformConnector = {
   manifest: {
@@ -30,7 +32,12 @@ export const vendureConnector: PlatformConnector = {
       'stock_check',
     ],
     settingsFields: [
-      { key: 'admin_api_url', label: 'Admin API URL', example: 'https://shop.example.com/admin-api' },
+      {
+        key: 'admin_api_url',
+        label: 'Admin API URL',
+        example: 'https://shop.example.com/admin-api',
+        url: true,
+      },
       { key: 'channel_token', label: 'Channel token (the default channel if empty)', optional: true },
       {
         key: 'reconcile_days',

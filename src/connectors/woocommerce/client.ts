@@ -1,4 +1,11 @@
-import { type Connection, type PlatformDeps, PlatformError, type PlatformErrorKind } from '../platform.js';
+import { EgressRefused, refusedSetting } from '../egress.js';
+import {
+  type Connection,
+  type PlatformDeps,
+  PlatformError,
+  type PlatformErrorKind,
+  SettingError,
+} from '../platform.js';
 import type { Parser } from './schemas.js';
 
 /**
@@ -46,11 +53,16 @@ export class WooClient {
     this.base = testBase ? testBase.replace(/\/+$/, '') : `${store}/wp-json/wc/v3`;
     this.root = this.base.replace(/\/wc\/v3$/, '');
     if (!key || !secret)
-      this.problem = new PlatformError('auth_failed', 'consumer key and secret are required');
+      this.problem = new SettingError(
+        `/credentials/${key ? 'consumer_secret' : 'consumer_key'}`,
+        'consumer key and secret are required',
+        'auth_failed',
+      );
     else if (!testBase && !/^https:\/\/[^/]+/i.test(store))
-      this.problem = new PlatformError(
-        'unsupported',
+      this.problem = new SettingError(
+        '/settings/store_url',
         'store_url must be an https:// URL: WooCommerce accepts API keys over plain HTTP only with OAuth 1.0a signing',
+        'unsupported',
       );
     this.auth =
       s.query_string_auth === 'true'
@@ -96,6 +108,7 @@ export class WooClient {
           signal: AbortSignal.timeout(TIMEOUT_MS),
         });
       } catch (err) {
+        if (err instanceof EgressRefused) throw refusedSetting('store_url', 'WooCommerce', err);
         throw new PlatformError('unavailable', `WooCommerce unreachable: ${(err as Error).message}`);
       }
       const text = await res.text().catch(() => '');

@@ -26,7 +26,7 @@ export const woocommerceConnector: PlatformConnector = {
       'stock_check',
     ],
     settingsFields: [
-      { key: 'store_url', label: 'Store URL (https)', example: 'https://shop.example.com' },
+      { key: 'store_url', label: 'Store URL (https)', example: 'https://shop.example.com', url: true },
       {
         key: 'gateway_refunds',
         label: 'Refund through the payment gateway (false: record refunds only)',
