@@ -143,6 +143,27 @@ describe('destinations: private addresses are refused before any connection', ()
   });
 });
 
+describe('answers', () => {
+  test('a 2xx with a body far over the drained 64 KiB is a success, sent once; a big 500 is still a failure', async () => {
+    const t = transport({ cidrs: [cidr('127.0.0.0', 8)] });
+    rx.on('/big-ok', { status: 200, body: 'x'.repeat(200_000) });
+    rx.on('/big-error', { status: 500, body: 'y'.repeat(200_000) });
+    try {
+      const ok = await send(t, `https://127.0.0.1:${rx.port}/big-ok`);
+      assert.equal(ok.ok, true, ok.error ?? '');
+      assert.equal(ok.statusCode, 200);
+      assert.equal(ok.responseExcerpt?.length, 4096, 'an excerpt is kept, not the whole body');
+      assert.equal(rx.of('/big-ok').length, 1);
+      const bad = await send(t, `https://127.0.0.1:${rx.port}/big-error`);
+      assert.equal(bad.ok, false);
+      assert.equal(bad.statusCode, 500);
+      assert.equal(bad.errorKind, 'http_status');
+    } finally {
+      t.close();
+    }
+  });
+});
+
 describe('DNS rebinding', () => {
   let rx2: Receiver;
   before(async () => {

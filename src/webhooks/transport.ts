@@ -366,8 +366,10 @@ export class WebhookTransport {
             kept += part.length;
           }
           if (seen > DRAIN_BYTES) {
-            res.destroy(); // enough: the status decides, and the connection is not worth draining
+            // Enough: the status decides, and the connection is not worth draining. Settled first: destroying
+            // the response emits 'aborted' at once, which must not turn a 2xx into a failed attempt.
             done();
+            res.destroy();
           }
         });
         res.on('end', done);
