@@ -175,6 +175,38 @@ describe('portal team: invitations, users and API keys', () => {
     assertError(locked, 429, 'rate_limited');
   });
 
+  test('creating a user whose email exists adds the membership and keeps the password (no silent reset)', async () => {
+    const email = `twice@${shop.slug}.test`;
+    const first = await createUser(ctx.db, {
+      shopId: shop.shop.id,
+      email,
+      role: 'viewer',
+      password: PASSWORD,
+    });
+    assert.equal(first.existed, false);
+    const login = () =>
+      ctx.app.inject({ method: 'POST', url: '/v1/portal/login', payload: { email, password: PASSWORD } });
+    const before = await login();
+    assert.equal(before.statusCode, 200);
+    const again = await createUser(ctx.db, {
+      shopId: other.shop.id,
+      email: email.toUpperCase(),
+      role: 'agent',
+      password: 'a different password',
+    });
+    assert.equal(again.existed, true);
+    assert.equal(again.id, first.id);
+    const after = await login();
+    assert.equal(after.statusCode, 200, 'the original password still works');
+    assert.deepEqual(
+      after
+        .json()
+        .shops.map((x: { slug: string; role: string }) => `${x.slug}:${x.role}`)
+        .sort(),
+      [`${other.slug}:agent`, `${shop.slug}:viewer`].sort(),
+    );
+  });
+
   test('users: list, change role, the last admin stays, removal signs the user out', async () => {
     const email = `member@${shop.slug}.test`;
     const user = await createUser(ctx.db, {

@@ -6,7 +6,7 @@ import { normalizeOrder } from '../orders/document.js';
 import { upsertOrders } from '../orders/upsert.js';
 import { createApiKey } from '../shops/api-keys.js';
 import { createShop, findShopBySlug, type Shop } from '../shops/shops.js';
-import { createUser, generatePassword } from '../shops/users.js';
+import { createUser, generatePassword, resetPassword } from '../shops/users.js';
 
 export const DEMO_SLUG = 'demo';
 export const DEMO_EMAIL = 'admin@demo.test';
@@ -62,13 +62,15 @@ export async function seedDemo(
     if (opts.password && opts.password !== password) password = null;
     if (!password) {
       password = opts.password ?? generatePassword();
-      await createUser(tx, {
+      const user = await createUser(tx, {
         shopId: shop.id,
         email: DEMO_EMAIL,
         role: 'admin',
         password,
         name: 'Demo Admin',
       });
+      // A new demo password (given, or the stored one lost) replaces the old one.
+      if (user.existed) await resetPassword(tx, DEMO_EMAIL, password);
       await setSetting(tx, 'demo.password', password);
     }
     let apiKey = await getSetting(tx, 'demo.api_key');

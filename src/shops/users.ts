@@ -27,7 +27,10 @@ export function generatePassword(): string {
   return randomBytes(12).toString('base64url');
 }
 
-/** Creates the user if new (else adds the membership) and gives them `role` in the shop. */
+/**
+ * Creates the user with `password` if the email is new; an existing account keeps its password (`existed`).
+ * Either way the user gets `role` in the shop.
+ */
 export async function createUser(
   db: Db,
   input: { shopId: string; email: string; role: UserRole; password: string; name?: string },
@@ -38,22 +41,20 @@ export async function createUser(
     throw new AppError('validation_failed', 'email is not an email address');
   if (input.password.length < 8)
     throw new AppError('validation_failed', 'password must be at least 8 characters');
+  const email = input.email.trim().toLowerCase();
   const passwordHash = await hashPassword(input.password);
-  const [user] = await db
+  const [created] = await db
     .insert(users)
-    .values({
-      id: newId('usr'),
-      email: input.email.trim().toLowerCase(),
-      name: input.name ?? null,
-      passwordHash,
-    })
-    .onConflictDoUpdate({ target: users.email, set: { passwordHash, updatedAt: new Date() } })
+    .values({ id: newId('usr'), email, name: input.name ?? null, passwordHash })
+    .onConflictDoNothing({ target: users.email })
     .returning();
+  // An account that exists keeps its password (resetPassword changes it, and signs the user out).
+  const user = created ?? (await db.select().from(users).where(eq(users.email, email)))[0];
   await db
     .insert(memberships)
     .values({ userId: user.id, shopId: input.shopId, role: input.role })
     .onConflictDoUpdate({ target: [memberships.userId, memberships.shopId], set: { role: input.role } });
-  return user;
+  return { ...user, existed: !created };
 }
 
 /** Sets a new password and ends every portal session of the user (CLI password reset). */
