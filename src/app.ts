@@ -7,6 +7,7 @@ import { actionRoutes } from './actions/routes.js';
 import { claimRoutes } from './claims/routes.js';
 import { inboundWebhookRoutes } from './connectors/inbound.js';
 import { connectionRoutes } from './connectors/routes.js';
+import { isDatabaseUnavailable } from './db/errors.js';
 import { authorizeRequest, type Principal } from './http/auth.js';
 import type { AppDeps, ReadyDeps } from './http/context.js';
 import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH } from './http/framework-errors.js';
@@ -93,6 +94,14 @@ function toAppError(
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new AppError('invalid_request', 'Content-Length does not match the body.');
   }
+  if (isDatabaseUnavailable(err))
+    return new AppError(
+      'service_unavailable',
+      'The service is temporarily unavailable. Try again in a few seconds.',
+      [],
+      503,
+      { 'retry-after': '5' },
+    );
   // PostgreSQL text cannot hold NUL (\u0000): bad input, not a server fault (22021 text, 22P05 jsonb).
   const pgCode = (err as { cause?: { code?: unknown } }).cause?.code ?? err.code;
   if (pgCode === '22021' || pgCode === '22P05')
