@@ -7,8 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import pg from 'pg';
 import { openDatabase } from '../src/db/client.js';
+import { acquireDataDirLock, currentOwner, LEASE_MS, parseOwner } from '../src/db/lock.js';
 import { users } from '../src/db/schema.js';
 import { verifyApiKey } from '../src/shops/api-keys.js';
 import { findShopBySlug } from '../src/shops/shops.js';
@@ -164,6 +166,8 @@ async function freePort(): Promise<number> {
 }
 
 const lockFile = () => path.join(dataDir, 'resolve.lock');
+/** The pid the lock file names (JSON with start time, boot id and PID namespace; a bare pid from older versions). */
+const lockPid = () => parseOwner(fs.readFileSync(lockFile(), 'utf8').trim())?.pid;
 
 let demo: { password: string; apiKey: string };
 let cliKey: string;
@@ -347,14 +351,19 @@ test('while the server runs, a second process on the same DATA_DIR fails fast', 
 }, async () => {
   assert.ok(base, 'resolve start came up');
   // Embedded database only: PostgreSQL handles many processes.
-  assert.equal(fs.readFileSync(lockFile(), 'utf8').trim(), String(server.pid));
+  assert.equal(lockPid(), server.pid);
+  const owner = parseOwner(fs.readFileSync(lockFile(), 'utf8').trim());
+  if (fs.existsSync('/proc/self/stat')) {
+    assert.match(owner?.start ?? '', /^\d+$/, 'the lock records the start time of its process');
+    assert.equal(owner?.boot, currentOwner().boot, 'and the boot it belongs to');
+  }
   const r = await run(['seed']);
   assertReadableFailure(r, /data directory .* is in use/);
   assert.match(r.stderr, new RegExp(`pid ${server.pid}`));
   // Quickly = no waiting on the lock: the time is process start-up (a few seconds, more on a busy machine).
   assert.ok(r.ms < 30_000, `fails quickly (${Math.round(r.ms)} ms)`);
   // The refused process leaves the server and its lock alone.
-  assert.equal(fs.readFileSync(lockFile(), 'utf8').trim(), String(server.pid));
+  assert.equal(lockPid(), server.pid);
   assert.equal((await fetch(`${base}/healthz`)).status, 200);
 });
 
@@ -380,6 +389,82 @@ test('SIGTERM stops the server cleanly and releases DATA_DIR', async () => {
   const r = await run(['seed']);
   assertOk(r);
   assert.match(r.stdout, new RegExp(`API key: ${demo.apiKey}`), 'seeding again keeps the demo key');
+});
+
+// ---- leftover locks (embedded database) ----------------------------------------------------------------
+
+/** Writes a lock file as a process that is gone would have left it; `ageMs` back-dates its last heartbeat. */
+function leaveLock(content: string, ageMs = 0) {
+  fs.writeFileSync(lockFile(), content);
+  if (ageMs) {
+    const then = new Date(Date.now() - ageMs);
+    fs.utimesSync(lockFile(), then, then);
+  }
+}
+
+test('a leftover lock naming a live pid that another process now holds does not block a start (pid reuse)', {
+  skip: !!PG_URL || !fs.existsSync('/proc/self/stat'),
+}, async () => {
+  // As after a crash in a container: the pid in the lock is alive again, but it is not the process that wrote it
+  // (here the test runner's pid, with a start time that is not the runner's).
+  leaveLock(JSON.stringify({ ...currentOwner(), start: '1' }));
+  const r = await run(['seed']);
+  assertOk(r);
+  assert.match(r.stdout, /Demo shop "demo" is ready/);
+  assert.equal(fs.existsSync(lockFile()), false, 'the stale lock was replaced, then released');
+});
+
+test('a leftover lock from another PID namespace (a container that is gone) is taken over once its lease ran out', {
+  skip: !!PG_URL,
+}, async () => {
+  leaveLock(JSON.stringify({ ...currentOwner(), pid: 1, pidns: 'pid:[1]' }), LEASE_MS + 5000);
+  const r = await run(['seed']);
+  assertOk(r);
+  assert.equal(fs.existsSync(lockFile()), false);
+});
+
+test('an old-format lock (a bare pid) of a live process is still refused', { skip: !!PG_URL }, async () => {
+  leaveLock(String(process.pid));
+  try {
+    const r = await run(['seed']);
+    assertReadableFailure(r, /data directory .* is in use/);
+    assert.match(r.stderr, new RegExp(`pid ${process.pid}\\b`));
+    assert.equal(fs.readFileSync(lockFile(), 'utf8'), String(process.pid), 'left alone');
+  } finally {
+    fs.rmSync(lockFile(), { force: true });
+  }
+});
+
+test('acquireDataDirLock: our own pid with another start time is stale; this process, and a heartbeating owner in another PID namespace, hold it', {
+  skip: !fs.existsSync('/proc/self/stat'),
+}, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'resolve-lock-'));
+  const file = path.join(dir, 'resolve.lock');
+  try {
+    const self = currentOwner();
+    fs.writeFileSync(file, JSON.stringify({ ...self, start: String(Number(self.start) + 1) }));
+    const lock = acquireDataDirLock(dir);
+    assert.deepEqual(parseOwner(fs.readFileSync(file, 'utf8').trim()), self);
+    assert.throws(() => acquireDataDirLock(dir), /in use by another Resolve process \(pid \d+\)/);
+    lock.release();
+    assert.equal(fs.existsSync(file), false);
+
+    // A process in another container on the same volume: its pid means nothing here, its heartbeat does.
+    fs.writeFileSync(file, JSON.stringify({ ...self, pid: 1, pidns: 'pid:[1]' }));
+    const beat = new Worker(
+      `const fs = require('node:fs');
+       setInterval(() => { const now = new Date(); fs.utimesSync(${JSON.stringify(file)}, now, now); }, 200);`,
+      { eval: true },
+    );
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.throws(() => acquireDataDirLock(dir), /pid 1, in another container or PID namespace/);
+    } finally {
+      await beat.terminate();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('what the CLI printed is what was stored', async () => {
