@@ -1,12 +1,16 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 
 /** The only place that reads process.env. Parsed once at start and passed down. */
 export interface Config {
+  /** 0 = any free port (tests, benchmarks). */
   port: number;
   host: string;
   publicUrl: string;
+  /** False when PUBLIC_URL is not set: `publicUrl` is then `http://localhost:<port>`, re-pointed at the bound port. */
+  publicUrlSet: boolean;
   dataDir: string;
   databaseUrl: string | null;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -76,6 +80,44 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * A start-up failure caused by the environment rather than by a bug (the address to listen on, the database to reach):
+ * the CLI prints its message, which names the variable, on one line and exits 1.
+ */
+export class StartupError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StartupError';
+  }
+}
+
+/** A connection URL fit for messages: the password (if any) replaced by `***`, even when the URL does not parse. */
+export function redactUrl(raw: string): string {
+  try {
+    const u = new URL(raw);
+    if (u.password) {
+      u.password = '***';
+      return u.toString();
+    }
+    if (!raw.includes('@')) return raw;
+  } catch {}
+  // scheme://user:password@… — up to the last "@", so a password holding "@" is hidden whole.
+  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:).*@/i, '$1***@');
+}
+
+type ParseConnectionString = (url: string) => Record<string, unknown>;
+let pgParse: ParseConnectionString | null = null;
+/** The parser pg itself applies to DATABASE_URL (resolved from pg's own location: the version pg uses). */
+function parseConnectionString(url: string): Record<string, unknown> {
+  if (!pgParse) {
+    const fromPg = createRequire(createRequire(import.meta.url).resolve('pg'));
+    pgParse = (fromPg('pg-connection-string') as { parse: ParseConnectionString }).parse;
+  }
+  return pgParse(url);
+}
+
+const HOSTNAME_RE = /^([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.?$/i;
+
 const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = '0,5s,5m,30m,2h,5h,10h,14h,20h,24h';
 
@@ -98,10 +140,11 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
 
+  // Decimal digits only: Number() would also take "1e3", "0x10", " 12 " or "1_000".
   const int = (name: string, def: number, min: number, max: number): number => {
     const raw = env[name];
     if (raw === undefined || raw === '') return def;
-    const n = Number(raw);
+    const n = /^\d{1,15}$/.test(raw) ? Number(raw) : Number.NaN;
     if (!Number.isInteger(n) || n < min || n > max) {
       problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
       return def;
@@ -111,12 +154,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const port = int('PORT', 3000, 0, 65535);
   const host = env.HOST || '0.0.0.0';
+  // An IP address or a host name; "999.1.1.1" is neither (all-numeric labels are an IPv4 address or nothing).
+  if (!net.isIP(host) && (!HOSTNAME_RE.test(host) || /^[\d.]+$/.test(host))) {
+    problems.push(`HOST must be an IP address or a host name to listen on (got "${host}")`);
+  }
   const dataDir = path.resolve(env.DATA_DIR || './data');
 
   let databaseUrl: string | null = env.DATABASE_URL || null;
-  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    problems.push(`DATABASE_URL must start with postgres:// or postgresql:// (got "${databaseUrl}")`);
-    databaseUrl = null;
+  if (databaseUrl) {
+    const shown = redactUrl(databaseUrl);
+    let problem: string | null = null;
+    if (!/^postgres(ql)?:\/\//i.test(databaseUrl)) {
+      problem = 'must start with postgres:// or postgresql://';
+    } else {
+      // pg's own parser (WHATWG URL, retried with a placeholder host for `postgres://user@/db?host=/socket/dir`),
+      // so what passes here is what the driver accepts; it also reads the sslcert/sslkey/sslrootcert files named.
+      try {
+        parseConnectionString(databaseUrl);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        problem = `is not a valid connection URL (${e.code === 'ERR_INVALID_URL' ? 'Invalid URL' : e.message})`;
+      }
+    }
+    if (problem) {
+      problems.push(`DATABASE_URL ${problem} (got "${shown}")`);
+      databaseUrl = null;
+    }
   }
 
   let redisUrl: string | null = env.REDIS_URL || null;
@@ -130,8 +193,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const u = new URL(publicUrl);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
     publicUrl = publicUrl.replace(/\/+$/, '');
+    // Links are `${PUBLIC_URL}/path…`: a base path works (behind a proxy that strips it), a query, a fragment or
+    // credentials would end up in the middle of every link.
+    if (u.search || u.hash || publicUrl.includes('?') || publicUrl.includes('#')) {
+      problems.push(`PUBLIC_URL must not have a query (?…) or fragment (#…) (got "${redactUrl(publicUrl)}")`);
+    } else if (u.username || u.password) {
+      problems.push(`PUBLIC_URL must not contain a user name or password (got "${redactUrl(publicUrl)}")`);
+    }
   } catch {
-    problems.push(`PUBLIC_URL must be an http(s) URL (got "${publicUrl}")`);
+    problems.push(`PUBLIC_URL must be an http(s) URL (got "${redactUrl(publicUrl)}")`);
   }
 
   const logLevel = (env.LOG_LEVEL || 'info') as Config['logLevel'];
@@ -215,6 +285,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port,
     host,
     publicUrl,
+    publicUrlSet: !!env.PUBLIC_URL,
     dataDir,
     databaseUrl,
     logLevel,

@@ -1,10 +1,12 @@
+import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './config.js';
-import type { Db } from './db/client.js';
+import { type Config, ConfigError, loadConfig, redactUrl, StartupError } from './config.js';
+import type { Database, Db } from './db/client.js';
 import { DataDirLockedError } from './db/lock.js';
 import { openAndMigrate } from './db/open.js';
 import { seedDemo } from './demo/seed.js';
 import { AppError } from './lib/errors.js';
+import type { StopSignals } from './server.js';
 import { createApiKey, ROLES, type Role } from './shops/api-keys.js';
 import { createShop, requireShop } from './shops/shops.js';
 import { createUser, generatePassword, resetPassword, USER_ROLES, type UserRole } from './shops/users.js';
@@ -26,8 +28,99 @@ Commands:
 
 Configuration comes from the environment (PORT, DATA_DIR, DATABASE_URL, PUBLIC_URL, LOG_LEVEL, …): see README.md.`;
 
+// Errors of reaching PostgreSQL that come from DATABASE_URL (or the server it names), not from a bug: system errors
+// of the connection's own calls (so a missing migration file, ENOENT on `open`, stays a bug with its stack).
+const PG_NET_SYSCALLS = new Set(['connect', 'getaddrinfo', 'read', 'write']);
+// SQLSTATE: connection exception (08…), invalid authorization (28…), no such database (3D000), too many connections
+// and other resource limits (53…), the server is starting or shutting down (57P…), missing privilege (42501).
+const PG_CONFIG_SQLSTATE = /^(08|28|3D|53|57P)|^42501$/;
+// pg's own connection errors, which carry no code.
+const PG_CONNECT_MESSAGE =
+  /^(Connection terminated|timeout (expired|exceeded)|SASL|The server does not support SSL|self[- ]signed certificate|unable to (get|verify)|certificate|Hostname\/IP does not match)/i;
+// A data directory the process cannot use: file system errors on a path inside DATA_DIR.
+const FS_CODES = new Set([
+  'EACCES',
+  'EPERM',
+  'EROFS',
+  'ENOSPC',
+  'EDQUOT',
+  'ENOTDIR',
+  'EISDIR',
+  'EEXIST',
+  'ENOENT',
+  'ELOOP',
+]);
+
+type SystemError = Error & { code?: unknown; syscall?: unknown; path?: unknown; severity?: unknown };
+
+/** The message of an error, or of each error an AggregateError holds (a host name with several addresses). */
+function causeMessage(err: Error): string {
+  const parts =
+    err instanceof AggregateError ? err.errors.map((e) => (e as Error)?.message ?? String(e)) : [];
+  const all = [...new Set([err.message, ...parts].filter(Boolean))];
+  return all.join('; ') || err.name;
+}
+
+function fromConnection(e: SystemError): boolean {
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (e instanceof AggregateError)
+    return e.errors.some((inner) => inner instanceof Error && fromConnection(inner));
+  if (typeof e.syscall === 'string' && PG_NET_SYSCALLS.has(e.syscall)) return true;
+  if (typeof e.severity === 'string' && /^[0-9A-Z]{5}$/.test(code)) return PG_CONFIG_SQLSTATE.test(code);
+  if (/CERT|TLS|SSL|^UNABLE_TO_/.test(code)) return true; // the server's certificate or TLS set-up
+  return !code && PG_CONNECT_MESSAGE.test(e.message);
+}
+
+/**
+ * An error from opening the database, as a one-line StartupError naming DATABASE_URL (password hidden) or DATA_DIR
+ * when the environment caused it; other errors (bugs, a failing migration) are returned unchanged.
+ */
+function databaseError(err: unknown, config: Config): unknown {
+  if (!(err instanceof Error) || err instanceof ConfigError || err instanceof DataDirLockedError) return err;
+  const e = err as SystemError;
+  if (config.databaseUrl) {
+    if (!fromConnection(e)) return err;
+    return new StartupError(
+      `cannot use the database at DATABASE_URL=${redactUrl(config.databaseUrl)}: ${causeMessage(e)}`,
+      { cause: err },
+    );
+  }
+  const inDataDir =
+    typeof e.path === 'string' && (e.path === config.dataDir || e.path.startsWith(config.dataDir + path.sep));
+  if (typeof e.code === 'string' && FS_CODES.has(e.code) && inDataDir) {
+    return new StartupError(`cannot use DATA_DIR=${config.dataDir}: ${e.message}`, { cause: err });
+  }
+  return err;
+}
+
+/** Opens and migrates the configured database; failures the environment caused become StartupErrors. */
+function openForCli(config: Config): Promise<Database> {
+  return openAndMigrate(config).catch((err: unknown) => {
+    throw databaseError(err, config);
+  });
+}
+
+/** Traps SIGTERM and SIGINT now; the first one is kept for the handler `onStop` installs (later ones are ignored). */
+function trapStopSignals(): StopSignals {
+  let received: NodeJS.Signals | null = null;
+  let handler: ((signal: NodeJS.Signals) => void) | null = null;
+  const on = (signal: NodeJS.Signals) => {
+    if (received) return;
+    received = signal;
+    handler?.(signal);
+  };
+  process.on('SIGTERM', on);
+  process.on('SIGINT', on);
+  return {
+    onStop(fn) {
+      handler = fn;
+      if (received) fn(received);
+    },
+  };
+}
+
 async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
-  const database = await openAndMigrate(loadConfig());
+  const database = await openForCli(loadConfig());
   try {
     return await fn(database.db);
   } finally {
@@ -63,17 +156,24 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   switch (command) {
-    case 'start': {
-      // The database opens (PGlite: WASM start-up) while the HTTP modules load.
+    case 'start':
+    case 'worker': {
+      // The database opens (PGlite: WASM start-up) while the HTTP modules load. SIGTERM/SIGINT are trapped before
+      // that, so a signal during start-up stops the process cleanly (database closed, DATA_DIR lock released).
       const t0 = performance.now();
       const config = loadConfig();
-      const opening = openAndMigrate(config);
+      const signals = trapStopSignals();
+      const opening = openForCli(config);
       opening.catch(() => {}); // reported where start() awaits it
-      const { start } = await import('./server.js');
-      return start(config, { worker: !values['no-worker'], seed: !values['no-seed'], t0 }, opening);
+      const server = await import('./server.js');
+      if (command === 'worker') return server.startWorkerOnly(config, opening, signals);
+      return server.start(
+        config,
+        { worker: !values['no-worker'], seed: !values['no-seed'], t0 },
+        opening,
+        signals,
+      );
     }
-    case 'worker':
-      return (await import('./server.js')).startWorkerOnly(loadConfig());
     case 'migrate':
       await withDb(async () => {});
       console.log('Migrations applied.');
@@ -97,9 +197,12 @@ async function main(argv: string[]): Promise<void> {
       const role = values.role as Role;
       if (sub !== 'create' || !values.shop || !ROLES.includes(role))
         throw new UsageError('api-key create --shop S --role viewer|editor|admin');
-      const days = values['expires-days'] ? Number(values['expires-days']) : null;
-      if (days !== null && !(Number.isInteger(days) && days > 0))
-        throw new UsageError('--expires-days takes a whole number of days');
+      const rawDays = values['expires-days'];
+      const days = rawDays === undefined ? null : /^\d{1,5}$/.test(rawDays) ? Number(rawDays) : Number.NaN;
+      if (days !== null && !(days >= 1 && days <= MAX_EXPIRES_DAYS))
+        throw new UsageError(
+          `--expires-days takes a whole number of days from 1 to ${MAX_EXPIRES_DAYS} (got "${rawDays}")`,
+        );
       const secret = await withDb(async (db) => {
         const slugs = values.shop!.split(',').map((s) => s.trim());
         const shops = await Promise.all(slugs.map((s) => requireShop(db, s)));
@@ -146,16 +249,23 @@ async function main(argv: string[]): Promise<void> {
 
 class UsageError extends Error {}
 
+/** Ten years: the longest --expires-days (an API key that should never expire is created without it). */
+const MAX_EXPIRES_DAYS = 3650;
+
+// parseArgs errors are mistakes in the command line: one line and the usage, no stack.
+const PARSE_ARGS_CODES = new Set([
+  'ERR_PARSE_ARGS_UNKNOWN_OPTION',
+  'ERR_PARSE_ARGS_INVALID_OPTION_VALUE',
+  'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL',
+]);
+
 main(process.argv.slice(2)).catch((err) => {
   if (err instanceof ConfigError || err instanceof DataDirLockedError) console.error(err.message);
+  else if (err instanceof StartupError) console.error(`resolve: ${err.message}`);
   else if (err instanceof UsageError) console.error(`resolve: ${err.message}\n\n${USAGE}`);
   else if (err instanceof AppError)
     console.error(`resolve: ${err.message}${err.errors.map((e) => `\n  ${e.path}: ${e.message}`).join('')}`);
-  else if (
-    err?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
-    err?.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'
-  )
-    console.error(`resolve: ${err.message}\n\n${USAGE}`);
-  else console.error(err);
+  else if (PARSE_ARGS_CODES.has(err?.code)) console.error(`resolve: ${err.message}\n\n${USAGE}`);
+  else console.error(err); // unexpected: a bug, with its stack
   process.exit(1);
 });
