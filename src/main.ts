@@ -234,10 +234,17 @@ async function main(argv: string[]): Promise<void> {
         throw new UsageError('user create --shop S --email E --role viewer|agent|admin [--password P]');
       }
       const password = values.password ?? generatePassword();
-      await withDb(async (db) => {
+      const user = await withDb(async (db) => {
         const shop = await requireShop(db, values.shop!);
-        await createUser(db, { shopId: shop.id, email: values.email!, role, password });
+        return createUser(db, { shopId: shop.id, email: values.email!, role, password });
       });
+      if (user.existed) {
+        // An account that exists keeps its password: `user reset-password` changes it (and signs the user out).
+        console.log(
+          `${values.email} already has an account: made ${role} of ${values.shop}; password unchanged.`,
+        );
+        return;
+      }
       console.log(`Created ${role} user ${values.email} for ${values.shop}.`);
       if (!values.password) console.log(`Password: ${password}`);
       return;

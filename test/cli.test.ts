@@ -237,6 +237,11 @@ test('resolve user create prints a password when none is given', async () => {
   assert.ok(pw, r.stdout);
   assert.ok(pw[1].length >= 8);
   cliUser = { email, password: pw[1] };
+  // The same email again (any case) keeps that account's password: the final check below still matches it.
+  const again = await run(['user', 'create', '--shop', 'demo', '--email', 'X@Y.test', '--role', 'viewer']);
+  assertOk(again);
+  assert.match(again.stdout, /already has an account: made viewer of demo; password unchanged/);
+  assert.doesNotMatch(again.stdout, /Password:/);
   // Checked against the stored hash at the end, once the server has released the database.
 });
 
