@@ -187,7 +187,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
           'Post-purchase claims platform. Merchant endpoints take an API key via HTTP Basic (username = key name, password = secret) or `Authorization: Bearer <secret>`. Errors: `{"error": {"type", "key", "message", "errors": [{path, message}]}}` — switch on `key`.\n\n' +
           `Rate limits: every authenticated merchant request (\`/v1/shops/{slug}/…\`) counts against a fixed window of ${deps.config.apiRateLimit.max} requests per ${deps.config.apiRateLimit.windowSeconds} s per API key (or portal user) and shop. Each answer, errors and idempotent replays included, carries \`RateLimit-Limit\`, \`RateLimit-Remaining\`, \`RateLimit-Reset\` (seconds until the window resets) and \`RateLimit-Policy: ${deps.config.apiRateLimit.max};w=${deps.config.apiRateLimit.windowSeconds}\` (draft-ietf-httpapi-ratelimit-headers-06). Over the limit: 429 with key \`rate_limited\` and \`Retry-After\` (seconds).`,
       },
-      servers: [{ url: deps.config.publicUrl }],
       components: {
         securitySchemes: {
           basicAuth: { type: 'http', scheme: 'basic' },
@@ -201,11 +200,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       },
     },
     refResolver: { buildLocalReference: (json, _base, _frag, i) => (json.$id as string) || `def-${i}` },
-    transformObject: (doc) =>
-      documentRateLimits(
-        (doc as { openapiObject: Record<string, unknown> }).openapiObject,
-        deps.config.apiRateLimit,
-      ) as never,
+    // Built on the first request for the document, after listen: with PORT=0 and no PUBLIC_URL the server
+    // is the port actually bound (config.publicUrl is re-pointed then), not `:0`.
+    transformObject: (doc) => {
+      const { openapi, info, ...rest } = (doc as { openapiObject: Record<string, unknown> }).openapiObject;
+      const servers = [{ url: deps.config.publicUrl }];
+      return documentRateLimits({ openapi, info, servers, ...rest }, deps.config.apiRateLimit) as never;
+    },
   });
   // The API reference is where integrators paste keys ("Authorize"): a strict CSP (the plugin's, with hashes of
   // its inline scripts; never framed), no sniffing, no referrer, like the portal's pages.

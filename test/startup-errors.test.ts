@@ -269,6 +269,34 @@ test('a database that does not exist or a refused login: the server message, nam
   }
 });
 
+test('a database server that accepts the connection but never answers: migrate and start give up after the connect timeout', async () => {
+  const sockets = new Set<net.Socket>();
+  const srv = net.createServer((socket) => {
+    sockets.add(socket); // reads the start-up message and says nothing, like a host behind a stuck proxy
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const url = `postgres://resolve:${PASSWORD}@127.0.0.1:${(srv.address() as net.AddressInfo).port}/resolve`;
+  try {
+    const t0 = performance.now();
+    const results = await Promise.all([
+      run(['migrate'], { DATABASE_URL: url }),
+      run(['start'], { DATABASE_URL: url }),
+    ]);
+    for (const r of results) {
+      assertReadableFailure(
+        r,
+        /^resolve: cannot use the database at DATABASE_URL=postgres:\/\/resolve:\*\*\*@.*timeout/im,
+      );
+      assert.equal(r.stderr.trim().split('\n').length, 1, show(r));
+    }
+    assert.ok(performance.now() - t0 < 30_000, 'well before the test’s own timeout');
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise((resolve) => srv.close(resolve));
+  }
+});
+
 test('on the real PostgreSQL: a missing database and an unknown role are one line naming DATABASE_URL', {
   skip: !PG_URL,
 }, async () => {
@@ -379,6 +407,14 @@ test('start --no-worker on the embedded database warns that no background jobs r
   const port = /Portal\s+http:\/\/localhost:(\d+)\/portal/.exec(out)?.[1];
   assert.ok(port && port !== '0', `the bound port is printed\n${out}`);
   assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+  const api = (await (await fetch(`http://127.0.0.1:${port}/docs/json`)).json()) as {
+    servers: { url: string }[];
+  };
+  assert.deepEqual(
+    api.servers,
+    [{ url: `http://localhost:${port}` }],
+    'the API reference names the bound port, not :0',
+  );
   child.kill('SIGTERM');
   const r = await done;
   assert.equal(r.code, 0, show(r));

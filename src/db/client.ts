@@ -106,7 +106,7 @@ async function openPostgres(url: string, max: number): Promise<Database> {
     kind: 'postgres',
     async migrate() {
       // One dedicated connection holds an advisory lock so parallel starts migrate once.
-      const client = new pg.Client({ connectionString: url });
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
       await client.connect();
       try {
         await client.query('select pg_advisory_lock(727274)');
