@@ -454,6 +454,13 @@ test('acquireDataDirLock: our own pid with another start time is stale; this pro
     lock.release();
     assert.equal(fs.existsSync(file), false);
 
+    // An older version's lock (a bare pid) naming this process: a container restarted after an upgrade, where
+    // both processes were pid 1. This version never writes one, so it is stale.
+    fs.writeFileSync(file, String(process.pid));
+    const upgraded = acquireDataDirLock(dir);
+    assert.deepEqual(parseOwner(fs.readFileSync(file, 'utf8').trim()), self, 'taken over');
+    upgraded.release();
+
     // A process in another container on the same volume: its pid means nothing here, its heartbeat does.
     fs.writeFileSync(file, JSON.stringify({ ...self, pid: 1, pidns: 'pid:[1]' }));
     const beat = new Worker(

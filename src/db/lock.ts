@@ -28,6 +28,8 @@ export interface LockOwner {
   start: string | null;
   boot: string | null;
   pidns: string | null;
+  /** Written by an older version (a bare pid): never by this process. */
+  legacy?: true;
 }
 
 /** The owner refreshes the lock file's mtime this often (from a worker thread, so a busy event loop cannot stop it)… */
@@ -73,7 +75,7 @@ export function currentOwner(): LockOwner {
 
 /** A lock file's owner: JSON (this version), or a bare pid (older versions). Null when unreadable. */
 export function parseOwner(text: string): LockOwner | null {
-  if (/^\d+$/.test(text)) return { pid: Number(text), start: null, boot: null, pidns: null };
+  if (/^\d+$/.test(text)) return { pid: Number(text), start: null, boot: null, pidns: null, legacy: true };
   try {
     const o = JSON.parse(text) as Record<string, unknown>;
     const str = (v: unknown) => (typeof v === 'string' && v ? v : null);
@@ -105,7 +107,9 @@ function judge(file: string, owner: LockOwner, self: LockOwner): Verdict {
   if (owner.boot && self.boot && owner.boot !== self.boot) return { held: false };
   if (owner.start && owner.pidns && self.pidns && owner.pidns !== self.pidns) return heartbeat(file);
   if (!owner.start || !self.start) {
-    // An older version's lock, or no /proc: the pid is all there is to go by.
+    // An older version's lock, or no /proc: the pid is all there is to go by. An older version's lock naming our
+    // own pid is not ours (this version never writes one): a container restarted after an upgrade, pid 1 both times.
+    if (owner.legacy && owner.pid === process.pid) return { held: false };
     return owner.pid === process.pid || alive(owner.pid) ? { held: true, where: '' } : { held: false };
   }
   if (owner.pid === process.pid)
