@@ -404,6 +404,9 @@ describe('revocation', () => {
     assertError(asViewer, 403, 'forbidden');
     assertError(await revoke(other, order.id), 404, 'order_not_found');
     assertInvalidAt(await revoke(shop, order.id, { token_id: '' }), '/token_id');
+    // A whole token pasted instead of its id, or a typo, is refused rather than accepted as a no-op.
+    assertInvalidAt(await revoke(shop, order.id, { token_id: token }), '/token_id');
+    assertInvalidAt(await revoke(shop, order.id, { token_id: 'tok_short' }), '/token_id');
     assert.equal((await openWithToken(shop.slug, token)).statusCode, 201);
   });
 });

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import type { App } from '../app.js';
 import { rateLimits, shops } from '../db/schema.js';
 import type { ReadyDeps } from '../http/context.js';
-import { errorResponses, merchantSecurity, Str } from '../http/schema-helpers.js';
+import { errorResponses, merchantSecurity } from '../http/schema-helpers.js';
 import { AppError } from '../lib/errors.js';
 import { normalizeOrderNumber } from '../orders/document.js';
 import { findOrderRow } from '../orders/read.js';
@@ -112,11 +112,19 @@ export function resolveMerchantRoutes(deps: ReadyDeps): FastifyPluginAsync {
           security,
           summary: 'Revoke Resolve links of an order',
           description:
-            'With `token_id`, that link of this order only; without, every link issued for the order so far. Sessions opened with them end. Links are not stored when issued, so an id that is not one of this order’s links is accepted and changes nothing.',
+            'With `token_id`, that link of this order only; without, every link issued for the order so far. Sessions opened with them end. Links are not stored when issued, so a well-formed id that is not one of this order’s links is accepted and changes nothing; an id that is not of the issued form (`tok_` + 16 characters, e.g. a whole token pasted) is a 400.',
           params: SlugId,
           body: Type.Optional(
             Type.Object(
-              { token_id: Type.Optional(Str(64, { minLength: 1 })) },
+              {
+                // The id answered when the link was issued: a typo or a pasted token is refused, not accepted as a no-op.
+                token_id: Type.Optional(
+                  Type.String({
+                    pattern: '^tok_[A-Za-z0-9_-]{16}$',
+                    description: 'The `token_id` answered when the link was issued (`tok_` + 16 characters).',
+                  }),
+                ),
+              },
               { additionalProperties: false },
             ),
           ),
