@@ -55,22 +55,35 @@ export interface Config {
   trustProxy: boolean;
   /** Lets connections set `api_base_url` (a platform simulator's address). Tests only: it could reach internal hosts. */
   connectorTestUrls: boolean;
+  /**
+   * Where shop platform connections may go besides public addresses (CONNECTOR_ALLOWED_HOSTS) and the CAs they
+   * trust besides Node's roots (CONNECTOR_CA_FILE): self-hosted Shopware, Vendure or WooCommerce on a private
+   * network. Independent of the webhooks' allow-list. https only either way.
+   */
+  connectors: EgressAllowList & {
+    /** Extra trusted CA certificates (PEM file), on top of Node's bundled roots. */
+    caFile: string | null;
+  };
   /** Outbound webhooks (SPEC §10): retry schedule, timeouts and the egress policy. */
-  webhooks: {
+  webhooks: EgressAllowList & {
     /** Delay before each attempt of a series, in ms (the first is usually 0); jittered ±10 % when used. */
     retryScheduleMs: number[];
     connectTimeoutMs: number;
     /** The whole attempt (connect, send, response) must finish within this. */
     timeoutMs: number;
-    /** Hostnames (lower case; `*.example.com` for subdomains) whose addresses are never refused. */
-    allowedHosts: string[];
-    /** Address ranges (`10.0.0.0/8`, `::1/128`) that are never refused. */
-    allowedCidrs: { address: string; prefix: number; family: 'ipv4' | 'ipv6' }[];
     /** Extra trusted CA certificates (PEM file), on top of Node's bundled roots. */
     caFile: string | null;
     /** `http://[user:pass@]host:port` CONNECT proxy for all webhook traffic. */
     proxyUrl: string | null;
   };
+}
+
+/** Destinations an operator allows although they are not public (WEBHOOK_ALLOWED_HOSTS, CONNECTOR_ALLOWED_HOSTS). */
+export interface EgressAllowList {
+  /** Hostnames (lower case; `*.example.com` for subdomains) whose addresses are never refused. */
+  allowedHosts: string[];
+  /** Address ranges (`10.0.0.0/8`, `::1/128`) that are never refused. */
+  allowedCidrs: { address: string; prefix: number; family: 'ipv4' | 'ipv6' }[];
 }
 
 export class ConfigError extends Error {
@@ -133,6 +146,47 @@ export function parseDurations(raw: string): number[] | null {
     out.push(ms);
   }
   return out;
+}
+
+/**
+ * An allow-list variable (`hooks.internal, *.corp.example, 10.0.0.0/8, fd00::/8, 192.168.1.10`): hostnames (a
+ * leading `*.` for every subdomain) and IP addresses or CIDR ranges, comma-separated. Each bad entry is a problem
+ * naming the variable.
+ */
+function parseAllowList(name: string, raw: string | undefined, problems: string[]): EgressAllowList {
+  const out: EgressAllowList = { allowedHosts: [], allowedCidrs: [] };
+  for (const entry of (raw || '').split(',').map((e) => e.trim().toLowerCase())) {
+    if (!entry) continue;
+    const [address, prefixRaw] = entry.split('/', 2);
+    const family = net.isIPv4(address) ? 'ipv4' : net.isIPv6(address) ? 'ipv6' : null;
+    if (family) {
+      const max = family === 'ipv4' ? 32 : 128;
+      const prefix = prefixRaw === undefined ? max : Number(prefixRaw);
+      if (!/^\d+$/.test(prefixRaw ?? String(max)) || prefix > max) {
+        problems.push(`${name}: "${entry}" is not a valid CIDR range`);
+      } else out.allowedCidrs.push({ address, prefix, family });
+    } else if (
+      /^(\*\.)?([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/.test(entry)
+    ) {
+      out.allowedHosts.push(entry);
+    } else {
+      problems.push(`${name}: "${entry}" is neither a hostname nor an IP address or CIDR range`);
+    }
+  }
+  return out;
+}
+
+/** A CA file variable (WEBHOOK_CA_FILE, CONNECTOR_CA_FILE): the absolute path of a readable PEM file, or null. */
+function caFileOf(name: string, raw: string | undefined, problems: string[]): string | null {
+  if (!raw) return null;
+  const file = path.resolve(raw);
+  try {
+    if (!fs.readFileSync(file, 'utf8').includes('-----BEGIN CERTIFICATE-----'))
+      problems.push(`${name}: ${file} holds no PEM certificate`);
+  } catch (err) {
+    problems.push(`${name}: cannot read ${file} (${(err as NodeJS.ErrnoException).code})`);
+  }
+  return file;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -239,37 +293,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
     retryScheduleMs = parseDurations(DEFAULT_WEBHOOK_RETRY_SCHEDULE)!;
   }
-  const allowedHosts: string[] = [];
-  const allowedCidrs: Config['webhooks']['allowedCidrs'] = [];
-  for (const entry of (env.WEBHOOK_ALLOWED_HOSTS || '').split(',').map((e) => e.trim().toLowerCase())) {
-    if (!entry) continue;
-    const [address, prefixRaw] = entry.split('/', 2);
-    const family = net.isIPv4(address) ? 'ipv4' : net.isIPv6(address) ? 'ipv6' : null;
-    if (family) {
-      const max = family === 'ipv4' ? 32 : 128;
-      const prefix = prefixRaw === undefined ? max : Number(prefixRaw);
-      if (!/^\d+$/.test(prefixRaw ?? String(max)) || prefix > max) {
-        problems.push(`WEBHOOK_ALLOWED_HOSTS: "${entry}" is not a valid CIDR range`);
-      } else allowedCidrs.push({ address, prefix, family });
-    } else if (
-      /^(\*\.)?([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/.test(entry)
-    ) {
-      allowedHosts.push(entry);
-    } else {
-      problems.push(
-        `WEBHOOK_ALLOWED_HOSTS: "${entry}" is neither a hostname nor an IP address or CIDR range`,
-      );
-    }
-  }
-  const caFile = env.WEBHOOK_CA_FILE ? path.resolve(env.WEBHOOK_CA_FILE) : null;
-  if (caFile) {
-    try {
-      if (!fs.readFileSync(caFile, 'utf8').includes('-----BEGIN CERTIFICATE-----'))
-        problems.push(`WEBHOOK_CA_FILE: ${caFile} holds no PEM certificate`);
-    } catch (err) {
-      problems.push(`WEBHOOK_CA_FILE: cannot read ${caFile} (${(err as NodeJS.ErrnoException).code})`);
-    }
-  }
+  const webhookAllowList = parseAllowList('WEBHOOK_ALLOWED_HOSTS', env.WEBHOOK_ALLOWED_HOSTS, problems);
+  const caFile = caFileOf('WEBHOOK_CA_FILE', env.WEBHOOK_CA_FILE, problems);
   const proxyUrl = env.WEBHOOK_PROXY_URL || null;
   if (proxyUrl) {
     let ok = false;
@@ -309,12 +334,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     trustProxy: env.TRUST_PROXY === 'true' || env.TRUST_PROXY === '1',
     connectorTestUrls: env.CONNECTOR_TEST_URLS === 'true',
+    connectors: {
+      ...parseAllowList('CONNECTOR_ALLOWED_HOSTS', env.CONNECTOR_ALLOWED_HOSTS, problems),
+      caFile: caFileOf('CONNECTOR_CA_FILE', env.CONNECTOR_CA_FILE, problems),
+    },
     webhooks: {
       retryScheduleMs,
       connectTimeoutMs: int('WEBHOOK_CONNECT_TIMEOUT_MS', 5000, 100, 60_000),
       timeoutMs: int('WEBHOOK_TIMEOUT_MS', 15_000, 100, 120_000),
-      allowedHosts,
-      allowedCidrs,
+      ...webhookAllowList,
       caFile,
       proxyUrl,
     },

@@ -483,7 +483,13 @@ describe('checkedFetch: the transport of production connectors', () => {
           log: { info() {}, warn() {} },
         },
       );
-      assert.equal(platformUrlProblem(`https://shop.hooks.test:${frontPort}`), null);
+      assert.equal(
+        platformUrlProblem(
+          `https://shop.hooks.test:${frontPort}`,
+          egressPolicy({ allowedHosts: [], allowedCidrs: [] }),
+        ),
+        null,
+      );
       assert.deepEqual(await client.testConnection(), { shopName: 'Sim Shop' });
     } finally {
       front.closeAllConnections();

@@ -91,7 +91,12 @@ export function actionRoutes(deps: ReadyDeps): FastifyPluginAsync {
         },
       },
       async (req, reply) => {
-        const platform = await shopPlatform(db, deps.masterSecret, req.shop, defaultPlatformDeps(req.log));
+        const platform = await shopPlatform(
+          db,
+          deps.masterSecret,
+          req.shop,
+          defaultPlatformDeps(deps.config, req.log),
+        );
         const body = req.body as {
           type: ActionType;
           lines?: { line_item_id: string; quantity: number }[];

@@ -1,6 +1,5 @@
 import { and, eq } from 'drizzle-orm';
-import { defaultPlatformDeps } from '../connectors/connections.js';
-import { PlatformError } from '../connectors/platform.js';
+import { type PlatformDeps, PlatformError } from '../connectors/platform.js';
 import { shopPlatform } from '../connectors/shop-client.js';
 import { claimActions, claims, orders, shops } from '../db/schema.js';
 import { RetryLater } from '../jobs/queue.js';
@@ -12,7 +11,10 @@ import { type ActionLineRow, finishAction } from './actions.js';
  * connector finds a refund/replacement it already made with that key instead of making a second one, so
  * a crash between the platform's answer and our commit is safe to retry.
  */
-export function actionJobHandlers(master: () => Promise<Buffer>): Record<string, JobHandler> {
+export function actionJobHandlers(
+  master: () => Promise<Buffer>,
+  platformDeps: (log: PlatformDeps['log']) => PlatformDeps,
+): Record<string, JobHandler> {
   return {
     'claims.action': async (job, { db, log }) => {
       const { actionId } = job.payload as { actionId: string };
@@ -27,7 +29,7 @@ export function actionJobHandlers(master: () => Promise<Buffer>): Record<string,
         .innerJoin(orders, eq(orders.id, claims.orderId))
         .where(and(eq(claims.id, action.claimId), eq(claims.shopId, action.shopId)));
       if (!row?.orderExternalId) return void (await fail('The order has no id in the shop platform.'));
-      const platform = await shopPlatform(db, await master(), row.shop, defaultPlatformDeps(log));
+      const platform = await shopPlatform(db, await master(), row.shop, platformDeps(log));
       if (!platform) return void (await fail('The shop has no platform connection any more.'));
       const lines = (action.lines as ActionLineRow[]).map((l) => ({
         externalLineId: l.external_line_id ?? l.line_item_id,

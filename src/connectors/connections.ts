@@ -1,10 +1,11 @@
 import { and, eq } from 'drizzle-orm';
+import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import { shopConnections, shops } from '../db/schema.js';
 import { AppError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { deriveKey, openSecret, sealSecret } from '../lib/secret.js';
-import { depsForConnection, platformFetch } from './egress.js';
+import { depsForConnection, platformEgress } from './egress.js';
 import type { Connection, PlatformClient, PlatformDeps } from './platform.js';
 import { platformConnector } from './platforms.js';
 
@@ -120,10 +121,16 @@ export async function markConnection(
     .where(eq(shopConnections.id, row.id));
 }
 
-/** Production deps: requests go out through the egress policy only (connectors/egress.ts). */
-export function defaultPlatformDeps(log: PlatformDeps['log']): PlatformDeps {
+/**
+ * Production deps: requests go out through the egress policy only, with the operator's CONNECTOR_ALLOWED_HOSTS
+ * and CONNECTOR_CA_FILE (connectors/egress.ts).
+ */
+export function defaultPlatformDeps(
+  config: Pick<Config, 'connectors'>,
+  log: PlatformDeps['log'],
+): PlatformDeps {
   return {
-    fetch: platformFetch,
+    fetch: platformEgress(config).fetch,
     now: () => new Date(),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     log,

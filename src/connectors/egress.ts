@@ -1,8 +1,10 @@
+import fs from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import { pipeline, Readable } from 'node:stream';
 import tls from 'node:tls';
 import zlib from 'node:zlib';
+import type { Config } from '../config.js';
 import { AppError, type FieldError } from '../lib/errors.js';
 import { type EgressPolicy, egressPolicy } from '../webhooks/egress-policy.js';
 import { checkWebhookUrl } from '../webhooks/endpoints.js';
@@ -12,10 +14,13 @@ import { type Connection, type PlatformDeps, type PlatformManifest, SettingError
 /**
  * Where connectors may send requests. A platform's address is the merchant's choice (Shopware `api_url`, Vendure
  * `admin_api_url`, WooCommerce `store_url`, Shopify `shop_domain`) and every request to it carries the shop's
- * credentials, so the webhooks' egress policy (src/webhooks/egress-policy.ts, README "Webhooks") applies to it
- * as is: https only, public unicast addresses only (no loopback, private, link-local, CGNAT, multicast, reserved;
- * IPv4-mapped and other embedded forms included). There is no allow-list: an operator's WEBHOOK_ALLOWED_HOSTS is
- * for webhook receivers, not for addresses a shop admin types in.
+ * credentials, so the webhooks' egress rules (src/webhooks/egress-policy.ts, README "Webhooks") apply to it:
+ * https only, public unicast addresses only (no loopback, private, link-local, CGNAT, multicast, reserved;
+ * IPv4-mapped and other embedded forms included) — unless the operator allow-lists the host or its address range
+ * in CONNECTOR_ALLOWED_HOSTS (a self-hosted shop on the private network), whose certificate a CA in
+ * CONNECTOR_CA_FILE may sign. The two allow-lists are separate: WEBHOOK_ALLOWED_HOSTS is for webhook receivers
+ * and opens nothing here, CONNECTOR_ALLOWED_HOSTS opens nothing for webhooks. An allow-listed host is still
+ * https only (credentials are sent to it). `platformEgress(config)` is the one place config becomes this policy.
  *
  * Checked twice, as for webhooks: the URL when it is saved (`platformUrlProblem`: scheme, IP literals in any
  * notation the URL parser accepts, localhost, dotless names; a 400 naming the field), and the address each
@@ -24,8 +29,39 @@ import { type Connection, type PlatformDeps, type PlatformManifest, SettingError
  * internal network). Redirects are not followed: a public URL that redirects inward gets nowhere.
  */
 
-/** The policy for platform addresses: the webhooks' rules without an allow-list. */
-export const PLATFORM_EGRESS: EgressPolicy = egressPolicy({ allowedHosts: [], allowedCidrs: [] });
+/** Public addresses only: `checkedFetch`'s policy unless one is given. */
+const PUBLIC_ONLY: EgressPolicy = egressPolicy({ allowedHosts: [], allowedCidrs: [] });
+
+/** Appended to a refusal of a non-public destination: who can change that. */
+const ALLOW_HINT = 'the operator can allow it with CONNECTOR_ALLOWED_HOSTS';
+
+/** The connectors' egress: the policy (save time) and the fetch that applies it on every connection. */
+export interface PlatformEgress {
+  policy: EgressPolicy;
+  /** Node's roots plus CONNECTOR_CA_FILE; one keep-alive pool per config. */
+  fetch: typeof fetch;
+}
+
+const built = new WeakMap<Config['connectors'], PlatformEgress>();
+/** Fetches made by `platformEgress`: `depsForConnection` leaves any other (a test's) alone. */
+const production = new WeakSet<typeof fetch>();
+
+/**
+ * The one place the configuration (CONNECTOR_ALLOWED_HOSTS, CONNECTOR_CA_FILE) becomes the connectors' egress
+ * policy and fetch; built once per config (the CA file is read then), so every caller shares one socket pool.
+ */
+export function platformEgress(config: Pick<Config, 'connectors'>): PlatformEgress {
+  let egress = built.get(config.connectors);
+  if (!egress) {
+    const { caFile } = config.connectors;
+    const policy = egressPolicy(config.connectors);
+    const fetch = checkedFetch({ policy, ca: caFile ? fs.readFileSync(caFile, 'utf8') : undefined });
+    production.add(fetch);
+    egress = { policy, fetch };
+    built.set(config.connectors, egress);
+  }
+  return egress;
+}
 
 /** A destination the policy refused; nothing was sent. */
 export class EgressRefused extends Error {
@@ -39,20 +75,22 @@ export class EgressRefused extends Error {
  * Why a platform URL may not be saved (`127.0.0.1 (loopback) is not a public address`), or null. Hostnames are
  * not resolved here: `checkedFetch` checks the addresses on every connection.
  */
-export function platformUrlProblem(raw: string, policy: EgressPolicy = PLATFORM_EGRESS): string | null {
+export function platformUrlProblem(raw: string, policy: EgressPolicy): string | null {
   let u: URL;
   try {
     u = new URL(raw.trim());
   } catch {
     return 'not an absolute URL (e.g. https://shop.example.com)';
   }
-  if (u.protocol !== 'https:') return 'must start with https:// (the shop’s credentials are sent to it)';
+  if (u.protocol !== 'https:')
+    return 'must start with https:// (the shop’s credentials are sent to it; plain http is refused even for an allow-listed host)';
   if (u.username || u.password) return 'must not contain a user name or password';
   try {
     checkWebhookUrl(u.toString(), policy); // the same host rules as a webhook URL
   } catch (err) {
-    if (err instanceof AppError) return err.errors[0]?.message ?? err.message;
-    throw err;
+    if (!(err instanceof AppError)) throw err;
+    const problem = err.errors[0]?.message ?? err.message;
+    return /not a public (address|hostname)$/.test(problem) ? `${problem} (${ALLOW_HINT})` : problem;
   }
   return null;
 }
@@ -61,12 +99,16 @@ export function platformUrlProblem(raw: string, policy: EgressPolicy = PLATFORM_
  * The settings of a connection being saved that the egress policy refuses: every manifest field marked `url`,
  * plus the test-only `api_base_url` (any http(s) URL: it exists only where CONNECTOR_TEST_URLS allowed it).
  */
-export function settingsProblems(manifest: PlatformManifest, settings: Record<string, string>): FieldError[] {
+export function settingsProblems(
+  manifest: PlatformManifest,
+  settings: Record<string, string>,
+  policy: EgressPolicy,
+): FieldError[] {
   const out: FieldError[] = [];
   for (const f of manifest.settingsFields) {
     const value = settings[f.key];
     if (!f.url || !value?.trim()) continue;
-    const problem = platformUrlProblem(value);
+    const problem = platformUrlProblem(value, policy);
     if (problem) out.push({ path: `/settings/${f.key}`, message: problem });
   }
   if (settings.api_base_url !== undefined && !testOrigin(settings.api_base_url))
@@ -98,7 +140,7 @@ export interface CheckedFetchOptions {
   policy?: EgressPolicy;
   /** DNS, injectable for tests (rebinding); defaults to the system resolver. */
   resolve?: Resolver;
-  /** Extra trusted CA certificate (PEM), for tests; Node's bundled roots otherwise. */
+  /** Extra trusted CA certificates (PEM, CONNECTOR_CA_FILE), on top of Node's bundled roots. */
   ca?: string;
   /** A socket idle this long fails the request (callers add an overall AbortSignal). */
   idleTimeoutMs?: number;
@@ -112,7 +154,7 @@ const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
  * Set-Cookie headers. 3xx answers are returned as they are, never followed.
  */
 export function checkedFetch(opts: CheckedFetchOptions = {}): typeof fetch {
-  const policy = opts.policy ?? PLATFORM_EGRESS;
+  const policy = opts.policy ?? PUBLIC_ONLY;
   const resolve = opts.resolve ?? systemResolver;
   const idleTimeoutMs = opts.idleTimeoutMs ?? 60_000;
   // Idle keep-alive sockets close after 4 s, before a typical server's 5 s keep-alive timeout closes them under us.
@@ -135,7 +177,9 @@ export function checkedFetch(opts: CheckedFetchOptions = {}): typeof fetch {
           for (const a of addresses) {
             const why = policy.refuseAddress(a.address);
             if (why) {
-              refusal = new EgressRefused(`${hostname} resolves to ${why}, not a public address`);
+              refusal = new EgressRefused(
+                `${hostname} resolves to ${why}, not a public address (${ALLOW_HINT})`,
+              );
               break;
             }
           }
@@ -155,12 +199,16 @@ export function checkedFetch(opts: CheckedFetchOptions = {}): typeof fetch {
     const method = (init.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
     const signal = init.signal ?? (input instanceof Request ? input.signal : null);
     if (url.protocol !== 'https:')
-      return Promise.reject(new EgressRefused(`only https:// URLs are allowed (got ${url.protocol}//)`));
+      return Promise.reject(
+        new EgressRefused(
+          `only https:// URLs are allowed, allow-listed hosts included (got ${url.protocol}//)`,
+        ),
+      );
     const host = url.hostname.replace(/^\[|\]$/g, '');
     if (net.isIP(host) && !policy.hostAllowed(host)) {
       // The socket skips the lookup for an IP literal: check it here.
       const why = policy.refuseAddress(host);
-      if (why) return Promise.reject(new EgressRefused(`${why} is not a public address`));
+      if (why) return Promise.reject(new EgressRefused(`${why} is not a public address (${ALLOW_HINT})`));
     }
     const headers: Record<string, string> = {};
     for (const [k, v] of new Headers(init.headers ?? (input instanceof Request ? input.headers : undefined)))
@@ -195,7 +243,7 @@ export function checkedFetch(opts: CheckedFetchOptions = {}): typeof fetch {
         settled = true;
         if (signal?.aborted) reject(signal.reason);
         else if (err instanceof EgressRefused) reject(err);
-        else reject(new TypeError(`fetch failed: ${describe(err)}`, { cause: err }));
+        else reject(new TypeError(`fetch failed: ${describe(err, url.hostname)}`, { cause: err }));
       });
       req.on('response', (res) => {
         settled = true;
@@ -244,14 +292,33 @@ export function checkedFetch(opts: CheckedFetchOptions = {}): typeof fetch {
   return send as typeof fetch;
 }
 
-function describe(err: unknown): string {
+/** OpenSSL's verdicts on a certificate chain that no trusted CA signed. */
+const UNTRUSTED = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_UNTRUSTED',
+]);
+/** A certificate that is trusted but does not fit: expired, not yet valid, another host's, a bad signature. */
+const INVALID = new Set([
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_SIGNATURE_FAILURE',
+]);
+
+function describe(err: unknown, host: string): string {
   const e = err as NodeJS.ErrnoException & { reason?: string };
   const text = e?.reason ?? e?.message?.split('\n')[0];
-  return [e?.code, text].filter(Boolean).join(': ') || String(err);
+  const what = [e?.code, text].filter(Boolean).join(': ') || String(err);
+  // Said plainly: on a self-hosted shop the usual cause is a private CA the operator has not configured.
+  if (e?.code && UNTRUSTED.has(e.code))
+    return `the TLS certificate of ${host} is not trusted (${what}); a certificate from a private CA needs that CA in CONNECTOR_CA_FILE`;
+  if (e?.code && INVALID.has(e.code)) return `the TLS certificate of ${host} is not valid (${what})`;
+  return what;
 }
-
-/** The fetch production connectors use (through `defaultPlatformDeps`). */
-export const platformFetch: typeof fetch = checkedFetch();
 
 /**
  * The deps for one connection. A test connection's simulator — `api_base_url`, which a connection can hold only
@@ -260,10 +327,11 @@ export const platformFetch: typeof fetch = checkedFetch();
  */
 export function depsForConnection(connection: Connection, deps: PlatformDeps): PlatformDeps {
   const simulator = testOrigin(connection.settings.api_base_url);
-  if (!simulator || deps.fetch !== platformFetch) return deps;
+  const checked = deps.fetch;
+  if (!simulator || !production.has(checked)) return deps;
   const plain: typeof fetch = (input, init) => {
     const target = input instanceof Request ? input.url : String(input);
-    return new URL(target).origin === simulator ? globalThis.fetch(input, init) : platformFetch(input, init);
+    return new URL(target).origin === simulator ? globalThis.fetch(input, init) : checked(input, init);
   };
   return { ...deps, fetch: plain };
 }

@@ -48,7 +48,7 @@ export function inboundWebhookRoutes(deps: ReadyDeps): FastifyPluginAsync {
         const row = await findConnectionUnscoped(db, (req.params as { connectionId: string }).connectionId);
         // An unknown connection answers like a bad signature: nothing to learn by probing ids.
         if (!row) throw forged();
-        const client = await clientFor(deps.masterSecret, row, defaultPlatformDeps(req.log));
+        const client = await clientFor(deps.masterSecret, row, defaultPlatformDeps(deps.config, req.log));
         const hook = client.verifyWebhook?.(raw, req.headers) ?? null;
         if (!hook) throw forged();
         let payload: unknown;

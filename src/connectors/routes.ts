@@ -15,7 +15,7 @@ import {
   type SyncState,
   saveConnection,
 } from './connections.js';
-import { depsForConnection, settingsProblems } from './egress.js';
+import { depsForConnection, platformEgress, settingsProblems } from './egress.js';
 import {
   type Connection,
   type PlatformClient,
@@ -65,7 +65,7 @@ export function connectionRoutes(deps: ReadyDeps): FastifyPluginAsync {
   });
   const keysOf = (row: ConnectionRow) =>
     Object.keys(openConnection(deps.masterSecret, row).credentials).sort();
-  const platformDeps = () => defaultPlatformDeps(deps.log);
+  const platformDeps = () => defaultPlatformDeps(deps.config, deps.log);
   const require = async (shopId: string) => {
     const row = await findConnection(db, shopId);
     if (!row) throw new AppError('connection_not_found', 'This shop has no platform connection.');
@@ -199,7 +199,7 @@ export function connectionRoutes(deps: ReadyDeps): FastifyPluginAsync {
           security,
           summary: 'Connect (or reconfigure) the shop’s platform account',
           description:
-            'Credentials are encrypted at rest and never returned; omitted credentials keep their stored value. Platform addresses (`api_url`, `admin_api_url`, `store_url`) must be public https URLs: a loopback, private, link-local or otherwise internal address — written as an IP or reached through DNS — answers 400 `validation_failed` at the setting, and nothing is sent to it (the same egress policy as webhooks). The connection is tested first: a platform that refuses the credentials answers 422 `connection_failed` and nothing is stored. A new connection starts a backfill of recent orders (`backfill_days`, default 90).',
+            'Credentials are encrypted at rest and never returned; omitted credentials keep their stored value. Platform addresses (`api_url`, `admin_api_url`, `store_url`) must be https URLs of a public address: a loopback, private, link-local or otherwise internal address — written as an IP or reached through DNS — answers 400 `validation_failed` at the setting, and nothing is sent to it (the webhooks’ egress rules), unless the operator allow-listed the host or its range in CONNECTOR_ALLOWED_HOSTS (a self-hosted shop on the private network; https still required). The connection is tested first: a platform that refuses the credentials answers 422 `connection_failed` and nothing is stored. A new connection starts a backfill of recent orders (`backfill_days`, default 90).',
           params: Slug,
           body: Type.Object(
             {
@@ -240,8 +240,12 @@ export function connectionRoutes(deps: ReadyDeps): FastifyPluginAsync {
           .filter((f) => !f.optional && f.key !== 'api_base_url' && !body.settings[f.key])
           .map((f) => ({ path: `/settings/${f.key}`, message: 'required' }));
         if (missing.length) throw new AppError('validation_failed', 'Some settings are missing.', missing);
-        // Platform addresses go through the webhooks' egress policy before anything is sent (SSRF).
-        const refused = settingsProblems(connector.manifest, body.settings);
+        // Platform addresses go through the egress policy (CONNECTOR_ALLOWED_HOSTS) before anything is sent (SSRF).
+        const refused = settingsProblems(
+          connector.manifest,
+          body.settings,
+          platformEgress(deps.config).policy,
+        );
         if (refused.length)
           throw new AppError(
             'validation_failed',

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { actionJobHandlers } from '../actions/run-action.js';
 import { defaultPlatformDeps } from '../connectors/connections.js';
+import type { PlatformDeps } from '../connectors/platform.js';
 import { connectorJobHandlers } from '../connectors/sync.js';
 import type { AppDeps } from '../http/context.js';
 import { pruneIdempotencyKeys } from '../http/idempotency.js';
@@ -34,6 +35,8 @@ export function jobHandlers(deps: AppDeps): Record<string, JobHandler> {
       : loadMasterSecret(deps.database.db, deps.config);
     return masterSecret;
   };
+  // The connectors' egress (CONNECTOR_ALLOWED_HOSTS, CONNECTOR_CA_FILE) comes from this app's config.
+  const platformDeps = (log: PlatformDeps['log']) => defaultPlatformDeps(deps.config, log);
   return {
     'maintenance.prune': async (job, { db, log }) => {
       await pruneIdempotencyKeys(db);
@@ -69,7 +72,7 @@ export function jobHandlers(deps: AppDeps): Record<string, JobHandler> {
       });
     },
     ...webhookJobs(deps).handlers,
-    ...connectorJobHandlers(master, defaultPlatformDeps),
-    ...actionJobHandlers(master),
+    ...connectorJobHandlers(master, platformDeps),
+    ...actionJobHandlers(master, platformDeps),
   };
 }

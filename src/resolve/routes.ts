@@ -94,7 +94,8 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
   const platformOf = async (req: FastifyRequest, shop: Shop) =>
     shop.connector === 'demo'
       ? null
-      : ((await shopPlatform(db, deps.masterSecret, shop, defaultPlatformDeps(req.log)))?.client ?? null);
+      : ((await shopPlatform(db, deps.masterSecret, shop, defaultPlatformDeps(deps.config, req.log)))
+          ?.client ?? null);
 
   /** Order-token sessions per client IP (the lookup's IP limit), in Redis when configured. */
   const countTokenAttempt = async (ip: string) => {

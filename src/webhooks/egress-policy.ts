@@ -1,5 +1,5 @@
 import net from 'node:net';
-import type { Config } from '../config.js';
+import type { EgressAllowList } from '../config.js';
 
 /**
  * Which destinations webhooks may reach (SPEC §10): public unicast addresses only, unless the operator
@@ -99,9 +99,8 @@ export interface EgressPolicy {
   refuseAddress(address: string): string | null;
 }
 
-export function egressPolicy(
-  config: Pick<Config['webhooks'], 'allowedHosts' | 'allowedCidrs'>,
-): EgressPolicy {
+/** The policy with an operator's allow-list (WEBHOOK_ALLOWED_HOSTS for webhooks, CONNECTOR_ALLOWED_HOSTS for shop platforms). */
+export function egressPolicy(config: EgressAllowList): EgressPolicy {
   const allowed = new net.BlockList();
   for (const c of config.allowedCidrs) allowed.addSubnet(c.address, c.prefix, c.family);
   const exact = new Set(config.allowedHosts.filter((h) => !h.startsWith('*.')));
