@@ -26,6 +26,7 @@ import { portalRoutes } from './portal/routes.js';
 import { teamRoutes } from './portal/team-routes.js';
 import { CustomerClaim, CustomerOrder, FlowView, MerchantClaim } from './resolve/api-schemas.js';
 import { resolveCors } from './resolve/cors.js';
+import { lockoutRoutes } from './resolve/lockout-routes.js';
 import { resolveMerchantRoutes } from './resolve/merchant-routes.js';
 import { redisLookupCounters } from './resolve/redis-counters.js';
 import { resolveRoutes } from './resolve/routes.js';
@@ -329,6 +330,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(fp(resolveCors(ready)));
   await app.register(resolveRoutes(ready));
   await app.register(resolveMerchantRoutes(ready));
+  await app.register(lockoutRoutes(ready));
   await app.register(claimRoutes(ready));
   await app.register(webhookRoutes(ready));
   await app.register(portalRoutes(ready));

@@ -361,12 +361,22 @@ function suites() {
         await lookup(shop.slug, { order_number: ghost, zip_code: '10115' }),
         LIMITS.lockSeconds,
       );
+      // The merchant sees it as a number that is no order of the shop (someone guessing).
+      const list = await ctx.app.inject({
+        method: 'GET',
+        url: `/v1/shops/${shop.slug}/lookup-lockouts`,
+        headers: shop.auth.viewer,
+      });
+      assert.deepEqual(
+        list.json().data.map((l: { order_number: string; order: unknown }) => [l.order_number, l.order]),
+        [[ghost, null]],
+      );
     });
 
     test('the merchant sees the lock-out and can lift it', async () => {
       const shop = await createTestShop(ctx.db, 'lookup');
       const other = await createTestShop(ctx.db, 'lookup');
-      const { doc } = await putOrder(shop, { order_number: '#LK-4401' });
+      const { doc, order } = await putOrder(shop, { order_number: '#LK-4401' });
       const t0 = Date.now();
       for (let i = 0; i < LIMITS.orderFailures; i++)
         assertError(
@@ -385,9 +395,20 @@ function suites() {
         headers: shop.auth.viewer,
       });
       assert.equal(list.statusCode, 200, list.body);
-      const data = list.json().data as { order_number: string; failures: number; locked_until: string }[];
+      const listed = list.json() as {
+        data: {
+          order_number: string;
+          order: { id: string; order_number: string } | null;
+          failures: number;
+          locked_until: string;
+        }[];
+        policy: { failures: number; lock_seconds: number };
+      };
+      const data = listed.data;
+      assert.deepEqual(listed.policy, { failures: LIMITS.orderFailures, lock_seconds: LIMITS.lockSeconds });
       assert.equal(data.length, 1, list.body);
       assert.equal(data[0].order_number, 'lk-4401');
+      assert.deepEqual(data[0].order, { id: order.id, order_number: '#LK-4401' }, 'the order it belongs to');
       assert.ok(data[0].failures >= LIMITS.orderFailures);
       const until = Date.parse(data[0].locked_until);
       assert.ok(
@@ -401,7 +422,7 @@ function suites() {
         url: `/v1/shops/${other.slug}/lookup-lockouts`,
         headers: other.auth.viewer,
       });
-      assert.deepEqual(otherList.json(), { data: [] });
+      assert.deepEqual(otherList.json().data, []);
       const foreign = await ctx.app.inject({
         method: 'DELETE',
         url: `/v1/shops/${other.slug}/lookup-lockouts/${encodeURIComponent('#LK-4401')}`,
@@ -433,7 +454,7 @@ function suites() {
         url: `/v1/shops/${shop.slug}/lookup-lockouts`,
         headers: shop.auth.viewer,
       });
-      assert.deepEqual(after.json(), { data: [] });
+      assert.deepEqual(after.json().data, []);
       const res = await lookup(shop.slug, { order_number: doc.order_number, zip_code: '10115' });
       assert.equal(res.statusCode, 201, res.body);
     });

@@ -1,15 +1,12 @@
-import { and, eq, gt, like, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import type { App } from '../app.js';
-import { rateLimits, shops } from '../db/schema.js';
+import { shops } from '../db/schema.js';
 import type { ReadyDeps } from '../http/context.js';
 import { errorResponses, merchantSecurity } from '../http/schema-helpers.js';
-import { AppError } from '../lib/errors.js';
-import { normalizeOrderNumber } from '../orders/document.js';
 import { findOrderRow } from '../orders/read.js';
 import { optionalBody } from './api-schemas.js';
-import { lockBucket } from './lookup.js';
 import { issuePreviewSession } from './preview.js';
 import { checkResolveSettings, deepMerge, resolveSettingsOf } from './settings.js';
 import { issueOrderToken, revokeOrderTokens, rotateTokenKey } from './tokens.js';
@@ -18,7 +15,7 @@ const security = merchantSecurity;
 const SlugId = Type.Object({ slug: Type.String(), id: Type.String() });
 const Slug = Type.Object({ slug: Type.String() });
 
-/** Merchant side of the customer flow: links, revocation, key rotation, settings, lock-outs. */
+/** Merchant side of the customer flow: links, revocation, key rotation, settings (lock-outs: lockout-routes.ts). */
 export function resolveMerchantRoutes(deps: ReadyDeps): FastifyPluginAsync {
   const { db } = deps.database;
   return async (plain) => {
@@ -212,74 +209,6 @@ export function resolveMerchantRoutes(deps: ReadyDeps): FastifyPluginAsync {
           })
           .where(eq(shops.id, req.shop.id));
         return next;
-      },
-    );
-
-    app.get(
-      '/v1/shops/:slug/lookup-lockouts',
-      {
-        config: { auth: 'viewer' },
-        schema: {
-          tags: ['Settings'],
-          security,
-          summary: 'Order numbers locked after repeated failed lookups',
-          params: Slug,
-          response: {
-            200: Type.Object({
-              data: Type.Array(
-                Type.Object({
-                  order_number: Type.String(),
-                  failures: Type.Integer(),
-                  locked_until: Type.String(),
-                }),
-              ),
-            }),
-            ...errorResponses,
-          },
-        },
-      },
-      async (req) => {
-        const prefix = lockBucket(req.shop.id, '');
-        const rows = await db
-          .select()
-          .from(rateLimits)
-          .where(
-            and(
-              eq(rateLimits.shopId, req.shop.id),
-              like(rateLimits.bucket, `${prefix}%`),
-              gt(rateLimits.lockedUntil, sql`now()`),
-            ),
-          );
-        return {
-          data: rows.map((r) => ({
-            order_number: r.bucket.slice(prefix.length),
-            failures: r.hits,
-            locked_until: r.lockedUntil!.toISOString(),
-          })),
-        };
-      },
-    );
-
-    app.delete(
-      '/v1/shops/:slug/lookup-lockouts/:order_number',
-      {
-        config: { auth: 'editor' },
-        schema: {
-          tags: ['Settings'],
-          security,
-          summary: 'Lift a lookup lock-out',
-          params: Type.Object({ slug: Type.String(), order_number: Type.String({ maxLength: 100 }) }),
-          response: { 204: Type.Null(), ...errorResponses },
-        },
-      },
-      async (req, reply) => {
-        const { order_number } = req.params as { order_number: string };
-        const n = normalizeOrderNumber(order_number);
-        if (!n) throw new AppError('validation_failed', 'Invalid order number.');
-        await db
-          .delete(rateLimits)
-          .where(and(eq(rateLimits.shopId, req.shop.id), eq(rateLimits.bucket, lockBucket(req.shop.id, n))));
-        return reply.code(204).send(null);
       },
     );
   };

@@ -8,6 +8,7 @@ import { ConnectionTab } from './settings/ConnectionTab';
 import { type Doc, DocContext } from './settings/fields';
 import { KeysTab } from './settings/KeysTab';
 import { LanguagesTab } from './settings/LanguagesTab';
+import { LockoutsTab } from './settings/LockoutsTab';
 import { ResolveTab } from './settings/ResolveTab';
 import { TeamTab } from './settings/TeamTab';
 import { type SettingsDoc, useSettingsDoc } from './settings/useSettingsDoc';
@@ -21,6 +22,7 @@ const TABS = [
   ['team', 'Team'],
   ['webhooks', 'Webhooks'],
   ['connection', 'Shop connection'],
+  ['lockouts', 'Locked lookups'],
 ] as const;
 type Tab = (typeof TABS)[number][0];
 const DOC_TABS: Tab[] = ['resolve', 'branding', 'languages'];
@@ -82,6 +84,8 @@ export function Settings({ shop, tab, me }: { shop: Shop; tab: string; me: Me })
         <KeysTab shop={shop} />
       ) : t === 'team' ? (
         <TeamTab shop={shop} me={me} />
+      ) : t === 'lockouts' ? (
+        <LockoutsTab shop={shop} />
       ) : (
         <WebhooksTab shop={shop} />
       )}
