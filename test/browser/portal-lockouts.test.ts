@@ -7,6 +7,7 @@ import {
   launch,
   newPage,
   type PageServer,
+  portalSignIn,
   seriousViolations,
   shooter,
   startPageServer,
@@ -66,13 +67,8 @@ describe('portal: locked order lookups in Chromium', { skip: !run }, () => {
     await server?.close();
   });
 
-  async function signIn(page: Page, who: { email: string; password: string }) {
-    await page.goto(`${server.url}/portal`);
-    await page.getByLabel('Email').fill(who.email);
-    await page.getByLabel('Password').fill(who.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Claims' }).waitFor();
-  }
+  const signIn = (page: Page, who: { email: string; password: string }) =>
+    portalSignIn(page, server.url, who);
 
   const rows = (page: Page) =>
     page

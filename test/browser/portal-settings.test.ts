@@ -8,6 +8,7 @@ import {
   lookUp,
   newPage,
   type PageServer,
+  portalSignIn,
   seriousViolations,
   shooter,
   startPageServer,
@@ -64,11 +65,7 @@ describe('portal analytics and settings in Chromium', { skip: !run }, () => {
   });
 
   async function signIn(page: Page, who: { email: string; password: string }, then?: string) {
-    await page.goto(`${server.url}/portal`);
-    await page.getByLabel('Email').fill(who.email);
-    await page.getByLabel('Password').fill(who.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Claims' }).waitFor();
+    await portalSignIn(page, server.url, who);
     if (then) await page.goto(`${server.url}${then}`);
   }
 

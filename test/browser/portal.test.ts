@@ -9,6 +9,7 @@ import {
   launch,
   newPage,
   type PageServer,
+  portalSignIn,
   seriousViolations,
   shooter,
   startPageServer,
@@ -96,13 +97,8 @@ describe('merchant portal in Chromium', { skip: !run }, () => {
     await server?.close();
   });
 
-  async function signIn(page: Page, email: string, password: string) {
-    await page.goto(`${server.url}/portal`);
-    await page.getByLabel('Email').fill(email);
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Claims' }).waitFor();
-  }
+  const signIn = (page: Page, email: string, password: string) =>
+    portalSignIn(page, server.url, { email, password });
 
   test('an admin signs in, filters, opens a claim, views evidence, accepts it and exports CSV', async () => {
     const { context, page } = await newPage(browser, desktop);

@@ -243,3 +243,12 @@ export async function submitClaim(
   if (c.status !== 201) throw new Error(`claim failed: ${c.status} ${await c.text()}`);
   return (await c.json()) as { id: string; number: string };
 }
+
+/** Signs in on the portal's sign-in page and waits for the claims list. */
+export async function portalSignIn(page: Page, baseUrl: string, who: { email: string; password: string }) {
+  await page.goto(`${baseUrl}/portal`);
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Claims' }).waitFor();
+}
