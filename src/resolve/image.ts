@@ -1,17 +1,13 @@
 import { crc32 } from 'node:zlib';
-import { jpegXmpPlaces, type Ranges, wipeXmpLocation, type XmpPlace } from './xmp.js';
+import { app1Tiff, continuesExif, wipeExif, wipeExifSpans } from './exif.js';
+import { cleanHeic } from './heic.js';
+import { damaged, ImageRejected } from './image-errors.js';
+import { isLocation, jpegXmpPlaces, type Ranges, wipeXmpLocation, type XmpPlace } from './xmp.js';
+
+export { ImageRejected };
 
 /** Evidence files: the type is decided by content, never by name or declared type (SPEC §5). */
 export type ImageType = 'image/jpeg' | 'image/png' | 'image/webp' | 'image/heic';
-
-export class ImageRejected extends Error {
-  constructor(
-    readonly key: 'unsupported_file_type' | 'invalid_evidence',
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 const HEIC_BRANDS = new Set(['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'mif1', 'msf1']);
 // Markup or script in an image means a polyglot meant to be executed or rendered somewhere. In JPEG, PNG
@@ -41,7 +37,9 @@ export function sniff(buf: Buffer): ImageType | null {
 
 /**
  * Checks the file is exactly one well-formed image of its type (no data appended or prepended, so no
- * ZIP/HTML/script polyglots), and returns a copy with EXIF/XMP location data removed.
+ * ZIP/HTML/script polyglots), and returns a copy with the location data removed: EXIF GPS (exif.ts), XMP
+ * location properties in any encoding (xmp.ts), IPTC and Photoshop resources (JPEG APP13, PNG raw profiles),
+ * and PNG text chunks named after a place.
  */
 export function inspectAndClean(input: Buffer): { type: ImageType; data: Buffer } {
   const type = sniff(input);
@@ -71,8 +69,7 @@ export function inspectAndClean(input: Buffer): { type: ImageType; data: Buffer 
   return { type, data: out };
 }
 
-const bad = (what: string) =>
-  new ImageRejected('invalid_evidence', `The ${what} file is damaged or contains extra data.`);
+const bad = damaged;
 
 function hasActiveContent(input: Buffer, pixels: Ranges): boolean {
   let from = 0;
@@ -85,24 +82,34 @@ function hasActiveContent(input: Buffer, pixels: Ranges): boolean {
 
 function cleanJpeg(buf: Buffer, pixels: Ranges, xmp: XmpPlace[]): Buffer {
   const segments: [number, number, number][] = [];
-  let end = jpegImage(buf, 0, pixels, segments);
+  const exif: Ranges[] = [];
+  let end = jpegImage(buf, 0, pixels, segments, exif);
   // Cameras append further complete JPEGs (MPF previews, depth maps), and some pad with zeros; anything
   // else after EOI is not part of a photo (a ZIP, a script, …).
   while (end < buf.length && !buf.subarray(end).every((b) => b === 0)) {
     if (!(buf[end] === 0xff && buf[end + 1] === 0xd8 && buf[end + 2] === 0xff)) throw bad('JPEG');
-    end = jpegImage(buf, end, pixels, segments);
+    end = jpegImage(buf, end, pixels, segments, exif);
   }
+  for (const spans of exif) wipeExifSpans(buf, spans);
   xmp.push(...jpegXmpPlaces(buf, segments));
   return buf;
 }
 
 /**
- * Walks one JPEG (SOI at `start`) segment by segment, wiping EXIF GPS and listing the APPn/COM payloads as
- * [marker, start, end]; returns the offset after its EOI.
+ * Walks one JPEG (SOI at `start`) segment by segment, emptying Photoshop segments, listing the APPn/COM
+ * payloads as [marker, start, end] and the EXIF blocks (from their TIFF header on, over one APP1 or several
+ * in a row); returns the offset after its EOI.
  */
-function jpegImage(buf: Buffer, start: number, pixels: Ranges, segments: [number, number, number][]): number {
+function jpegImage(
+  buf: Buffer,
+  start: number,
+  pixels: Ranges,
+  segments: [number, number, number][],
+  exif: Ranges[],
+): number {
   let o = start + 2;
   let scans = 0;
+  let last: Ranges | null = null; // the EXIF block the previous segment belonged to
   while (o + 2 <= buf.length) {
     if (buf[o] !== 0xff) throw bad('JPEG');
     const marker = buf[o + 1];
@@ -121,9 +128,20 @@ function jpegImage(buf: Buffer, start: number, pixels: Ranges, segments: [number
     if (o + 4 > buf.length) throw bad('JPEG');
     const len = buf.readUInt16BE(o + 2);
     if (len < 2 || o + 2 + len > buf.length) throw bad('JPEG');
-    if (marker === 0xe1 && buf.toString('latin1', o + 4, o + 10) === 'Exif\0\0')
-      wipeGps(buf, o + 10, o + 2 + len);
-    if ((marker >= 0xe0 && marker <= 0xef) || marker === 0xfe) segments.push([marker, o + 4, o + 2 + len]);
+    const [from, to] = [o + 4, o + 2 + len];
+    if (marker === 0xe1 && last && continuesExif(buf, from, to)) last.push([from + 6, to]);
+    else {
+      const tiff = marker === 0xe1 ? app1Tiff(buf, from, to) : -1;
+      last = tiff < 0 ? null : [[tiff, to]];
+      if (last) exif.push(last);
+    }
+    // APP13 holds Photoshop image resources: IPTC IIM (City 2:90, Sub-location 2:92, Province/State 2:95,
+    // Country 2:100/2:101, content location 2:26/2:27 — and place names in any free-text dataset), EXIF
+    // again (0x0422/0x0423), XMP (0x0424), possibly split over several segments. Evidence needs none of it,
+    // so the whole payload is zeroed, header included: no reader finds Photoshop or IPTC data any more, and
+    // the segment keeps its length, so no offset after it moves (MPF's offsets to further images stay right).
+    if (marker === 0xed) buf.fill(0, from, to);
+    else if ((marker >= 0xe0 && marker <= 0xef) || marker === 0xfe) segments.push([marker, from, to]);
     o += 2 + len;
     if (marker === 0xda) {
       // Entropy-coded data: inside it FF is followed by 00 (stuffing) or RSTn; any other FF xx is the next
@@ -143,9 +161,13 @@ function jpegImage(buf: Buffer, start: number, pixels: Ranges, segments: [number
   throw bad('JPEG');
 }
 
-// Location lives in EXIF and XMP: PNG keeps them in eXIf, in text chunks under the XMP keyword, or (ImageMagick)
-// hex-encoded in text chunks named "Raw profile type …". Those are dropped; in other text, XMP is blanked.
-const LOCATION_TEXT = /^(XML:com\.adobe\.xmp|Raw profile type (exif|xmp|app1|iptc|8bim))\0/i;
+// Location lives in EXIF, XMP and IPTC: PNG keeps them in eXIf (also spelt otherwise, or the once-proposed
+// compressed zxIf: ExifTool reads them all), in text chunks under the XMP keyword, or (ImageMagick) hex-encoded
+// in text chunks named "Raw profile type …". ImageMagick also copies each EXIF and XMP property into a text
+// chunk named after it ("exif:GPSLatitude", "photoshop:City"): text named like a location property (see
+// isLocation) goes too. All those chunks are dropped; in other text, XMP is blanked.
+const EXIF_CHUNK = /^(exif|zxif)$/i;
+const METADATA_TEXT = /^(XML:com\.adobe\.xmp|Raw profile type (exif|xmp|app1|iptc|8bim))$/i;
 
 function cleanPng(buf: Buffer, pixels: Ranges): Buffer {
   const keep: Buffer[] = [buf.subarray(0, 8)];
@@ -161,10 +183,11 @@ function cleanPng(buf: Buffer, pixels: Ranges): Buffer {
     // One image: IHDR first (and only there), image data before IEND.
     if ((o === 8) !== (type === 'IHDR') || (type === 'IHDR' && len !== 13)) throw bad('PNG');
     const text = type === 'tEXt' || type === 'zTXt' || type === 'iTXt';
-    const keyword = text ? buf.toString('latin1', o + 8, o + 8 + Math.min(len, 80)) : '';
+    const keyword = text ? buf.toString('latin1', o + 8, o + 8 + Math.min(len, 80)).split('\0')[0] : '';
     if (text && type !== 'zTXt' && wipeXmpLocation(buf, { spans: [[o + 8, o + 8 + len]], whole: true }))
       buf.writeUInt32BE(crc32(buf.subarray(o + 4, o + 8 + len)), o + 8 + len);
-    if (type !== 'eXIf' && !LOCATION_TEXT.test(keyword)) keep.push(buf.subarray(o, end));
+    if (!EXIF_CHUNK.test(type) && !METADATA_TEXT.test(keyword) && !(keyword && isLocation(keyword)))
+      keep.push(buf.subarray(o, end));
     if (type === 'IDAT' || type === 'fdAT') pixels.push([o + 8, o + 8 + len]);
     idat ||= type === 'IDAT';
     o = end;
@@ -194,7 +217,7 @@ function cleanWebp(buf: Buffer, pixels: Ranges, xmp: XmpPlace[]): Buffer {
     else xmp.push({ spans: [[o + 8, o + 8 + len]], whole: true });
     if (type === 'EXIF') {
       const start = buf.toString('latin1', o + 8, o + 14) === 'Exif\0\0' ? o + 14 : o + 8;
-      wipeGps(buf, start, o + 8 + len);
+      wipeExif(buf, start, o + 8 + len);
     }
     types.push(type);
     o = end;
@@ -209,95 +232,4 @@ function cleanWebp(buf: Buffer, pixels: Ranges, xmp: XmpPlace[]): Buffer {
       : stills === 1 && (types[0] === 'VP8 ' || types[0] === 'VP8L');
   if (!image) throw bad('WebP');
   return buf;
-}
-
-/** ISO BMFF boxes that tile [start, end) exactly, as [type, content start, end]. */
-function boxes(buf: Buffer, start: number, end: number): [string, number, number][] {
-  const out: [string, number, number][] = [];
-  let o = start;
-  while (o + 8 <= end) {
-    let size = buf.readUInt32BE(o);
-    let head = 8;
-    if (size === 1) {
-      if (o + 16 > end) throw bad('HEIC');
-      size = Number(buf.readBigUInt64BE(o + 8));
-      head = 16;
-    } else if (size === 0) size = end - o;
-    if (size < head || o + size > end) throw bad('HEIC');
-    out.push([buf.toString('latin1', o + 4, o + 8), o + head, o + size]);
-    o += size;
-  }
-  if (o !== end) throw bad('HEIC');
-  return out;
-}
-
-function cleanHeic(buf: Buffer, xmp: XmpPlace[]): Buffer {
-  // Top-level boxes tile the file; one image: one `meta` (a full box: 4 bytes of version and flags, then
-  // a `pict` handler, the primary item, item infos and locations) and media data.
-  const top = boxes(buf, 0, buf.length);
-  const metas = top.filter(([t]) => t === 'meta');
-  if (metas.length !== 1 || !top.some(([t, s, e]) => t === 'mdat' && e > s)) throw bad('HEIC');
-  const meta = new Map(boxes(buf, metas[0][1] + 4, metas[0][2]).map(([t, s, e]) => [t, [s, e]]));
-  const hdlr = meta.get('hdlr');
-  if (!hdlr || hdlr[1] - hdlr[0] < 12 || buf.toString('latin1', hdlr[0] + 8, hdlr[0] + 12) !== 'pict')
-    throw bad('HEIC');
-  if (!meta.has('pitm') || !meta.has('iinf') || !meta.has('iloc')) throw bad('HEIC');
-  // The Exif item holds "Exif\0\0" + TIFF; wipe GPS in place wherever one appears.
-  let i = buf.indexOf('Exif\0\0', 0, 'latin1');
-  while (i >= 0) {
-    wipeGps(buf, i + 6, buf.length);
-    i = buf.indexOf('Exif\0\0', i + 6, 'latin1');
-  }
-  // The XMP item sits in `mdat` among the pixels: read the packets found in the file.
-  xmp.push({ spans: [[0, buf.length]], whole: false });
-  return buf;
-}
-
-const TYPE_SIZE: Record<number, number> = {
-  1: 1,
-  2: 1,
-  3: 2,
-  4: 4,
-  5: 8,
-  6: 1,
-  7: 1,
-  8: 2,
-  9: 4,
-  10: 8,
-  11: 4,
-  12: 8,
-};
-
-/** Empties the GPS IFD of a TIFF/EXIF block in place (offsets elsewhere stay valid; orientation is kept). */
-export function wipeGps(buf: Buffer, tiff: number, limit: number): void {
-  if (tiff + 8 > limit) return;
-  const order = buf.toString('latin1', tiff, tiff + 2);
-  if (order !== 'II' && order !== 'MM') return;
-  const le = order === 'II';
-  const u16 = (p: number) => (le ? buf.readUInt16LE(p) : buf.readUInt16BE(p));
-  const u32 = (p: number) => (le ? buf.readUInt32LE(p) : buf.readUInt32BE(p));
-  if (u16(tiff + 2) !== 42) return;
-  const ifd0 = tiff + u32(tiff + 4);
-  if (ifd0 + 2 > limit) return;
-  const n = u16(ifd0);
-  for (let e = 0; e < n; e++) {
-    const entry = ifd0 + 2 + e * 12;
-    if (entry + 12 > limit) return;
-    if (u16(entry) !== 0x8825) continue;
-    const gps = tiff + u32(entry + 8);
-    if (gps + 2 > limit) return;
-    const count = u16(gps);
-    for (let g = 0; g < count; g++) {
-      const ge = gps + 2 + g * 12;
-      if (ge + 12 > limit) break;
-      const size = (TYPE_SIZE[u16(ge + 2)] ?? 1) * u32(ge + 4);
-      if (size > 4) {
-        const at = tiff + u32(ge + 8);
-        if (at + size <= limit) buf.fill(0, at, at + size);
-      }
-      buf.fill(0, ge, ge + 12);
-    }
-    if (le) buf.writeUInt16LE(0, gps);
-    else buf.writeUInt16BE(0, gps);
-  }
 }

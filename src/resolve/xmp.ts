@@ -12,7 +12,7 @@ export type Ranges = [number, number][];
 /**
  * A metadata payload that may hold XMP: byte ranges that, concatenated, make its text. `whole`: the payload
  * is metadata only and is read whole; otherwise (HEIC, where metadata and pixels share `mdat`) only XMP
- * packets found in it are read, up to the first byte that cannot occur in UTF-8 XML.
+ * packets found in it are read, up to the first byte (UTF-8) or code unit (UTF-16/32) that cannot occur in XML.
  */
 export interface XmpPlace {
   spans: Ranges;
@@ -37,26 +37,34 @@ const ATTR = /(?<=\s)([^\s<>"'=/]+)\s*=\s*(?:"([^"<]*)"|'([^'<]*)')/g;
 /** Where an XMP packet starts, in a payload not read whole; 1 = the root element's name. */
 const PACKET = /<\?xpacket\s+begin|<((?:[^\s<>/:"']+:)?(?:xmpmeta|xapmeta|RDF))[\s>]/g;
 
-const isLocation = (name: string) => LOCATION.test(name.slice(name.lastIndexOf(':') + 1));
+/** Whether a property (prefix:LocalName, or a bare name) places the photo. */
+export const isLocation = (name: string) => LOCATION.test(name.slice(name.lastIndexOf(':') + 1));
 /** Bytes that can occur in UTF-8 encoded XML. */
 const xmlByte = (c: number) =>
   c < 0x20 ? c === 9 || c === 10 || c === 13 : c !== 0xc0 && c !== 0xc1 && c < 0xf5;
 
-/** Blanks every location property in the XMP of `place`; returns whether anything was blanked. */
+/** Blanks every location property in the XMP of `place`, in any encoding; returns whether anything was blanked. */
 export function wipeXmpLocation(buf: Buffer, place: XmpPlace): boolean {
-  const text = place.spans.map(([a, b]) => buf.toString('latin1', a, b)).join('');
+  const { spans, whole } = place;
+  const bytes =
+    spans.length === 1
+      ? buf.subarray(spans[0][0], spans[0][1])
+      : Buffer.concat(spans.map(([a, b]) => buf.subarray(a, b)));
   let changed = false;
-  const blank = (from: number, to: number) => {
+  /** Overwrites bytes [from, to) of the payload with `space` (one space character, encoded) repeated. */
+  const fill = (from: number, to: number, space: Buffer) => {
     let at = 0;
-    for (const [a, b] of place.spans) {
-      const lo = Math.max(from, at);
-      const hi = Math.min(to, at + b - a);
-      if (lo < hi) buf.fill(0x20, a + lo - at, a + hi - at);
+    for (const [a, b] of spans) {
+      for (let v = Math.max(from, at); v < Math.min(to, at + b - a); v++)
+        buf[a + v - at] = space[(v - from) % space.length];
       at += b - a;
     }
     changed ||= to > from;
   };
-  if (place.whole) blankProperties(text, 0, text.length, blank);
+  // UTF-8 (most XMP), read as Latin-1 so that characters and bytes line up.
+  const text = bytes.toString('latin1');
+  const blank8 = (from: number, to: number) => fill(from, to, SPACE8);
+  if (whole) blankProperties(text, 0, text.length, blank8);
   else {
     const packet = new RegExp(PACKET.source, 'g');
     let bound = 0; // the first byte at or after the packet that cannot be XML
@@ -67,11 +75,97 @@ export function wipeXmpLocation(buf: Buffer, place: XmpPlace): boolean {
       const close = region.indexOf(m[1] ? `</${m[1]}` : '<?xpacket end');
       const gt = close < 0 ? -1 : region.indexOf('>', close);
       const end = m.index + (gt < 0 ? region.length : gt + 1);
-      blankProperties(text, m.index, end, blank);
+      blankProperties(text, m.index, end, blank8);
       packet.lastIndex = end;
     }
   }
+  // UTF-16 and UTF-32, which XMP allows too (the BOM in <?xpacket begin="…"?> says which, and readers decode
+  // it): every packet found by its encoded "<?xpacket", and a payload read whole that starts in one of them
+  // (a BOM, or zero bytes around its first character, as the XMP Toolkit decides). Characters are fixed-size
+  // code units here, so the same blanking works on the decoded text, a unit for a character.
+  for (const enc of WIDE) {
+    const w = enc.width;
+    const blankAt = (base: number) => (from: number, to: number) =>
+      fill(base + from * w, base + to * w, enc.space);
+    if (whole && wideEncoding(bytes) === enc) {
+      const decoded = decode(bytes, 0, bytes.length - (bytes.length % w), enc);
+      blankProperties(decoded, 0, decoded.length, blankAt(0));
+    }
+    for (let at = bytes.indexOf(enc.packet); at >= 0; ) {
+      let stop = at;
+      while (stop + w <= bytes.length && xmlChar(unit(bytes, stop, enc))) stop += w;
+      const region = decode(bytes, at, stop, enc);
+      const close = region.indexOf('<?xpacket end');
+      const gt = close < 0 ? -1 : region.indexOf('>', close);
+      const begins = /^<\?xpacket\s+begin/.test(region);
+      const end = gt < 0 ? region.length : gt + 1;
+      if (begins) blankProperties(region, 0, end, blankAt(at));
+      at = bytes.indexOf(enc.packet, at + (begins ? end : 1) * w);
+    }
+  }
   return changed;
+}
+
+const SPACE8 = Buffer.from(' ');
+
+/** A fixed-width encoding of XML text: code unit size, byte order, " " and "<?xpacket" in it. */
+interface Wide {
+  width: 2 | 4;
+  le: boolean;
+  space: Buffer;
+  packet: Buffer;
+}
+
+/** ASCII text in a fixed-width encoding. */
+const encodeAscii = (text: string, width: number, le: boolean) => {
+  const out = Buffer.alloc(text.length * width);
+  for (let i = 0; i < text.length; i++) out[i * width + (le ? 0 : width - 1)] = text.charCodeAt(i);
+  return out;
+};
+
+const WIDE: Wide[] = ([2, 4] as const).flatMap((width) =>
+  [false, true].map((le) => ({
+    width,
+    le,
+    space: encodeAscii(' ', width, le),
+    packet: encodeAscii('<?xpacket', width, le),
+  })),
+);
+const [UTF16BE, UTF16LE, UTF32BE, UTF32LE] = WIDE;
+
+/** The code unit at byte `at`. */
+const unit = (b: Buffer, at: number, { width, le }: Wide) =>
+  width === 2 ? (le ? b.readUInt16LE(at) : b.readUInt16BE(at)) : le ? b.readUInt32LE(at) : b.readUInt32BE(at);
+
+/** Code units that can occur in XML (in UTF-16, either half of a surrogate pair). */
+const xmlChar = (c: number) =>
+  c < 0x20 ? c === 9 || c === 10 || c === 13 : c <= 0x10ffff && c !== 0xfffe && c !== 0xffff;
+
+/** Bytes [from, to) as text, one character per code unit (a UTF-32 unit beyond U+FFFF as U+FFFD). */
+function decode(b: Buffer, from: number, to: number, enc: Wide): string {
+  const codes: number[] = [];
+  let out = '';
+  for (let at = from; at + enc.width <= to; at += enc.width) {
+    const c = unit(b, at, enc);
+    codes.push(c > 0xffff ? 0xfffd : c);
+    if (codes.length === 8192) out += String.fromCharCode(...codes.splice(0));
+  }
+  return out + String.fromCharCode(...codes);
+}
+
+/** The encoding of XML text from its first bytes, as the XMP Toolkit decides it; undefined for UTF-8. */
+function wideEncoding(b: Buffer): Wide | undefined {
+  if (b.length < 4) return undefined;
+  const [b0, b1, b2, b3] = b;
+  if (b0 === 0xfe && b1 === 0xff) return UTF16BE;
+  if (b0 === 0xff && b1 === 0xfe) return b2 === 0 && b3 === 0 ? UTF32LE : UTF16LE;
+  if (b0 === 0) {
+    if (b1 !== 0) return UTF16BE;
+    if (b2 === 0 ? b3 !== 0 : b2 === 0xfe && b3 === 0xff) return UTF32BE;
+    return undefined;
+  }
+  if (b0 < 0x80 && b1 === 0) return b2 === 0 && b3 === 0 ? UTF32LE : UTF16LE;
+  return undefined;
 }
 
 interface Tag {
