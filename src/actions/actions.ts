@@ -4,7 +4,7 @@ import type { PlatformCapability } from '../connectors/platform.js';
 import type { Db } from '../db/client.js';
 import { claimActions, claimHistory, claimItems, claims, lineItems, orders } from '../db/schema.js';
 import { enqueue } from '../jobs/queue.js';
-import { AppError } from '../lib/errors.js';
+import { AppError, type FieldError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 
 export const ACTION_TYPES = ['refund', 'replacement'] as const;
@@ -30,7 +30,7 @@ export interface RequestActionInput {
  * Records a resolution action and queues it (SPEC §6). The row — whose id is the idempotency key the
  * connector passes to the platform — exists before any platform call, in the same transaction as its job,
  * its history row and nothing else. Lines default to the claim's items; no line is acted on for more units
- * than were claimed (across earlier actions of the same type that did not fail).
+ * than were claimed, nor than the order line has left across all claims of the order (see checkLines).
  */
 export async function requestAction(
   tx: Db,
@@ -63,6 +63,11 @@ export async function requestAction(
       `The shop's platform cannot do a ${input.type} through Resolve.`,
     );
 
+  // The order's row lock (after the claim's, as a reopening takes them): actions on any claim of the order, and
+  // claims on it, wait here and then see each other's units.
+  await tx.execute(
+    sql`select id from orders where shop_id = ${input.shopId} and id = ${claim.orderId} for update`,
+  );
   const items = await tx
     .select()
     .from(claimItems)
@@ -70,57 +75,40 @@ export async function requestAction(
   const claimed = new Map<string, number>();
   for (const it of items) claimed.set(it.lineItemId, (claimed.get(it.lineItemId) ?? 0) + it.quantity);
   const wanted = input.lines ?? [...claimed].map(([line_item_id, quantity]) => ({ line_item_id, quantity }));
-  const earlier = await tx
-    .select({ lines: claimActions.lines })
-    .from(claimActions)
-    .where(
-      and(
-        eq(claimActions.shopId, input.shopId),
-        eq(claimActions.claimId, claim.id),
-        eq(claimActions.type, input.type),
-        ne(claimActions.status, 'failed'),
-      ),
-    );
-  const used = new Map<string, number>();
-  for (const a of earlier)
-    for (const l of a.lines as ActionLineRow[])
-      used.set(l.line_item_id, (used.get(l.line_item_id) ?? 0) + l.quantity);
-  const errors = wanted.flatMap((l, i) => {
-    const left = (claimed.get(l.line_item_id) ?? 0) - (used.get(l.line_item_id) ?? 0);
-    if (!claimed.has(l.line_item_id))
-      return [{ path: `/lines/${i}/line_item_id`, message: 'not an item of this claim' }];
-    if (l.quantity > left)
-      return [
-        {
-          path: `/lines/${i}/quantity`,
-          message: `at most ${left} more unit(s) of this line for a ${input.type}`,
-        },
-      ];
-    return [];
-  });
-  if (!wanted.length && !input.include_shipping)
-    errors.push({ path: '/lines', message: 'nothing to act on' });
-  if (errors.length) throw new AppError('action_lines_invalid', 'These lines cannot be acted on.', errors);
-
-  const ids = wanted.map((l) => l.line_item_id);
+  const ids = [...new Set(wanted.map((l) => l.line_item_id))];
   const lines = ids.length
     ? await tx
-        .select({ id: lineItems.id, externalId: lineItems.externalId })
+        .select({
+          id: lineItems.id,
+          externalId: lineItems.externalId,
+          quantity: lineItems.quantity,
+          refunded: lineItems.quantityRefunded,
+        })
         .from(lineItems)
-        .where(and(eq(lineItems.shopId, input.shopId), inArray(lineItems.id, ids)))
+        .where(
+          and(
+            eq(lineItems.shopId, input.shopId),
+            eq(lineItems.orderId, claim.orderId),
+            inArray(lineItems.id, ids),
+          ),
+        )
     : [];
-  const ext = new Map(lines.map((l) => [l.id, l.externalId]));
+  const line = new Map(lines.map((l) => [l.id, l]));
+  const earlier = await earlierActions(tx, input.shopId, claim.orderId, input.type);
+  const errors = checkLines(input, wanted, claimed, line, earlier, claim.id);
+  if (errors.length) throw new AppError('action_lines_invalid', 'These lines cannot be acted on.', errors);
+
   const price = new Map(items.map((i) => [i.lineItemId, i.unitNetPrice]));
   const rows: ActionLineRow[] = wanted.map((l) => ({
     line_item_id: l.line_item_id,
-    external_line_id: ext.get(l.line_item_id) ?? null,
+    external_line_id: line.get(l.line_item_id)?.externalId ?? null,
     quantity: l.quantity,
     unit_net_price: price.get(l.line_item_id) ?? 0,
   }));
   const [order] = await tx
     .select({ currency: orders.currency })
     .from(orders)
-    .where(eq(orders.id, claim.orderId));
+    .where(and(eq(orders.shopId, input.shopId), eq(orders.id, claim.orderId)));
   const id = newId('act');
   const [row] = await tx
     .insert(claimActions)
@@ -156,6 +144,78 @@ export async function requestAction(
     { shopId: input.shopId, uniqueKey: `claims.action:${id}` },
   );
   return row;
+}
+
+/** Earlier actions of this type on every claim of the order that did not fail (a failed one acted on nothing). */
+async function earlierActions(tx: Db, shopId: string, orderId: string, type: ActionType) {
+  return tx
+    .select({
+      claimId: claimActions.claimId,
+      lines: claimActions.lines,
+      includeShipping: claimActions.includeShipping,
+    })
+    .from(claimActions)
+    .innerJoin(claims, and(eq(claims.shopId, claimActions.shopId), eq(claims.id, claimActions.claimId)))
+    .where(
+      and(
+        eq(claimActions.shopId, shopId),
+        eq(claims.orderId, orderId),
+        eq(claimActions.type, type),
+        ne(claimActions.status, 'failed'),
+      ),
+    );
+}
+
+/**
+ * No line more than once; no line for more units than its claim has left for this type of action, nor than its
+ * order line has left across every claim of the order (a unit claimed twice — by a support request and a
+ * defective claim, or again after a rejection — is still refunded once), refunds counting what the platform
+ * reports refunded too; shipping refunded at most once per order.
+ */
+function checkLines(
+  input: RequestActionInput,
+  wanted: { line_item_id: string; quantity: number }[],
+  claimed: Map<string, number>,
+  line: Map<string, { quantity: number; refunded: number }>,
+  earlier: { claimId: string; lines: unknown; includeShipping: boolean }[],
+  claimId: string,
+): FieldError[] {
+  const byClaim = new Map<string, number>();
+  const byOrder = new Map<string, number>();
+  for (const a of earlier)
+    for (const l of a.lines as ActionLineRow[]) {
+      byOrder.set(l.line_item_id, (byOrder.get(l.line_item_id) ?? 0) + l.quantity);
+      if (a.claimId === claimId) byClaim.set(l.line_item_id, (byClaim.get(l.line_item_id) ?? 0) + l.quantity);
+    }
+  const seen = new Set<string>();
+  const errors: FieldError[] = wanted.flatMap((l, i) => {
+    const path = `/lines/${i}`;
+    if (!claimed.has(l.line_item_id) || !line.has(l.line_item_id))
+      return [{ path: `${path}/line_item_id`, message: 'not an item of this claim' }];
+    if (seen.has(l.line_item_id)) return [{ path: `${path}/line_item_id`, message: 'listed twice' }];
+    seen.add(l.line_item_id);
+    const { quantity, refunded } = line.get(l.line_item_id)!;
+    const done = Math.max(byOrder.get(l.line_item_id) ?? 0, input.type === 'refund' ? refunded : 0);
+    const left = Math.max(
+      0,
+      Math.min(claimed.get(l.line_item_id)! - (byClaim.get(l.line_item_id) ?? 0), quantity - done),
+    );
+    if (l.quantity > left)
+      return [
+        {
+          path: `${path}/quantity`,
+          message: `at most ${left} more unit(s) of this line for a ${input.type}`,
+        },
+      ];
+    return [];
+  });
+  if (input.include_shipping && input.type !== 'refund')
+    errors.push({ path: '/include_shipping', message: 'only a refund includes shipping' });
+  else if (input.include_shipping && earlier.some((a) => a.includeShipping))
+    errors.push({ path: '/include_shipping', message: "this order's shipping was already refunded" });
+  if (!wanted.length && !input.include_shipping)
+    errors.push({ path: '/lines', message: 'nothing to act on' });
+  return errors;
 }
 
 /** Records the platform's answer: the action's status, a history row and a `claims/action` event. */

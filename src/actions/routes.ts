@@ -62,7 +62,7 @@ export function actionRoutes(deps: ReadyDeps): FastifyPluginAsync {
           security: merchantSecurity,
           summary: 'Refund or replace a claim’s items in the shop',
           description:
-            'Recorded at once (202, status `pending`) and carried out by the worker through the shop’s platform; the result arrives as a `claims/action` event and in GET …/actions. Lines default to the claim’s items; no line is refunded (or replaced) for more units than were claimed. A platform that cannot do it answers 422 `action_unsupported`.',
+            'Recorded at once (202, status `pending`) and carried out by the worker through the shop’s platform; the result arrives as a `claims/action` event and in GET …/actions. Lines default to the claim’s items; each line at most once. No line is refunded (or replaced) for more units than the claim has left, nor than the order line has left across all claims of the order (refunds also count what the platform reports refunded); shipping is refunded at most once per order. Otherwise 422 `action_lines_invalid` at the field. A platform that cannot do it answers 422 `action_unsupported`.',
           params: Params,
           body: Type.Object(
             {

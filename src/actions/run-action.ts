@@ -23,12 +23,23 @@ export function actionJobHandlers(
       const fail = (error: string) =>
         db.transaction((tx) => finishAction(tx, action, { status: 'failed', error }));
       const [row] = await db
-        .select({ shop: shops, orderExternalId: orders.externalId })
+        .select({
+          shop: shops,
+          orderExternalId: orders.externalId,
+          status: claims.status,
+          outcome: claims.outcome,
+        })
         .from(claims)
         .innerJoin(shops, eq(shops.id, claims.shopId))
         .innerJoin(orders, eq(orders.id, claims.orderId))
         .where(and(eq(claims.id, action.claimId), eq(claims.shopId, action.shopId)));
       if (!row?.orderExternalId) return void (await fail('The order has no id in the shop platform.'));
+      // Rejected since the request: nothing is sent. A retry goes on, as its first attempt may have reached the
+      // platform and only the same key tells (stopping then could leave a refund made but never recorded).
+      if (job.attempts <= 1 && (row.status === 'rejected' || row.outcome === 'rejected'))
+        return void (await fail(
+          `The claim was rejected after the ${action.type} was requested; nothing was sent to the shop.`,
+        ));
       const platform = await shopPlatform(db, await master(), row.shop, platformDeps(log));
       if (!platform) return void (await fail('The shop has no platform connection any more.'));
       const lines = (action.lines as ActionLineRow[]).map((l) => ({
