@@ -609,6 +609,38 @@ describe('actions', () => {
     assert.equal(refundsOf(sim, o.id)[0].amount.totalPrice, 30, '40 less the 10 promotion');
   });
 
+  test('refund: a discounted line refunded unit by unit adds up to its total, not a cent more', async () => {
+    const { client, sim } = await setup();
+    // 3 lamps at 10.00 less a 10.00 promotion: 20.00 paid for them, 6.666… a lamp.
+    const o = sim.createOrder({
+      lines: [{ label: 'Lamp', quantity: 3, unitPrice: 10 }],
+      promotion: 10,
+      shipping: 4.95,
+    });
+    const amounts: number[] = [];
+    for (const n of [1, 2, 3])
+      amounts.push(
+        (
+          await client.refund!({
+            orderExternalId: o.id,
+            lines: [{ externalLineId: o.lineItems[0].id, quantity: 1 }],
+            includeShipping: false,
+            reason: 'broken',
+            idempotencyKey: `clm_lamp_${n}:refund`,
+          })
+        ).amount,
+      );
+    assert.equal(
+      amounts.reduce((a, b) => a + b, 0),
+      2000,
+      `refunded ${amounts.join(' + ')}`,
+    );
+    assert.deepEqual(
+      sim.refundsExecuted.map((r) => r.amount),
+      amounts.map((a) => a / 100),
+    );
+  });
+
   test('refund: payment methods without a refund handler or capture are unsupported, nothing is written', async () => {
     const { client, sim } = await setup();
     const invoice = sim.createOrder({

@@ -76,8 +76,11 @@ function lineAmounts(order: SwOrder, lines: ActionLine[], currency: string) {
         'rejected',
         `line ${line.id}: ${left} unit(s) left to refund, asked ${want.quantity}`,
       );
-    const amount = toMinor((gross(line) / line.quantity) * want.quantity * keep, currency);
-    return { lineId: line.id, quantity: want.quantity, amount };
+    // Cumulative shares of the line's total: refunded unit by unit it adds up to that total, never a cent more.
+    const total = toMinor(gross(line) * keep, currency);
+    const done = refunded.get(line.id) ?? 0;
+    const share = (n: number) => Math.round((total * n) / line.quantity);
+    return { lineId: line.id, quantity: want.quantity, amount: share(done + want.quantity) - share(done) };
   });
 }
 
