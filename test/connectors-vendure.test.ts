@@ -394,6 +394,45 @@ describe('Vendure connector against a real Vendure server', () => {
     assert.equal(replacement.line_items[0].sku, 'MUG-1');
     mark('reconcile', t);
   });
+  test('a unit refunded in Vendure’s admin is not refunded again through the connector', {
+    timeout: STEP_TIMEOUT,
+  }, async () => {
+    const client = vendureConnector.create(
+      { settings: { admin_api_url: v.adminApiUrl }, credentials: { api_key: v.apiKey } },
+      deps(),
+    );
+    const before = await v.order(delivered.id);
+    const tee = before.lines.find((l) => l.productVariant.sku === 'TEE-M')!;
+    // One shirt was refunded through Resolve above; the merchant refunds the other one in Vendure's admin, for
+    // less than its price (so the payment's balance could still pay for a whole shirt).
+    await v.admin.request(
+      `mutation ($input: RefundOrderInput!) { refundOrder(input: $input) { ... on Refund { id } ... on ErrorResult { errorCode message } } }`,
+      {
+        input: {
+          paymentId: before.payments[0].id,
+          lines: [{ orderLineId: tee.id, quantity: 1 }],
+          amount: 1000,
+          shipping: 0,
+          adjustment: 0,
+          reason: 'refunded in the admin',
+        },
+      },
+    );
+    // Vendure itself checks only the payment's balance (6799 − 2379 − 1000 left), which covers a shirt.
+    await assert.rejects(
+      client.refund!({
+        orderExternalId: delivered.id,
+        lines: [{ externalLineId: tee.id, quantity: 1 }],
+        includeShipping: false,
+        reason: 'claimed again',
+        idempotencyKey: 'act_refund_again',
+      }),
+      (err: unknown) => kindOf('rejected')(err) && /0 left to refund/.test((err as Error).message),
+    );
+    const after = await v.order(delivered.id);
+    assert.equal(after.payments.flatMap((p) => p.refunds).length, 2, 'no third refund');
+  });
+
   test('API key, an expired login session, stock check and refusals, straight through the connector', {
     timeout: STEP_TIMEOUT,
   }, async () => {

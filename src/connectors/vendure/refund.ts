@@ -1,6 +1,6 @@
 import { type ActionLine, PlatformError } from '../platform.js';
 import type { VendureApi } from './client.js';
-import { countsAsRefund, toMinor } from './mappers.js';
+import { countsAsRefund, refundedUnits, toMinor } from './mappers.js';
 import { ORDER, REFUND_ORDER } from './queries.js';
 import { OneOrder, Refund, type VOrder } from './schemas.js';
 
@@ -14,12 +14,12 @@ export async function loadOrder(api: VendureApi, id: string): Promise<VOrder> {
 }
 
 /**
- * Refund = `refundOrder` on one payment with an explicit `amount` (Vendure ≥ 2.2's way): the lines' prorated
- * gross unit prices (what the customer paid per unit after discounts) plus, if asked, the order's shipping
- * unless an earlier refund already returned it. The lines are sent too, so Vendure records them on the refund
- * (that is where `quantity_refunded` comes from); `shipping`/`adjustment` are sent because sql.js-backed
- * servers need the deprecated columns filled. The reason carries the idempotency key: a retry finds the
- * refund it made and returns it instead of refunding twice.
+ * Refund = `refundOrder` on one payment with an explicit `amount` (Vendure ≥ 2.2's way): the lines' shares of
+ * their prorated gross totals (what the customer paid after discounts), for units not yet refunded only, plus,
+ * if asked, the order's shipping unless an earlier refund already returned it. The lines are sent too, so Vendure
+ * records them on the refund (that is where `quantity_refunded` comes from); `shipping`/`adjustment` are sent
+ * because sql.js-backed servers need the deprecated columns filled. The reason carries the idempotency key: a
+ * retry finds the refund it made and returns it instead of refunding twice.
  */
 export async function refund(
   api: VendureApi,
@@ -46,13 +46,27 @@ export async function refund(
         return { externalId: r.id, amount: toMinor(r.total, currency), currency };
       }
 
+  // Vendure checks only the payment's balance, not the lines: a unit refunded before (through Resolve or in
+  // Vendure's admin) would be paid out again. Each line is capped at its units not yet refunded, and priced by
+  // cumulative shares of its prorated total, so a line refunded in parts adds up to exactly that total.
   const byId = new Map(order.lines.map((l) => [l.id, l]));
+  const refunded = refundedUnits(order);
+  const wanted = new Map<string, number>();
+  for (const l of input.lines) wanted.set(l.externalLineId, (wanted.get(l.externalLineId) ?? 0) + l.quantity);
   let amount = 0;
-  const lines = input.lines.map((l) => {
-    const line = byId.get(l.externalLineId);
-    if (!line) throw new PlatformError('rejected', `order ${order.code} has no line ${l.externalLineId}`);
-    amount += line.proratedUnitPriceWithTax * l.quantity;
-    return { orderLineId: line.id, quantity: l.quantity };
+  const lines = [...wanted].map(([lineId, q]) => {
+    const line = byId.get(lineId);
+    if (!line) throw new PlatformError('rejected', `order ${order.code} has no line ${lineId}`);
+    const units = line.quantity > 0 ? line.quantity : line.orderPlacedQuantity;
+    const done = refunded.get(line.id) ?? 0;
+    if (!Number.isInteger(q) || q < 1 || q > units - done)
+      throw new PlatformError(
+        'rejected',
+        `line ${line.id}: ${q} unit(s) asked, ${Math.max(0, units - done)} left to refund`,
+      );
+    const share = (n: number) => Math.round((line.proratedLinePriceWithTax * n) / units);
+    amount += share(done + q) - share(done);
+    return { orderLineId: line.id, quantity: q };
   });
   const shippingDone = payments.some((p) =>
     p.refunds.some((r) => countsAsRefund(r.state) && (r.shipping ?? 0) > 0),
