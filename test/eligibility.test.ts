@@ -311,7 +311,8 @@ describe('gating per SPEC §4 (table)', () => {
         lines: twoLines,
         shipments: [delivered('S1', 40, [['L1', 2]]), inTransit('S2', [['L2', 1]], true)],
       }),
-      expect: { defective: 'outside_claim_window', not_received: null, return: 'outside_return_window' },
+      // The stuck parcel's item has not arrived: its window has not even begun (not "too late").
+      expect: { defective: 'not_delivered', not_received: null, return: 'not_delivered' },
     },
     {
       name: 'claim_window_days is a setting',
@@ -624,7 +625,8 @@ describe('multi-shipment orders', () => {
       shipments: [delivered('S1', 1, [['L1', 2]]), inTransit('S2', [['L1', 1]])],
     });
     const claimed = [{ line_item_id: 'L1', shipment_id: 'S1', quantity: 2 }];
-    assert.equal(run(o, { claimed }).by.defective.reason_code, 'already_claimed');
+    // Not "already claimed": the unit on its way is not, and becomes claimable once delivered.
+    assert.equal(run(o, { claimed }).by.defective.reason_code, 'not_delivered');
     // The second parcel arrives: its unit becomes claimable.
     const later = order({
       lines: [{ id: 'L1', quantity: 3 }],
@@ -633,6 +635,49 @@ describe('multi-shipment orders', () => {
     const f = run(later, { claimed }).by.defective;
     assert.deepEqual(itemsOf(f), [['L1', 1]]);
     assert.deepEqual(f.items[0].shipments, [{ shipment_id: 'S2', max_quantity: 1 }]);
+  });
+});
+
+describe('the reason given when the delivered parcels offer nothing more', () => {
+  // Order 1005 of the demo: the lamp arrived (and was claimed), the bulbs are still on their way.
+  const split = () =>
+    order({
+      lines: [
+        { id: 'L1', quantity: 1 },
+        { id: 'L2', quantity: 2 },
+      ],
+      shipments: [delivered('S1', 1, [['L1', 1]]), inTransit('S2', [['L2', 2]])],
+    });
+  const lamp = [{ line_item_id: 'L1', shipment_id: 'S1', quantity: 1 }];
+
+  test('delivered items all claimed, others on their way: not_delivered, not already_claimed', () => {
+    const { by } = run(split(), { claimed: lamp });
+    for (const flow of ['defective', 'not_received', 'missing_item', 'wrong_item', 'return', 'dissatisfied'])
+      assert.equal(by[flow as Flow].reason_code, 'not_delivered', flow);
+    assert.equal(by.support.reason_code, null);
+  });
+
+  test('every unit claimed, delivered or not: already_claimed', () => {
+    const claimed = [...lamp, { line_item_id: 'L2', shipment_id: 'S2', quantity: 2 }];
+    assert.equal(run(split(), { claimed }).by.defective.reason_code, 'already_claimed');
+  });
+
+  test('the delivered parcel is outside the window, another is on its way: not_delivered', () => {
+    const o = order({
+      lines: [
+        { id: 'L1', quantity: 1 },
+        { id: 'L2', quantity: 1 },
+      ],
+      shipments: [delivered('S1', 40, [['L1', 1]]), inTransit('S2', [['L2', 1]])],
+    });
+    const { by } = run(o);
+    assert.equal(by.defective.reason_code, 'not_delivered');
+    assert.equal(by.return.reason_code, 'not_delivered');
+  });
+
+  test('outside the window with nothing else on its way: still outside_claim_window', () => {
+    const o = order({ lines: [{ id: 'L1', quantity: 1 }], shipments: [delivered('S1', 40, [['L1', 1]])] });
+    assert.equal(run(o).by.defective.reason_code, 'outside_claim_window');
   });
 });
 

@@ -126,13 +126,18 @@ export function computeEligibility(
     const inWindow = delivered.filter((s) => deliveredWithin(s, windowDays));
     const candidates =
       flow === 'not_received' ? [...inWindow, ...order.shipments.filter((s) => s.stuck)] : inWindow;
-    if (!candidates.length) {
-      if (delivered.length)
-        return { reason: flow === 'return' ? 'outside_return_window' : 'outside_claim_window', items: [] };
-      return { reason: 'not_delivered', items: [] };
-    }
     const items = itemsOf(candidates);
-    return items.length ? { reason: null, items } : { reason: 'already_claimed', items: [] };
+    if (items.length) return { reason: null, items };
+    // Units of a parcel still on its way become claimable when it arrives: that is the reason to give,
+    // not "too late" or "already reported", which are only true of the parcels that arrived.
+    const onTheWay = order.shipments.filter(
+      (s) => !candidates.includes(s) && !(s.phase === 'delivered' && s.delivered_at),
+    );
+    if (!candidates.length && !delivered.length) return { reason: 'not_delivered', items: [] };
+    if (itemsOf(onTheWay).length) return { reason: 'not_delivered', items: [] };
+    if (!candidates.length)
+      return { reason: flow === 'return' ? 'outside_return_window' : 'outside_claim_window', items: [] };
+    return { reason: 'already_claimed', items: [] };
   };
 
   return FLOWS.map((flow) => {
