@@ -274,15 +274,16 @@ export function App({ boot }: { boot: Boot }) {
     setDraft(apply);
   };
 
-  const uploadError = (err: unknown) => {
+  /** Why an upload failed, and whether sending the same file again could help. */
+  const uploadError = (err: unknown): Pick<Photo, 'error' | 'retryable'> => {
     if (err instanceof ApiError) {
       if (err.key === 'unsupported_file_type' || err.key === 'unsupported_media_type')
-        return t('evidence.rejected_type');
+        return { error: t('evidence.rejected_type'), retryable: false };
       if (err.key === 'payload_too_large')
-        return t('evidence.rejected_size', { size: mb(boot.upload_max_bytes) });
-      if (err.key === 'offline') return t('page.offline');
+        return { error: t('evidence.rejected_size', { size: mb(boot.upload_max_bytes) }), retryable: false };
+      if (err.key === 'offline') return { error: t('page.offline'), retryable: true };
     }
-    return t('evidence.failed');
+    return { error: t('evidence.failed'), retryable: true };
   };
 
   const upload = async (key: string, file: Blob, name: string) => {
@@ -291,6 +292,7 @@ export function App({ boot }: { boot: Boot }) {
       return patchPhoto(key, {
         status: 'error',
         error: t('evidence.rejected_size', { size: mb(boot.upload_max_bytes) }),
+        retryable: false,
       });
     try {
       const up = await api.upload(file, name, (f) => patchPhoto(key, { progress: f }));
@@ -298,7 +300,7 @@ export function App({ boot }: { boot: Boot }) {
       return up.id;
     } catch (err) {
       fail(err);
-      patchPhoto(key, { status: 'error', error: uploadError(err) });
+      patchPhoto(key, { status: 'error', ...uploadError(err) });
     }
   };
 

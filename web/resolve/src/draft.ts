@@ -16,6 +16,8 @@ export interface Photo {
   /** The session the upload belongs to: uploads are only accepted with the session that made them. */
   session?: string;
   error?: string;
+  /** False when sending the same file again cannot help (not a photo, too large). */
+  retryable?: boolean;
 }
 
 export interface Draft {

@@ -199,7 +199,9 @@ export const da: Messages = {
   'actions.change_address': 'Ændr leveringsadresse',
   'actions.address_save': 'Gem adresse',
   'actions.address_saved': 'Leveringsadressen er opdateret.',
-  'actions.failed': 'Det lykkedes ikke: {message}',
+  'actions.check_fields': 'Tjek venligst de markerede felter.',
+  'actions.not_allowed': 'Det kan ikke længere ændres online. Kontakt venligst butikken.',
+  'actions.unavailable': 'Butikken tilbyder ikke dette online. Kontakt venligst butikken.',
   'address.name': 'Fulde navn',
   'address.company': 'Firma (valgfrit)',
   'address.line1': 'Gade og husnummer',
@@ -209,6 +211,10 @@ export const da: Messages = {
   'address.province': 'Region (valgfrit)',
   'address.country': 'Landekode',
   'address.phone': 'Telefon (valgfrit)',
+  'address.invalid': 'Tjek venligst denne angivelse.',
+  'address.zip_invalid': 'Dette postnummer passer ikke til landet.',
+  'address.country_invalid': 'Angiv landekoden med to bogstaver, f.eks. DK.',
+  'address.country_fixed': 'Landet kan ikke ændres online. Kontakt venligst butikken.',
 
   'expired.title': 'Din session er udløbet',
   'expired.body':

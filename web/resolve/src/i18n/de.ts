@@ -206,7 +206,9 @@ export const de: Messages = {
   'actions.change_address': 'Lieferadresse ändern',
   'actions.address_save': 'Adresse speichern',
   'actions.address_saved': 'Die Lieferadresse wurde aktualisiert.',
-  'actions.failed': 'Das hat leider nicht geklappt: {message}',
+  'actions.check_fields': 'Bitte prüfen Sie die markierten Felder.',
+  'actions.not_allowed': 'Das lässt sich online nicht mehr ändern. Bitte wenden Sie sich an den Shop.',
+  'actions.unavailable': 'Der Shop bietet das online nicht an. Bitte wenden Sie sich an den Shop.',
   'address.name': 'Vollständiger Name',
   'address.company': 'Firma (optional)',
   'address.line1': 'Straße und Hausnummer',
@@ -216,6 +218,10 @@ export const de: Messages = {
   'address.province': 'Bundesland oder Region (optional)',
   'address.country': 'Ländercode',
   'address.phone': 'Telefon (optional)',
+  'address.invalid': 'Bitte prüfen Sie diese Angabe.',
+  'address.zip_invalid': 'Diese Postleitzahl passt nicht zum Land.',
+  'address.country_invalid': 'Bitte geben Sie den zweistelligen Ländercode ein, z. B. DE.',
+  'address.country_fixed': 'Das Land kann online nicht geändert werden. Bitte wenden Sie sich an den Shop.',
 
   'expired.title': 'Ihre Sitzung ist abgelaufen',
   'expired.body':

@@ -201,7 +201,9 @@ export const es: Messages = {
   'actions.change_address': 'Cambiar la dirección de envío',
   'actions.address_save': 'Guardar dirección',
   'actions.address_saved': 'La dirección de envío se ha actualizado.',
-  'actions.failed': 'No ha funcionado: {message}',
+  'actions.check_fields': 'Revisa los campos marcados.',
+  'actions.not_allowed': 'Esto ya no se puede cambiar en línea. Ponte en contacto con la tienda.',
+  'actions.unavailable': 'La tienda no ofrece esta opción en línea. Ponte en contacto con la tienda.',
   'address.name': 'Nombre completo',
   'address.company': 'Empresa (opcional)',
   'address.line1': 'Calle y número',
@@ -211,6 +213,10 @@ export const es: Messages = {
   'address.province': 'Provincia o región (opcional)',
   'address.country': 'Código de país',
   'address.phone': 'Teléfono (opcional)',
+  'address.invalid': 'Revisa este dato.',
+  'address.zip_invalid': 'Este código postal no corresponde al país.',
+  'address.country_invalid': 'Introduce el código de país de dos letras, p. ej., ES.',
+  'address.country_fixed': 'El país no se puede cambiar en línea. Ponte en contacto con la tienda.',
 
   'expired.title': 'Tu sesión ha caducado',
   'expired.body':

@@ -206,7 +206,9 @@ export const fr: Messages = {
   'actions.change_address': 'Modifier l’adresse de livraison',
   'actions.address_save': 'Enregistrer l’adresse',
   'actions.address_saved': 'L’adresse de livraison a été mise à jour.',
-  'actions.failed': 'Cela n’a pas fonctionné : {message}',
+  'actions.check_fields': 'Veuillez vérifier les champs signalés.',
+  'actions.not_allowed': 'Cela ne peut plus être modifié en ligne. Veuillez contacter la boutique.',
+  'actions.unavailable': 'La boutique ne propose pas cela en ligne. Veuillez contacter la boutique.',
   'address.name': 'Nom complet',
   'address.company': 'Entreprise (facultatif)',
   'address.line1': 'Numéro et nom de rue',
@@ -216,6 +218,10 @@ export const fr: Messages = {
   'address.province': 'Région ou province (facultatif)',
   'address.country': 'Code pays',
   'address.phone': 'Téléphone (facultatif)',
+  'address.invalid': 'Veuillez vérifier cette saisie.',
+  'address.zip_invalid': 'Ce code postal ne correspond pas au pays.',
+  'address.country_invalid': 'Veuillez saisir le code pays à deux lettres, par ex. FR.',
+  'address.country_fixed': 'Le pays ne peut pas être modifié en ligne. Veuillez contacter la boutique.',
 
   'expired.title': 'Votre session a expiré',
   'expired.body':

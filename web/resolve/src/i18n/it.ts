@@ -200,7 +200,9 @@ export const it: Messages = {
   'actions.change_address': 'Modifica l’indirizzo di spedizione',
   'actions.address_save': 'Salva indirizzo',
   'actions.address_saved': 'L’indirizzo di spedizione è stato aggiornato.',
-  'actions.failed': 'Non ha funzionato: {message}',
+  'actions.check_fields': 'Controlla i campi evidenziati.',
+  'actions.not_allowed': 'Non è più possibile modificarlo online. Contatta il negozio.',
+  'actions.unavailable': 'Il negozio non offre questa possibilità online. Contatta il negozio.',
   'address.name': 'Nome e cognome',
   'address.company': 'Azienda (facoltativo)',
   'address.line1': 'Via e numero civico',
@@ -210,6 +212,10 @@ export const it: Messages = {
   'address.province': 'Provincia o regione (facoltativo)',
   'address.country': 'Codice paese',
   'address.phone': 'Telefono (facoltativo)',
+  'address.invalid': 'Controlla questo dato.',
+  'address.zip_invalid': 'Questo CAP non corrisponde al paese.',
+  'address.country_invalid': 'Inserisci il codice paese di due lettere, ad es. IT.',
+  'address.country_fixed': 'Il paese non può essere modificato online. Contatta il negozio.',
 
   'expired.title': 'La tua sessione è scaduta',
   'expired.body':

@@ -204,7 +204,9 @@ export const nl: Messages = {
   'actions.change_address': 'Verzendadres wijzigen',
   'actions.address_save': 'Adres opslaan',
   'actions.address_saved': 'Het verzendadres is bijgewerkt.',
-  'actions.failed': 'Dat is niet gelukt: {message}',
+  'actions.check_fields': 'Controleer de gemarkeerde velden.',
+  'actions.not_allowed': 'Dit kan online niet meer worden gewijzigd. Neem contact op met de winkel.',
+  'actions.unavailable': 'De winkel biedt dit niet online aan. Neem contact op met de winkel.',
   'address.name': 'Volledige naam',
   'address.company': 'Bedrijf (optioneel)',
   'address.line1': 'Straat en huisnummer',
@@ -214,6 +216,10 @@ export const nl: Messages = {
   'address.province': 'Provincie of regio (optioneel)',
   'address.country': 'Landcode',
   'address.phone': 'Telefoon (optioneel)',
+  'address.invalid': 'Controleer dit gegeven.',
+  'address.zip_invalid': 'Deze postcode past niet bij het land.',
+  'address.country_invalid': 'Vul de landcode van twee letters in, bijv. NL.',
+  'address.country_fixed': 'Het land kan online niet worden gewijzigd. Neem contact op met de winkel.',
 
   'expired.title': 'Je sessie is verlopen',
   'expired.body':

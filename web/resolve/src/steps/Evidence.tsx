@@ -87,6 +87,8 @@ function PhotoGroup({
   }) {
   const input = useRef<HTMLInputElement>(null);
   const photos = draft.photos.filter((p) => p.kind === kind && p.lineItemId === lineItemId);
+  // A refused file stays listed with its reason, but does not take one of the places.
+  const taken = photos.filter((p) => p.status !== 'error').length;
   const groupId = `photos-${kind}-${lineItemId ?? 'package'}`;
   return (
     <fieldset className="fieldset photo-group" aria-describedby={`${groupId}-hint ${groupId}-error`}>
@@ -96,10 +98,10 @@ function PhotoGroup({
       </p>
       <ul className="photos" aria-live="polite">
         {photos.map((p) => (
-          <PhotoTile key={p.key} t={t} photo={p} onRetry={onRetry} onRemove={onRemove} />
+          <PhotoTile key={p.key} t={t} photo={p} full={taken >= max} onRetry={onRetry} onRemove={onRemove} />
         ))}
       </ul>
-      {photos.length < max && (
+      {taken < max && (
         <>
           <input
             ref={input}
@@ -111,7 +113,7 @@ function PhotoGroup({
             aria-hidden="true"
             data-testid={`file-${kind}-${lineItemId ?? 'package'}`}
             onChange={(e) => {
-              for (const f of Array.from(e.target.files ?? []).slice(0, max - photos.length))
+              for (const f of Array.from(e.target.files ?? []).slice(0, max - taken))
                 onAdd(kind, lineItemId, f, f.name);
               e.target.value = '';
             }}
@@ -129,11 +131,14 @@ function PhotoGroup({
 function PhotoTile({
   t,
   photo,
+  full,
   onRetry,
   onRemove,
 }: {
   t: T;
   photo: Photo;
+  /** Every place is taken by other photos: this one can only be removed. */
+  full: boolean;
   onRetry(key: string): void;
   onRemove(key: string): void;
 }) {
@@ -155,9 +160,11 @@ function PhotoTile({
             <span className="small field-error" role="alert">
               {photo.error}
             </span>
-            <button type="button" className="button small" onClick={() => onRetry(photo.key)}>
-              {t('evidence.retry')}
-            </button>
+            {photo.retryable !== false && !full && (
+              <button type="button" className="button small" onClick={() => onRetry(photo.key)}>
+                {t('evidence.retry')}
+              </button>
+            )}
           </>
         )}
         <button type="button" className="button small ghost" onClick={() => onRemove(photo.key)}>

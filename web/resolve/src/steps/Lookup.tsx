@@ -73,7 +73,15 @@ export function Lookup({ t, initialNumber, initialZip, notice, title, intro, onL
             inputMode="text"
             aria-invalid={missing.number || undefined}
             aria-describedby="order-number-hint order-number-error"
-            onChange={(e) => setNumber(e.target.value)}
+            onChange={(e) => {
+              setNumber(e.target.value);
+              // The lock-out is per order number: another number may be tried at once (the server still
+              // refuses it while the client itself is locked out).
+              if (error?.key === 'rate_limited') {
+                setError(null);
+                setWait(0);
+              }
+            }}
           />
           <p id="order-number-hint" className="hint">
             {t('lookup.order_number_hint')}

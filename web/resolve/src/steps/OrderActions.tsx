@@ -3,7 +3,7 @@ import { ApiError } from '../api';
 import type { T } from '../i18n';
 import type { MessageKey } from '../i18n/en';
 import type { OrderState } from '../types';
-import { Alert } from '../ui/common';
+import { Alert, FieldError } from '../ui/common';
 
 const FIELDS: [string, MessageKey, boolean, string][] = [
   ['name', 'address.name', true, 'name'],
@@ -17,6 +17,35 @@ const FIELDS: [string, MessageKey, boolean, string][] = [
   ['phone', 'address.phone', false, 'tel'],
 ];
 
+/** The server's refusals of an order action, in the customer's words (its own messages are English). */
+const ACTION_ERRORS: Record<string, MessageKey> = {
+  action_not_allowed: 'actions.not_allowed',
+  action_unavailable: 'actions.unavailable',
+  offline: 'page.offline',
+};
+
+/**
+ * What is wrong with the address, per field, as message keys: the empty required fields, a country that is
+ * not two letters or differs from the order's (the server refuses a new country), and whatever else the
+ * server named (`paths`, e.g. a postcode that does not fit the country).
+ */
+export function addressProblems(
+  address: Record<string, string>,
+  original: Record<string, string>,
+  paths: string[],
+): Record<string, MessageKey> {
+  const out: Record<string, MessageKey> = {};
+  for (const [k, , required] of FIELDS) {
+    const v = address[k].trim();
+    if (required && !v) out[k] = 'lookup.required';
+    else if (k === 'country_code' && !/^[A-Za-z]{2}$/.test(v)) out[k] = 'address.country_invalid';
+    else if (k === 'country_code' && original[k] && v.toUpperCase() !== original[k].toUpperCase())
+      out[k] = 'address.country_fixed';
+    else if (paths.includes(k)) out[k] = k === 'zip_code' ? 'address.zip_invalid' : 'address.invalid';
+  }
+  return out;
+}
+
 /** Cancel / change address: offered only when the server says this (token) session may. */
 export function OrderActions({
   t,
@@ -29,31 +58,40 @@ export function OrderActions({
 }) {
   const [mode, setMode] = useState<'idle' | 'confirm-cancel' | 'address'>('idle');
   const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
-  const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
+  // Message keys, not texts: they follow a language switch. (Success is told by the order view.)
+  const [failure, setFailure] = useState<MessageKey | null>(null);
+  const [fieldErrors, setFieldErrors] = useState<Record<string, MessageKey>>({});
   const keepRef = useRef<HTMLButtonElement>(null);
   useEffect(() => {
     if (mode === 'confirm-cancel') keepRef.current?.focus();
   }, [mode]);
   const a = state.order.shipping_address;
-  const [address, setAddress] = useState<Record<string, string>>(() =>
+  const [original] = useState<Record<string, string>>(() =>
     Object.fromEntries(FIELDS.map(([k]) => [k, String((a as Record<string, unknown> | null)?.[k] ?? '')])),
   );
+  const [address, setAddress] = useState(original);
+
+  const fieldsWithErrors = (errs: Record<string, MessageKey>) => {
+    setFieldErrors(errs);
+    setFailure('actions.check_fields');
+    const first = FIELDS.find(([k]) => errs[k]);
+    if (first) requestAnimationFrame(() => document.getElementById(`addr-${first[0]}`)?.focus());
+  };
 
   const run = async (kind: 'cancel' | 'address', body?: Record<string, string | null>) => {
     setBusy(true);
-    setResult(null);
+    setFailure(null);
     setFieldErrors({});
     try {
       await onAction(kind, body);
       setMode('idle');
     } catch (err) {
       const e = err instanceof ApiError ? err : null;
-      if (e?.errors.length)
-        setFieldErrors(
-          Object.fromEntries(e.errors.map((x) => [x.path.replace(/^\/(body\/)?/, ''), x.message])),
-        );
-      setResult({ ok: false, text: t('actions.failed', { message: e?.message ?? t('error.generic') }) });
+      const paths = (e?.errors ?? []).map((x) => x.path.replace(/^\/(body\/)?/, ''));
+      const problems =
+        kind === 'address' && e?.key === 'validation_failed' ? addressProblems(address, original, paths) : {};
+      if (Object.keys(problems).length) fieldsWithErrors(problems);
+      else setFailure(ACTION_ERRORS[e?.key ?? ''] ?? 'error.generic');
     } finally {
       setBusy(false);
     }
@@ -61,6 +99,9 @@ export function OrderActions({
 
   const submitAddress = (e: FormEvent) => {
     e.preventDefault();
+    // Checked here first, in the customer's language; the server checks again (and the postcode's shape).
+    const problems = addressProblems(address, original, []);
+    if (Object.keys(problems).length) return fieldsWithErrors(problems);
     const body: Record<string, string | null> = {};
     for (const [k, , required] of FIELDS) body[k] = address[k].trim() || (required ? '' : null);
     void run('address', body);
@@ -71,7 +112,7 @@ export function OrderActions({
       <h2 id="actions-title" className="heading">
         {t('actions.title')}
       </h2>
-      {result && <Alert kind={result.ok ? 'success' : 'error'}>{result.text}</Alert>}
+      {failure && <Alert testId="action-error">{t(failure)}</Alert>}
       {mode === 'idle' && (
         <div className="row">
           {state.actions.change_address && (
@@ -112,16 +153,25 @@ export function OrderActions({
                 required={required}
                 autoComplete={`shipping ${autoComplete}`}
                 aria-invalid={fieldErrors[k] ? true : undefined}
+                aria-describedby={fieldErrors[k] ? `addr-${k}-error` : undefined}
                 onChange={(e) => setAddress({ ...address, [k]: e.target.value })}
               />
-              {fieldErrors[k] && <p className="field-error">{fieldErrors[k]}</p>}
+              <FieldError id={`addr-${k}-error`} text={fieldErrors[k] && t(fieldErrors[k])} />
             </div>
           ))}
           <div className="row">
             <button type="submit" className="button primary" disabled={busy}>
               {t('actions.address_save')}
             </button>
-            <button type="button" className="button" onClick={() => setMode('idle')}>
+            <button
+              type="button"
+              className="button"
+              onClick={() => {
+                setMode('idle');
+                setFailure(null);
+                setFieldErrors({});
+              }}
+            >
               {t('wizard.back')}
             </button>
           </div>

@@ -43,6 +43,20 @@ export function Wizard(props: WizardProps) {
   useEffect(() => {
     if (shown) setErrors(validateStep(step, flow, draft, order, t));
   }, [draft, shown, step, flow, order, t]);
+  // A draft restored after a reload has lost its photos (they live in memory only), and the order may have
+  // changed: the wizard opens at the first step that is no longer complete, with its messages, instead of
+  // a review whose sending fails.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: checked once, when the wizard opens
+  useEffect(() => {
+    for (let i = 0; i < index; i++) {
+      const e = validateStep(steps[i], flow, draft, order, t);
+      if (Object.keys(e).length) {
+        setIndex(i);
+        setErrors(e);
+        return;
+      }
+    }
+  }, []);
 
   const next = () => {
     const e = validateStep(step, flow, draft, order, t);

@@ -1,0 +1,290 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { sql } from 'drizzle-orm';
+import type { Browser, Page } from 'playwright-core';
+import { query } from '../../src/db/client.js';
+import { en } from '../../web/resolve/src/i18n/en.js';
+import {
+  browserAvailable,
+  FIXTURE_JPEG,
+  launch,
+  lookUp,
+  newPage,
+  type PageServer,
+  seriousViolations,
+  shooter,
+  startPageServer,
+  submitClaim,
+  VIEWPORTS,
+} from './support.js';
+
+// Where customers got stuck when trying the page by hand: a reload after the photos, refused files, the
+// address form's messages, a lock-out on a mistyped order number, and the reason shown for a split order.
+
+const run = browserAvailable();
+
+/** The German texts the address test expects (web/resolve/src/i18n/de.ts). */
+const de = {
+  'actions.change_address': 'Lieferadresse ändern',
+  'actions.address_save': 'Adresse speichern',
+  'actions.address_saved': 'Die Lieferadresse wurde aktualisiert.',
+  'actions.check_fields': 'Bitte prüfen Sie die markierten Felder.',
+  'address.zip': 'Postleitzahl',
+  'address.country': 'Ländercode',
+  'address.zip_invalid': 'Diese Postleitzahl passt nicht zum Land.',
+  'address.country_fixed': 'Das Land kann online nicht geändert werden. Bitte wenden Sie sich an den Shop.',
+  'lookup.required': 'Bitte füllen Sie dieses Feld aus.',
+};
+const phone = VIEWPORTS[0];
+
+/** The damaged-item flow on 1001 for the mug, with one photo, up to the review. */
+async function damagedMugToReview(page: Page) {
+  await page.getByRole('button', { name: en['flow.defective'] }).click();
+  await page.getByRole('checkbox', { name: /Ceramic mug/ }).check();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByLabel('Broken on arrival').check();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.locator('[data-testid^="file-photo-"]').first().setInputFiles(FIXTURE_JPEG);
+  await page.getByText(en['evidence.uploaded']).waitFor();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByLabel(/Describe the problem/).fill('The handle came off in the box.');
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByLabel(/Replacement/).check();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('heading', { name: en['review.title'] }).waitFor();
+}
+
+describe('customer page: recovering from what went wrong', { skip: !run }, () => {
+  let server: PageServer;
+  let browser: Browser;
+  before(async () => {
+    server = await startPageServer({
+      lookup: {
+        ipMax: 100_000,
+        ipWindowSeconds: 600,
+        shopMax: 1_000_000,
+        orderFailures: 3,
+        ipFailures: 10_000,
+        lockSeconds: 600,
+      },
+    });
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  const merchant = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${server.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${server.adminKey}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    assert.ok(res.ok, `${method} ${path} → ${res.status} ${text}`);
+    return JSON.parse(text) as T;
+  };
+
+  test('a reload after the photo step returns to the photos (they are not kept), not to a review that fails', async () => {
+    const { context, page } = await newPage(browser, phone);
+    const shot = shooter(page, 'reload-after-photos', phone);
+    try {
+      await page.goto(`${server.url}/resolve/demo?lang=en`);
+      await lookUp(page, '1001', '10115');
+      await damagedMugToReview(page);
+      assert.match(await page.getByTestId('review').innerText(), /1 photo\(s\)/);
+
+      // The phone reloads the tab (e.g. after the camera app): the answers come back, the photo cannot.
+      await page.reload();
+      await page.getByRole('heading', { name: en['evidence.title'] }).waitFor();
+      await page
+        .getByText(en['evidence.missing'].replace('{min}', '1').replace('{title}', 'Ceramic mug'))
+        .waitFor();
+      assert.deepEqual(await seriousViolations(page), []);
+      await shot('back-at-photos');
+
+      await page.locator('[data-testid^="file-photo-"]').first().setInputFiles(FIXTURE_JPEG);
+      await page.getByText(en['evidence.uploaded']).waitFor();
+      await page.getByRole('button', { name: 'Continue' }).click();
+      assert.equal(
+        await page.getByLabel(/Describe the problem/).inputValue(),
+        'The handle came off in the box.',
+      );
+      await page.getByRole('button', { name: 'Continue' }).click();
+      assert.equal(await page.getByLabel(/Replacement/).isChecked(), true);
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await page.getByRole('button', { name: en['review.submit'] }).click();
+      await page.getByTestId('confirmation').waitFor();
+      await shot('sent');
+      const [row] = await query<{ n: number }>(
+        server.ctx.db,
+        sql`select count(*)::int as n from claim_evidence e join claims c on c.id = e.claim_id
+             where c.shop_id = ${server.demo.id} and c.description = 'The handle came off in the box.'`,
+      );
+      assert.equal(row.n, 1, 'the claim has its photo');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('a refused file offers no pointless "Try again" and does not use up a place for a photo', async () => {
+    const { context, page } = await newPage(browser, phone);
+    const shot = shooter(page, 'refused-files', phone);
+    try {
+      await page.goto(`${server.url}/resolve/demo?lang=en`);
+      await lookUp(page, '1005', 'SW1A 1AA');
+      await page.getByRole('button', { name: en['flow.defective'] }).click();
+      await page.getByRole('button', { name: 'Continue' }).click(); // the lamp is the only item
+      await page.getByLabel('Damaged in transit').check();
+      await page.getByRole('button', { name: 'Continue' }).click();
+      const input = page.locator('[data-testid^="file-photo-"]').first();
+      const group = page.locator('fieldset.photo-group').first();
+
+      await input.setInputFiles({
+        name: 'holiday.jpg',
+        mimeType: 'image/jpeg',
+        buffer: Buffer.from('not a photo'),
+      });
+      await group.getByText(en['evidence.rejected_type']).waitFor();
+      await input.setInputFiles({
+        name: 'huge.jpg',
+        mimeType: 'image/jpeg',
+        buffer: Buffer.alloc(11 * 1024 * 1024, 0xff),
+      });
+      await group.getByText(en['evidence.rejected_size'].replace('{size}', '10 MB')).waitFor();
+      assert.equal(await group.getByRole('button', { name: en['evidence.retry'] }).count(), 0);
+      assert.deepEqual(await seriousViolations(page), []);
+      await shot('refused');
+
+      // Five photos may be added (the flow's maximum) although two tiles show refused files.
+      for (let i = 1; i <= 5; i++) {
+        await input.setInputFiles(FIXTURE_JPEG);
+        await group
+          .getByText(en['evidence.uploaded'])
+          .nth(i - 1)
+          .waitFor();
+      }
+      assert.equal(await group.getByRole('button', { name: `+ ${en['evidence.add_photo']}` }).count(), 0);
+      await shot('five-added');
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await page.getByRole('heading', { name: en['details.title'] }).waitFor();
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('the address form explains itself in the customer’s language, field by field', async () => {
+    const { context, page } = await newPage(browser, phone, { locale: 'de-DE' });
+    const shot = shooter(page, 'address-errors', phone);
+    try {
+      const [order] = (
+        await merchant<{ data: { id: string }[] }>('GET', '/v1/shops/demo/orders?order_number=1003')
+      ).data;
+      const link = await merchant<{ token: string }>(
+        'POST',
+        `/v1/shops/demo/orders/${order.id}/resolve-link`,
+        {},
+      );
+      await page.goto(`${server.url}/resolve/demo?token=${encodeURIComponent(link.token)}&lang=de`);
+      const actions = page.getByTestId('order-actions');
+      await actions.getByRole('button', { name: de['actions.change_address'] }).click();
+      const field = (label: keyof typeof de) => actions.getByLabel(de[label], { exact: true });
+      const save = () => actions.getByRole('button', { name: de['actions.address_save'] }).click();
+      const errorOf = async (label: keyof typeof de) => {
+        const id = await field(label).getAttribute('aria-describedby');
+        assert.ok(id, `${label} names its error`);
+        return page.locator(`[id="${id}"]`).innerText();
+      };
+
+      // Empty required fields and another country: checked on the page, nothing sent yet.
+      await field('address.zip').fill('');
+      await field('address.country').fill('AT');
+      await save();
+      await actions.getByTestId('action-error').getByText(de['actions.check_fields']).waitFor();
+      assert.equal(await errorOf('address.zip'), de['lookup.required']);
+      assert.equal(await errorOf('address.country'), de['address.country_fixed']);
+      assert.equal(await page.evaluate(() => document.activeElement?.id), 'addr-zip_code');
+      assert.deepEqual(await seriousViolations(page), []);
+      await shot('checked-on-the-page');
+
+      // A postcode of the wrong shape for Germany: refused by the server, explained here.
+      await field('address.country').fill('DE');
+      await field('address.zip').fill('1234');
+      const answered = page.waitForResponse((r) => r.url().includes('/order/address'));
+      await save();
+      assert.equal((await answered).status(), 400);
+      await page.getByText(de['address.zip_invalid']).waitFor();
+      assert.equal(await errorOf('address.zip'), de['address.zip_invalid']);
+      assert.equal(await actions.getByRole('alert').first().innerText(), de['actions.check_fields']);
+      const text = await actions.innerText();
+      assert.doesNotMatch(text, /must|invalid|postcode for|request is/i, 'no English server text');
+      await shot('checked-by-the-server');
+
+      await field('address.zip').fill('20095');
+      await save();
+      await page.getByTestId('action-result').getByText(de['actions.address_saved']).waitFor();
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('locked out after wrong ZIPs, a corrected order number can be tried at once', async () => {
+    const { context, page } = await newPage(browser, phone);
+    const shot = shooter(page, 'lockout-other-number', phone);
+    try {
+      await page.goto(`${server.url}/resolve/demo?lang=en`);
+      // The customer keeps typing someone else's order number (1002 instead of 1001) with their own ZIP.
+      for (let i = 0; i < 3; i++) {
+        await lookUp(page, '1002', '10115');
+        await page.getByTestId('lookup-error-order_not_found').waitFor();
+      }
+      await lookUp(page, '1002', '10115');
+      await page.getByTestId('lookup-error-rate_limited').waitFor();
+      const button = page.locator('form button[type=submit]');
+      assert.equal(await button.isDisabled(), true);
+      await shot('locked');
+      await page.getByLabel(en['lookup.order_number']).fill('1001');
+      assert.equal(await button.isDisabled(), false);
+      await button.click();
+      await page.getByRole('heading', { name: 'Hi Kim!' }).waitFor();
+      await shot('found');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('1005 with the lamp claimed: the bulbs on their way are "not delivered yet", not "already reported"', async () => {
+    await submitClaim(
+      server,
+      { order_number: '1005', zip_code: 'SW1A 1AA' },
+      (flows) => {
+        const f = flows.find((x) => x.flow === 'wrong_item')!;
+        return {
+          flow: 'wrong_item',
+          reason: 'wrong_product',
+          items: [{ line_item_id: f.items[0].line_item_id, quantity: 1 }],
+          resolution_preference: 'replacement',
+        };
+      },
+      1,
+    );
+    const { context, page } = await newPage(browser, phone);
+    try {
+      await page.goto(`${server.url}/resolve/demo?lang=en`);
+      await lookUp(page, '1005', 'sw1a1aa');
+      await page.getByRole('heading', { name: 'Hi Oliver!' }).waitFor();
+      for (const flow of ['defective', 'return']) {
+        const text = await page.getByTestId(`unavailable-${flow}`).innerText();
+        assert.ok(text.includes(en['reason_code.not_delivered']), `${flow}: ${text}`);
+        assert.ok(!text.includes(en['reason_code.already_claimed']), `${flow}: ${text}`);
+      }
+      await shooter(page, 'split-order-claimed', phone)('order');
+    } finally {
+      await context.close();
+    }
+  });
+});
