@@ -16,6 +16,7 @@ import { createStorage } from '../src/storage/index.js';
 import type { BlobStorage } from '../src/storage/port.js';
 import { createTestShop, startTestApp, type TestContext, type TestShop } from './support/app.js';
 import { assertError, type Res } from './support/http.js';
+import { mp4, noise, VIDEO_PLACE } from './support/images.js';
 import { orderDoc } from './support/orders.js';
 
 // Evidence uploads through the customer API (SPEC §5 step 4, issue 3 point 6): multipart, type by content,
@@ -221,6 +222,25 @@ describe('POST /v1/resolve/{slug}/uploads', () => {
     const res = await upload(auth, photo(bigJpeg(size)));
     assert.equal(res.statusCode, 201, res.body.slice(0, 300));
     assert.ok(res.json().size >= size - 100);
+  });
+
+  test('a motion photo straight from a phone (JPEG + MP4 video) is accepted and stored as the JPEG alone', async () => {
+    const auth = await openSession();
+    const jpeg = fixture('exif-gps-orientation.jpg');
+    const video = mp4(noise(64 * 1024));
+    const res = await upload(auth, photo(Buffer.concat([jpeg, video]), 'PXL_20240501_101010123.MP.jpg'));
+    assert.equal(res.statusCode, 201, res.body);
+    const { id, content_type, size } = res.json();
+    assert.equal(content_type, 'image/jpeg');
+    assert.equal(size, jpeg.length);
+    const [row] = await ctx.db.select().from(uploads).where(eq(uploads.id, id));
+    const stored = await storage.get(row.storageKey);
+    assert.ok(stored);
+    assert.equal(stored.length, jpeg.length);
+    assert.equal(row.size, jpeg.length);
+    assert.equal(row.sha256, createHash('sha256').update(stored).digest('hex'));
+    for (const gone of ['ftyp', 'mdat', VIDEO_PLACE]) assert.equal(stored.indexOf(gone), -1, gone);
+    for (const l of latitudeBytes()) assert.equal(stored.indexOf(l), -1, 'EXIF latitude stored');
   });
 
   test('without a session: 401, nothing stored', async () => {

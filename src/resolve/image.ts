@@ -2,6 +2,7 @@ import { crc32 } from 'node:zlib';
 import { app1Tiff, continuesExif, wipeExif, wipeExifSpans } from './exif.js';
 import { cleanHeic } from './heic.js';
 import { damaged, ImageRejected } from './image-errors.js';
+import { isCameraTrailer } from './jpeg-trailers.js';
 import { isLocation, jpegXmpPlaces, type Ranges, wipeXmpLocation, type XmpPlace } from './xmp.js';
 
 export { ImageRejected };
@@ -37,7 +38,8 @@ export function sniff(buf: Buffer): ImageType | null {
 
 /**
  * Checks the file is exactly one well-formed image of its type (no data appended or prepended, so no
- * ZIP/HTML/script polyglots), and returns a copy with the location data removed: EXIF GPS (exif.ts), XMP
+ * ZIP/HTML/script polyglots; a JPEG's Motion Photo video or Samsung trailer is recognised and cut off, see
+ * jpeg-trailers.ts), and returns a copy with the location data removed: EXIF GPS (exif.ts), XMP
  * location properties in any encoding (xmp.ts), IPTC and Photoshop resources (JPEG APP13, PNG raw profiles),
  * and PNG text chunks named after a place.
  */
@@ -63,7 +65,8 @@ export function inspectAndClean(input: Buffer): { type: ImageType; data: Buffer 
       out = cleanHeic(buf, xmp);
       break;
   }
-  if (hasActiveContent(input, pixels))
+  // Only what is stored is searched: a JPEG may come back shorter, its camera trailer cut off.
+  if (hasActiveContent(type === 'image/jpeg' ? input.subarray(0, out.length) : input, pixels))
     throw new ImageRejected('invalid_evidence', 'This file contains more than an image and was rejected.');
   for (const place of xmp) wipeXmpLocation(out, place);
   return { type, data: out };
@@ -84,15 +87,21 @@ function cleanJpeg(buf: Buffer, pixels: Ranges, xmp: XmpPlace[]): Buffer {
   const segments: [number, number, number][] = [];
   const exif: Ranges[] = [];
   let end = jpegImage(buf, 0, pixels, segments, exif);
-  // Cameras append further complete JPEGs (MPF previews, depth maps), and some pad with zeros; anything
-  // else after EOI is not part of a photo (a ZIP, a script, …).
+  // Cameras append further complete JPEGs (MPF previews, depth and gain maps), and some pad with zeros.
+  // After the images, a Motion Photo video or a Samsung trailer is cut off (jpeg-trailers.ts); anything else
+  // after EOI is not part of a photo (a ZIP, a script, …).
+  let keep = buf.length;
   while (end < buf.length && !buf.subarray(end).every((b) => b === 0)) {
-    if (!(buf[end] === 0xff && buf[end + 1] === 0xd8 && buf[end + 2] === 0xff)) throw bad('JPEG');
+    if (!(buf[end] === 0xff && buf[end + 1] === 0xd8 && buf[end + 2] === 0xff)) {
+      if (!isCameraTrailer(buf, end)) throw bad('JPEG');
+      keep = end;
+      break;
+    }
     end = jpegImage(buf, end, pixels, segments, exif);
   }
   for (const spans of exif) wipeExifSpans(buf, spans);
   xmp.push(...jpegXmpPlaces(buf, segments));
-  return buf;
+  return keep < buf.length ? Buffer.from(buf.subarray(0, keep)) : buf;
 }
 
 /**

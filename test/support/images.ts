@@ -183,3 +183,72 @@ export const GPS_IFD: TiffEntry[] = [
   [3, 2, 2, Buffer.from('E\0')],
   [4, 5, 3, LON_BE],
 ];
+
+// Camera trailers after a JPEG (src/resolve/jpeg-trailers.ts): Motion Photo videos and Samsung SEF trailers.
+
+/** An ISO BMFF box (32-bit size). */
+export function box(type: string, ...content: Buffer[]): Buffer {
+  const body = Buffer.concat(content);
+  return Buffer.concat([u32be(body.length + 8), Buffer.from(type, 'latin1'), body]);
+}
+
+/** Where the video of a motion photo was taken, as an MP4 `©xyz` box holds it (ISO 6709). */
+export const VIDEO_PLACE = '+52.5200+013.4050/';
+
+/** Bytes that look like compressed media data (deterministic). */
+export function noise(length: number, seed = 1): Buffer {
+  const out = Buffer.alloc(length);
+  let x = seed;
+  for (let i = 0; i < length; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+/** A small MP4 as phones append it: `ftyp`, `moov` (with the place in `udta/©xyz`), `mdat`. */
+export function mp4(mdat: Buffer = noise(4096)): Buffer {
+  const xyz = box('\xa9xyz', u16be(VIDEO_PLACE.length, 0x15c7), Buffer.from(VIDEO_PLACE, 'latin1'));
+  return Buffer.concat([
+    box('ftyp', Buffer.from('mp42\0\0\0\0isommp42', 'latin1')),
+    box('moov', box('mvhd', Buffer.alloc(100)), box('udta', xyz)),
+    box('mdat', mdat),
+  ]);
+}
+
+/** Samsung SEF block types (ExifTool Samsung.pm, Samsung::Trailer). */
+export const SEF = { imageUtcData: 0x0a01, motionPhotoData: 0x0a30, mccData: 0x0aa1 } as const;
+
+/**
+ * A Samsung SEF trailer: blocks [type, name, data] one after the other (each zero-padded to 4 bytes when
+ * `align`), then the directory ("SEFH", version, count, entries [0, type, offset back from SEFH, size]), its
+ * length and "SEFT".
+ */
+export function samsungTrailer(blocks: [number, string, Buffer][], align = false): Buffer {
+  const parts: Buffer[] = [];
+  const entries: [type: number, at: number, size: number][] = [];
+  let at = 0;
+  for (const [type, name, data] of blocks) {
+    const head = Buffer.alloc(8);
+    head.writeUInt16LE(type, 2);
+    head.writeUInt32LE(name.length, 4);
+    const block = Buffer.concat([head, Buffer.from(name, 'latin1'), data]);
+    entries.push([type, at, block.length]);
+    const pad = align ? (4 - (block.length % 4)) % 4 : 0;
+    parts.push(block, Buffer.alloc(pad));
+    at += block.length + pad;
+  }
+  const dir = Buffer.alloc(12 + 12 * entries.length);
+  dir.write('SEFH', 0, 'latin1');
+  dir.writeUInt32LE(106, 4);
+  dir.writeUInt32LE(entries.length, 8);
+  for (const [i, [type, start, size]] of entries.entries()) {
+    dir.writeUInt16LE(type, 12 + 12 * i + 2);
+    dir.writeUInt32LE(at - start, 12 + 12 * i + 4);
+    dir.writeUInt32LE(size, 12 + 12 * i + 8);
+  }
+  const foot = Buffer.alloc(8);
+  foot.writeUInt32LE(dir.length, 0);
+  foot.write('SEFT', 4, 'latin1');
+  return Buffer.concat([...parts, dir, foot]);
+}
