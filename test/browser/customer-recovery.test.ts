@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import type { Browser, Page } from 'playwright-core';
@@ -156,11 +157,19 @@ describe('customer page: recovering from what went wrong', { skip: !run }, () =>
         buffer: Buffer.alloc(11 * 1024 * 1024, 0xff),
       });
       await group.getByText(en['evidence.rejected_size'].replace('{size}', '10 MB')).waitFor();
+      // A photo carrying more than the picture (here a web page appended): the server refuses it (invalid_evidence)
+      // and the customer is told what to do instead, not "The upload failed" with a "Try again" that fails again.
+      await input.setInputFiles({
+        name: 'shared.jpg',
+        mimeType: 'image/jpeg',
+        buffer: Buffer.concat([fs.readFileSync(FIXTURE_JPEG), Buffer.from('<p>not part of a photo</p>')]),
+      });
+      await group.getByText(en['evidence.rejected_content']).waitFor();
       assert.equal(await group.getByRole('button', { name: en['evidence.retry'] }).count(), 0);
       assert.deepEqual(await seriousViolations(page), []);
       await shot('refused');
 
-      // Five photos may be added (the flow's maximum) although two tiles show refused files.
+      // Five photos may be added (the flow's maximum) although three tiles show refused files.
       for (let i = 1; i <= 5; i++) {
         await input.setInputFiles(FIXTURE_JPEG);
         await group

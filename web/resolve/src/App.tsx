@@ -279,6 +279,8 @@ export function App({ boot }: { boot: Boot }) {
     if (err instanceof ApiError) {
       if (err.key === 'unsupported_file_type' || err.key === 'unsupported_media_type')
         return { error: t('evidence.rejected_type'), retryable: false };
+      // A damaged file or one carrying more than an image (src/resolve/image.ts): sending it again cannot help.
+      if (err.key === 'invalid_evidence') return { error: t('evidence.rejected_content'), retryable: false };
       if (err.key === 'payload_too_large')
         return { error: t('evidence.rejected_size', { size: mb(boot.upload_max_bytes) }), retryable: false };
       if (err.key === 'offline') return { error: t('page.offline'), retryable: true };

@@ -125,6 +125,8 @@ export const da: Messages = {
   'evidence.uploading': 'Uploader {percent} %',
   'evidence.uploaded': 'Uploadet',
   'evidence.rejected_type': 'Denne fil kan vi ikke modtage som billede. Brug JPEG, PNG, WebP eller HEIC.',
+  'evidence.rejected_content':
+    'Vi kan ikke bruge dette billede: filen indeholder mere end et billede. Upload et skærmbillede af det, eller tag billedet igen.',
   'evidence.rejected_size': 'Billedet er for stort. Grænsen er {size}.',
   'evidence.failed': 'Upload mislykkedes.',
   'evidence.missing': 'Tilføj mindst {min} billede(r) af {title}.',

@@ -124,6 +124,8 @@ export const en = {
   'evidence.uploading': 'Uploading {percent}%',
   'evidence.uploaded': 'Uploaded',
   'evidence.rejected_type': 'This file is not a photo we can accept. Please use JPEG, PNG, WebP or HEIC.',
+  'evidence.rejected_content':
+    'We can’t use this photo: the file holds more than a picture. Please take a screenshot of it and upload that, or take the photo again.',
   'evidence.rejected_size': 'This photo is too large. The limit is {size}.',
   'evidence.failed': 'The upload failed.',
   'evidence.missing': 'Please add at least {min} photo(s) of {title}.',

@@ -127,6 +127,8 @@ export const es: Messages = {
   'evidence.uploading': 'Subiendo {percent} %',
   'evidence.uploaded': 'Subida',
   'evidence.rejected_type': 'No podemos aceptar este archivo como foto. Usa JPEG, PNG, WebP o HEIC.',
+  'evidence.rejected_content':
+    'No podemos usar esta foto: el archivo contiene algo más que una imagen. Sube una captura de pantalla de la foto o vuelve a hacerla.',
   'evidence.rejected_size': 'Esta foto es demasiado grande. El límite es {size}.',
   'evidence.failed': 'No se ha podido subir.',
   'evidence.missing': 'Añade al menos {min} foto(s) de {title}.',

@@ -129,6 +129,8 @@ export const fr: Messages = {
   'evidence.uploaded': 'Envoyée',
   'evidence.rejected_type':
     'Nous ne pouvons pas accepter ce fichier comme photo. Veuillez utiliser le format JPEG, PNG, WebP ou HEIC.',
+  'evidence.rejected_content':
+    'Nous ne pouvons pas utiliser cette photo : le fichier contient plus qu’une image. Envoyez une capture d’écran de la photo, ou reprenez la photo.',
   'evidence.rejected_size': 'Cette photo est trop volumineuse. La taille maximale est de {size}.',
   'evidence.failed': 'L’envoi a échoué.',
   'evidence.missing': 'Veuillez ajouter au moins {min} photo(s) pour {title}.',

@@ -125,6 +125,8 @@ export const it: Messages = {
   'evidence.uploading': 'Caricamento {percent}%',
   'evidence.uploaded': 'Caricata',
   'evidence.rejected_type': 'Non possiamo accettare questo file come foto. Usa JPEG, PNG, WebP o HEIC.',
+  'evidence.rejected_content':
+    'Non possiamo usare questa foto: il file contiene più di un’immagine. Carica uno screenshot della foto oppure scattala di nuovo.',
   'evidence.rejected_size': 'Questa foto è troppo grande. Il limite è {size}.',
   'evidence.failed': 'Caricamento non riuscito.',
   'evidence.missing': 'Aggiungi almeno {min} foto di {title}.',

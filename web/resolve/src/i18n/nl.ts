@@ -129,6 +129,8 @@ export const nl: Messages = {
   'evidence.uploaded': 'Geüpload',
   'evidence.rejected_type':
     'Dit bestand kunnen we niet als foto accepteren. Gebruik JPEG, PNG, WebP of HEIC.',
+  'evidence.rejected_content':
+    'We kunnen deze foto niet gebruiken: het bestand bevat meer dan een afbeelding. Upload een schermafbeelding van de foto of maak de foto opnieuw.',
   'evidence.rejected_size': 'Deze foto is te groot. De limiet is {size}.',
   'evidence.failed': 'Het uploaden is mislukt.',
   'evidence.missing': 'Voeg minstens {min} foto(’s) van {title} toe.',
