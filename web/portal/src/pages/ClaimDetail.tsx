@@ -4,6 +4,7 @@ import { ApiError, api, type Claim, type Me } from '../api';
 import { Badge, ErrorBox, Loading, Notice } from '../ui/common';
 import { dateTime, label, money } from '../ui/format';
 import { onLink } from '../ui/router';
+import { ClaimActions } from './ClaimActions';
 import { ClaimSide } from './ClaimSide';
 import { Gallery } from './Gallery';
 
@@ -212,6 +213,7 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
               <Gallery evidence={claim.evidence} itemTitle={(id) => (id ? items.get(id) : undefined)} />
             )}
           </section>
+          <ClaimActions slug={shop.slug} claim={claim} canWork={canWork} onChanged={load} />
           <section className="card" aria-labelledby="history-title">
             <h2 id="history-title">History</h2>
             <ol className="history">

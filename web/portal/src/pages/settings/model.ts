@@ -132,3 +132,18 @@ export function errorsUnder(errors: FieldErrors, prefix: string): string[] {
 }
 
 export const pointer = (path: Path) => `/${path.join('/')}`;
+
+const MB = 1_048_576;
+/**
+ * The server's validator speaks in stored units and regular expressions; the form shows megabytes and
+ * addresses. Its messages, said in the form's terms.
+ */
+export function readableError(path: string, message: string): string {
+  if (path === '/upload_max_bytes')
+    return message.replace(/\d+/g, (n) => `${Math.round((Number(n) / MB) * 100) / 100} MB`);
+  if (!message.startsWith('must match pattern')) return message;
+  if (/^\/allowed_origins\/\d+$/.test(path))
+    return 'must be a site’s origin, such as https://shop.example.com (no path), or * for any site';
+  if (path === '/returns/external_url_template') return 'must be an https:// address';
+  return message;
+}

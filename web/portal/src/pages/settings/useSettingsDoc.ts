@@ -9,6 +9,7 @@ import {
   normalize,
   type Path,
   type ResolveSettings,
+  readableError,
   setIn,
 } from './model';
 
@@ -79,7 +80,9 @@ export function useSettingsDoc(slug: string) {
       setSavedAt(new Date());
       return true;
     } catch (err) {
-      const e = err instanceof ApiError ? err : new ApiError('unknown', String(err), 0);
+      const raw = err instanceof ApiError ? err : new ApiError('unknown', String(err), 0);
+      const readable = raw.errors.map((x) => ({ path: x.path, message: readableError(x.path, x.message) }));
+      const e = new ApiError(raw.key, raw.message, raw.status, readable, raw.retryAfter);
       setSaveError(e);
       setErrors(Object.fromEntries(e.errors.map((x) => [x.path, x.message])));
       return false;

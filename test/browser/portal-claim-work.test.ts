@@ -1,0 +1,191 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { jobHandlers } from '../../src/jobs/catalog.js';
+import { drainJobs } from '../support/jobs.js';
+import {
+  browserAvailable,
+  launch,
+  newPage,
+  type PageServer,
+  portalSignIn,
+  seriousViolations,
+  shooter,
+  startPageServer,
+  submitClaim,
+  VIEWPORTS,
+} from './support.js';
+
+// What a merchant could not do, or could not read, when working claims in the portal by hand.
+
+const run = browserAvailable();
+const [phone, desktop] = VIEWPORTS;
+const ADMIN = { email: 'admin@demo.test', password: 'demo-password-123' };
+
+describe('merchant portal: working a claim', { skip: !run }, () => {
+  let server: PageServer;
+  let browser: Browser;
+  let shirts: { id: string; number: string };
+
+  before(async () => {
+    server = await startPageServer({}, 'portal');
+    browser = await launch();
+    // Both T-shirts of 1001 arrived damaged.
+    shirts = await submitClaim(
+      server,
+      { order_number: '1001', zip_code: '10115' },
+      (flows) => {
+        const f = flows.find((x) => x.flow === 'defective')!;
+        return {
+          flow: 'defective',
+          reason: 'damaged_in_transit',
+          items: [{ line_item_id: f.items[0].line_item_id, quantity: 2 }],
+          resolution_preference: 'refund',
+        };
+      },
+      1,
+    );
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${server.url}/v1/shops/demo${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${server.adminKey}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    assert.ok(res.ok, `${method} ${path} → ${res.status} ${text}`);
+    return JSON.parse(text) as T;
+  };
+  /** The worker's part: carry out the queued refunds and replacements (the demo shop's connector). */
+  const work = () => drainJobs(server.ctx.db, jobHandlers(server.ctx.deps), ['claims.action']);
+
+  test('an agent refunds one of the two units with shipping, then replaces the other, from the claim', async () => {
+    const { context, page } = await newPage(browser, desktop);
+    const shot = shooter(page, 'portal-claim-actions', desktop);
+    try {
+      await portalSignIn(page, server.url, ADMIN);
+      await page.goto(`${server.url}/portal/demo/claims/${shirts.id}`);
+      const section = page.getByTestId('claim-actions');
+      await section.getByRole('heading', { name: 'Refunds and replacements' }).waitFor();
+      await section.getByText('None yet.').waitFor();
+
+      await section.getByRole('button', { name: 'Refund…' }).click();
+      const qty = section.getByLabel('Organic cotton T-shirt');
+      assert.equal(await qty.inputValue(), '2', 'the claimed units by default');
+      await qty.fill('1');
+      await section.getByLabel('Refund the shipping cost too').check();
+      await section.getByLabel(/Note/).fill('One shirt is fine after washing');
+      assert.deepEqual(await seriousViolations(page), []);
+      await shot('refund-form');
+      await section.getByRole('button', { name: 'Confirm: refund' }).click();
+      await section.getByTestId('claim-action').getByText('Pending').waitFor();
+      await work();
+      const refund = section.getByTestId('claim-action').first();
+      await refund.getByText('Succeeded').waitFor();
+      assert.match(
+        await refund.innerText(),
+        /1 × Organic cotton T-shirt \+ shipping · €\d+\.\d\d · in the shop: /,
+      );
+      // The history (read again once the outcome is in) has the request and its success.
+      await page
+        .locator('section[aria-labelledby="history-title"]')
+        .getByText('Refund succeeded', { exact: true })
+        .waitFor();
+      await shot('refunded');
+
+      // One unit is left to refund; both can still be replaced.
+      await section.getByRole('button', { name: 'Refund…' }).click();
+      assert.equal(await qty.inputValue(), '1');
+      await section.getByRole('button', { name: 'Cancel' }).click();
+      await section.getByRole('button', { name: 'Send a replacement…' }).click();
+      await qty.fill('1');
+      await section.getByRole('button', { name: 'Confirm: send the replacement' }).click();
+      await work();
+      await section.getByTestId('claim-action').nth(1).getByText('Succeeded').waitFor();
+      await shot('replaced');
+
+      const { data } = await api<{ data: { type: string; status: string; lines: { quantity: number }[] }[] }>(
+        'GET',
+        `/claims/${shirts.id}/actions`,
+      );
+      assert.deepEqual(
+        data.map((a) => [a.type, a.status, a.lines[0].quantity]),
+        [
+          ['refund', 'succeeded', 1],
+          ['replacement', 'succeeded', 1],
+        ],
+      );
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('on a phone the claims list and a claim with a long note stay within the screen', async () => {
+    const claim = await api<{ version: number }>('GET', `/claims/${shirts.id}`);
+    await api('PATCH', `/claims/${shirts.id}`, {
+      version: claim.version,
+      note: `Carrier case https://tracking.example.com/cases/${'0123456789'.repeat(12)}`,
+      tags: ['carrier-damage-dhl-hub-hannover-2026-11'],
+    });
+    const { context, page } = await newPage(browser, phone);
+    const shot = shooter(page, 'portal-phone-claims', phone);
+    const width = () => page.evaluate(() => document.documentElement.scrollWidth);
+    try {
+      await portalSignIn(page, server.url, ADMIN);
+      await page.getByTestId('claim-row').first().waitFor();
+      await shot('list');
+      assert.ok((await width()) <= phone.viewport.width, `claims list: ${await width()}px wide`);
+      // The table scrolls within itself: its last column can still be reached.
+      const table = page.locator('table.claims-table');
+      assert.ok(await table.evaluate((t) => t.scrollWidth > t.clientWidth), 'the table scrolls sideways');
+
+      await page.goto(`${server.url}/portal/demo/claims/${shirts.id}`);
+      await page
+        .locator('section[aria-labelledby="history-title"]')
+        .getByText(/Carrier case/)
+        .waitFor();
+      await shot('claim');
+      assert.ok((await width()) <= phone.viewport.width, `claim: ${await width()}px wide`);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('settings say the photo limit in MB and what an origin is, not bytes and regular expressions', async () => {
+    const { context, page } = await newPage(browser, desktop);
+    const shot = shooter(page, 'portal-settings-messages', desktop);
+    try {
+      await portalSignIn(page, server.url, ADMIN);
+      await page.goto(`${server.url}/portal/demo/settings`);
+      const upload = page.getByLabel('Largest photo upload');
+      await upload.fill('100');
+      await page
+        .getByLabel('Sites that may embed the customer page or call its API')
+        .fill('shop.example.com');
+      await page.getByRole('button', { name: 'Save changes' }).click();
+      await page.getByText('Invalid settings.').waitFor();
+      const errorOf = (id: string) =>
+        page
+          .locator('.sfield', { has: page.locator(`[id="${id}"]`) })
+          .locator('.field-error')
+          .allInnerTexts();
+      assert.deepEqual(await errorOf('f-upload_max_bytes'), ['must be <= 25 MB']);
+      assert.deepEqual(await errorOf('f-allowed_origins'), [
+        'Line 1: must be a site’s origin, such as https://shop.example.com (no path), or * for any site',
+      ]);
+      const bar = await page.getByTestId('savebar').innerText();
+      assert.doesNotMatch(bar, /26214400|must match pattern/);
+      await shot('errors');
+    } finally {
+      await context.close();
+    }
+  });
+});
