@@ -1,12 +1,13 @@
 import { wipeExif, wipeExifSpans } from './exif.js';
+import { type Box, removeVideo, videoBoxes } from './heic-video.js';
 import { damaged } from './image-errors.js';
 import type { Ranges, XmpPlace } from './xmp.js';
 
 const bad = () => damaged('HEIC');
 
-/** ISO BMFF boxes that tile [start, end) exactly, as [type, content start, end]. */
-function boxes(buf: Buffer, start: number, end: number): [string, number, number][] {
-  const out: [string, number, number][] = [];
+/** ISO BMFF boxes that tile [start, end) exactly, as [type, content start, end, box start]. */
+function boxes(buf: Buffer, start: number, end: number): Box[] {
+  const out: Box[] = [];
   let o = start;
   while (o + 8 <= end) {
     let size = buf.readUInt32BE(o);
@@ -17,30 +18,36 @@ function boxes(buf: Buffer, start: number, end: number): [string, number, number
       head = 16;
     } else if (size === 0) size = end - o;
     if (size < head || o + size > end) throw bad();
-    out.push([buf.toString('latin1', o + 4, o + 8), o + head, o + size]);
+    out.push([buf.toString('latin1', o + 4, o + 8), o + head, o + size, o]);
     o += size;
   }
   if (o !== end) throw bad();
   return out;
 }
 
-export function cleanHeic(buf: Buffer, xmp: XmpPlace[]): Buffer {
+export function cleanHeic(input: Buffer, xmp: XmpPlace[]): Buffer {
   // Top-level boxes tile the file; one image: one `meta` (a full box: 4 bytes of version and flags, then
-  // a `pict` handler, the primary item, item infos and locations) and media data.
-  const top = boxes(buf, 0, buf.length);
-  const metas = top.filter(([t]) => t === 'meta');
-  if (metas.length !== 1 || !top.some(([t, s, e]) => t === 'mdat' && e > s)) throw bad();
-  const meta = new Map(boxes(buf, metas[0][1] + 4, metas[0][2]).map(([t, s, e]) => [t, [s, e] as const]));
+  // a `pict` handler, the primary item, item infos and locations) and media data. A motion photo's video
+  // (an MP4 appended, Samsung's `mpvd`) is not part of the image and is removed (heic-video.ts).
+  const top = boxes(input, 0, input.length);
+  const video = videoBoxes(top);
+  const image = top.filter((box) => !video.has(box));
+  const metas = image.filter(([t]) => t === 'meta');
+  if (metas.length !== 1 || !image.some(([t, s, e]) => t === 'mdat' && e > s)) throw bad();
+  const meta = new Map(boxes(input, metas[0][1] + 4, metas[0][2]).map(([t, s, e]) => [t, [s, e] as const]));
   const hdlr = meta.get('hdlr');
-  if (!hdlr || hdlr[1] - hdlr[0] < 12 || buf.toString('latin1', hdlr[0] + 8, hdlr[0] + 12) !== 'pict')
+  if (!hdlr || hdlr[1] - hdlr[0] < 12 || input.toString('latin1', hdlr[0] + 8, hdlr[0] + 12) !== 'pict')
     throw bad();
   const iinf = meta.get('iinf');
   const iloc = meta.get('iloc');
   if (!meta.has('pitm') || !iinf || !iloc) throw bad();
+  const idat = meta.get('idat');
+  const keep = video.size ? removeVideo(input, top, video, itemData(input, iloc, idat).flat()) : input.length;
+  const buf = keep < input.length ? Buffer.from(input.subarray(0, keep)) : input;
   // An Exif item is a 4-byte offset to the TIFF header, then the data (usually "Exif\0\0" and the TIFF
   // header, but the offset may as well be 0 with no "Exif\0\0" at all): found through the item tables.
   const exif = itemTypes(buf, iinf, 'Exif');
-  for (const spans of exif.size ? itemData(buf, iloc, meta.get('idat'), exif) : []) {
+  for (const spans of exif.size ? itemData(buf, iloc, idat, exif) : []) {
     const head = Buffer.concat(spans.map(([a, b]) => buf.subarray(a, b))).subarray(0, 4);
     if (head.length === 4) wipeExifSpans(buf, spans, 4 + head.readUInt32BE(0));
   }
@@ -68,14 +75,15 @@ function itemTypes(buf: Buffer, [start, end]: readonly [number, number], type: s
 }
 
 /**
- * The data of the items `ids` as file ranges, from `iloc`: extents at offsets in the file (construction
- * method 0) or in `idat` (method 1); items made from other items (method 2) are left out.
+ * The data of the items `ids` (of all items without `ids`) as file ranges, from `iloc`: extents at offsets
+ * in the file (construction method 0) or in `idat` (method 1); items made from other items (method 2) are
+ * left out.
  */
 function itemData(
   buf: Buffer,
   [start, end]: readonly [number, number],
   idat: readonly [number, number] | undefined,
-  ids: Set<number>,
+  ids?: Set<number>,
 ): Ranges[] {
   const version = buf[start];
   let p = start + 4;
@@ -101,7 +109,7 @@ function itemData(
       extents.push([read(offsetSize), read(lengthSize)]);
     }
     const [origin, limit] = method === 0 ? [0, buf.length] : method === 1 && idat ? idat : [-1, -1];
-    if (!ids.has(id) || origin < 0) continue;
+    if ((ids && !ids.has(id)) || origin < 0) continue;
     const spans = extents.map(([offset, length]): [number, number] => {
       const a = origin + base + offset;
       const b = length ? a + length : limit; // length 0: up to the end of the data

@@ -39,7 +39,7 @@ export function sniff(buf: Buffer): ImageType | null {
 /**
  * Checks the file is exactly one well-formed image of its type (no data appended or prepended, so no
  * ZIP/HTML/script polyglots; a JPEG's Motion Photo video or Samsung trailer is recognised and cut off, see
- * jpeg-trailers.ts), and returns a copy with the location data removed: EXIF GPS (exif.ts), XMP
+ * jpeg-trailers.ts, and so is a HEIC motion photo's video, see heic-video.ts), and returns a copy with the location data removed: EXIF GPS (exif.ts), XMP
  * location properties in any encoding (xmp.ts), IPTC and Photoshop resources (JPEG APP13, PNG raw profiles),
  * and PNG text chunks named after a place.
  */
@@ -65,8 +65,10 @@ export function inspectAndClean(input: Buffer): { type: ImageType; data: Buffer 
       out = cleanHeic(buf, xmp);
       break;
   }
-  // Only what is stored is searched: a JPEG may come back shorter, its camera trailer cut off.
-  if (hasActiveContent(type === 'image/jpeg' ? input.subarray(0, out.length) : input, pixels))
+  // Only what is stored is searched: a JPEG may come back shorter, its camera trailer cut off; a HEIC
+  // shorter or with a motion photo's video zero-filled (heic-video.ts).
+  const stored = type === 'image/jpeg' ? input.subarray(0, out.length) : type === 'image/heic' ? out : input;
+  if (hasActiveContent(stored, pixels))
     throw new ImageRejected('invalid_evidence', 'This file contains more than an image and was rejected.');
   for (const place of xmp) wipeXmpLocation(out, place);
   return { type, data: out };
