@@ -1,4 +1,4 @@
-import { and, eq, inArray, ne, sql } from 'drizzle-orm';
+import { and, eq, inArray, ne, or, sql } from 'drizzle-orm';
 import { emitEvent } from '../claims/events.js';
 import type { PlatformCapability } from '../connectors/platform.js';
 import type { Db } from '../db/client.js';
@@ -96,7 +96,22 @@ export async function requestAction(
   const line = new Map(lines.map((l) => [l.id, l]));
   const earlier = await earlierActions(tx, input.shopId, claim.orderId, input.type);
   const errors = checkLines(input, wanted, claimed, line, earlier, claim.id);
-  if (errors.length) throw new AppError('action_lines_invalid', 'These lines cannot be acted on.', errors);
+  if (errors.length) {
+    // Units held by an action whose outcome is unknown: only retrying it (same key) or releasing it frees them.
+    const held = earlier.find(
+      (a) =>
+        a.outcomeUnknown &&
+        ((input.include_shipping && a.includeShipping) ||
+          (a.lines as ActionLineRow[]).some((l) => wanted.some((w) => w.line_item_id === l.line_item_id))),
+    );
+    if (held)
+      throw new AppError(
+        'action_outcome_unknown',
+        `The earlier ${input.type} ${held.id} of these items failed without a definite answer from the shop, which may have carried it out. Retry it (POST …/actions/${held.id}/retry: the shop recognises it and does not pay twice) or, after checking the shop's admin, release it (POST …/actions/${held.id}/release).`,
+        errors,
+      );
+    throw new AppError('action_lines_invalid', 'These lines cannot be acted on.', errors);
+  }
 
   const price = new Map(items.map((i) => [i.lineItemId, i.unitNetPrice]));
   const rows: ActionLineRow[] = wanted.map((l) => ({
@@ -146,10 +161,16 @@ export async function requestAction(
   return row;
 }
 
-/** Earlier actions of this type on every claim of the order that did not fail (a failed one acted on nothing). */
+/**
+ * Earlier actions of this type on every claim of the order that did not fail definitively: a refusal by the
+ * platform acted on nothing, a failure of unknown outcome may have (its units stay reserved until retried or
+ * released).
+ */
 async function earlierActions(tx: Db, shopId: string, orderId: string, type: ActionType) {
   return tx
     .select({
+      id: claimActions.id,
+      outcomeUnknown: claimActions.outcomeUnknown,
       claimId: claimActions.claimId,
       lines: claimActions.lines,
       includeShipping: claimActions.includeShipping,
@@ -161,7 +182,7 @@ async function earlierActions(tx: Db, shopId: string, orderId: string, type: Act
         eq(claimActions.shopId, shopId),
         eq(claims.orderId, orderId),
         eq(claimActions.type, type),
-        ne(claimActions.status, 'failed'),
+        or(ne(claimActions.status, 'failed'), eq(claimActions.outcomeUnknown, true)),
       ),
     );
 }
@@ -218,7 +239,10 @@ function checkLines(
   return errors;
 }
 
-/** Records the platform's answer: the action's status, a history row and a `claims/action` event. */
+/**
+ * Records the platform's answer: the action's status, a history row and a `claims/action` event. A failure with
+ * `uncertain` (no answer, 5xx, gave up: the platform may have acted) keeps its units reserved (`outcome_unknown`).
+ */
 export async function finishAction(
   tx: Db,
   action: ActionRow,
@@ -230,8 +254,9 @@ export async function finishAction(
         amount?: number | null;
         currency?: string | null;
       }
-    | { status: 'failed'; error: string },
+    | { status: 'failed'; error: string; uncertain?: boolean },
 ) {
+  const uncertain = outcome.status === 'failed' && !!outcome.uncertain;
   const [row] = await tx
     .update(claimActions)
     .set({
@@ -241,6 +266,7 @@ export async function finishAction(
       amount: outcome.status === 'succeeded' ? (outcome.amount ?? null) : null,
       currency: (outcome.status === 'succeeded' ? outcome.currency : null) ?? action.currency,
       error: outcome.status === 'failed' ? outcome.error.slice(0, 2000) : null,
+      outcomeUnknown: uncertain,
       attempts: sql`${claimActions.attempts} + 1`,
       updatedAt: new Date(),
     })
@@ -265,6 +291,7 @@ export async function finishAction(
       external_id: row.externalId,
       amount: row.amount,
       currency: row.currency,
+      ...(uncertain ? { outcome_unknown: true } : {}),
     },
     note: outcome.status === 'failed' ? outcome.error.slice(0, 500) : null,
   });
@@ -286,6 +313,7 @@ export function actionView(a: ActionRow) {
     external_id: a.externalId,
     external_number: a.externalNumber,
     error: a.error,
+    outcome_unknown: a.outcomeUnknown,
     created_at: a.createdAt.toISOString(),
     updated_at: a.updatedAt.toISOString(),
   };

@@ -6,9 +6,17 @@ import { shopPlatform } from '../connectors/shop-client.js';
 import type { ReadyDeps } from '../http/context.js';
 import { errorResponses, merchantSecurity, NullableOut, Str, StrEnum } from '../http/schema-helpers.js';
 import { ACTION_TYPES, type ActionType, actionView, listActions, requestAction } from './actions.js';
+import { releaseAction, retryAction } from './settle.js';
 
 const tags = ['Claims'];
 const Params = Type.Object({ slug: Type.String({ maxLength: 64 }), id: Type.String({ maxLength: 64 }) });
+const ActionParams = Type.Object({
+  slug: Type.String({ maxLength: 64 }),
+  id: Type.String({ maxLength: 64 }),
+  action_id: Type.String({ maxLength: 64 }),
+});
+const UNKNOWN_OUTCOME =
+  'A failure comes in two kinds. The shop refused (a validation or business error): `status` `failed`, `outcome_unknown` false, nothing was done and the units are free for a new request. Or the shop never gave a definite answer (no answer, time-out, 5xx, still throttled when Resolve gave up): `status` `failed` with `outcome_unknown` true — the shop may have carried it out, so its units stay reserved and a new request for them is 422 `action_outcome_unknown`. Such an action is either retried (POST …/actions/{action_id}/retry: the same action with the same idempotency key, so the shop finds an earlier refund or replacement instead of making a second one) or, after checking the shop’s admin, released with a note (POST …/actions/{action_id}/release: stays `failed`, `outcome_unknown` false, the units are free again).';
 export const ActionView = Type.Object({
   id: Type.String(),
   claim_id: Type.String(),
@@ -26,6 +34,10 @@ export const ActionView = Type.Object({
   ),
   external_number: NullableOut(Type.String()),
   error: NullableOut(Type.String()),
+  outcome_unknown: Type.Boolean({
+    description:
+      'With `status` `failed`: the shop gave no definite answer and may have carried it out; its units stay reserved until the action is retried or released.',
+  }),
   created_at: Type.String(),
   updated_at: Type.String(),
 });
@@ -44,6 +56,7 @@ export function actionRoutes(deps: ReadyDeps): FastifyPluginAsync {
           tags,
           security: merchantSecurity,
           summary: 'A claim’s refunds and replacements',
+          description: UNKNOWN_OUTCOME,
           params: Params,
           response: { 200: Type.Object({ data: Type.Array(ActionView) }), ...errorResponses },
         },
@@ -62,7 +75,8 @@ export function actionRoutes(deps: ReadyDeps): FastifyPluginAsync {
           security: merchantSecurity,
           summary: 'Refund or replace a claim’s items in the shop',
           description:
-            'Recorded at once (202, status `pending`) and carried out by the worker through the shop’s platform; the result arrives as a `claims/action` event and in GET …/actions. Lines default to the claim’s items; each line at most once. No line is refunded (or replaced) for more units than the claim has left, nor than the order line has left across all claims of the order (refunds also count what the platform reports refunded); shipping is refunded at most once per order. Otherwise 422 `action_lines_invalid` at the field. A platform that cannot do it answers 422 `action_unsupported`.',
+            'Recorded at once (202, status `pending`) and carried out by the worker through the shop’s platform; the result arrives as a `claims/action` event and in GET …/actions. Lines default to the claim’s items; each line at most once. No line is refunded (or replaced) for more units than the claim has left, nor than the order line has left across all claims of the order (refunds also count what the platform reports refunded); shipping is refunded at most once per order. Otherwise 422 `action_lines_invalid` at the field, or 422 `action_outcome_unknown` (with the same field errors) when an earlier action of unknown outcome holds those units. A platform that cannot do it answers 422 `action_unsupported`. ' +
+            UNKNOWN_OUTCOME,
           params: Params,
           body: Type.Object(
             {
@@ -114,6 +128,74 @@ export function actionRoutes(deps: ReadyDeps): FastifyPluginAsync {
         );
         deps.nudgeWorker?.();
         reply.code(202);
+        return actionView(row);
+      },
+    );
+
+    app.post(
+      '/v1/shops/:slug/claims/:id/actions/:action_id/retry',
+      {
+        config: { auth: 'editor' },
+        schema: {
+          tags,
+          security: merchantSecurity,
+          summary: 'Retry an action whose outcome is unknown',
+          description:
+            'Queues the same action again (202, status `pending`) with the same idempotency key: a refund or replacement the shop already made for it is found and recorded, not made twice. Only for `failed` with `outcome_unknown`; otherwise 409 `action_not_uncertain`. 404 `action_not_found` for an id not of this claim.',
+          params: ActionParams,
+          response: { 202: ActionView, ...errorResponses, 409: Type.Ref('Error') },
+        },
+      },
+      async (req, reply) => {
+        const p = req.params as { id: string; action_id: string };
+        const row = await db.transaction((tx) =>
+          retryAction(tx, {
+            shopId: req.shop.id,
+            claimId: p.id,
+            actionId: p.action_id,
+            actor: { type: req.principal.type, id: req.principal.id },
+          }),
+        );
+        deps.nudgeWorker?.();
+        reply.code(202);
+        return actionView(row);
+      },
+    );
+
+    app.post(
+      '/v1/shops/:slug/claims/:id/actions/:action_id/release',
+      {
+        config: { auth: 'editor' },
+        schema: {
+          tags,
+          security: merchantSecurity,
+          summary: 'Release an action whose outcome is unknown',
+          description:
+            'After checking the shop’s admin that it was NOT carried out: the action stays `failed`, `outcome_unknown` becomes false, its units are free for a new request, and a history row keeps the note; a `claims/action` event follows. Only for `failed` with `outcome_unknown`; otherwise 409 `action_not_uncertain`. 404 `action_not_found` for an id not of this claim.',
+          params: ActionParams,
+          body: Type.Object(
+            {
+              note: Str(1000, {
+                minLength: 1,
+                description: 'What was checked, e.g. “no refund in the shop admin”.',
+              }),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: ActionView, ...errorResponses, 409: Type.Ref('Error') },
+        },
+      },
+      async (req) => {
+        const p = req.params as { id: string; action_id: string };
+        const row = await db.transaction((tx) =>
+          releaseAction(tx, {
+            shopId: req.shop.id,
+            claimId: p.id,
+            actionId: p.action_id,
+            note: (req.body as { note: string }).note,
+            actor: { type: req.principal.type, id: req.principal.id },
+          }),
+        );
         return actionView(row);
       },
     );

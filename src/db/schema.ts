@@ -371,6 +371,8 @@ export const claimActions = pgTable(
     externalId: text('external_id'),
     externalNumber: text('external_number'),
     error: text('error'),
+    /** A failure the platform may have carried out (no answer, 5xx, gave up): its units stay reserved. */
+    outcomeUnknown: boolean('outcome_unknown').notNull().default(false),
     attempts: integer('attempts').notNull().default(0),
     createdBy: jsonb('created_by').notNull(),
     createdAt: createdAt(),

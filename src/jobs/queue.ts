@@ -49,9 +49,14 @@ export interface ClaimedJob {
   max_attempts: number;
 }
 
+/** A job parked for good because its lease ran out on its last attempt. */
+export type ParkedJob = ClaimedJob & { last_error: string };
+
 /**
  * Claims up to `limit` due jobs for `leaseMs`; a worker that dies lets its lease expire and the job runs again.
  * `types` limits the claim to jobs the caller can run (a worker of an older release leaves newer types alone).
+ * `onParked` hears of the jobs parked because their lease ran out on the last attempt (their handler never
+ * learns it otherwise); it is awaited, and what it throws propagates.
  */
 export async function claimJobs(
   db: Db,
@@ -59,6 +64,7 @@ export async function claimJobs(
   limit: number,
   leaseMs: number,
   types?: readonly string[],
+  onParked?: (jobs: ParkedJob[]) => Promise<void>,
 ): Promise<ClaimedJob[]> {
   const typeFilter = types
     ? sql`and type in (${sql.join(
@@ -68,11 +74,14 @@ export async function claimJobs(
     : sql``;
   // A job whose lease ran out on its last attempt (its worker died mid-run) is parked, not retried forever.
   // Running jobs are few: jobs_lease_idx (running only) keeps this cheap however long the queue or its dead rows.
-  await db.execute(
+  const parked = await query<ParkedJob>(
+    db,
     sql`update jobs set status = 'failed', finished_at = now(), updated_at = now(), unique_key = null, locked_by = null,
           last_error = coalesce(last_error || '; ', '') || 'lease expired on the last attempt (worker stopped mid-run)'
-        where status = 'running' and locked_until < now() and attempts >= max_attempts`,
+        where status = 'running' and locked_until < now() and attempts >= max_attempts
+        returning id, type, shop_id, payload, attempts, max_attempts, last_error`,
   );
+  if (parked.length && onParked) await onParked(parked);
   // Two index-ordered scans, each stopping at `limit`: expired leases first (jobs_lease_idx), then due jobs in
   // run_at order (jobs_queued_idx). One combined scan of "queued or expired" could only be a bitmap of the whole
   // ready set plus a sort, per claim.

@@ -2,9 +2,45 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
 import { newId } from '../lib/ids.js';
-import { type ClaimedJob, claimJobs, completeJob, extendLease, failJob, RetryLater } from './queue.js';
+import {
+  type ClaimedJob,
+  claimJobs,
+  completeJob,
+  extendLease,
+  failJob,
+  type ParkedJob,
+  RetryLater,
+} from './queue.js';
 
-export type JobHandler = (job: ClaimedJob, ctx: { db: Db; log: Logger }) => Promise<void>;
+export interface JobContext {
+  db: Db;
+  log: Logger;
+}
+export type JobHandler = ((job: ClaimedJob, ctx: JobContext) => Promise<void>) & {
+  /**
+   * Called once when the queue parks the job for good without the handler having finished it: its last attempt
+   * threw, or its lease ran out on the last attempt. For jobs whose subject must not stay in limbo.
+   */
+  giveUp?: (job: ClaimedJob, error: string, ctx: JobContext) => Promise<void>;
+};
+
+/** Runs the give-up hooks of parked jobs; a failing hook is logged (the job stays parked either way). */
+export async function runGiveUps(
+  handlers: Record<string, JobHandler>,
+  jobs: (ClaimedJob & { last_error?: string })[],
+  ctx: JobContext,
+  error?: string,
+): Promise<void> {
+  for (const job of jobs) {
+    const hook = handlers[job.type]?.giveUp;
+    if (!hook) continue;
+    try {
+      await hook(job, error ?? job.last_error ?? 'gave up', ctx);
+    } catch (err) {
+      ctx.log.error({ err, job: job.id, type: job.type }, 'worker: give-up hook failed');
+    }
+  }
+}
 
 export interface WorkerOptions {
   db: Db;
@@ -54,7 +90,9 @@ export class Worker {
       let claimed: ClaimedJob[] = [];
       if (free > 0) {
         try {
-          claimed = await claimJobs(db, this.id, free, leaseMs, types);
+          claimed = await claimJobs(db, this.id, free, leaseMs, types, (parked: ParkedJob[]) =>
+            runGiveUps(this.opts.handlers, parked, { db, log }),
+          );
         } catch (err) {
           log.error({ err }, 'worker: claiming jobs failed');
         }
@@ -119,6 +157,7 @@ export class Worker {
         outcome = 'retry';
       }
       log.warn({ job: job.id, type: job.type, attempt: job.attempts, outcome, error: message }, 'job failed');
+      if (outcome === 'failed') await runGiveUps(handlers, [job], { db, log }, message);
     }
     this.opts.onJobDone?.(job.type, outcome, performance.now() - started);
   }

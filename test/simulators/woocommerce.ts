@@ -208,6 +208,8 @@ export async function startWooSim(opts: WooSimOptions = {}) {
     retryAfter?: string;
     when?: (method: string, path: string) => boolean;
   }[] = [];
+  /** Requests carried out in full whose answer is then lost: a 5xx instead, or the connection dropped. */
+  const lost: { status: number | 'drop'; when?: (method: string, path: string) => boolean }[] = [];
   const buckets = new Map<string, { tokens: number; at: number }>();
   let nextPost = 100;
   let nextItem = 1000;
@@ -1036,6 +1038,18 @@ export async function startWooSim(opts: WooSimOptions = {}) {
           }
         }
         const out = route({ method, parts, q, body, res });
+        const l = lost.findIndex((f) => !f.when || f.when(method, u.pathname));
+        const gone = l < 0 ? undefined : lost.splice(l, 1)[0];
+        if (gone?.status === 'drop') {
+          requests.push({ method, path: u.pathname, query: q.toString(), status: 0, auth });
+          return void req.socket.destroy();
+        }
+        if (gone)
+          return send(gone.status, {
+            code: 'internal_server_error',
+            message: 'There has been a critical error on this website.',
+            data: { status: gone.status },
+          });
         send(res.statusCode, out);
       } catch (caught) {
         const err =
@@ -1078,6 +1092,18 @@ export async function startWooSim(opts: WooSimOptions = {}) {
       when?: (method: string, path: string) => boolean,
     ) {
       for (let i = 0; i < n; i++) scripted.push({ status, retryAfter, when });
+    },
+    /**
+     * The next `n` requests (matching `when`) are carried out, but their answer is lost: `status` (a 5xx, as a
+     * PHP fatal after the refund was saved) or `'drop'` (the connection closes before any answer).
+     */
+    loseAnswer(n: number, status: number | 'drop', when?: (method: string, path: string) => boolean) {
+      for (let i = 0; i < n; i++) lost.push({ status, when });
+    },
+    /** Forgets scripted failures not yet used (the store is healthy again). */
+    heal() {
+      scripted.length = 0;
+      lost.length = 0;
     },
     close: () => new Promise<void>((r) => server.close(() => r())),
   };

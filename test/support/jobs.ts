@@ -1,11 +1,12 @@
 import pino from 'pino';
 import type { Db } from '../../src/db/client.js';
 import { claimJobs, completeJob, failJob, RetryLater } from '../../src/jobs/queue.js';
-import type { JobHandler } from '../../src/jobs/worker.js';
+import { type JobHandler, runGiveUps } from '../../src/jobs/worker.js';
 
 /**
  * Runs the due jobs of the given types until none is due (as the worker would, minus its timing): tests see
- * the effect of a job deterministically. Jobs scheduled for later stay queued.
+ * the effect of a job deterministically. Jobs scheduled for later stay queued. A job parked for good (its last
+ * attempt threw, or its lease ran out on it) gets its handler's give-up hook, as in the worker.
  */
 export async function drainJobs(
   db: Db,
@@ -17,7 +18,9 @@ export async function drainJobs(
   let ran = 0;
   const failed: string[] = [];
   for (let round = 0; round < maxRounds; round++) {
-    const jobs = await claimJobs(db, 'test-drain', 20, 30_000, types);
+    const jobs = await claimJobs(db, 'test-drain', 20, 30_000, types, (parked) =>
+      runGiveUps(handlers, parked, { db, log }),
+    );
     if (!jobs.length) break;
     for (const job of jobs) {
       ran++;
@@ -26,13 +29,14 @@ export async function drainJobs(
         await completeJob(db, job.id, 'test-drain');
       } catch (err) {
         failed.push(`${job.type}: ${(err as Error).message}`);
-        await failJob(
+        const outcome = await failJob(
           db,
           job,
           'test-drain',
           (err as Error).message,
           err instanceof RetryLater ? err.delayMs : 60_000,
         );
+        if (outcome === 'failed') await runGiveUps(handlers, [job], { db, log }, (err as Error).message);
       }
     }
   }

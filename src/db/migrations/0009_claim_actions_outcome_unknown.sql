@@ -1,0 +1,1 @@
+ALTER TABLE "claim_actions" ADD COLUMN "outcome_unknown" boolean DEFAULT false NOT NULL;

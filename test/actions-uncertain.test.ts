@@ -1,0 +1,328 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { sql } from 'drizzle-orm';
+import { PlatformError } from '../src/connectors/platform.js';
+import { registerPlatform } from '../src/connectors/platforms.js';
+import { query } from '../src/db/client.js';
+import { jobHandlers } from '../src/jobs/catalog.js';
+import { startWooSim, type WooSim } from './simulators/woocommerce.js';
+import { createTestShop, startTestApp, type TestContext, type TestShop } from './support/app.js';
+import { shapedOrder } from './support/claims.js';
+import { FakePlatform } from './support/fake-platform.js';
+import { assertError } from './support/http.js';
+import { drainJobs } from './support/jobs.js';
+
+const DAY = 86_400_000;
+
+interface Action {
+  id: string;
+  status: string;
+  outcome_unknown: boolean;
+  error: string | null;
+  external_id: string | null;
+}
+
+/** The app and one shop, with helpers to call the merchant API and run claim actions to the end. */
+function harness() {
+  const h = {
+    ctx: undefined as unknown as TestContext,
+    shop: undefined as unknown as TestShop,
+    api: (method: 'GET' | 'PUT' | 'POST', url: string, payload?: unknown, as: 'admin' | 'viewer' = 'admin') =>
+      h.ctx.app.inject({
+        method,
+        url: `/v1/shops/${h.shop.slug}${url}`,
+        headers: h.shop.auth[as],
+        payload: payload as object,
+      }),
+    /** Runs claim actions until none is queued, retries due at once, with at most `maxAttempts` attempts each. */
+    runActions: async (maxAttempts = 3) => {
+      for (let i = 0; i < 20; i++) {
+        await h.ctx.db.execute(
+          sql`update jobs set run_at = now(), max_attempts = ${maxAttempts}
+              where shop_id = ${h.shop.shop.id} and type = 'claims.action' and status = 'queued'`,
+        );
+        const { ran } = await drainJobs(h.ctx.db, jobHandlers(h.ctx.deps), ['claims.action']);
+        if (!ran) return;
+      }
+    },
+    action: async (claimId: string, id: string): Promise<Action> =>
+      ((await h.api('GET', `/claims/${claimId}/actions`)).json().data as Action[]).find((a) => a.id === id)!,
+    events: async (claimId: string) =>
+      (
+        await query<{ n: number }>(
+          h.ctx.db,
+          sql`select count(*)::int as n from events where shop_id = ${h.shop.shop.id} and type = 'claims/action' and subject_id = ${claimId}`,
+        )
+      )[0].n,
+    history: async (claimId: string) =>
+      (await h.api('GET', `/claims/${claimId}`)).json().history as { action: string; note: string | null }[],
+  };
+  return h;
+}
+
+describe('a refund whose outcome is unknown is never paid twice (WooCommerce simulator)', () => {
+  const h = harness();
+  let sim: WooSim;
+  const refundsPost = (m: string, p: string) => m === 'POST' && p.endsWith('/refunds');
+  const orderOf = (number: string) => [...sim.orders.values()].find((o) => o.number === number)!;
+  /** A support claim on the order for its first line (2 cups), by the merchant. */
+  const claimCups = async (number: string) => {
+    const [o] = await query<{ id: string; li: string }>(
+      h.ctx.db,
+      sql`select o.id, li.id as li from orders o join line_items li on li.shop_id = o.shop_id and li.order_id = o.id
+          where o.shop_id = ${h.shop.shop.id} and o.order_number_norm = ${number} and li.quantity = 2`,
+    );
+    const res = await h.api('POST', '/claims', {
+      order_id: o.id,
+      flow: 'support',
+      reason: 'other',
+      description: 'Taken by phone',
+      items: [{ line_item_id: o.li, quantity: 2 }],
+    });
+    assert.equal(res.statusCode, 201, res.body);
+    return { claimId: res.json().id as string, li: o.li };
+  };
+  const refund = (claimId: string) => h.api('POST', `/claims/${claimId}/actions`, { type: 'refund' });
+
+  before(async () => {
+    h.ctx = await startTestApp({ connectorTestUrls: true });
+    h.shop = await createTestShop(h.ctx.db, 'unk');
+    sim = await startWooSim({ deliver: null });
+    sim.addProduct({ id: 11, name: 'Espresso cup', sku: 'CUP-ESP', price: 1299 });
+    sim.addProduct({ id: 12, name: 'Saucer', sku: 'SAU-1', price: 599 });
+    for (const number of ['7101', '7102', '7103'])
+      sim.createOrder({
+        number,
+        status: 'completed',
+        createdAt: new Date(Date.now() - 5 * DAY),
+        billing: { first_name: 'Ada', last_name: 'Lovelace', email: 'ada@example.com' },
+        lines: [
+          { productId: 11, name: 'Espresso cup', sku: 'CUP-ESP', quantity: 2, price: 1299 },
+          { productId: 12, name: 'Saucer', sku: 'SAU-1', quantity: 1, price: 599 },
+        ],
+        shippingTotal: 495,
+      });
+    const res = await h.api('PUT', '/connection', {
+      platform: 'woocommerce',
+      settings: { store_url: 'https://shop.example', api_base_url: sim.apiBase },
+      credentials: {
+        consumer_key: sim.consumerKey,
+        consumer_secret: sim.consumerSecret,
+        webhook_secret: 'whsec_woo_test',
+      },
+      backfill_days: 30,
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    await drainJobs(h.ctx.db, jobHandlers(h.ctx.deps), ['connector.backfill']);
+  });
+  after(async () => {
+    await sim?.close();
+    await h.ctx?.close();
+  });
+
+  test('refund made, every answer lost: outcome unknown, units held, a retry finds it — one refund', async () => {
+    const { claimId } = await claimCups('7101');
+    const req = await refund(claimId);
+    assert.equal(req.statusCode, 202, req.body);
+    assert.equal(req.json().outcome_unknown, false);
+    // The store saves the refund and the connection drops; from then on it answers 500 to everything.
+    sim.loseAnswer(1, 'drop', refundsPost);
+    await drainJobs(h.ctx.db, jobHandlers(h.ctx.deps), ['claims.action']);
+    assert.equal(orderOf('7101').refunds.length, 1, 'the store refunded');
+    sim.failNext(1000, 500);
+    await h.runActions(3);
+
+    const failed = await h.action(claimId, req.json().id);
+    assert.equal(failed.status, 'failed');
+    assert.equal(failed.outcome_unknown, true);
+    assert.match(failed.error ?? '', /Gave up after 3 attempt\(s\).*unavailable/);
+    assert.equal(await h.events(claimId), 1, 'a claims/action event');
+    assert.ok((await h.history(claimId)).some((x) => x.action === 'refund_failed'));
+
+    // Its units stay reserved: a new request (a new key) is refused and points at retry/release.
+    const again = await refund(claimId);
+    assertError(again, 422, 'action_outcome_unknown');
+    assert.match(again.json().error.message, new RegExp(`${failed.id}/retry`));
+    assertError(
+      await h.api('POST', `/claims/${claimId}/actions/${failed.id}/retry`, undefined, 'viewer'),
+      403,
+      'forbidden',
+    );
+
+    // The store is back: the retry sends the same key, the connector finds the earlier refund.
+    sim.heal();
+    const retry = await h.api('POST', `/claims/${claimId}/actions/${failed.id}/retry`);
+    assert.equal(retry.statusCode, 202, retry.body);
+    assert.equal(retry.json().status, 'pending');
+    await h.runActions(3);
+    const done = await h.action(claimId, failed.id);
+    assert.equal(done.status, 'succeeded');
+    assert.equal(done.outcome_unknown, false);
+    assert.equal(orderOf('7101').refunds.length, 1, 'still exactly one refund in the store');
+    assert.equal(done.external_id, String(orderOf('7101').refunds[0].id));
+    assert.equal(await h.events(claimId), 2);
+    assert.ok((await h.history(claimId)).some((x) => x.action === 'refund_retried'));
+
+    // Nothing left to retry or release; nor a new refund of the refunded units.
+    assertError(
+      await h.api('POST', `/claims/${claimId}/actions/${failed.id}/retry`),
+      409,
+      'action_not_uncertain',
+    );
+    assertError(
+      await h.api('POST', `/claims/${claimId}/actions/${failed.id}/release`, { note: 'checked' }),
+      409,
+      'action_not_uncertain',
+    );
+    assertError(await refund(claimId), 422, 'action_lines_invalid');
+    assert.deepEqual(sim.unexpected, []);
+  });
+
+  test('release after checking the shop frees the units, with a note in history and an event', async () => {
+    const { claimId } = await claimCups('7102');
+    // The store is down for good (it never saves the refund): 500 on every attempt.
+    sim.failNext(1000, 500);
+    const req = await refund(claimId);
+    assert.equal(req.statusCode, 202, req.body);
+    await h.runActions(2);
+    sim.heal();
+    const failed = await h.action(claimId, req.json().id);
+    assert.equal(failed.outcome_unknown, true);
+    assertError(await refund(claimId), 422, 'action_outcome_unknown');
+
+    const url = `/claims/${claimId}/actions/${failed.id}/release`;
+    assertError(await h.api('POST', url, {}), 400, 'validation_failed');
+    assertError(await h.api('POST', url, { note: '   ' }), 400, 'validation_failed');
+    assertError(await h.api('POST', url, { note: 'x' }, 'viewer'), 403, 'forbidden');
+    assertError(
+      await h.api('POST', `/claims/${claimId}/actions/act_nope/release`, { note: 'x' }),
+      404,
+      'action_not_found',
+    );
+    const other = await createTestShop(h.ctx.db, 'unk-other');
+    const foreign = await h.ctx.app.inject({
+      method: 'POST',
+      url: `/v1/shops/${other.slug}/claims/${claimId}/actions/${failed.id}/release`,
+      headers: other.auth.admin,
+      payload: { note: 'x' },
+    });
+    assertError(foreign, 404, 'claim_not_found');
+    assert.equal((await h.action(claimId, failed.id)).outcome_unknown, true, 'untouched');
+
+    const released = await h.api('POST', url, { note: 'No refund in the WooCommerce admin' });
+    assert.equal(released.statusCode, 200, released.body);
+    assert.equal(released.json().status, 'failed');
+    assert.equal(released.json().outcome_unknown, false);
+    const row = (await h.history(claimId)).find((x) => x.action === 'refund_released');
+    assert.equal(row?.note, 'No refund in the WooCommerce admin');
+    assert.equal(await h.events(claimId), 2, 'failed, then released');
+    assertError(await h.api('POST', url, { note: 'again' }), 409, 'action_not_uncertain');
+
+    // The units are free: a new refund goes through, once.
+    const fresh = await refund(claimId);
+    assert.equal(fresh.statusCode, 202, fresh.body);
+    await h.runActions(3);
+    assert.equal((await h.action(claimId, fresh.json().id)).status, 'succeeded');
+    assert.equal(orderOf('7102').refunds.length, 1);
+  });
+
+  test('a refusal by the store is definite: units free at once, nothing to retry', async () => {
+    const { claimId } = await claimCups('7103');
+    sim.failNext(1, 400, undefined, refundsPost);
+    const req = await refund(claimId);
+    await h.runActions(3);
+    const failed = await h.action(claimId, req.json().id);
+    assert.equal(failed.status, 'failed');
+    assert.equal(failed.outcome_unknown, false);
+    assert.match(failed.error ?? '', /^rejected: WooCommerce 400/);
+    assertError(
+      await h.api('POST', `/claims/${claimId}/actions/${failed.id}/retry`),
+      409,
+      'action_not_uncertain',
+    );
+    assert.equal((await refund(claimId)).statusCode, 202);
+  });
+});
+
+describe('a claim action never stays pending: every give-up ends it with history and an event', () => {
+  const h = harness();
+  let fake: FakePlatform;
+  const newAction = async () => {
+    const doc = { ...shapedOrder(), external_id: `ord-${randomBytes(4).toString('hex')}` };
+    const order = (await h.api('PUT', '/orders', doc)).json();
+    const claim = await h.api('POST', '/claims', {
+      order_id: order.id,
+      flow: 'defective',
+      reason: 'broken_on_arrival',
+      description: 'Taken by phone',
+      items: [{ line_item_id: order.line_items[1].id, quantity: 1 }],
+      resolution_preference: 'refund',
+    });
+    assert.equal(claim.statusCode, 201, claim.body);
+    const req = await h.api('POST', `/claims/${claim.json().id}/actions`, { type: 'refund' });
+    assert.equal(req.statusCode, 202, req.body);
+    return { claimId: claim.json().id as string, actionId: req.json().id as string };
+  };
+  const assertEnded = async (claimId: string, actionId: string, error: RegExp) => {
+    const a = await h.action(claimId, actionId);
+    assert.equal(a.status, 'failed');
+    assert.equal(a.outcome_unknown, true);
+    assert.match(a.error ?? '', error);
+    assert.equal(await h.events(claimId), 1);
+    assert.ok((await h.history(claimId)).some((x) => x.action === 'refund_failed'));
+    assertError(
+      await h.api('POST', `/claims/${claimId}/actions`, { type: 'refund' }),
+      422,
+      'action_outcome_unknown',
+    );
+  };
+
+  before(async () => {
+    h.ctx = await startTestApp();
+    h.shop = await createTestShop(h.ctx.db, 'giveup');
+    fake = new FakePlatform(`fake${randomBytes(3).toString('hex')}`);
+    fake.capabilities = ['read_orders', 'refund'];
+    registerPlatform(fake.connector());
+    const res = await h.api('PUT', '/connection', {
+      platform: fake.id,
+      settings: { store: 'acme' },
+      credentials: { token: 'good-token', webhook_secret: 'whsec-fake' },
+      backfill_days: 1,
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    await h.ctx.db.execute(sql`delete from jobs where shop_id = ${h.shop.shop.id}`);
+  });
+  after(() => h.ctx.close());
+
+  test('rate-limited on every attempt', async () => {
+    const { claimId, actionId } = await newAction();
+    for (let i = 0; i < 3; i++) fake.failures.push(new PlatformError('rate_limited', 'Slow down', 2000));
+    await h.runActions(3);
+    await assertEnded(claimId, actionId, /Gave up after 3 attempt\(s\).*rate_limited: Slow down/);
+  });
+
+  test('an unexpected error on every attempt', async () => {
+    const { claimId, actionId } = await newAction();
+    for (let i = 0; i < 2; i++) fake.failures.push(new TypeError('bad platform answer') as PlatformError);
+    await h.runActions(2);
+    await assertEnded(claimId, actionId, /Gave up after 2 attempt\(s\).*bad platform answer/);
+  });
+
+  test('the lease runs out on the last attempt (the worker died mid-run)', async () => {
+    const { claimId, actionId } = await newAction();
+    await h.ctx.db.execute(
+      sql`update jobs set status = 'running', attempts = max_attempts, locked_by = 'dead-worker',
+            locked_until = now() - interval '1 second'
+          where unique_key = ${`claims.action:${actionId}`}`,
+    );
+    await drainJobs(h.ctx.db, jobHandlers(h.ctx.deps), ['claims.action']);
+    await assertEnded(claimId, actionId, /lease expired on the last attempt/);
+    // A retry of the same action is what gets it done, once.
+    const refundsBefore = fake.refunds.length;
+    assert.equal((await h.api('POST', `/claims/${claimId}/actions/${actionId}/retry`)).statusCode, 202);
+    await h.runActions(3);
+    assert.equal((await h.action(claimId, actionId)).status, 'succeeded');
+    assert.equal(fake.refunds.length, refundsBefore + 1);
+  });
+});
