@@ -199,6 +199,12 @@ describe('merchant portal in Chromium', { skip: !run }, () => {
     });
     assert.equal(other.status, 200);
     await page.getByRole('button', { name: 'Reject' }).click();
+    // A reason of spaces is no reason: the form says so and nothing is sent (the other change is not seen yet).
+    await page.getByLabel(/reason/).fill('   ');
+    await page.getByRole('button', { name: 'Confirm: reject' }).click();
+    await page.getByText('Write why the claim is rejected').waitFor();
+    assert.equal(await page.getByLabel(/reason/).getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.getByText('Someone else changed this claim since you opened it.').count(), 0);
     await page.getByLabel(/reason/).fill('Tracking shows delivery.');
     await page.getByRole('button', { name: 'Confirm: reject' }).click();
     await page.getByText('Someone else changed this claim since you opened it.').waitFor();

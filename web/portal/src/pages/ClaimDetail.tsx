@@ -28,6 +28,7 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
   const [stale, setStale] = useState(false);
   const [deciding, setDeciding] = useState<Decision | null>(null);
   const [reason, setReason] = useState('');
+  const [reasonError, setReasonError] = useState(false);
   const url = `/v1/shops/${shop.slug}/claims/${id}`;
   const canWork = shop.role !== 'viewer';
 
@@ -121,6 +122,12 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
           className="card decision"
           onSubmit={async (e) => {
             e.preventDefault();
+            // A rejection needs a reason the customer's case can be explained by; spaces alone are none.
+            if (deciding === 'rejected' && !reason.trim()) {
+              setReasonError(true);
+              document.getElementById('decision-reason')?.focus();
+              return;
+            }
             if (await patch({ status: deciding, note: reason.trim() || undefined })) setDeciding(null);
           }}
         >
@@ -134,8 +141,18 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
             value={reason}
             required={deciding === 'rejected'}
             maxLength={5000}
-            onChange={(e) => setReason(e.target.value)}
+            aria-invalid={reasonError || undefined}
+            aria-describedby={reasonError ? 'decision-reason-error' : undefined}
+            onChange={(e) => {
+              setReason(e.target.value);
+              setReasonError(false);
+            }}
           />
+          {reasonError && (
+            <p id="decision-reason-error" className="field-error">
+              Write why the claim is rejected: it is kept in the claim's history.
+            </p>
+          )}
           <div className="row">
             <button className="button primary" type="submit">
               Confirm: {VERB[deciding].toLowerCase()}
