@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'drizzle-orm';
 import type { Browser } from 'playwright-core';
 import { jobHandlers } from '../../src/jobs/catalog.js';
 import { drainJobs } from '../support/jobs.js';
@@ -121,6 +122,70 @@ describe('merchant portal: working a claim', { skip: !run }, () => {
         [
           ['refund', 'succeeded', 1],
           ['replacement', 'succeeded', 1],
+        ],
+      );
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('a refund the shop never confirmed: the agent marks it as not done, then retries another', async () => {
+    // The last unit's refund went out, and the shop's answer never came back (as the worker records it).
+    const tee = (await api<{ items: { line_item_id: string }[] }>('GET', `/claims/${shirts.id}`)).items[0];
+    const uncertain = async () => {
+      const a = await api<{ id: string }>('POST', `/claims/${shirts.id}/actions`, {
+        type: 'refund',
+        lines: [{ line_item_id: tee.line_item_id, quantity: 1 }],
+      });
+      await server.ctx.db.execute(
+        sql`update claim_actions set status = 'failed', outcome_unknown = true, attempts = 1,
+              error = 'Gave up after 10 attempt(s), the shop may have carried it out: unavailable: timeout'
+            where id = ${a.id}`,
+      );
+      await server.ctx.db.execute(sql`delete from jobs where unique_key = ${`claims.action:${a.id}`}`);
+      return a.id;
+    };
+    const first = await uncertain();
+    const { context, page } = await newPage(browser, desktop);
+    const shot = shooter(page, 'portal-claim-uncertain', desktop);
+    try {
+      await portalSignIn(page, server.url, ADMIN);
+      await page.goto(`${server.url}/portal/demo/claims/${shirts.id}`);
+      const section = page.getByTestId('claim-actions');
+      const row = section.getByTestId('uncertain-action');
+      await row.waitFor();
+      assert.equal(
+        await section.getByRole('button', { name: 'Refund…' }).isDisabled(),
+        true,
+        'the unit is held',
+      );
+      assert.deepEqual(await seriousViolations(page), []);
+      await shot('outcome-unknown');
+      await row.getByRole('button', { name: 'Mark as not done…' }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByRole('button', { name: 'Mark as not done' }).click();
+      await dialog.getByText('Say what you checked in the shop.').waitFor();
+      await dialog.getByLabel(/What did you check/).fill('No refund in the shop admin');
+      await dialog.getByRole('button', { name: 'Mark as not done' }).click();
+      await row.waitFor({ state: 'detached' });
+      assert.equal(await section.getByRole('button', { name: 'Refund…' }).isDisabled(), false, 'free again');
+
+      const second = await uncertain();
+      await page.reload();
+      await section.getByTestId('uncertain-action').getByRole('button', { name: 'Retry' }).click();
+      await section.getByTestId('claim-action').last().getByText('Pending').waitFor();
+      await work();
+      await section.getByTestId('claim-action').last().getByText('Succeeded').waitFor();
+      await shot('retried');
+      const { data } = await api<{ data: { id: string; status: string; outcome_unknown: boolean }[] }>(
+        'GET',
+        `/claims/${shirts.id}/actions`,
+      );
+      assert.deepEqual(
+        data.filter((a) => a.id === first || a.id === second).map((a) => [a.status, a.outcome_unknown]),
+        [
+          ['failed', false],
+          ['succeeded', false],
         ],
       );
     } finally {

@@ -2,6 +2,7 @@ import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react'
 import { ApiError, api, type Claim } from '../api';
 import { Badge, ErrorBox } from '../ui/common';
 import { dateTime, label, money } from '../ui/format';
+import { UncertainAction } from './UncertainAction';
 
 type ActionType = 'refund' | 'replacement';
 interface Action {
@@ -16,6 +17,8 @@ interface Action {
   external_id: string | null;
   external_number: string | null;
   error: string | null;
+  /** With status failed: the shop gave no definite answer; the units stay reserved until retried or released. */
+  outcome_unknown: boolean;
   created_at: string;
 }
 
@@ -72,7 +75,8 @@ export function ClaimActions({
   }, [pending, actions, load, onChanged]);
 
   // One entry per line (a line split over two parcels is one line here), with the units still open to
-  // this kind of action: claimed minus what earlier refunds (or replacements) that did not fail covered.
+  // this kind of action: claimed minus what earlier refunds (or replacements) covered that did not fail, or
+  // failed without a definite answer from the shop (those may have been carried out).
   const lines = [...new Map(claim.items.map((i) => [i.line_item_id, i])).values()].map((i) => ({
     id: i.line_item_id,
     title: i.title,
@@ -81,7 +85,7 @@ export function ClaimActions({
   const open = (type: ActionType) =>
     lines.map((l) => {
       const used = (actions ?? [])
-        .filter((a) => a.type === type && a.status !== 'failed')
+        .filter((a) => a.type === type && (a.status !== 'failed' || a.outcome_unknown))
         .flatMap((a) => a.lines)
         .filter((x) => x.line_item_id === l.id)
         .reduce((n, x) => n + x.quantity, 0);
@@ -136,6 +140,11 @@ export function ClaimActions({
           {actions.map((a) => (
             <li key={a.id} data-testid="claim-action">
               <strong>{label(a.type)}</strong> <Badge value={a.status} kind={STATUS_BADGE[a.status]} />{' '}
+              {a.status === 'failed' && a.outcome_unknown && (
+                <>
+                  <Badge value="outcome unknown" kind="pending" />{' '}
+                </>
+              )}
               <span className="muted small">{dateTime(a.created_at)}</span>
               <span className="block small">
                 {a.lines
@@ -149,6 +158,16 @@ export function ClaimActions({
               </span>
               {a.note && <span className="block note">“{a.note}”</span>}
               {a.error && <span className="block field-error">{a.error}</span>}
+              {a.status === 'failed' && a.outcome_unknown && canWork && (
+                <UncertainAction
+                  url={`${url}/${a.id}`}
+                  kind={a.type}
+                  onChanged={async () => {
+                    await load();
+                    onChanged();
+                  }}
+                />
+              )}
             </li>
           ))}
         </ul>
