@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
+import pino from 'pino';
 import { PlatformError } from '../src/connectors/platform.js';
 import { registerPlatform } from '../src/connectors/platforms.js';
 import { query } from '../src/db/client.js';
@@ -324,5 +325,32 @@ describe('a claim action never stays pending: every give-up ends it with history
     await h.runActions(3);
     assert.equal((await h.action(claimId, actionId)).status, 'succeeded');
     assert.equal(fake.refunds.length, refundsBefore + 1);
+  });
+  test('a pending action whose job is gone (its give-up not recorded) is ended by maintenance', async () => {
+    const { claimId, actionId } = await newAction();
+    const fresh = await newAction();
+    for (const id of [actionId, fresh.actionId])
+      await h.ctx.db.execute(sql`delete from jobs where unique_key = ${`claims.action:${id}`}`);
+    await h.ctx.db.execute(
+      sql`update claim_actions set updated_at = now() - interval '1 hour' where id = ${actionId}`,
+    );
+    const prune = jobHandlers(h.ctx.deps)['maintenance.prune'];
+    await prune(
+      {
+        id: 'job_test_prune',
+        type: 'maintenance.prune',
+        shop_id: null,
+        payload: {},
+        attempts: 1,
+        max_attempts: 1,
+      },
+      { db: h.ctx.db, log: pino({ level: 'silent' }) },
+    );
+    await assertEnded(claimId, actionId, /lost track of this action/);
+    assert.equal(
+      (await h.action(fresh.claimId, fresh.actionId)).status,
+      'pending',
+      'a recent one is left alone',
+    );
   });
 });

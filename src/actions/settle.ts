@@ -130,3 +130,34 @@ export async function abandonAction(db: Db, actionId: string, reason: string) {
     }),
   );
 }
+
+/**
+ * Safety net, run by maintenance: a pending action with no live job (its give-up could not be recorded, e.g. the
+ * database was down just then) ends as a failure of unknown outcome. Each is re-checked under its row lock — the
+ * lock retryAction takes — so an action retried meanwhile is left alone. Returns how many were ended.
+ */
+export async function settleOrphanedActions(db: Db, idleMinutes = 15, limit = 200): Promise<number> {
+  const orphaned = sql`${claimActions.status} = 'pending'
+    and ${claimActions.updatedAt} < now() - (${idleMinutes} * interval '1 minute')
+    and not exists (select 1 from jobs j where j.unique_key = 'claims.action:' || ${claimActions.id})`;
+  const rows = await db.select({ id: claimActions.id }).from(claimActions).where(orphaned).limit(limit);
+  let n = 0;
+  for (const { id } of rows) {
+    const done = await db.transaction(async (tx) => {
+      const [action] = await tx
+        .select()
+        .from(claimActions)
+        .where(and(eq(claimActions.id, id), orphaned))
+        .for('update');
+      if (!action) return null;
+      return finishAction(tx, action, {
+        status: 'failed',
+        uncertain: true,
+        error:
+          'Resolve lost track of this action without an answer from the shop. The shop may have carried it out: check its admin, then retry or release the action.',
+      });
+    });
+    if (done) n++;
+  }
+  return n;
+}

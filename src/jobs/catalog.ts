@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { actionJobHandlers } from '../actions/run-action.js';
+import { settleOrphanedActions } from '../actions/settle.js';
 import { defaultPlatformDeps } from '../connectors/connections.js';
 import type { PlatformDeps } from '../connectors/platform.js';
 import { connectorJobHandlers } from '../connectors/sync.js';
@@ -44,6 +45,8 @@ export function jobHandlers(deps: AppDeps): Record<string, JobHandler> {
       await pruneRateLimits(db);
       await pruneWebhookMessages(db);
       await prunePortalSessions(db);
+      const orphaned = await settleOrphanedActions(db);
+      if (orphaned) log.warn({ orphaned }, 'claims.action: ended pending actions no job was carrying out');
       await db.execute(
         sql`delete from jobs where status = 'succeeded' and finished_at < now() - interval '7 days'`,
       );
