@@ -78,7 +78,7 @@ interface Claim {
   resolution_preference: string | null;
   context: Record<string, unknown>;
   history?: {
-    actor: { type: string; id: string | null };
+    actor: { type: string; id: string | null; name: string | null };
     action: string;
     changes: Record<string, { from: unknown; to: unknown }>;
     note: string | null;
@@ -390,7 +390,7 @@ describe('GET /v1/shops/{slug}/claims/{id} and POST (phone claims)', () => {
     const c = res.json() as Claim;
     assert.equal(c.channel, 'api');
     assert.equal(c.status, 'pending');
-    assert.deepEqual(c.history![0].actor, { type: 'api_key', id: keyId(s.keys.editor) });
+    assert.deepEqual(c.history![0].actor, { type: 'api_key', id: keyId(s.keys.editor), name: s.slug });
     const { history, events: evts } = await trail(c.id);
     assert.equal(history.length, 1);
     assert.equal(history[0].actorType, 'api_key');
@@ -542,7 +542,7 @@ describe('PATCH /v1/shops/{slug}/claims/{id}', () => {
     assert.deepEqual(accepted.history![1].changes, { status: { from: 'pending', to: 'accepted' } });
     assert.equal(accepted.history![1].note, 'Refund approved.');
     assert.equal(accepted.history![1].action, 'accepted');
-    assert.deepEqual(accepted.history![1].actor, { type: 'api_key', id: keyId(s.keys.editor) });
+    assert.deepEqual(accepted.history![1].actor, { type: 'api_key', id: keyId(s.keys.editor), name: s.slug });
 
     let t = await trail(c.id);
     assert.equal(t.row.version, 2);
@@ -641,7 +641,7 @@ describe('PATCH /v1/shops/{slug}/claims/{id}', () => {
     const last = (reopened.json() as Claim).history!.at(-1)!;
     assert.equal(last.action, 'reopened');
     assert.deepEqual(last.changes, { status: { from: 'closed', to: 'pending' } });
-    assert.deepEqual(last.actor, { type: 'api_key', id: keyId(s.keys.admin) });
+    assert.deepEqual(last.actor, { type: 'api_key', id: keyId(s.keys.admin), name: s.slug });
     // Reopened, it moves on normally (and may be rejected this time).
     assert.equal((await api(s).patch(c.id, { version: 4, status: 'rejected' })).statusCode, 200);
   });

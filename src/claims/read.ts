@@ -1,6 +1,6 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
-import { claimEvidence, claimHistory, claimItems, claims } from '../db/schema.js';
+import { apiKeys, claimEvidence, claimHistory, claimItems, claims, users } from '../db/schema.js';
 import { AppError } from '../lib/errors.js';
 import type { ClaimedUnits } from '../resolve/eligibility.js';
 import { signedFileUrl } from '../resolve/files.js';
@@ -42,9 +42,23 @@ export async function loadClaimViews(db: Db, shopId: string, rows: ClaimRow[], o
         .where(and(eq(claimEvidence.shopId, shopId), inArray(claimEvidence.claimId, ids)))
         .orderBy(asc(claimEvidence.id)),
     opts.withHistory
-      ? db
-          .select()
+      ? // Who acted, by name: the team member's name or email, or the API key's name (a key of this shop).
+        db
+          .select({
+            h: claimHistory,
+            userName: sql<string | null>`coalesce(${users.name}, ${users.email})`,
+            keyName: apiKeys.name,
+          })
           .from(claimHistory)
+          .leftJoin(users, and(eq(claimHistory.actorType, 'user'), eq(users.id, claimHistory.actorId)))
+          .leftJoin(
+            apiKeys,
+            and(
+              eq(claimHistory.actorType, 'api_key'),
+              eq(apiKeys.id, claimHistory.actorId),
+              sql`${shopId} = any(${apiKeys.shopIds})`,
+            ),
+          )
           .where(and(eq(claimHistory.shopId, shopId), inArray(claimHistory.claimId, ids)))
           .orderBy(asc(claimHistory.id))
       : Promise.resolve([]),
@@ -101,10 +115,10 @@ export async function loadClaimViews(db: Db, shopId: string, rows: ClaimRow[], o
       ...(opts.withHistory
         ? {
             history: history
-              .filter((h) => h.claimId === c.id)
-              .map((h) => ({
+              .filter(({ h }) => h.claimId === c.id)
+              .map(({ h, userName, keyName }) => ({
                 id: h.id,
-                actor: { type: h.actorType, id: h.actorId },
+                actor: { type: h.actorType, id: h.actorId, name: userName ?? keyName ?? null },
                 action: h.action,
                 changes: h.changes as Record<string, unknown>,
                 note: h.note,

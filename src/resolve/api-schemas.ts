@@ -165,7 +165,14 @@ export const MerchantClaim = Type.Object(
       Type.Array(
         Type.Object({
           id: S,
-          actor: Type.Object({ type: S, id: NS }),
+          actor: Type.Object({
+            type: S,
+            id: NS,
+            name: Type.Union([S, Type.Null()], {
+              description:
+                'The team member’s name (or email) or the API key’s name; null for the customer and for Resolve.',
+            }),
+          }),
           action: S,
           changes: Type.Object({}, { additionalProperties: true }),
           note: NS,

@@ -157,6 +157,12 @@ describe('merchant portal in Chromium', { skip: !run }, () => {
     await page.getByRole('button', { name: 'Confirm: accept' }).click();
     await page.getByRole('heading', { name: /accepted/ }).waitFor();
     await page.getByText('“Photos show breakage; replacement approved.”').waitFor();
+    // The history reads as words: who (the customer, you), and what changed, without ids or JSON.
+    const history = await page.locator('ol.history > li').allInnerTexts();
+    assert.equal(history.length, 2, history.join('\n'));
+    assert.match(history[0], /Created\s+by the customer\s+Status: — → pending/);
+    assert.match(history[1], /Accepted\s+by you\s+Status: pending → accepted/);
+    assert.doesNotMatch(history.join('\n'), /"|ses_|usr_|\bnull\b/);
     await shot('accepted');
 
     // Export the list as CSV and read it back.

@@ -120,7 +120,7 @@ export interface Claim {
   version: number;
   history?: {
     id: string;
-    actor: { type: string; id: string | null };
+    actor: { type: string; id: string | null; name: string | null };
     action: string;
     changes: Record<string, unknown>;
     note: string | null;

@@ -238,16 +238,11 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
                 <li key={h.id}>
                   <span className="muted small">{dateTime(h.created_at)}</span>{' '}
                   <strong>{label(h.action)}</strong>{' '}
-                  <span className="muted small">
-                    by{' '}
-                    {h.actor.type === 'user' && h.actor.id === me.user.id
-                      ? 'you'
-                      : `${h.actor.type}${h.actor.id ? ` ${h.actor.id.slice(0, 12)}…` : ''}`}
-                  </span>
+                  <span className="muted small">by {actorText(h.actor, me.user.id)}</span>
                   {Object.keys(h.changes).length > 0 && (
                     <span className="block small">
                       {Object.entries(h.changes)
-                        .map(([k, v]) => `${k}: ${changeText(v)}`)
+                        .map(([k, v]) => `${label(k)}: ${changeText(v)}`)
                         .join(' · ')}
                     </span>
                   )}
@@ -268,10 +263,31 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
   );
 }
 
-function changeText(v: unknown): string {
-  if (v && typeof v === 'object' && 'from' in v && 'to' in v) {
-    const c = v as { from: unknown; to: unknown };
-    return `${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`;
-  }
+/** Who made a change, as a person reads it: never a bare id when a name is known. */
+export function actorText(
+  actor: { type: string; id: string | null; name: string | null },
+  me: string,
+): string {
+  if (actor.type === 'user') return actor.id === me ? 'you' : (actor.name ?? 'a former team member');
+  if (actor.type === 'api_key') return actor.name ? `API key “${actor.name}”` : 'a revoked API key';
+  if (actor.type === 'customer') return 'the customer';
+  if (actor.type === 'system') return 'Resolve';
+  return actor.type;
+}
+
+/** A value in a history row: plain words, not JSON. */
+function valueText(v: unknown): string {
+  if (v === null || v === undefined || v === '') return '—';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v)) return v.length ? v.map(valueText).join(', ') : '—';
   return JSON.stringify(v);
+}
+
+function changeText(v: unknown): string {
+  if (v && typeof v === 'object' && !Array.isArray(v) && 'from' in v && 'to' in v) {
+    const c = v as { from: unknown; to: unknown };
+    return `${valueText(c.from)} → ${valueText(c.to)}`;
+  }
+  return valueText(v);
 }
