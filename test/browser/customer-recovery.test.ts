@@ -132,6 +132,43 @@ describe('customer page: recovering from what went wrong', { skip: !run }, () =>
     }
   });
 
+  test('"Start over" asks first when a report is under way; nothing is lost by a stray tap', async () => {
+    const { context, page } = await newPage(browser, phone);
+    const shot = shooter(page, 'start-over', phone);
+    try {
+      await page.goto(`${server.url}/resolve/demo?lang=en`);
+      await lookUp(page, '1001', '10115');
+      // On the order's page nothing is under way yet: no question.
+      await page.getByRole('button', { name: en['flow.defective'] }).waitFor();
+      await page.getByRole('button', { name: en['wizard.cancel'] }).click();
+      await page.getByLabel(/order number/i).waitFor();
+
+      await lookUp(page, '1001', '10115');
+      await page.getByRole('button', { name: en['flow.defective'] }).click();
+      // Whichever item is still claimable (another test here claims the mug).
+      await page.getByRole('checkbox').first().check();
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await page.getByLabel('Broken on arrival').check();
+      await page.getByRole('button', { name: en['wizard.cancel'] }).click();
+      const dialog = page.getByRole('alertdialog');
+      await dialog.getByText(en['wizard.cancel_confirm']).waitFor();
+      const keep = dialog.getByRole('button', { name: en['wizard.keep_going'] });
+      assert.ok(await keep.evaluate((b) => b === document.activeElement), 'the safe answer has the focus');
+      assert.deepEqual(await seriousViolations(page), []);
+      await shot('asked');
+      await keep.click();
+      assert.equal(await dialog.count(), 0);
+      assert.ok(await page.getByLabel('Broken on arrival').isChecked(), 'the answers are still there');
+
+      await page.getByRole('button', { name: en['wizard.cancel'] }).first().click();
+      await page.getByRole('alertdialog').getByRole('button', { name: en['wizard.cancel'] }).click();
+      await page.getByLabel(/order number/i).waitFor();
+      await shot('started-over');
+    } finally {
+      await context.close();
+    }
+  });
+
   test('a refused file offers no pointless "Try again" and does not use up a place for a photo', async () => {
     const { context, page } = await newPage(browser, phone);
     const shot = shooter(page, 'refused-files', phone);

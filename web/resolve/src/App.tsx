@@ -83,6 +83,11 @@ export function App({ boot }: { boot: Boot }) {
   const saved = useMemo(() => loadSaved(boot.slug), [boot.slug]);
 
   const [stage, setStage] = useState<Stage>(boot.name ? 'loading' : 'no-shop');
+  const [confirmStartOver, setConfirmStartOver] = useState(false);
+  const keepGoing = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (confirmStartOver) keepGoing.current?.focus();
+  }, [confirmStartOver]);
   const [state, setState] = useState<OrderState | null>(null);
   const [claims, setClaims] = useState<CustomerClaim[]>([]);
   const [draft, setDraft] = useState<Draft>(() => ({ ...emptyDraft(), ...(saved?.draft ?? {}), photos: [] }));
@@ -407,7 +412,16 @@ export function App({ boot }: { boot: Boot }) {
     }
   };
 
+  // A report in progress (items, a reason, photos, text) is not thrown away by one stray tap: asked on the page
+  // (not window.confirm, which a sandboxed embed may block).
+  const inProgress =
+    stage === 'wizard' &&
+    (draft.photos.length > 0 ||
+      draft.description.trim() !== '' ||
+      Object.keys(draft.items).length > 0 ||
+      draft.reason !== null);
   const startOver = () => {
+    setConfirmStartOver(false);
     forget(boot.slug);
     api.session = null;
     setState(null);
@@ -539,10 +553,32 @@ export function App({ boot }: { boot: Boot }) {
         )}
         {state && stage !== 'lookup' && !preview && (
           <p className="footer-actions">
-            <button type="button" className="link" onClick={startOver}>
+            <button
+              type="button"
+              className="link"
+              onClick={() => (inProgress ? setConfirmStartOver(true) : startOver())}
+            >
               {t('wizard.cancel')}
             </button>
           </p>
+        )}
+        {confirmStartOver && inProgress && (
+          <div role="alertdialog" aria-labelledby="start-over-q" className="confirm">
+            <p id="start-over-q">{t('wizard.cancel_confirm')}</p>
+            <div className="row">
+              <button type="button" className="button danger" onClick={startOver}>
+                {t('wizard.cancel')}
+              </button>
+              <button
+                type="button"
+                className="button"
+                ref={keepGoing}
+                onClick={() => setConfirmStartOver(false)}
+              >
+                {t('wizard.keep_going')}
+              </button>
+            </div>
+          </div>
         )}
       </main>
       <footer className="foot">

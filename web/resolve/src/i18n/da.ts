@@ -101,6 +101,8 @@ export const da: Messages = {
   'wizard.continue': 'Fortsæt',
   'wizard.cancel': 'Start forfra',
 
+  'wizard.cancel_confirm': 'Start forfra? Det, du har udfyldt til denne henvendelse, går tabt.',
+  'wizard.keep_going': 'Fortsæt',
   'items.title': 'Hvilke varer drejer det sig om?',
   'items.hint': 'Vælg varerne, og hvor mange af hver.',
   'items.quantity': 'Hvor mange?',

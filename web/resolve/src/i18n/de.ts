@@ -105,6 +105,8 @@ export const de: Messages = {
   'wizard.continue': 'Weiter',
   'wizard.cancel': 'Neu beginnen',
 
+  'wizard.cancel_confirm': 'Neu beginnen? Deine Angaben zu dieser Meldung gehen verloren.',
+  'wizard.keep_going': 'Weitermachen',
   'items.title': 'Welche Artikel sind betroffen?',
   'items.hint': 'Wählen Sie die Artikel und die jeweilige Anzahl.',
   'items.quantity': 'Wie viele?',

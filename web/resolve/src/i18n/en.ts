@@ -100,6 +100,8 @@ export const en = {
   'wizard.continue': 'Continue',
   'wizard.cancel': 'Start over',
 
+  'wizard.cancel_confirm': 'Start over? What you have entered for this report will be lost.',
+  'wizard.keep_going': 'Keep going',
   'items.title': 'Which items are affected?',
   'items.hint': 'Choose the items and how many of each.',
   'items.quantity': 'How many?',

@@ -103,6 +103,8 @@ export const es: Messages = {
   'wizard.continue': 'Continuar',
   'wizard.cancel': 'Empezar de nuevo',
 
+  'wizard.cancel_confirm': '¿Empezar de nuevo? Se perderá lo que has introducido en este aviso.',
+  'wizard.keep_going': 'Continuar',
   'items.title': '¿Qué artículos están afectados?',
   'items.hint': 'Elige los artículos y cuántas unidades de cada uno.',
   'items.quantity': '¿Cuántos?',

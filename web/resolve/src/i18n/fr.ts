@@ -104,6 +104,8 @@ export const fr: Messages = {
   'wizard.continue': 'Continuer',
   'wizard.cancel': 'Recommencer',
 
+  'wizard.cancel_confirm': 'Recommencer ? Ce que vous avez saisi pour ce signalement sera perdu.',
+  'wizard.keep_going': 'Continuer',
   'items.title': 'Quels articles sont concernés ?',
   'items.hint': 'Choisissez les articles et la quantité pour chacun.',
   'items.quantity': 'Combien ?',

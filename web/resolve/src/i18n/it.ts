@@ -101,6 +101,8 @@ export const it: Messages = {
   'wizard.continue': 'Continua',
   'wizard.cancel': 'Ricomincia',
 
+  'wizard.cancel_confirm': 'Ricominciare? Quanto hai inserito per questa segnalazione andrà perso.',
+  'wizard.keep_going': 'Continua',
   'items.title': 'Quali articoli sono interessati?',
   'items.hint': 'Scegli gli articoli e la quantità per ciascuno.',
   'items.quantity': 'Quanti?',

@@ -104,6 +104,8 @@ export const nl: Messages = {
   'wizard.continue': 'Verder',
   'wizard.cancel': 'Opnieuw beginnen',
 
+  'wizard.cancel_confirm': 'Opnieuw beginnen? Wat je voor deze melding hebt ingevuld, gaat verloren.',
+  'wizard.keep_going': 'Doorgaan',
   'items.title': 'Om welke artikelen gaat het?',
   'items.hint': 'Kies de artikelen en hoeveel van elk.',
   'items.quantity': 'Hoeveel?',
