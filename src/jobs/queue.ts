@@ -56,7 +56,8 @@ export type ParkedJob = ClaimedJob & { last_error: string };
  * Claims up to `limit` due jobs for `leaseMs`; a worker that dies lets its lease expire and the job runs again.
  * `types` limits the claim to jobs the caller can run (a worker of an older release leaves newer types alone).
  * `onParked` hears of the jobs parked because their lease ran out on the last attempt (their handler never
- * learns it otherwise); it is awaited, and what it throws propagates.
+ * learns it otherwise); it is awaited, and what it throws propagates. `shopIds` limits claiming and parking to
+ * those shops' jobs (tests sharing one database each drain their own shops' jobs; the worker takes every shop).
  */
 export async function claimJobs(
   db: Db,
@@ -65,7 +66,14 @@ export async function claimJobs(
   leaseMs: number,
   types?: readonly string[],
   onParked?: (jobs: ParkedJob[]) => Promise<void>,
+  shopIds?: readonly string[],
 ): Promise<ClaimedJob[]> {
+  const shopFilter = shopIds
+    ? sql`and shop_id in (${sql.join(
+        (shopIds.length ? shopIds : ['']).map((id) => sql`${id}`),
+        sql`, `,
+      )})`
+    : sql``;
   const typeFilter = types
     ? sql`and type in (${sql.join(
         (types.length ? types : ['']).map((t) => sql`${t}`),
@@ -78,7 +86,7 @@ export async function claimJobs(
     db,
     sql`update jobs set status = 'failed', finished_at = now(), updated_at = now(), unique_key = null, locked_by = null,
           last_error = coalesce(last_error || '; ', '') || 'lease expired on the last attempt (worker stopped mid-run)'
-        where status = 'running' and locked_until < now() and attempts >= max_attempts
+        where status = 'running' and locked_until < now() and attempts >= max_attempts ${shopFilter}
         returning id, type, shop_id, payload, attempts, max_attempts, last_error`,
   );
   if (parked.length && onParked) await onParked(parked);
@@ -93,14 +101,14 @@ export async function claimJobs(
           select id from (
             select id from (
               select id from jobs
-              where status = 'running' and locked_until < now() ${typeFilter}
+              where status = 'running' and locked_until < now() ${typeFilter} ${shopFilter}
               order by locked_until
               limit ${limit}
               for update skip locked) expired
             union all
             select id from (
               select id from jobs
-              where status = 'queued' and run_at <= now() ${typeFilter}
+              where status = 'queued' and run_at <= now() ${typeFilter} ${shopFilter}
               order by run_at
               limit ${limit}
               for update skip locked) due) claimable

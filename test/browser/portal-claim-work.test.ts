@@ -109,6 +109,9 @@ describe('merchant portal: working a claim', { skip: !run }, () => {
       await section.getByRole('button', { name: 'Send a replacement…' }).click();
       await qty.fill('1');
       await section.getByRole('button', { name: 'Confirm: send the replacement' }).click();
+      // The request is in (its job queued) before the worker's turn: on PostgreSQL the click's POST can still be in
+      // flight when the next line runs.
+      await section.getByTestId('claim-action').nth(1).getByText('Pending').waitFor();
       await work();
       await section.getByTestId('claim-action').nth(1).getByText('Succeeded').waitFor();
       await shot('replaced');

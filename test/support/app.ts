@@ -87,10 +87,14 @@ export function uniqueSlug(prefix = 'shop'): string {
   return `${prefix}-${randomBytes(5).toString('hex')}`;
 }
 
+/** The shops this test process created: `drainJobs` runs only their jobs (test/support/jobs.ts). */
+export const testShopIds = new Set<string>();
+
 /** A fresh shop with one API key per role: tests never share tenants. */
 export async function createTestShop(db: Db, prefix = 'shop'): Promise<TestShop> {
   const slug = uniqueSlug(prefix);
   const shop = await createShop(db, { slug, name: `Test ${slug}` });
+  testShopIds.add(shop.id);
   const keys = {} as Record<Role, string>;
   const auth = {} as Record<Role, { authorization: string }>;
   for (const role of ['viewer', 'editor', 'admin'] as const) {

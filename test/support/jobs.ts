@@ -2,6 +2,7 @@ import pino from 'pino';
 import type { Db } from '../../src/db/client.js';
 import { claimJobs, completeJob, failJob, RetryLater } from '../../src/jobs/queue.js';
 import { type JobHandler, runGiveUps } from '../../src/jobs/worker.js';
+import { testShopIds } from './app.js';
 
 /**
  * Runs the due jobs of the given types until none is due (as the worker would, minus its timing): tests see
@@ -18,8 +19,16 @@ export async function drainJobs(
   let ran = 0;
   const failed: string[] = [];
   for (let round = 0; round < maxRounds; round++) {
-    const jobs = await claimJobs(db, 'test-drain', 20, 30_000, types, (parked) =>
-      runGiveUps(handlers, parked, { db, log }),
+    // On PostgreSQL test files share one database and run side by side: drain only this process's shops' jobs,
+    // or another file's jobs would run here with this file's handlers (and platform simulators).
+    const jobs = await claimJobs(
+      db,
+      'test-drain',
+      20,
+      30_000,
+      types,
+      (parked) => runGiveUps(handlers, parked, { db, log }),
+      testShopIds.size ? [...testShopIds] : undefined,
     );
     if (!jobs.length) break;
     for (const job of jobs) {
