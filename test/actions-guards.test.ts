@@ -291,3 +291,199 @@ describe('claim actions: caps across claims, state at execution, input', () => {
     );
   });
 });
+
+/** A unit is refunded or replaced, never both: the caps count refunds and replacements together. */
+describe('claim actions: one unit is refunded or replaced, not both', () => {
+  let ctx: TestContext;
+  let shop: TestShop;
+  let fake: FakePlatform;
+  const run = () => drainJobs(ctx.db, jobHandlers(ctx.deps), ['claims.action']);
+  const api = (method: 'GET' | 'PUT' | 'POST' | 'PATCH', url: string, payload?: unknown) =>
+    ctx.app.inject({
+      method,
+      url: `/v1/shops/${shop.slug}${url}`,
+      headers: shop.auth.admin,
+      payload: payload as object,
+    });
+  interface Order {
+    id: string;
+    line_items: { id: string; external_id: string; quantity: number }[];
+  }
+  const putOrder = async (doc: OrderInputT): Promise<Order> => {
+    const res = await api('PUT', '/orders', doc);
+    assert.ok(res.statusCode < 300, res.body);
+    return res.json();
+  };
+  const newDoc = (): OrderInputT => ({
+    ...shapedOrder(),
+    external_id: `ord-${randomBytes(4).toString('hex')}`,
+  });
+  const newClaim = async (
+    order: Order,
+    items: { line_item_id: string; quantity: number }[],
+    flow: 'defective' | 'support' = 'defective',
+  ) => {
+    const res = await api('POST', '/claims', {
+      order_id: order.id,
+      flow,
+      reason: flow === 'support' ? 'other' : 'broken_on_arrival',
+      description: 'Taken by phone',
+      items,
+      ...(flow === 'support' ? {} : { resolution_preference: 'replacement' }),
+    });
+    assert.equal(res.statusCode, 201, res.body);
+    return res.json() as { id: string };
+  };
+  const act = (claimId: string, body: unknown) => api('POST', `/claims/${claimId}/actions`, body);
+  const units = (list: { order: string; lines: { quantity: number }[] }[], order: string) =>
+    list
+      .filter((r) => r.order === order)
+      .reduce((n, r) => n + r.lines.reduce((m, l) => m + l.quantity, 0), 0);
+
+  before(async () => {
+    ctx = await startTestApp();
+    shop = await createTestShop(ctx.db, 'act-both');
+    fake = new FakePlatform(`fake${randomBytes(3).toString('hex')}`);
+    fake.capabilities = ['read_orders', 'refund', 'replacement'];
+    registerPlatform(fake.connector());
+    const res = await api('PUT', '/connection', {
+      platform: fake.id,
+      settings: { store: 'acme' },
+      credentials: { token: 'good-token', webhook_secret: 'whsec-fake' },
+      backfill_days: 1,
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    await ctx.db.execute(sql`delete from jobs where shop_id = ${shop.shop.id}`);
+  });
+  after(() => ctx.close());
+
+  test('a claimed unit that was refunded is not replaced too, nor a replaced one refunded', async () => {
+    const doc = newDoc();
+    const order = await putOrder(doc);
+    const mug = order.line_items[1].id; // one unit
+    const claim = await newClaim(order, [{ line_item_id: mug, quantity: 1 }]);
+    assert.equal((await act(claim.id, { type: 'refund' })).statusCode, 202);
+    const twice = await act(claim.id, { type: 'replacement' });
+    assertError(twice, 422, 'action_lines_invalid');
+    assert.deepEqual(twice.json().error.errors, [
+      {
+        path: '/lines/0/quantity',
+        message: 'at most 0 more unit(s) of this line for a replacement (1 already refunded)',
+      },
+    ]);
+    await run();
+
+    const doc2 = newDoc();
+    const order2 = await putOrder(doc2);
+    const claim2 = await newClaim(order2, [{ line_item_id: order2.line_items[1].id, quantity: 1 }]);
+    assert.equal((await act(claim2.id, { type: 'replacement' })).statusCode, 202);
+    await run();
+    const back = await act(claim2.id, { type: 'refund' });
+    assertError(back, 422, 'action_lines_invalid');
+    assert.deepEqual(back.json().error.errors, [
+      {
+        path: '/lines/0/quantity',
+        message: 'at most 0 more unit(s) of this line for a refund (1 already replaced)',
+      },
+    ]);
+    assert.equal(units(fake.refunds, doc.external_id as string), 1);
+    assert.equal(units(fake.replacements, doc.external_id as string), 0);
+    assert.equal(units(fake.refunds, doc2.external_id as string), 0);
+    assert.equal(units(fake.replacements, doc2.external_id as string), 1);
+  });
+
+  test('two units: one refunded and one replaced is fine, a third unit of either is not', async () => {
+    const doc = newDoc();
+    const order = await putOrder(doc);
+    const tee = order.line_items[0].id; // two units
+    const claim = await newClaim(order, [{ line_item_id: tee, quantity: 2 }]);
+    assert.equal(
+      (await act(claim.id, { type: 'refund', lines: [{ line_item_id: tee, quantity: 1 }] })).statusCode,
+      202,
+    );
+    assertError(
+      await act(claim.id, { type: 'replacement', lines: [{ line_item_id: tee, quantity: 2 }] }),
+      422,
+      'action_lines_invalid',
+    );
+    assert.equal(
+      (await act(claim.id, { type: 'replacement', lines: [{ line_item_id: tee, quantity: 1 }] })).statusCode,
+      202,
+    );
+    for (const type of ['refund', 'replacement'])
+      assertError(
+        await act(claim.id, { type, lines: [{ line_item_id: tee, quantity: 1 }] }),
+        422,
+        'action_lines_invalid',
+      );
+    await run();
+    assert.equal(units(fake.refunds, doc.external_id as string), 1);
+    assert.equal(units(fake.replacements, doc.external_id as string), 1);
+  });
+
+  test('across claims: a unit refunded on one claim is not replaced on another; shipping is no unit', async () => {
+    const doc = newDoc();
+    const order = await putOrder(doc);
+    const mug = order.line_items[1].id;
+    const support = await newClaim(order, [{ line_item_id: mug, quantity: 1 }], 'support');
+    const defective = await newClaim(order, [{ line_item_id: mug, quantity: 1 }]);
+    assert.equal((await act(support.id, { type: 'refund', include_shipping: true })).statusCode, 202);
+    assertError(await act(defective.id, { type: 'replacement' }), 422, 'action_lines_invalid');
+    // A unit refunded in the shop's own admin (synced) is not replaced either.
+    const doc2 = newDoc();
+    const order2 = await putOrder(doc2);
+    const claim2 = await newClaim(order2, [{ line_item_id: order2.line_items[1].id, quantity: 1 }]);
+    await putOrder({
+      ...doc2,
+      line_items: doc2.line_items.map((l, i) => (i === 1 ? { ...l, quantity_refunded: 1 } : l)),
+    });
+    assertError(await act(claim2.id, { type: 'replacement' }), 422, 'action_lines_invalid');
+    // A replacement leaves the order's shipping refundable.
+    const doc3 = newDoc();
+    const order3 = await putOrder(doc3);
+    const claim3 = await newClaim(order3, [
+      { line_item_id: order3.line_items[0].id, quantity: 1 },
+      { line_item_id: order3.line_items[1].id, quantity: 1 },
+    ]);
+    assert.equal(
+      (
+        await act(claim3.id, {
+          type: 'replacement',
+          lines: [{ line_item_id: order3.line_items[1].id, quantity: 1 }],
+        })
+      ).statusCode,
+      202,
+    );
+    assert.equal(
+      (
+        await act(claim3.id, {
+          type: 'refund',
+          include_shipping: true,
+          lines: [{ line_item_id: order3.line_items[0].id, quantity: 1 }],
+        })
+      ).statusCode,
+      202,
+    );
+    await run();
+  });
+
+  test('a replacement of unknown outcome holds the unit against a refund until retried or released', async () => {
+    const order = await putOrder(newDoc());
+    const claim = await newClaim(order, [{ line_item_id: order.line_items[1].id, quantity: 1 }]);
+    const req = await act(claim.id, { type: 'replacement' });
+    assert.equal(req.statusCode, 202, req.body);
+    await ctx.db.execute(
+      sql`update claim_actions set status = 'failed', outcome_unknown = true, error = 'unavailable: timeout'
+          where id = ${req.json().id}`,
+    );
+    await ctx.db.execute(sql`delete from jobs where unique_key = ${`claims.action:${req.json().id}`}`);
+    const res = await act(claim.id, { type: 'refund' });
+    assertError(res, 422, 'action_outcome_unknown');
+    assert.match(res.json().error.message, new RegExp(`earlier replacement ${req.json().id}`));
+    const released = await api('POST', `/claims/${claim.id}/actions/${req.json().id}/release`, {
+      note: 'No replacement order in the shop admin',
+    });
+    assert.equal(released.statusCode, 200, released.body);
+    assert.equal((await act(claim.id, { type: 'refund' })).statusCode, 202);
+  });
+});

@@ -29,8 +29,9 @@ export interface RequestActionInput {
 /**
  * Records a resolution action and queues it (SPEC §6). The row — whose id is the idempotency key the
  * connector passes to the platform — exists before any platform call, in the same transaction as its job,
- * its history row and nothing else. Lines default to the claim's items; no line is acted on for more units
- * than were claimed, nor than the order line has left across all claims of the order (see checkLines).
+ * its history row and nothing else. Lines default to the claim's items; no unit is both refunded and replaced, and
+ * no line is acted on for more units than were claimed, nor than the order line has left across all claims of
+ * the order (see checkLines).
  */
 export async function requestAction(
   tx: Db,
@@ -94,7 +95,7 @@ export async function requestAction(
         )
     : [];
   const line = new Map(lines.map((l) => [l.id, l]));
-  const earlier = await earlierActions(tx, input.shopId, claim.orderId, input.type);
+  const earlier = await earlierActions(tx, input.shopId, claim.orderId);
   const errors = checkLines(input, wanted, claimed, line, earlier, claim.id);
   if (errors.length) {
     // Units held by an action whose outcome is unknown: only retrying it (same key) or releasing it frees them.
@@ -107,7 +108,7 @@ export async function requestAction(
     if (held)
       throw new AppError(
         'action_outcome_unknown',
-        `The earlier ${input.type} ${held.id} of these items failed without a definite answer from the shop, which may have carried it out. Retry it (POST …/actions/${held.id}/retry: the shop recognises it and does not pay twice) or, after checking the shop's admin, release it (POST …/actions/${held.id}/release).`,
+        `The earlier ${held.type} ${held.id} of these items failed without a definite answer from the shop, which may have carried it out. Retry it (POST …/actions/${held.id}/retry: the shop recognises it and does not act twice) or, after checking the shop's admin, release it (POST …/actions/${held.id}/release).`,
         errors,
       );
     throw new AppError('action_lines_invalid', 'These lines cannot be acted on.', errors);
@@ -162,14 +163,15 @@ export async function requestAction(
 }
 
 /**
- * Earlier actions of this type on every claim of the order that did not fail definitively: a refusal by the
+ * Earlier refunds and replacements on every claim of the order that did not fail definitively: a refusal by the
  * platform acted on nothing, a failure of unknown outcome may have (its units stay reserved until retried or
  * released).
  */
-async function earlierActions(tx: Db, shopId: string, orderId: string, type: ActionType) {
+async function earlierActions(tx: Db, shopId: string, orderId: string) {
   return tx
     .select({
       id: claimActions.id,
+      type: claimActions.type,
       outcomeUnknown: claimActions.outcomeUnknown,
       claimId: claimActions.claimId,
       lines: claimActions.lines,
@@ -181,33 +183,47 @@ async function earlierActions(tx: Db, shopId: string, orderId: string, type: Act
       and(
         eq(claimActions.shopId, shopId),
         eq(claims.orderId, orderId),
-        eq(claimActions.type, type),
+        inArray(claimActions.type, [...ACTION_TYPES]),
         or(ne(claimActions.status, 'failed'), eq(claimActions.outcomeUnknown, true)),
       ),
     );
 }
 
 /**
- * No line more than once; no line for more units than its claim has left for this type of action, nor than its
- * order line has left across every claim of the order (a unit claimed twice — by a support request and a
- * defective claim, or again after a rejection — is still refunded once), refunds counting what the platform
- * reports refunded too; shipping refunded at most once per order.
+ * No line more than once. A unit is either refunded or replaced, never both, and at most once: no line for more
+ * units than its claim has left after its refunds and replacements together, nor than its order line has left
+ * across every claim of the order (a unit claimed twice — by a support request and a defective claim, or again
+ * after a rejection — is still covered once), refunds counting what the platform reports refunded too (that
+ * figure includes Resolve's own refunds once synced, hence the larger of the two). Shipping is refunded at most
+ * once per order and is no unit: it is unaffected by replacements.
  */
 function checkLines(
   input: RequestActionInput,
   wanted: { line_item_id: string; quantity: number }[],
   claimed: Map<string, number>,
   line: Map<string, { quantity: number; refunded: number }>,
-  earlier: { claimId: string; lines: unknown; includeShipping: boolean }[],
+  earlier: { type: string; claimId: string; lines: unknown; includeShipping: boolean }[],
   claimId: string,
 ): FieldError[] {
-  const byClaim = new Map<string, number>();
-  const byOrder = new Map<string, number>();
+  // Units per line and type: on this claim, and on the order (every claim).
+  const byClaim = new Map<string, { refund: number; replacement: number }>();
+  const byOrder = new Map<string, { refund: number; replacement: number }>();
+  const add = (
+    m: Map<string, { refund: number; replacement: number }>,
+    id: string,
+    type: string,
+    n: number,
+  ) => {
+    const cur = m.get(id) ?? { refund: 0, replacement: 0 };
+    if (type === 'refund' || type === 'replacement') cur[type] += n;
+    m.set(id, cur);
+  };
   for (const a of earlier)
     for (const l of a.lines as ActionLineRow[]) {
-      byOrder.set(l.line_item_id, (byOrder.get(l.line_item_id) ?? 0) + l.quantity);
-      if (a.claimId === claimId) byClaim.set(l.line_item_id, (byClaim.get(l.line_item_id) ?? 0) + l.quantity);
+      add(byOrder, l.line_item_id, a.type, l.quantity);
+      if (a.claimId === claimId) add(byClaim, l.line_item_id, a.type, l.quantity);
     }
+  const other: ActionType = input.type === 'refund' ? 'replacement' : 'refund';
   const seen = new Set<string>();
   const errors: FieldError[] = wanted.flatMap((l, i) => {
     const path = `/lines/${i}`;
@@ -216,23 +232,30 @@ function checkLines(
     if (seen.has(l.line_item_id)) return [{ path: `${path}/line_item_id`, message: 'listed twice' }];
     seen.add(l.line_item_id);
     const { quantity, refunded } = line.get(l.line_item_id)!;
-    const done = Math.max(byOrder.get(l.line_item_id) ?? 0, input.type === 'refund' ? refunded : 0);
+    const onClaim = byClaim.get(l.line_item_id) ?? { refund: 0, replacement: 0 };
+    const onOrder = byOrder.get(l.line_item_id) ?? { refund: 0, replacement: 0 };
+    const doneOnOrder = Math.max(onOrder.refund, refunded) + onOrder.replacement;
     const left = Math.max(
       0,
-      Math.min(claimed.get(l.line_item_id)! - (byClaim.get(l.line_item_id) ?? 0), quantity - done),
+      Math.min(claimed.get(l.line_item_id)! - onClaim.refund - onClaim.replacement, quantity - doneOnOrder),
     );
-    if (l.quantity > left)
+    if (l.quantity > left) {
+      // Say when the other kind of action holds the units: a refunded unit is not also replaced, nor vice versa.
+      const held = other === 'refund' ? Math.max(onOrder.refund, refunded) : onOrder.replacement;
       return [
         {
           path: `${path}/quantity`,
-          message: `at most ${left} more unit(s) of this line for a ${input.type}`,
+          message:
+            `at most ${left} more unit(s) of this line for a ${input.type}` +
+            (held > 0 ? ` (${held} already ${other === 'refund' ? 'refunded' : 'replaced'})` : ''),
         },
       ];
+    }
     return [];
   });
   if (input.include_shipping && input.type !== 'refund')
     errors.push({ path: '/include_shipping', message: 'only a refund includes shipping' });
-  else if (input.include_shipping && earlier.some((a) => a.includeShipping))
+  else if (input.include_shipping && earlier.some((a) => a.type === 'refund' && a.includeShipping))
     errors.push({ path: '/include_shipping', message: "this order's shipping was already refunded" });
   if (!wanted.length && !input.include_shipping)
     errors.push({ path: '/lines', message: 'nothing to act on' });

@@ -102,7 +102,7 @@ describe('merchant portal: working a claim', { skip: !run }, () => {
         .waitFor();
       await shot('refunded');
 
-      // One unit is left to refund; both can still be replaced.
+      // One unit is left, to refund or to replace (a refunded unit is not replaced too).
       await section.getByRole('button', { name: 'Refund…' }).click();
       assert.equal(await qty.inputValue(), '1');
       await section.getByRole('button', { name: 'Cancel' }).click();

@@ -14,6 +14,13 @@ export class FakePlatform {
     order: string;
     lines: { externalLineId: string; quantity: number }[];
   }[] = [];
+  /** Replacement orders made (one per idempotency key), when `replacement` is among the capabilities. */
+  replacements: {
+    id: string;
+    key: string;
+    order: string;
+    lines: { externalLineId: string; quantity: number }[];
+  }[] = [];
   calls: string[] = [];
   /** Next calls fail like this (consumed one by one). */
   failures: PlatformError[] = [];
@@ -112,6 +119,19 @@ export class FakePlatform {
               throw new PlatformError('unavailable', 'connection reset after the refund was made');
             }
             return { externalId: r.id, amount: 100, currency: 'EUR' };
+          },
+          async createReplacement(input) {
+            guard('createReplacement');
+            const existing = self.replacements.find((r) => r.key === input.idempotencyKey);
+            if (existing) return { externalId: existing.id, orderNumber: existing.id };
+            const r = {
+              id: `replacement-${self.replacements.length + 1}`,
+              key: input.idempotencyKey,
+              order: input.orderExternalId,
+              lines: input.lines,
+            };
+            self.replacements.push(r);
+            return { externalId: r.id, orderNumber: r.id };
           },
         };
       },

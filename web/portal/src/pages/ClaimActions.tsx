@@ -74,18 +74,19 @@ export function ClaimActions({
     return () => clearTimeout(timer);
   }, [pending, actions, load, onChanged]);
 
-  // One entry per line (a line split over two parcels is one line here), with the units still open to
-  // this kind of action: claimed minus what earlier refunds (or replacements) covered that did not fail, or
-  // failed without a definite answer from the shop (those may have been carried out).
+  // One entry per line (a line split over two parcels is one line here), with the units still open to a
+  // refund or a replacement (a unit gets one or the other, never both): claimed minus what earlier refunds and
+  // replacements covered that did not fail, or failed without a definite answer from the shop (those may have
+  // been carried out). The server checks this again, across the order's claims.
   const lines = [...new Map(claim.items.map((i) => [i.line_item_id, i])).values()].map((i) => ({
     id: i.line_item_id,
     title: i.title,
     claimed: claim.items.filter((x) => x.line_item_id === i.line_item_id).reduce((n, x) => n + x.quantity, 0),
   }));
-  const open = (type: ActionType) =>
+  const open = () =>
     lines.map((l) => {
       const used = (actions ?? [])
-        .filter((a) => a.type === type && (a.status !== 'failed' || a.outcome_unknown))
+        .filter((a) => a.status !== 'failed' || a.outcome_unknown)
         .flatMap((a) => a.lines)
         .filter((x) => x.line_item_id === l.id)
         .reduce((n, x) => n + x.quantity, 0);
@@ -95,7 +96,7 @@ export function ClaimActions({
 
   const start = (type: ActionType) => {
     setForm(type);
-    setQuantities(Object.fromEntries(open(type).map((l) => [l.id, l.left])));
+    setQuantities(Object.fromEntries(open().map((l) => [l.id, l.left])));
     setShipping(false);
     setNote('');
     setError(null);
@@ -180,7 +181,7 @@ export function ClaimActions({
               key={type}
               type="button"
               className="button"
-              disabled={!actions || open(type).every((l) => l.left === 0)}
+              disabled={!actions || open().every((l) => l.left === 0)}
               onClick={() => start(type)}
             >
               {VERB[type]}…
@@ -197,7 +198,7 @@ export function ClaimActions({
             <legend className="label">
               {form === 'refund' ? 'Refund these units' : 'Replace these units'}
             </legend>
-            {open(form).map((l) => (
+            {open().map((l) => (
               <div className="row" key={l.id}>
                 <label htmlFor={`action-qty-${l.id}`}>{l.title}</label>
                 <input
