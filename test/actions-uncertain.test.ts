@@ -215,7 +215,14 @@ describe('a refund whose outcome is unknown is never paid twice (WooCommerce sim
     assert.equal(released.statusCode, 200, released.body);
     assert.equal(released.json().status, 'failed');
     assert.equal(released.json().outcome_unknown, false);
-    const row = (await h.history(claimId)).find((x) => x.action === 'refund_released');
+    // An API reader sees it was released, not the old "outcome unknown" error; that stays in the history.
+    const says =
+      "Released: not carried out, as checked in the shop's admin (No refund in the WooCommerce admin).";
+    assert.equal(released.json().error, says);
+    assert.equal((await h.action(claimId, failed.id)).error, says);
+    const history = await h.history(claimId);
+    assert.equal(history.find((x) => x.action === 'refund_failed')?.note, failed.error);
+    const row = history.find((x) => x.action === 'refund_released');
     assert.equal(row?.note, 'No refund in the WooCommerce admin');
     assert.equal(await h.events(claimId), 2, 'failed, then released');
     assertError(await h.api('POST', url, { note: 'again' }), 409, 'action_not_uncertain');

@@ -16,7 +16,7 @@ const ActionParams = Type.Object({
   action_id: Type.String({ maxLength: 64 }),
 });
 const UNKNOWN_OUTCOME =
-  'A failure comes in two kinds. The shop refused (a validation or business error): `status` `failed`, `outcome_unknown` false, nothing was done and the units are free for a new request. Or the shop never gave a definite answer (no answer, time-out, 5xx, still throttled when Resolve gave up): `status` `failed` with `outcome_unknown` true — the shop may have carried it out, so its units stay reserved and a new request for them is 422 `action_outcome_unknown`. Such an action is either retried (POST …/actions/{action_id}/retry: the same action with the same idempotency key, so the shop finds an earlier refund or replacement instead of making a second one) or, after checking the shop’s admin, released with a note (POST …/actions/{action_id}/release: stays `failed`, `outcome_unknown` false, the units are free again).';
+  'A failure comes in two kinds. The shop refused (a validation or business error): `status` `failed`, `outcome_unknown` false, nothing was done and the units are free for a new request. Or the shop never gave a definite answer (no answer, time-out, 5xx, still throttled when Resolve gave up): `status` `failed` with `outcome_unknown` true — the shop may have carried it out, so its units stay reserved and a new request for them is 422 `action_outcome_unknown`. Such an action is either retried (POST …/actions/{action_id}/retry: the same action with the same idempotency key, so the shop finds an earlier refund or replacement instead of making a second one) or, after checking the shop’s admin, released with a note (POST …/actions/{action_id}/release: stays `failed`, `outcome_unknown` false, `error` says it was released with the note, the units are free again).';
 export const ActionView = Type.Object({
   id: Type.String(),
   claim_id: Type.String(),
@@ -75,7 +75,7 @@ export function actionRoutes(deps: ReadyDeps): FastifyPluginAsync {
           security: merchantSecurity,
           summary: 'Refund or replace a claim’s items in the shop',
           description:
-            'Recorded at once (202, status `pending`) and carried out by the worker through the shop’s platform; the result arrives as a `claims/action` event and in GET …/actions. Lines default to the claim’s items; each line at most once. No line is refunded (or replaced) for more units than the claim has left, nor than the order line has left across all claims of the order (refunds also count what the platform reports refunded); shipping is refunded at most once per order. Otherwise 422 `action_lines_invalid` at the field, or 422 `action_outcome_unknown` (with the same field errors) when an earlier action of unknown outcome holds those units. A platform that cannot do it answers 422 `action_unsupported`. ' +
+            'Recorded at once (202, status `pending`) and carried out by the worker through the shop’s platform; the result arrives as a `claims/action` event and in GET …/actions. Lines default to the claim’s items; each line at most once. A unit is refunded or replaced, never both: no line is acted on for more units than the claim has left after its refunds and replacements together, nor than the order line has left across all claims of the order (counting what the platform reports refunded too); shipping is refunded at most once per order and is not a unit. Otherwise 422 `action_lines_invalid` at the field, or 422 `action_outcome_unknown` (with the same field errors) when an earlier action of unknown outcome holds those units. A platform that cannot do it answers 422 `action_unsupported`. ' +
             UNKNOWN_OUTCOME,
           params: Params,
           body: Type.Object(
@@ -171,7 +171,7 @@ export function actionRoutes(deps: ReadyDeps): FastifyPluginAsync {
           security: merchantSecurity,
           summary: 'Release an action whose outcome is unknown',
           description:
-            'After checking the shop’s admin that it was NOT carried out: the action stays `failed`, `outcome_unknown` becomes false, its units are free for a new request, and a history row keeps the note; a `claims/action` event follows. Only for `failed` with `outcome_unknown`; otherwise 409 `action_not_uncertain`. 404 `action_not_found` for an id not of this claim.',
+            'After checking the shop’s admin that it was NOT carried out: the action stays `failed`, `outcome_unknown` becomes false, its `error` becomes “Released: not carried out, as checked in the shop’s admin (note).” (the failure’s own error stays in the claim’s history), its units are free for a new request, and a history row keeps the note; a `claims/action` event follows. Only for `failed` with `outcome_unknown`; otherwise 409 `action_not_uncertain`. 404 `action_not_found` for an id not of this claim.',
           params: ActionParams,
           body: Type.Object(
             {

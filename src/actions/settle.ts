@@ -85,9 +85,14 @@ export async function retryAction(
   return row;
 }
 
+/** What a released action's `error` says: not carried out, by the merchant's word after checking the shop. */
+export const releasedError = (note: string) =>
+  `Released: not carried out, as checked in the shop's admin (${note.trim()}).`.slice(0, 2000);
+
 /**
  * The merchant checked the shop: the action was not carried out. It stays `failed`, its units are free again,
- * a history row keeps who said so and why, and a `claims/action` event tells integrations.
+ * its `error` says it was released (the failure's own error stays in its history row), a history row keeps who
+ * said so and why, and a `claims/action` event tells integrations.
  */
 export async function releaseAction(
   tx: Db,
@@ -104,9 +109,10 @@ export async function releaseAction(
       { path: '/note', message: 'must not be blank' },
     ]);
   const action = await uncertainAction(tx, input.shopId, input.claimId, input.actionId, 'released');
+  // The old error (kept in the failure's history row) said the outcome was unknown; it is known now.
   const [row] = await tx
     .update(claimActions)
-    .set({ outcomeUnknown: false, updatedAt: new Date() })
+    .set({ outcomeUnknown: false, error: releasedError(input.note), updatedAt: new Date() })
     .where(and(eq(claimActions.shopId, input.shopId), eq(claimActions.id, action.id)))
     .returning();
   await history(tx, action, 'released', input.actor, input.note);
