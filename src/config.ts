@@ -60,22 +60,18 @@ export interface Config {
    * trust besides Node's roots (CONNECTOR_CA_FILE): self-hosted Shopware, Vendure or WooCommerce on a private
    * network. Independent of the webhooks' allow-list. https only either way.
    */
-  connectors: EgressAllowList & {
-    /** Extra trusted CA certificates (PEM file), on top of Node's bundled roots. */
-    caFile: string | null;
-  };
+  connectors: EgressAllowList & CaTrust;
   /** Outbound webhooks (SPEC §10): retry schedule, timeouts and the egress policy. */
-  webhooks: EgressAllowList & {
-    /** Delay before each attempt of a series, in ms (the first is usually 0); jittered ±10 % when used. */
-    retryScheduleMs: number[];
-    connectTimeoutMs: number;
-    /** The whole attempt (connect, send, response) must finish within this. */
-    timeoutMs: number;
-    /** Extra trusted CA certificates (PEM file), on top of Node's bundled roots. */
-    caFile: string | null;
-    /** `http://[user:pass@]host:port` CONNECT proxy for all webhook traffic. */
-    proxyUrl: string | null;
-  };
+  webhooks: EgressAllowList &
+    CaTrust & {
+      /** Delay before each attempt of a series, in ms (the first is usually 0); jittered ±10 % when used. */
+      retryScheduleMs: number[];
+      connectTimeoutMs: number;
+      /** The whole attempt (connect, send, response) must finish within this. */
+      timeoutMs: number;
+      /** `http://[user:pass@]host:port` CONNECT proxy for all webhook traffic. */
+      proxyUrl: string | null;
+    };
 }
 
 /** Destinations an operator allows although they are not public (WEBHOOK_ALLOWED_HOSTS, CONNECTOR_ALLOWED_HOSTS). */
@@ -176,17 +172,30 @@ function parseAllowList(name: string, raw: string | undefined, problems: string[
   return out;
 }
 
-/** A CA file variable (WEBHOOK_CA_FILE, CONNECTOR_CA_FILE): the absolute path of a readable PEM file, or null. */
-function caFileOf(name: string, raw: string | undefined, problems: string[]): string | null {
-  if (!raw) return null;
+/** Extra trusted CA certificates, on top of Node's bundled roots (WEBHOOK_CA_FILE, CONNECTOR_CA_FILE). */
+export interface CaTrust {
+  /** The file's absolute path (for messages), or null. */
+  caFile: string | null;
+  /**
+   * Its PEM text, read once at start: a file moved, deleted or made unreadable later (a secret volume remounted,
+   * a config management run) changes nothing until the next start, rather than failing the first connection.
+   */
+  caPem: string | null;
+}
+
+/** A CA file variable: the absolute path of a readable PEM file and its text, or nulls. */
+function caTrustOf(name: string, raw: string | undefined, problems: string[]): CaTrust {
+  if (!raw) return { caFile: null, caPem: null };
   const file = path.resolve(raw);
+  let pem: string | null = null;
   try {
-    if (!fs.readFileSync(file, 'utf8').includes('-----BEGIN CERTIFICATE-----'))
+    pem = fs.readFileSync(file, 'utf8');
+    if (!pem.includes('-----BEGIN CERTIFICATE-----'))
       problems.push(`${name}: ${file} holds no PEM certificate`);
   } catch (err) {
     problems.push(`${name}: cannot read ${file} (${(err as NodeJS.ErrnoException).code})`);
   }
-  return file;
+  return { caFile: file, caPem: pem };
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -294,7 +303,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     retryScheduleMs = parseDurations(DEFAULT_WEBHOOK_RETRY_SCHEDULE)!;
   }
   const webhookAllowList = parseAllowList('WEBHOOK_ALLOWED_HOSTS', env.WEBHOOK_ALLOWED_HOSTS, problems);
-  const caFile = caFileOf('WEBHOOK_CA_FILE', env.WEBHOOK_CA_FILE, problems);
+  const webhookCa = caTrustOf('WEBHOOK_CA_FILE', env.WEBHOOK_CA_FILE, problems);
   const proxyUrl = env.WEBHOOK_PROXY_URL || null;
   if (proxyUrl) {
     let ok = false;
@@ -336,14 +345,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     connectorTestUrls: env.CONNECTOR_TEST_URLS === 'true',
     connectors: {
       ...parseAllowList('CONNECTOR_ALLOWED_HOSTS', env.CONNECTOR_ALLOWED_HOSTS, problems),
-      caFile: caFileOf('CONNECTOR_CA_FILE', env.CONNECTOR_CA_FILE, problems),
+      ...caTrustOf('CONNECTOR_CA_FILE', env.CONNECTOR_CA_FILE, problems),
     },
     webhooks: {
       retryScheduleMs,
       connectTimeoutMs: int('WEBHOOK_CONNECT_TIMEOUT_MS', 5000, 100, 60_000),
       timeoutMs: int('WEBHOOK_TIMEOUT_MS', 15_000, 100, 120_000),
       ...webhookAllowList,
-      caFile,
+      ...webhookCa,
       proxyUrl,
     },
   };

@@ -180,6 +180,23 @@ describe('CONNECTOR_ALLOWED_HOSTS and CONNECTOR_CA_FILE open shop connections to
     );
   });
 
+  test('the CA file is read at start: deleted afterwards, connections and webhooks still trust its CA', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-gone-'));
+    const ca = path.join(dir, 'ca.pem');
+    fs.copyFileSync(pki.caFile, ca);
+    const { ctx, shop } = await app({
+      CONNECTOR_ALLOWED_HOSTS: INTERNAL,
+      CONNECTOR_CA_FILE: ca,
+      WEBHOOK_CA_FILE: ca,
+    });
+    fs.rmSync(dir, { recursive: true, force: true });
+    assert.equal(fs.existsSync(ca), false);
+    const res = await put(ctx, shop, shopwareAt(`https://${INTERNAL}:${swFront.port}`));
+    assert.equal(res.statusCode, 200, res.body);
+    assert.deepEqual(res.json().test, { ok: true, shop_name: 'Sim Shop', error: null });
+    assert.equal(ctx.deps.config.webhooks.caPem, pki.caPem);
+  });
+
   test('allow-listed but without the CA file: a clear certificate error (422, nothing stored), not a 500', async () => {
     const { ctx, shop } = await app({ CONNECTOR_ALLOWED_HOSTS: INTERNAL });
     const before = swFront.hits();
@@ -244,9 +261,10 @@ describe('CONNECTOR_ALLOWED_HOSTS and CONNECTOR_CA_FILE configuration', () => {
         ['10.0.0.0/8', 'fd00::/8', '192.168.1.10/32'],
       );
       assert.equal(c.connectors.caFile, ca);
+      assert.equal(c.connectors.caPem, fs.readFileSync(ca, 'utf8'));
       assert.deepEqual([c.webhooks.allowedHosts, c.webhooks.allowedCidrs, c.webhooks.caFile], [[], [], null]);
       const w = fromEnv({ WEBHOOK_ALLOWED_HOSTS: 'hooks.internal, 10.0.0.0/8', WEBHOOK_CA_FILE: ca });
-      assert.deepEqual(w.connectors, { allowedHosts: [], allowedCidrs: [], caFile: null });
+      assert.deepEqual(w.connectors, { allowedHosts: [], allowedCidrs: [], caFile: null, caPem: null });
 
       fs.writeFileSync(path.join(dir, 'empty.pem'), 'nothing');
       const cases: [Record<string, string>, RegExp][] = [

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import { pipeline, Readable } from 'node:stream';
@@ -48,14 +47,13 @@ const production = new WeakSet<typeof fetch>();
 
 /**
  * The one place the configuration (CONNECTOR_ALLOWED_HOSTS, CONNECTOR_CA_FILE) becomes the connectors' egress
- * policy and fetch; built once per config (the CA file is read then), so every caller shares one socket pool.
+ * policy and fetch; built once per config (with the CA file's text read at start), so every caller shares one socket pool.
  */
 export function platformEgress(config: Pick<Config, 'connectors'>): PlatformEgress {
   let egress = built.get(config.connectors);
   if (!egress) {
-    const { caFile } = config.connectors;
     const policy = egressPolicy(config.connectors);
-    const fetch = checkedFetch({ policy, ca: caFile ? fs.readFileSync(caFile, 'utf8') : undefined });
+    const fetch = checkedFetch({ policy, ca: config.connectors.caPem ?? undefined });
     production.add(fetch);
     egress = { policy, fetch };
     built.set(config.connectors, egress);

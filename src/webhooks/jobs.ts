@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import { sql } from 'drizzle-orm';
 import { type Db, execCount } from '../db/client.js';
 import type { AppDeps } from '../http/context.js';
@@ -50,7 +49,7 @@ export function webhookJobs(deps: AppDeps, opts: WebhookJobOptions = {}) {
       policy: egressPolicy(cfg),
       connectTimeoutMs: cfg.connectTimeoutMs,
       timeoutMs: cfg.timeoutMs,
-      extraCa: cfg.caFile ? fs.readFileSync(cfg.caFile, 'utf8') : null,
+      extraCa: cfg.caPem,
       proxyUrl: cfg.proxyUrl,
       resolve: opts.resolve,
     });

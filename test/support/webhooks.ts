@@ -186,6 +186,7 @@ export async function startWebhookApp(
         { address: '::1', prefix: 128, family: 'ipv6' },
       ],
       caFile: pki.caFile,
+      caPem: pki.caPem,
       ...webhooks,
     },
   };
