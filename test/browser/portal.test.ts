@@ -131,6 +131,9 @@ describe('merchant portal in Chromium', { skip: !run }, () => {
     assert.equal(await page.getByTestId('claim-row').count(), 1);
     await shot('filtered');
 
+    // PUBLIC_URL names another host than the one the portal is open at (a LAN address, a second proxy name):
+    // the photos still load, from the portal's own origin (its CSP admits only itself and https for images).
+    server.ctx.deps.config.publicUrl = 'http://resolve-elsewhere.test';
     await page.getByRole('link', { name: damaged.number }).click();
     await page.getByRole('heading', { name: new RegExp(`Claim ${damaged.number}`) }).waitFor();
     await page.getByText('The mug arrived in pieces.').waitFor();
@@ -147,6 +150,14 @@ describe('merchant portal in Chromium', { skip: !run }, () => {
       const img = document.querySelector('[data-testid=evidence-full]') as HTMLImageElement | null;
       return !!img && img.complete && img.naturalWidth > 0;
     });
+    assert.match((await full.getAttribute('src')) ?? '', /^\/v1\/files\/upl_[^?]+\?exp=\d+&sig=/);
+    assert.equal(
+      await page.evaluate(() =>
+        [...document.querySelectorAll('.gallery img')].every((i) => (i as HTMLImageElement).naturalWidth > 0),
+      ),
+      true,
+    );
+    server.ctx.deps.config.publicUrl = server.url;
     await page.getByRole('button', { name: 'Zoom in' }).click();
     assert.match((await full.getAttribute('style')) ?? '', /scale\(1\.5\)/);
     await shot('evidence');

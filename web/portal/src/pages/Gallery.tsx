@@ -2,6 +2,20 @@ import { useEffect, useRef, useState } from 'react';
 import type { Claim } from '../api';
 import { label } from '../ui/format';
 
+/**
+ * A signed file URL (built on PUBLIC_URL for API readers) as a path on the portal's own origin, where the same
+ * server answers it. PUBLIC_URL may name another host than the one the portal was opened at (a LAN address, a
+ * second proxy name, http://localhost), and the page's CSP admits images from itself and https only.
+ */
+export function ownOrigin(url: string): string {
+  try {
+    const u = new URL(url);
+    return u.pathname.startsWith('/v1/files/') ? `${u.pathname}${u.search}` : url;
+  } catch {
+    return url;
+  }
+}
+
 /** Evidence thumbnails (short-lived signed URLs) and a zoomable viewer in a modal dialog. */
 export function Gallery({
   evidence,
@@ -32,7 +46,7 @@ export function Gallery({
               }}
               aria-label={`Open ${label(ev.kind)}${itemTitle(ev.line_item_id) ? ` of ${itemTitle(ev.line_item_id)}` : ''}`}
             >
-              <img src={ev.url} alt="" loading="lazy" />
+              <img src={ownOrigin(ev.url)} alt="" loading="lazy" />
               <span className="small">{label(ev.kind)}</span>
             </button>
           </li>
@@ -79,7 +93,7 @@ export function Gallery({
               >
                 Next
               </button>
-              <a className="button small" href={e.url} target="_blank" rel="noreferrer">
+              <a className="button small" href={ownOrigin(e.url)} target="_blank" rel="noreferrer">
                 Original
               </a>
               <button type="button" className="button small" onClick={() => setOpen(null)}>
@@ -88,7 +102,7 @@ export function Gallery({
             </div>
             <div className="viewer-frame">
               <img
-                src={e.url}
+                src={ownOrigin(e.url)}
                 alt={label(e.kind)}
                 style={{ transform: `scale(${zoom})` }}
                 data-testid="evidence-full"
