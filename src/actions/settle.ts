@@ -137,16 +137,22 @@ export async function abandonAction(db: Db, actionId: string, reason: string) {
   );
 }
 
+const orphanedCondition = (idleMinutes: number) => sql`${claimActions.status} = 'pending'
+    and ${claimActions.updatedAt} < now() - (${idleMinutes} * interval '1 minute')
+    and not exists (select 1 from jobs j where j.unique_key = 'claims.action:' || ${claimActions.id})`;
+
+/** The maintenance scan: pending actions idle that long with no job. Served by claim_actions_pending_idx. */
+export const orphanedActions = (db: Db, idleMinutes = 15, limit = 200) =>
+  db.select({ id: claimActions.id }).from(claimActions).where(orphanedCondition(idleMinutes)).limit(limit);
+
 /**
  * Safety net, run by maintenance: a pending action with no live job (its give-up could not be recorded, e.g. the
  * database was down just then) ends as a failure of unknown outcome. Each is re-checked under its row lock — the
  * lock retryAction takes — so an action retried meanwhile is left alone. Returns how many were ended.
  */
 export async function settleOrphanedActions(db: Db, idleMinutes = 15, limit = 200): Promise<number> {
-  const orphaned = sql`${claimActions.status} = 'pending'
-    and ${claimActions.updatedAt} < now() - (${idleMinutes} * interval '1 minute')
-    and not exists (select 1 from jobs j where j.unique_key = 'claims.action:' || ${claimActions.id})`;
-  const rows = await db.select({ id: claimActions.id }).from(claimActions).where(orphaned).limit(limit);
+  const orphaned = orphanedCondition(idleMinutes);
+  const rows = await orphanedActions(db, idleMinutes, limit);
   let n = 0;
   for (const { id } of rows) {
     const done = await db.transaction(async (tx) => {

@@ -378,7 +378,12 @@ export const claimActions = pgTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [index('claim_actions_claim_idx').on(t.shopId, t.claimId)],
+  (t) => [
+    index('claim_actions_claim_idx').on(t.shopId, t.claimId),
+    // The hourly maintenance scan for pending actions no job carries out (settleOrphanedActions): pending ones
+    // only, oldest first, whatever the number of finished actions.
+    index('claim_actions_pending_idx').on(t.updatedAt).where(sql`status = 'pending'`),
+  ],
 );
 
 /** Instance-wide values shared by every process (e.g. the generated signing secret). */
