@@ -8,6 +8,7 @@ import { PlatformError } from '../src/connectors/platform.js';
 import { registerPlatform } from '../src/connectors/platforms.js';
 import { query } from '../src/db/client.js';
 import { jobHandlers } from '../src/jobs/catalog.js';
+import { ShopifySimulator } from './simulators/shopify.js';
 import { startWooSim, type WooSim } from './simulators/woocommerce.js';
 import { createTestShop, startTestApp, type TestContext, type TestShop } from './support/app.js';
 import { shapedOrder } from './support/claims.js';
@@ -251,6 +252,136 @@ describe('a refund whose outcome is unknown is never paid twice (WooCommerce sim
       'action_not_uncertain',
     );
     assert.equal((await refund(claimId)).statusCode, 202);
+  });
+});
+
+describe('a replacement whose answer is lost is made once (Shopify simulator)', () => {
+  const h = harness();
+  let sim: ShopifySimulator;
+  /** A Shopify order of two vases, synced into Resolve, and a support claim for one of them. */
+  const claimVase = async () => {
+    const o = sim.addOrder({
+      email: 'kim@example.com',
+      shippingAddress: {
+        firstName: 'Kim',
+        lastName: 'Berg',
+        address1: 'Invalidenstr. 1',
+        city: 'Berlin',
+        zip: '10115',
+        countryCode: 'DE',
+      },
+      lines: [{ title: 'Vase', quantity: 2, price: 3500 }],
+      createdAt: new Date(Date.now() - 5 * DAY).toISOString(),
+    });
+    const f = sim.fulfil(o, { at: new Date(Date.now() - 4 * DAY).toISOString() });
+    sim.event(f, 'DELIVERED', new Date(Date.now() - 2 * DAY).toISOString());
+    const sync = await h.api('POST', '/connection/backfill', { days: 30 });
+    assert.equal(sync.statusCode, 202, sync.body);
+    await drainJobs(h.ctx.db, jobHandlers(h.ctx.deps), ['connector.backfill']);
+    const [row] = await query<{ id: string; li: string }>(
+      h.ctx.db,
+      sql`select o.id, li.id as li from orders o join line_items li on li.shop_id = o.shop_id and li.order_id = o.id
+          where o.shop_id = ${h.shop.shop.id} and o.external_id = ${o.gid}`,
+    );
+    assert.ok(row, 'the order is synced');
+    const claim = await h.api('POST', '/claims', {
+      order_id: row.id,
+      flow: 'support',
+      reason: 'other',
+      description: 'Taken by phone',
+      items: [{ line_item_id: row.li, quantity: 1 }],
+    });
+    assert.equal(claim.statusCode, 201, claim.body);
+    const req = await h.api('POST', `/claims/${claim.json().id}/actions`, { type: 'replacement' });
+    assert.equal(req.statusCode, 202, req.body);
+    return {
+      claimId: claim.json().id as string,
+      actionId: req.json().id as string,
+      line: row.li,
+      gid: o.gid,
+    };
+  };
+  const connection = () => ({
+    platform: 'shopify',
+    settings: { shop_domain: 'acme.myshopify.com', api_base_url: sim.url },
+    credentials: { access_token: sim.accessToken, webhook_secret: 'shpss_test_secret' },
+    backfill_days: 30,
+  });
+  /** Orders made by completing a draft Resolve tagged as the replacement for order `gid`. */
+  const replacementsOf = (gid: string) =>
+    sim
+      .draftOrdersCompleted()
+      .filter(
+        ({ draft }) =>
+          draft.tags.includes('resolve-replacement') &&
+          !!draft.note?.includes(`(replacement for ${sim.findOrder(gid)!.name})`),
+      );
+  const draftsOf = (gid: string) =>
+    sim.drafts.filter((d) => d.note?.includes(`(replacement for ${sim.findOrder(gid)!.name})`));
+
+  before(async () => {
+    h.ctx = await startTestApp({ connectorTestUrls: true });
+    h.shop = await createTestShop(h.ctx.db, 'shopify-repl');
+    sim = await ShopifySimulator.start();
+    const res = await h.api('PUT', '/connection', connection());
+    assert.equal(res.statusCode, 200, res.body);
+    await drainJobs(h.ctx.db, jobHandlers(h.ctx.deps), ['connector.backfill']);
+  });
+  after(async () => {
+    await sim?.close();
+    await h.ctx?.close();
+  });
+
+  test('the draft is made, its answer lost: the retry completes that draft — one replacement order', async () => {
+    const { claimId, actionId, gid } = await claimVase();
+    sim.loseAnswer(1, 'drop', 'ResolveDraftOrderCreate');
+    await h.runActions(3);
+    const done = await h.action(claimId, actionId);
+    assert.equal(done.status, 'succeeded', done.error ?? '');
+    const made = replacementsOf(gid);
+    assert.equal(made.length, 1, 'exactly one replacement order');
+    assert.equal(draftsOf(gid).length, 1, 'one draft');
+    assert.equal(done.external_id, made[0].order.gid);
+    assert.deepEqual(sim.unexpected, []);
+  });
+
+  test('the draft is completed, that answer lost: the retry finds the order — one replacement order', async () => {
+    const { claimId, actionId, gid } = await claimVase();
+    sim.loseAnswer(1, 502, 'ResolveDraftOrderComplete');
+    await h.runActions(3);
+    const done = await h.action(claimId, actionId);
+    assert.equal(done.status, 'succeeded', done.error ?? '');
+    const made = replacementsOf(gid);
+    assert.equal(made.length, 1, 'exactly one replacement order');
+    assert.equal(done.external_id, made[0].order.gid);
+    assert.deepEqual(sim.unexpected, []);
+  });
+
+  test('the draft is completed by another attempt first: that order is the replacement, not a refusal', async () => {
+    const { claimId, actionId, gid, line } = await claimVase();
+    // Between this attempt's lookup and its draftOrderComplete, an earlier attempt (or the merchant) completes it.
+    sim.loseAnswer(1, 'drop', 'ResolveDraftOrderCreate');
+    await drainJobs(h.ctx.db, jobHandlers(h.ctx.deps), ['claims.action']);
+    const [draft] = draftsOf(gid);
+    assert.equal(draft?.status, 'OPEN');
+    sim.beforeNext('ResolveDraftOrderComplete', () => sim.completeDraft(draft.gid));
+    await h.runActions(3);
+    const done = await h.action(claimId, actionId);
+    assert.equal(done.status, 'succeeded', done.error ?? '');
+    const made = replacementsOf(gid);
+    assert.equal(made.length, 1, 'exactly one replacement order');
+    assert.equal(done.external_id, made[0].order.gid);
+    // Its unit stays taken: no second replacement, nor a refund of it.
+    for (const type of ['replacement', 'refund'])
+      assertError(
+        await h.api('POST', `/claims/${claimId}/actions`, {
+          type,
+          lines: [{ line_item_id: line, quantity: 1 }],
+        }),
+        422,
+        'action_lines_invalid',
+      );
+    assert.deepEqual(sim.unexpected, []);
   });
 });
 

@@ -474,6 +474,7 @@ const OPS: Record<string, string[]> = {
   ResolveReplacementContext: ['order', 'draftOrders'],
   ResolveDraftOrderCreate: ['draftOrderCreate'],
   ResolveDraftOrderComplete: ['draftOrderComplete'],
+  ResolveDraftOrder: ['draftOrder'],
   ResolveOrderState: ['order'],
   ResolveOrderCancel: ['orderCancel'],
   ResolveOrderUpdateAddress: ['orderUpdate'],
@@ -537,6 +538,10 @@ export class ShopifySimulator {
   throttled = 0;
   url = '';
   private readonly idem = new Map<string, { fingerprint: string; payload: View }>();
+  /** Operations carried out in full whose answer is then lost (see loseAnswer). */
+  private readonly lost: { operation: string; status: number | 'drop' }[] = [];
+  /** Runs once right before the named operation is carried out (see beforeNext). */
+  private readonly hooks: { operation: string; run: () => void }[] = [];
   private seq = 7_000_000;
   private orderNo = 1000;
   private available: number;
@@ -692,6 +697,8 @@ export class ShopifySimulator {
       });
     }
     this.available -= requested;
+    const hook = this.hooks.findIndex((h) => h.operation === doc.name);
+    if (hook >= 0) this.hooks.splice(hook, 1)[0].run();
     const ctx: Ctx = { errors: [], vars, scopes: new Set(this.o.scopes) };
     let data: Record<string, unknown>;
     try {
@@ -703,6 +710,16 @@ export class ShopifySimulator {
     }
     const actual = actualCost(doc.sel, data, vars, mutation);
     this.available = Math.min(this.o.bucket.max, this.available + requested - actual);
+    const l = this.lost.findIndex((x) => x.operation === doc.name);
+    const gone = l < 0 ? undefined : this.lost.splice(l, 1)[0];
+    if (gone?.status === 'drop') {
+      rec({ ...r, status: 0, requestedCost: requested, actualCost: actual });
+      return void req.socket.destroy();
+    }
+    if (gone) {
+      rec({ ...r, status: gone.status, requestedCost: requested, actualCost: actual });
+      return send(gone.status, { errors: 'Internal Server Error' });
+    }
     rec({ ...r, requestedCost: requested, actualCost: actual });
     send(200, {
       data,
@@ -767,6 +784,11 @@ export class ShopifySimulator {
           return i < 0 ? all.length : i;
         };
         return conn(all, page, (o) => this.orderView(o), { cursorOf, seek });
+      },
+      draftOrder: (a: Record<string, unknown>) => {
+        allow(a, 'draftOrder', ['id'], ['id']);
+        const d = this.drafts.find((x) => x.gid === a.id);
+        return d ? this.draftView(d) : null;
       },
       draftOrders: (a: Record<string, unknown>) => {
         const { query, ...page } = a;
@@ -1103,29 +1125,7 @@ export class ShopifySimulator {
         if (!d) return { draftOrder: null, userErrors: ue(['id'], 'Draft order does not exist') };
         if (d.status !== 'OPEN')
           return { draftOrder: null, userErrors: ue(['id'], 'Draft order has already been completed') };
-        const o = this.addOrder({
-          currency: d.currency,
-          email: d.email,
-          tags: d.tags,
-          shippingAddress: d.shippingAddress,
-          customer: null,
-          shippingPrice: 0,
-          lines: d.lines.map((l) => ({
-            title: l.title,
-            quantity: l.quantity,
-            price: l.unitPrice,
-            discount: Math.round((l.unitPrice * l.quantity * l.pct) / 100),
-            variant: false,
-          })),
-        });
-        o.note = d.note;
-        o.lines.forEach((l, i) => {
-          const v = d.lines[i].variantGid ? this.variants.get(d.lines[i].variantGid!) : undefined;
-          if (v) Object.assign(l, { variantGid: v.gid, productGid: v.productGid, sku: v.sku });
-        });
-        if (d.customerGid) o.customer = { gid: d.customerGid, firstName: null, lastName: null };
-        d.status = 'COMPLETED';
-        d.orderGid = o.gid;
+        this.complete(d);
         return { draftOrder: this.draftView(d), userErrors: [] };
       },
       orderCancel: (a: Record<string, unknown>) => {
@@ -1376,6 +1376,34 @@ export class ShopifySimulator {
     return r;
   }
 
+  /** Completes an open draft: the order it becomes (paid, nothing to pay). */
+  private complete(d: SimDraft): SimOrder {
+    const o = this.addOrder({
+      currency: d.currency,
+      email: d.email,
+      tags: d.tags,
+      shippingAddress: d.shippingAddress,
+      customer: null,
+      shippingPrice: 0,
+      lines: d.lines.map((l) => ({
+        title: l.title,
+        quantity: l.quantity,
+        price: l.unitPrice,
+        discount: Math.round((l.unitPrice * l.quantity * l.pct) / 100),
+        variant: false,
+      })),
+    });
+    o.note = d.note;
+    o.lines.forEach((l, i) => {
+      const v = d.lines[i].variantGid ? this.variants.get(d.lines[i].variantGid!) : undefined;
+      if (v) Object.assign(l, { variantGid: v.gid, productGid: v.productGid, sku: v.sku });
+    });
+    if (d.customerGid) o.customer = { gid: d.customerGid, firstName: null, lastName: null };
+    d.status = 'COMPLETED';
+    d.orderGid = o.gid;
+    return o;
+  }
+
   private draftOrderCreate(a: Record<string, unknown>, ue: (f: string[], m: string) => object[]): View {
     allow(a, 'draftOrderCreate', ['input'], ['input']);
     const i = allow(
@@ -1495,6 +1523,30 @@ export class ShopifySimulator {
   }
 
   // ---------------------------------------------------------------------------------- test helpers
+
+  /**
+   * The next `n` requests of `operation` are carried out in full, then their answer is lost: `status` (a 5xx
+   * from Shopify's edge) or `'drop'` (the connection closes before any answer, as in a time-out).
+   */
+  loseAnswer(n: number, status: number | 'drop', operation: string) {
+    for (let i = 0; i < n; i++) this.lost.push({ operation, status });
+  }
+  /** Runs `run` once, right before the next request of `operation` is carried out (a concurrent actor's move). */
+  beforeNext(operation: string, run: () => void) {
+    this.hooks.push({ operation, run });
+  }
+  /** Completes a draft as the merchant's admin (or a concurrent API call) does. */
+  completeDraft(gid: string): SimOrder {
+    const d = this.drafts.find((x) => x.gid === gid);
+    if (d?.status !== 'OPEN') throw new Error(`draft ${gid} is not open`);
+    return this.complete(d);
+  }
+  /** Orders made by completing a draft, with the draft's tags (replacements carry `resolve-replacement`). */
+  draftOrdersCompleted() {
+    return this.drafts
+      .filter((d) => d.orderGid)
+      .map((d) => ({ draft: d, order: this.findOrder(d.orderGid)! }));
+  }
 
   /** A placed order; each line gets a product variant (with stock) unless `variant: false`. */
   addOrder(spec: OrderSpec): SimOrder {

@@ -5,6 +5,7 @@ import { type ActionLine, type PlatformDeps, PlatformError } from '../platform.j
 import { type ShopifyGraphql, userErrorsToError } from './client.js';
 import { fromMinor, toMinor } from './mappers.js';
 import {
+  DRAFT_ORDER,
   DRAFT_ORDER_COMPLETE,
   DRAFT_ORDER_CREATE,
   ORDER_CANCEL,
@@ -18,6 +19,7 @@ import {
 import {
   DraftOrderComplete,
   DraftOrderCreate,
+  DraftOrderRead,
   OrderCancel,
   OrderState,
   OrderUpdate,
@@ -160,8 +162,7 @@ export class ShopifyActions {
 
     const existing =
       drafts.find((d) => d.status === 'COMPLETED' && d.order) ?? drafts.find((d) => d.status === 'OPEN');
-    if (existing?.order)
-      return { externalId: existing.order.id, orderNumber: existing.order.name.replace(/^#+/, '') };
+    if (existing?.order) return replacementOrder(existing.order);
     let draftId = existing?.id ?? null;
     if (!draftId) {
       const a = order!.shippingAddress;
@@ -203,8 +204,14 @@ export class ShopifyActions {
     }
     const completed = await this.gql.request(DRAFT_ORDER_COMPLETE, { id: draftId }, DraftOrderComplete);
     const c = completed.draftOrderComplete;
-    if (!c?.draftOrder?.order) throw userErrorsToError('draftOrderComplete', c?.userErrors ?? []);
-    return { externalId: c.draftOrder.order.id, orderNumber: c.draftOrder.order.name.replace(/^#+/, '') };
+    if (c?.draftOrder?.order) return replacementOrder(c.draftOrder.order);
+    // Refused, e.g. "already completed": another attempt with this key (whose answer is still on its way, or
+    // was lost) or the merchant completed this very draft meanwhile. Its order is the replacement; reporting a
+    // refusal here would free the units while the order exists, and a new request would send a second parcel.
+    const again = await this.gql.request(DRAFT_ORDER, { id: draftId }, DraftOrderRead);
+    if (again.draftOrder?.status === 'COMPLETED' && again.draftOrder.order)
+      return replacementOrder(again.draftOrder.order);
+    throw userErrorsToError('draftOrderComplete', c?.userErrors ?? []);
   }
 
   async cancelOrder(input: {
@@ -298,6 +305,11 @@ export class ShopifyActions {
     return [...wanted.keys()].map((id) => ({ externalLineId: id, available: found.get(id) ?? null }));
   }
 }
+
+const replacementOrder = (o: { id: string; name: string }) => ({
+  externalId: o.id,
+  orderNumber: o.name.replace(/^#+/, ''),
+});
 
 function mailingAddressFromShopify(a: {
   firstName?: string | null;

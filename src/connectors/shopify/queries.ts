@@ -131,6 +131,13 @@ export const DRAFT_ORDER_COMPLETE = op(
     draftOrder { id status order { id name } } userErrors { field message } } }`,
 );
 
+/** One draft by id: read, unlike the draftOrders search, straight from the draft itself. */
+export const DRAFT_ORDER = op(
+  'ResolveDraftOrder',
+  1 + 1,
+  `query ResolveDraftOrder($id: ID!) { draftOrder(id: $id) { id status order { id name } } }`,
+);
+
 export const ORDER_STATE = op(
   'ResolveOrderState',
   1,

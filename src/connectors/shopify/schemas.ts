@@ -179,6 +179,7 @@ export const DraftOrderCreate = Type.Object({
 export const DraftOrderComplete = Type.Object({
   draftOrderComplete: N(Type.Object({ draftOrder: N(DraftRef), userErrors: UserErrors })),
 });
+export const DraftOrderRead = Type.Object({ draftOrder: N(DraftRef) });
 
 export const OrderState = Type.Object({ order: N(Type.Object({ id: S, cancelledAt: NS })) });
 export const OrderCancel = Type.Object({
