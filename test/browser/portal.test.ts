@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { createShop } from '../../src/shops/shops.js';
 import { createUser } from '../../src/shops/users.js';
 import {
   browserAvailable,
+  FIXTURE_JPEG,
   launch,
   newPage,
   type PageServer,
@@ -17,6 +19,7 @@ import {
   VIEWPORTS,
 } from './support.js';
 
+const FIXTURES = path.dirname(FIXTURE_JPEG);
 const run = browserAvailable();
 const desktop = VIEWPORTS[1];
 
@@ -72,7 +75,8 @@ describe('merchant portal in Chromium', { skip: !run }, () => {
           resolution_preference: 'replacement',
         };
       },
-      2,
+      // A JPEG, and a HEIC from an iPhone (Chromium cannot decode HEIC).
+      [FIXTURE_JPEG, path.join(FIXTURES, 'exif-gps.heic')],
     );
     stuck = await submitClaim(server, { order_number: '1004', zip_code: '50667' }, (flows) => {
       const f = flows.find((x) => x.flow === 'not_received')!;
@@ -151,16 +155,27 @@ describe('merchant portal in Chromium', { skip: !run }, () => {
       return !!img && img.complete && img.naturalWidth > 0;
     });
     assert.match((await full.getAttribute('src')) ?? '', /^\/v1\/files\/upl_[^?]+\?exp=\d+&sig=/);
-    assert.equal(
+    assert.deepEqual(
       await page.evaluate(() =>
-        [...document.querySelectorAll('.gallery img')].every((i) => (i as HTMLImageElement).naturalWidth > 0),
+        [...document.querySelectorAll('.gallery img')].map((i) => (i as HTMLImageElement).naturalWidth > 0),
       ),
-      true,
+      [true],
     );
+    // The HEIC has no broken image: a tile names its type, and its viewer says how to see it.
+    await page.getByTestId('no-preview').waitFor();
+    await page.getByRole('button', { name: 'Open Photo (HEIC) of Ceramic mug' }).waitFor();
     server.ctx.deps.config.publicUrl = server.url;
     await page.getByRole('button', { name: 'Zoom in' }).click();
     assert.match((await full.getAttribute('style')) ?? '', /scale\(1\.5\)/);
     await shot('evidence');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page
+      .getByTestId('evidence-nopreview')
+      .getByText(/cannot show HEIC photos/)
+      .waitFor();
+    const original = await page.getByRole('link', { name: 'Original' }).getAttribute('href');
+    const heic = await page.request.get(`${server.url}${original}`);
+    assert.equal(heic.headers()['content-type'], 'image/heic');
     await page.getByRole('button', { name: 'Close' }).click();
 
     await page.getByRole('button', { name: 'Accept' }).click();

@@ -211,7 +211,8 @@ export async function submitClaim(
     resolution_preference?: string | null;
     dropoff_permission?: boolean;
   },
-  photos = 0,
+  /** How many copies of the JPEG fixture, or which image files, to attach as photos of the first item. */
+  photos: number | string[] = 0,
 ): Promise<{ id: string; number: string }> {
   const base = `${server.url}/v1/resolve/demo`;
   const s = await fetch(`${base}/sessions`, {
@@ -224,9 +225,10 @@ export async function submitClaim(
   const auth = { authorization: `Bearer ${session.session}` };
   const input = pick(session.flows);
   const evidence: { upload_id: string; kind: string; line_item_id: string }[] = [];
-  for (let i = 0; i < photos; i++) {
+  const files = typeof photos === 'number' ? Array<string>(photos).fill(FIXTURE_JPEG) : photos;
+  for (const file of files) {
     const form = new FormData();
-    form.append('file', new Blob([fs.readFileSync(FIXTURE_JPEG)], { type: 'image/jpeg' }), 'photo.jpg');
+    form.append('file', new Blob([fs.readFileSync(file)]), path.basename(file));
     const up = await fetch(`${base}/uploads`, { method: 'POST', headers: auth, body: form });
     if (up.status !== 201) throw new Error(`upload failed: ${up.status} ${await up.text()}`);
     evidence.push({

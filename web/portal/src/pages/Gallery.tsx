@@ -26,6 +26,10 @@ export function Gallery({
 }) {
   const [open, setOpen] = useState<number | null>(null);
   const [zoom, setZoom] = useState(1);
+  // Photos this browser cannot decode (HEIC outside Safari): a tile that says so instead of a broken image.
+  const [undecodable, setUndecodable] = useState<ReadonlySet<string>>(new Set());
+  const cannotShow = (id: string) => () => setUndecodable((s) => new Set(s).add(id));
+  const kindOf = (type: string) => type.replace(/^image\//, '').toUpperCase();
   const dialog = useRef<HTMLDialogElement>(null);
   useEffect(() => {
     if (open === null) dialog.current?.close();
@@ -35,22 +39,31 @@ export function Gallery({
   return (
     <>
       <ul className="gallery">
-        {evidence.map((ev, i) => (
-          <li key={ev.id}>
-            <button
-              type="button"
-              className="gallery-thumb"
-              onClick={() => {
-                setZoom(1);
-                setOpen(i);
-              }}
-              aria-label={`Open ${label(ev.kind)}${itemTitle(ev.line_item_id) ? ` of ${itemTitle(ev.line_item_id)}` : ''}`}
-            >
-              <img src={ownOrigin(ev.url)} alt="" loading="lazy" />
-              <span className="small">{label(ev.kind)}</span>
-            </button>
-          </li>
-        ))}
+        {evidence.map((ev, i) => {
+          // The caption names a type this browser cannot show, so the tile needs no text of its own.
+          const caption = `${label(ev.kind)}${undecodable.has(ev.id) ? ` (${kindOf(ev.content_type)})` : ''}`;
+          const item = itemTitle(ev.line_item_id);
+          return (
+            <li key={ev.id}>
+              <button
+                type="button"
+                className="gallery-thumb"
+                onClick={() => {
+                  setZoom(1);
+                  setOpen(i);
+                }}
+                aria-label={`Open ${caption}${item ? ` of ${item}` : ''}`}
+              >
+                {undecodable.has(ev.id) ? (
+                  <span className="gallery-nopreview" data-testid="no-preview" aria-hidden="true" />
+                ) : (
+                  <img src={ownOrigin(ev.url)} alt="" loading="lazy" onError={cannotShow(ev.id)} />
+                )}
+                <span className="small">{caption}</span>
+              </button>
+            </li>
+          );
+        })}
       </ul>
       <dialog ref={dialog} className="viewer" onClose={() => setOpen(null)} aria-label="Evidence">
         {e && (
@@ -101,12 +114,20 @@ export function Gallery({
               </button>
             </div>
             <div className="viewer-frame">
-              <img
-                src={ownOrigin(e.url)}
-                alt={label(e.kind)}
-                style={{ transform: `scale(${zoom})` }}
-                data-testid="evidence-full"
-              />
+              {undecodable.has(e.id) ? (
+                <p className="muted" data-testid="evidence-nopreview">
+                  This browser cannot show {kindOf(e.content_type)} photos. Open the original to download it;
+                  Safari and the Photos apps of macOS, iOS and Windows show it.
+                </p>
+              ) : (
+                <img
+                  src={ownOrigin(e.url)}
+                  alt={label(e.kind)}
+                  style={{ transform: `scale(${zoom})` }}
+                  data-testid="evidence-full"
+                  onError={cannotShow(e.id)}
+                />
+              )}
             </div>
           </>
         )}
