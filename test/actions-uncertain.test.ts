@@ -94,7 +94,7 @@ describe('a refund whose outcome is unknown is never paid twice (WooCommerce sim
     sim = await startWooSim({ deliver: null });
     sim.addProduct({ id: 11, name: 'Espresso cup', sku: 'CUP-ESP', price: 1299 });
     sim.addProduct({ id: 12, name: 'Saucer', sku: 'SAU-1', price: 599 });
-    for (const number of ['7101', '7102', '7103'])
+    for (const number of ['7101', '7102', '7103', '7104'])
       sim.createOrder({
         number,
         status: 'completed',
@@ -235,6 +235,29 @@ describe('a refund whose outcome is unknown is never paid twice (WooCommerce sim
     await h.runActions(3);
     assert.equal((await h.action(claimId, fresh.json().id)).status, 'succeeded');
     assert.equal(orderOf('7102').refunds.length, 1);
+  });
+
+  test('a replacement whose order note is refused is still the replacement: one order, units taken', async () => {
+    const { claimId, li } = await claimCups('7104');
+    const notesPost = (m: string, p: string) => m === 'POST' && /\/orders\/\d+\/notes$/.test(p);
+    sim.failNext(1, 400, undefined, notesPost);
+    const req = await h.api('POST', `/claims/${claimId}/actions`, {
+      type: 'replacement',
+      lines: [{ line_item_id: li, quantity: 1 }],
+    });
+    assert.equal(req.statusCode, 202, req.body);
+    await h.runActions(3);
+    const done = await h.action(claimId, req.json().id);
+    assert.equal(done.status, 'succeeded', done.error ?? '');
+    const children = [...sim.orders.values()].filter((o) => o.parent_id === orderOf('7104').id);
+    assert.equal(children.length, 1, 'exactly one replacement order');
+    assert.equal(done.external_id, String(children[0].id));
+    const again = await h.api('POST', `/claims/${claimId}/actions`, {
+      type: 'replacement',
+      lines: [{ line_item_id: li, quantity: 2 }],
+    });
+    assertError(again, 422, 'action_lines_invalid');
+    sim.heal();
   });
 
   test('a refusal by the store is definite: units free at once, nothing to retry', async () => {

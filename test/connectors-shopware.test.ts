@@ -672,6 +672,28 @@ describe('actions', () => {
     );
   });
 
+  test('replacement: two attempts with one key at once make one order, and both answer it', async () => {
+    const { client, sim } = await setup();
+    const o = sim.createOrder(simpleOrder);
+    const input = {
+      orderExternalId: o.id,
+      lines: [{ externalLineId: o.lineItems[0].id, quantity: 1 }],
+      note: 'Replacement for damaged T-Shirt',
+      idempotencyKey: 'act_race',
+    };
+    // A retry that overlaps an attempt still under way (its answer late, its lease gone): both look, find nothing,
+    // write the order with the id derived from the key; Shopware refuses the second write as a duplicate key.
+    const [a, b] = await Promise.all([client.createReplacement!(input), client.createReplacement!(input)]);
+    assert.deepEqual(a, b);
+    assert.equal(sim.count('POST', '/api/order'), 2, 'both wrote');
+    // The refused duplicate is expected here, and only here.
+    assert.deepEqual(sim.unexpected.splice(0), ['POST /api/order: duplicate primary key']);
+    assert.equal(
+      [...sim.orders.values()].filter((x) => x.customFields?.resolve_idempotency_key === 'act_race').length,
+      1,
+    );
+  });
+
   test('replacement: a zero-priced order for the claimed lines; the retry answers the same order', async () => {
     const { client, sim } = await setup();
     const o = sim.createOrder(simpleOrder);

@@ -76,7 +76,7 @@ export async function createReplacement(
   const shippingId = derivedId('replacement-shipping', id);
   const now = deps.now().toISOString();
   const c = source.orderCustomer;
-  await api.call('POST', '/order', {
+  const written = api.call('POST', '/order', {
     body: {
       id,
       billingAddressId: billingId,
@@ -152,7 +152,14 @@ export async function createReplacement(
       },
     },
   });
+  // Refused (e.g. a duplicate key: an overlapping attempt with this key wrote it first) or no answer: the order
+  // with this id, if it exists, is this replacement; a refusal reported while it exists would free its units.
+  const failure = await written.then(
+    () => null,
+    (err: unknown) => err,
+  );
   const created = await findOrder(api, id);
+  if (failure && !created) throw failure;
   if (!created) throw new PlatformError('unavailable', `replacement order ${id} not readable after creation`);
   return { externalId: created.id, orderNumber: created.orderNumber };
 }

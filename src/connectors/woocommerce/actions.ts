@@ -87,7 +87,13 @@ export async function createReplacement(
     parse.order,
     'order',
   );
-  await note(client, created.id, `Replacement for order #${o.number} (Resolve). ${input.note}`.trim());
+  // The order exists now: the note is for the merchant's audit trail only, and a refusal of it must not report
+  // the replacement as refused (its units would be freed and a new request would send a second parcel).
+  await note(client, created.id, `Replacement for order #${o.number} (Resolve). ${input.note}`.trim()).catch(
+    (err) => {
+      if (!(err instanceof PlatformError) || err.kind !== 'rejected') throw err;
+    },
+  );
   return { externalId: String(created.id), orderNumber: created.number };
 }
 
