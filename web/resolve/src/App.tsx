@@ -4,6 +4,7 @@ import {
   type Draft,
   type EvidenceKind,
   emptyDraft,
+  fitDraft,
   forget,
   loadSaved,
   newKey,
@@ -12,6 +13,7 @@ import {
   startDraft,
   stepsFor,
 } from './draft';
+import { backTo, onHistory, pushView, replaceView, type View, viewKey } from './history';
 import {
   formatWait,
   isLang,
@@ -26,27 +28,13 @@ import {
 import { en, type MessageKey } from './i18n/en';
 import { Done } from './steps/Done';
 import { Lookup } from './steps/Lookup';
-import { OrderHome, reasonText } from './steps/OrderHome';
+import { OrderHome } from './steps/OrderHome';
 import { Wizard } from './steps/Wizard';
-import type { Boot, CustomerClaim, Flow, FlowEligibility, OrderState, ReasonCode } from './types';
+import { problemText, type SubmitProblem, submitProblem } from './submit-errors';
+import type { Boot, CustomerClaim, Flow, FlowEligibility, OrderState } from './types';
 import { Alert, Spinner } from './ui/common';
 import { applyBranding } from './ui/theme';
 import { claimInput } from './validate';
-
-/** The server's eligibility answers (422, key = reason code) that the page explains in plain words. */
-const GATES: string[] = [
-  ...([
-    'flow_disabled',
-    'order_cancelled',
-    'not_fulfilled',
-    'not_delivered',
-    'outside_claim_window',
-    'outside_return_window',
-    'already_claimed',
-  ] satisfies ReasonCode[]),
-  'item_not_eligible',
-  'quantity_not_eligible',
-];
 
 type Stage = 'loading' | 'lookup' | 'home' | 'wizard' | 'done' | 'no-shop';
 
@@ -102,11 +90,84 @@ export function App({ boot }: { boot: Boot }) {
   const [expired, setExpired] = useState(false);
   const [offline, setOffline] = useState(!navigator.onLine);
   const [submitting, setSubmitting] = useState(false);
-  const [submitError, setSubmitError] = useState<string | null>(null);
+  const [submitError, setSubmitError] = useState<SubmitProblem | null>(null);
   const [lastClaim, setLastClaim] = useState<CustomerClaim | null>(null);
   const draftRef = useRef(draft);
   draftRef.current = draft;
   const submittingRef = useRef(false);
+  const stepRef = useRef(stepIndex);
+  stepRef.current = stepIndex;
+  const stateRef = useRef(state);
+  stateRef.current = state;
+  const lastClaimRef = useRef(lastClaim);
+  lastClaimRef.current = lastClaim;
+  /** Reports already sent (their idempotency keys): Back never reopens one of them. */
+  const sent = useRef(new Set<string>());
+
+  /** A new answer about the order: the draft follows what is still claimable, in the same render. */
+  const updateState = useCallback((s: OrderState) => {
+    setState(s);
+    setDraft((d) => {
+      const fitted = fitDraft(d, s.flows);
+      draftRef.current = fitted;
+      return fitted;
+    });
+  }, []);
+
+  /** What a history entry can still show: a sent or dropped report, or a closed session, shows less. */
+  const reachable = useCallback(
+    (v: View): View => {
+      if (v.stage === 'lookup') return v;
+      const s = stateRef.current;
+      if (!s || !api.session) return { stage: 'lookup' };
+      if (v.stage === 'done') return lastClaimRef.current ? v : { stage: 'home' };
+      if (v.stage === 'wizard') {
+        const d = draftRef.current;
+        const open =
+          d.idempotencyKey === v.draft &&
+          d.flow === v.flow &&
+          !sent.current.has(v.draft) &&
+          s.flows.some((f) => f.flow === v.flow && f.available);
+        return open ? v : { stage: 'home' };
+      }
+      return v;
+    },
+    [api],
+  );
+  const show = useCallback((v: View) => {
+    setConfirmStartOver(false);
+    if (v.stage === 'wizard') setStepIndex(v.step);
+    setStage(v.stage);
+  }, []);
+  /** Moves the page to `view`, as a new history entry (Back returns here) or in place of the current one. */
+  const go = useCallback(
+    (v: View, how: 'push' | 'replace' = 'push') => {
+      show(v);
+      if (how === 'push') pushView(v);
+      else replaceView(v);
+    },
+    [show],
+  );
+  const wizardAt = useCallback(
+    (step: number, d: Draft = draftRef.current): View => ({
+      stage: 'wizard',
+      flow: d.flow as Flow,
+      step,
+      draft: d.idempotencyKey,
+    }),
+    [],
+  );
+  // Back and Forward: the entry's view, or what is left of it.
+  useEffect(
+    () =>
+      onHistory((v) => {
+        const r = reachable(v);
+        show(r);
+        setSubmitError(null);
+        if (viewKey(r) !== viewKey(v)) replaceView(r);
+      }),
+    [reachable, show],
+  );
 
   useEffect(() => applyBranding(boot.branding), [boot.branding]);
   useEffect(() => {
@@ -132,7 +193,7 @@ export function App({ boot }: { boot: Boot }) {
     );
     if (api.session && state)
       api.order().then(
-        (s) => live && setState(s),
+        (s) => live && updateState(s),
         () => undefined,
       );
     return () => {
@@ -170,10 +231,19 @@ export function App({ boot }: { boot: Boot }) {
   );
   useEffect(() => persist(draft, stepIndex), [draft, stepIndex, persist]);
 
-  /** After a session opens: the order, its claims, and the flow from the link if it is available. */
+  /**
+   * After a session opens: the order, its claims, and the flow from the link if it is available. `how`: a new
+   * history entry after the customer's lookup, the current one on opening the page.
+   */
   const enter = useCallback(
-    async (s: OrderState, resume: boolean) => {
-      setState(s);
+    async (s: OrderState, resume: boolean, how: 'push' | 'replace') => {
+      // Another order than the one the report was for (looked up again after Back): its report does not apply.
+      if (stateRef.current && stateRef.current.order.id !== s.order.id) {
+        draftRef.current = emptyDraft();
+        setDraft(draftRef.current);
+        stepRef.current = 0;
+      }
+      updateState(s);
       setExpired(false);
       api.claims().then(
         (c) => setClaims(c.data),
@@ -186,15 +256,17 @@ export function App({ boot }: { boot: Boot }) {
         ? s.flows.find((x) => x.flow === draftRef.current.flow && x.available)
         : undefined;
       if (f) {
+        let step = stepRef.current;
         if (draftRef.current.flow !== f.flow) {
-          setDraft(startDraft(f));
-          setStepIndex(0);
+          draftRef.current = startDraft(f);
+          setDraft(draftRef.current);
+          step = 0;
         }
-        setStage('wizard');
-      } else if (savedFlow && saved?.draft?.flow) setStage('wizard');
-      else setStage('home');
+        go(wizardAt(step), how);
+      } else if (savedFlow && saved?.draft?.flow) go(wizardAt(stepRef.current), how);
+      else go({ stage: 'home' }, how);
     },
-    [api, params, saved],
+    [api, params, saved, go, updateState, wizardAt],
   );
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: opens the session once, at load
@@ -206,11 +278,11 @@ export function App({ boot }: { boot: Boot }) {
       try {
         if (preview && previewSession) {
           api.session = previewSession;
-          return await enter(await api.order(), false);
+          return await enter(await api.order(), false, 'replace');
         }
         if (token) {
           try {
-            return await enter(await api.openByToken(token), false);
+            return await enter(await api.openByToken(token), false, 'replace');
           } catch (err) {
             const key = err instanceof ApiError ? err.key : '';
             setNotice({
@@ -228,7 +300,7 @@ export function App({ boot }: { boot: Boot }) {
           (params.get('orderNumber') || params.get('order_number'))
         ) {
           try {
-            return await enter(await api.openByZip(creds.orderNumber, creds.zipCode), false);
+            return await enter(await api.openByZip(creds.orderNumber, creds.zipCode), false, 'replace');
           } catch (err) {
             if (err instanceof ApiError && err.key === 'rate_limited')
               setNotice({ key: 'lookup.throttled', wait: err.retryAfter ?? 60 });
@@ -237,7 +309,7 @@ export function App({ boot }: { boot: Boot }) {
         } else if (saved?.session) {
           api.session = saved.session;
           try {
-            return await enter(await api.order(), false);
+            return await enter(await api.order(), false, 'replace');
           } catch {
             api.session = null;
           }
@@ -246,7 +318,7 @@ export function App({ boot }: { boot: Boot }) {
         fail(err);
         setNotice({ key: 'error.generic' });
       }
-      setStage('lookup');
+      go({ stage: 'lookup' }, 'replace');
     })();
   }, []);
 
@@ -254,17 +326,17 @@ export function App({ boot }: { boot: Boot }) {
     const s = await api.openByZip(orderNumber, zipCode);
     setCreds({ orderNumber, zipCode });
     setNotice(null);
-    await enter(s, expired && stage !== 'lookup');
+    await enter(s, expired && stage !== 'lookup', 'push');
   };
 
   const reopenWithToken = async () => {
     const token = params.get('token');
     if (!token) return;
     try {
-      await enter(await api.openByToken(token), true);
+      await enter(await api.openByToken(token), true, 'push');
     } catch {
       setNotice({ key: 'lookup.token_expired' });
-      setStage('lookup');
+      go({ stage: 'lookup' });
       setExpired(false);
     }
   };
@@ -289,7 +361,19 @@ export function App({ boot }: { boot: Boot }) {
       if (err.key === 'payload_too_large')
         return { error: t('evidence.rejected_size', { size: mb(boot.upload_max_bytes) }), retryable: false };
       if (err.key === 'offline') return { error: t('page.offline'), retryable: true };
+      // 60 photos an hour per session (src/resolve/routes.ts).
+      if (err.key === 'rate_limited')
+        return {
+          error: t('evidence.throttled', { time: formatWait(t, err.retryAfter ?? 60) }),
+          retryable: true,
+        };
+      // An empty file (or a body the server could not read as one photo).
+      if (err.key === 'validation_failed') return { error: t('evidence.empty'), retryable: false };
+      if (err.key === 'service_unavailable' || err.key === 'not_ready')
+        return { error: t('error.unavailable'), retryable: true };
+      if (err.key === 'shop_not_found') return { error: t('page.shop_not_found'), retryable: false };
     }
+    // invalid_request (a body cut off on the way), internal_error, the session's end (handled by fail()): retry.
     return { error: t('evidence.failed'), retryable: true };
   };
 
@@ -355,55 +439,87 @@ export function App({ boot }: { boot: Boot }) {
         claimInput(flow, draftRef.current),
         draftRef.current.idempotencyKey,
       );
+      // Its history entries no longer open: Back after sending shows the order, never the sent report.
+      sent.current.add(draftRef.current.idempotencyKey);
+      lastClaimRef.current = claim;
       setLastClaim(claim);
-      setStage('done');
+      go({ stage: 'done' });
       window.parent !== window &&
         window.parent.postMessage({ type: 'resolve:claim_submitted', number: claim.number }, '*');
       if (!preview) {
-        setDraft(emptyDraft());
+        draftRef.current = emptyDraft();
+        setDraft(draftRef.current);
         setStepIndex(0);
-        api.order().then(setState, () => undefined);
+        api.order().then(updateState, () => undefined);
         api.claims().then(
           (c) => setClaims(c.data),
           () => undefined,
         );
-      }
+      } else setDraft((d) => ({ ...d, idempotencyKey: newKey() }));
     } catch (err) {
-      if (!fail(err)) {
-        const e = err instanceof ApiError ? err : null;
-        const gated = e && GATES.includes(e.key);
-        // The order's state changed under the customer: show what is possible now.
-        if (gated) api.order().then(setState, () => undefined);
-        setSubmitError(
-          e?.key === 'offline'
-            ? t('page.offline')
-            : gated
-              ? t('error.not_eligible', { reason: reasonText(t, e.key) || e.message })
-              : e?.status === 422 || e?.status === 400
-                ? t('error.details', { details: e.errors.map((x) => x.message).join('; ') || e.message })
-                : t('review.failed'),
-        );
-      }
+      if (!fail(err)) refused(submitProblem(err instanceof ApiError ? err : null));
     } finally {
       submittingRef.current = false;
       setSubmitting(false);
     }
   };
 
+  /** A refused submit: the customer's words for it, and the page's next step (SubmitProblem). */
+  const refused = (p: SubmitProblem) => {
+    setSubmitError(p);
+    if (p.reupload)
+      setDraft((d) => ({
+        ...d,
+        photos: d.photos.map((x) => (x.status === 'done' ? { ...x, session: undefined } : x)),
+      }));
+    if (p.newKey) {
+      // A claim exists under this key (sent before, with other answers): it is in the order's list now.
+      sent.current.add(draftRef.current.idempotencyKey);
+      draftRef.current = { ...draftRef.current, idempotencyKey: newKey() };
+      setDraft(draftRef.current);
+      api.claims().then(
+        (c) => setClaims(c.data),
+        () => undefined,
+      );
+    }
+    if (p.refresh)
+      // The order or the shop's form changed under the customer: the draft is fitted to what is possible now and
+      // the wizard goes to the first step that needs another look (Wizard); a closed flow says why.
+      api.order().then(
+        (s) => {
+          updateState(s);
+          const f = s.flows.find((x) => x.flow === draftRef.current.flow);
+          // A shop that hides closed flows: the order shows what is left.
+          if (!f) go({ stage: 'home' }, 'replace');
+          else if (!f.available)
+            setSubmitError({ key: 'error.not_eligible', reason: f.reason_code ?? p.reason, toOrder: true });
+        },
+        () => undefined,
+      );
+  };
+
+  /** The in-page Back: the browser's own Back when the entry below is where it leads. */
+  const goBack = (v: View) => {
+    setSubmitError(null);
+    if (!backTo(v)) show(v);
+  };
+
   const pick = (f: FlowEligibility) => {
     setActionNotice(null);
-    if (draft.flow !== f.flow) {
-      setDraft(startDraft(f));
-      setStepIndex(0);
+    let step = stepIndex;
+    if (draft.flow !== f.flow || sent.current.has(draft.idempotencyKey)) {
+      draftRef.current = startDraft(f);
+      setDraft(draftRef.current);
+      step = 0;
     }
     setSubmitError(null);
-    setStage('wizard');
+    go(wizardAt(step));
   };
 
   const orderAction = async (kind: 'cancel' | 'address', body?: Record<string, string | null>) => {
     try {
       setActionNotice(null);
-      setState(kind === 'cancel' ? await api.cancelOrder() : await api.changeAddress(body ?? {}));
+      updateState(kind === 'cancel' ? await api.cancelOrder() : await api.changeAddress(body ?? {}));
       // Shown by the order view: the actions section itself may disappear (a cancelled order has none).
       setActionNotice(kind === 'cancel' ? 'actions.cancelled' : 'actions.address_saved');
     } catch (err) {
@@ -427,7 +543,7 @@ export function App({ boot }: { boot: Boot }) {
     setState(null);
     setDraft(emptyDraft());
     setStepIndex(0);
-    setStage('lookup');
+    go({ stage: 'lookup' });
   };
 
   return (
@@ -529,12 +645,17 @@ export function App({ boot }: { boot: Boot }) {
                 draft={draft}
                 steps={steps}
                 index={Math.min(stepIndex, steps.length - 1)}
-                setIndex={setStepIndex}
+                setIndex={(i) => {
+                  setSubmitError(null);
+                  go(wizardAt(i));
+                }}
+                fixIndex={(i) => go(wizardAt(i), 'replace')}
+                goBack={(i) => goBack(i < 0 ? { stage: 'home' } : wizardAt(i))}
                 update={(patch) => setDraft((d) => ({ ...d, ...patch }))}
                 submitting={submitting}
-                submitError={submitError}
+                submitError={submitError && problemText(t, submitError)}
                 onSubmit={submit}
-                onExit={() => setStage('home')}
+                onToOrder={submitError?.toOrder ? () => go({ stage: 'home' }) : undefined}
                 onAdd={addPhoto}
                 onRetry={retryPhoto}
                 onRemove={removePhoto}
@@ -546,7 +667,7 @@ export function App({ boot }: { boot: Boot }) {
                 claim={lastClaim}
                 copy={copy?.confirmation}
                 preview={preview}
-                onBack={() => setStage('home')}
+                onBack={() => goBack({ stage: 'home' })}
               />
             )}
           </>

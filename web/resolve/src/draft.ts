@@ -63,6 +63,39 @@ export function startDraft(f: FlowEligibility): Draft {
   return d;
 }
 
+/**
+ * The draft as the order's current eligibility still allows it (after a reload, or when a submit was refused
+ * because the order or the shop's form changed): items no longer claimable are dropped with their photos,
+ * quantities cut to what is left, and a reason, resolution or answer the form no longer has is cleared. The
+ * same object when nothing changed.
+ */
+export function fitDraft(d: Draft, flows: FlowEligibility[]): Draft {
+  const f = flows.find((x) => x.flow === d.flow);
+  if (!f?.available) return d;
+  const max = new Map(f.items.map((i) => [i.line_item_id, i.max_quantity]));
+  const items: Record<string, number> = {};
+  for (const [id, q] of Object.entries(d.items)) {
+    const m = max.get(id);
+    if (m) items[id] = Math.min(q, m);
+  }
+  const only = <V>(list: V[]) => (list.length === 1 ? list[0] : null);
+  const codes = f.reasons.map((r) => r.code);
+  const reason = d.reason && !codes.includes(d.reason) ? only(codes) : d.reason;
+  const resolution =
+    d.resolution && !(f.resolutions as string[]).includes(d.resolution) ? only(f.resolutions) : d.resolution;
+  const answers = Object.fromEntries(
+    Object.entries(d.answers).filter(([id]) => f.steps.prompts.some((p) => p.id === id)),
+  );
+  const photos = d.photos.filter((p) => p.kind !== 'photo' || !p.lineItemId || p.lineItemId in items);
+  const same =
+    JSON.stringify(items) === JSON.stringify(d.items) &&
+    reason === d.reason &&
+    resolution === d.resolution &&
+    Object.keys(answers).length === Object.keys(d.answers).length &&
+    photos.length === d.photos.length;
+  return same ? d : { ...d, items, reason, resolution, answers, photos };
+}
+
 export type Step = 'items' | 'reason' | 'evidence' | 'details' | 'resolution' | 'review';
 
 export function stepsFor(f: FlowEligibility): Step[] {

@@ -70,8 +70,10 @@ export function claimInput(flow: FlowEligibility, draft: Draft) {
     items: Object.entries(draft.items).map(([line_item_id, quantity]) => ({ line_item_id, quantity })),
     description: draft.description.trim() || null,
     resolution_preference: draft.resolution,
+    // Photos of an item the customer chose and then unticked stay in memory, but are not sent.
     evidence: draft.photos
       .filter((p) => p.status === 'done' && p.uploadId)
+      .filter((p) => p.kind !== 'photo' || !p.lineItemId || p.lineItemId in draft.items)
       .map((p) => ({ upload_id: p.uploadId!, kind: p.kind, line_item_id: p.lineItemId })),
     answers: Object.entries(draft.answers)
       .filter(([, v]) => v !== '')

@@ -131,6 +131,9 @@ export const da: Messages = {
     'Vi kan ikke bruge dette billede: filen indeholder mere end et billede. Upload et skærmbillede af det, eller tag billedet igen.',
   'evidence.rejected_size': 'Billedet er for stort. Grænsen er {size}.',
   'evidence.failed': 'Upload mislykkedes.',
+  'evidence.throttled': 'For mange billeder på kort tid. Vent venligst {time}, og prøv så igen.',
+  'evidence.empty': 'Filen er tom eller kunne ikke læses. Vælg venligst billedet igen.',
+  'evidence.no_preview': 'Ingen forhåndsvisning',
   'evidence.missing': 'Tilføj mindst {min} billede(r) af {title}.',
   'evidence.package_missing': 'Tilføj et billede af pakken.',
   'evidence.wait': 'Vent, til alle billeder er uploadet.',
@@ -184,6 +187,20 @@ export const da: Messages = {
   'review.submit': 'Send henvendelse',
   'review.submitting': 'Sender…',
   'review.failed': 'Vi kunne ikke sende din henvendelse. Dine svar er gemt – prøv venligst igen.',
+  'submit.already_claimed':
+    'Nogle af disse varer er blevet anmeldt i mellemtiden, måske i et andet vindue. Vi har opdateret listen – tjek venligst dit valg.',
+  'submit.items_changed':
+    'Nogle af de valgte varer kan ikke længere anmeldes. Vi har opdateret listen – tjek venligst dit valg.',
+  'submit.quantity_changed':
+    'Der kan nu anmeldes færre stk., end du valgte. Vi har tilpasset antallet – tjek det venligst.',
+  'submit.evidence': 'Der mangler billeder, eller butikken beder nu om andre. Tjek venligst billederne.',
+  'submit.evidence_gone':
+    'Nogle billeder kunne ikke længere vedhæftes. Send venligst igen – så uploader vi dem en gang til.',
+  'submit.changed': 'Butikken har ændret sin formular i mellemtiden. Tjek venligst: {parts}.',
+  'submit.already_sent':
+    'Denne henvendelse er allerede sendt med lidt andre svar (måske fra et andet vindue, eller før forbindelsen blev afbrudt). Du finder den ved din ordre under dine henvendelser.',
+  'submit.busy': 'Din henvendelse bliver stadig sendt. Vent et øjeblik, og prøv så igen.',
+  'submit.too_large': 'Din henvendelse er for lang til at blive sendt. Gør venligst beskrivelsen kortere.',
 
   'done.title': 'Tak, vi har modtaget din henvendelse',
   'done.number': 'Dit sagsnummer er {number}.',
@@ -228,7 +245,8 @@ export const da: Messages = {
   'error.generic': 'Noget gik galt. Prøv igen.',
   'error.not_eligible': 'Dette kan ikke længere anmeldes: {reason}',
   'error.try_again': 'Prøv igen',
-  'error.details': 'Tjek venligst: {details}',
+  'error.unavailable':
+    'Tjenesten er kortvarigt utilgængelig. Det, du har indtastet, er gemt – prøv venligst igen om lidt.',
 
   'time.seconds': '{count} sekunder',
   'time.minutes': '{count} minutter',

@@ -136,6 +136,11 @@ export const de: Messages = {
     'Dieses Foto können wir nicht verwenden: Die Datei enthält mehr als ein Bild. Lade bitte einen Screenshot davon hoch oder mache das Foto noch einmal.',
   'evidence.rejected_size': 'Dieses Foto ist zu groß. Die maximale Größe beträgt {size}.',
   'evidence.failed': 'Das Hochladen ist fehlgeschlagen.',
+  'evidence.throttled':
+    'Zu viele Fotos in kurzer Zeit. Bitte warten Sie {time} und versuchen Sie es dann erneut.',
+  'evidence.empty':
+    'Diese Datei ist leer oder konnte nicht gelesen werden. Bitte wählen Sie das Foto erneut aus.',
+  'evidence.no_preview': 'Keine Vorschau',
   'evidence.missing': 'Bitte fügen Sie mindestens {min} Foto(s) von {title} hinzu.',
   'evidence.package_missing': 'Bitte fügen Sie ein Foto des Pakets hinzu.',
   'evidence.wait': 'Bitte warten Sie, bis alle Fotos hochgeladen sind.',
@@ -190,6 +195,21 @@ export const de: Messages = {
   'review.submitting': 'Wird gesendet…',
   'review.failed':
     'Wir konnten Ihre Anfrage nicht senden. Ihre Antworten bleiben erhalten – bitte versuchen Sie es erneut.',
+  'submit.already_claimed':
+    'Einige dieser Artikel wurden inzwischen gemeldet, vielleicht in einem anderen Fenster. Wir haben die Liste aktualisiert: Bitte prüfen Sie Ihre Auswahl.',
+  'submit.items_changed':
+    'Einige der gewählten Artikel können nicht mehr gemeldet werden. Wir haben die Liste aktualisiert: Bitte prüfen Sie Ihre Auswahl.',
+  'submit.quantity_changed':
+    'Es können jetzt weniger Stück gemeldet werden, als Sie gewählt haben. Wir haben die Anzahl angepasst: Bitte prüfen Sie sie.',
+  'submit.evidence': 'Es fehlen Fotos, oder der Shop verlangt jetzt andere. Bitte prüfen Sie die Fotos.',
+  'submit.evidence_gone':
+    'Einige Fotos konnten nicht mehr angehängt werden. Bitte senden Sie erneut: Wir laden sie dann noch einmal hoch.',
+  'submit.changed': 'Der Shop hat sein Formular inzwischen geändert. Bitte prüfen Sie: {parts}.',
+  'submit.already_sent':
+    'Diese Anfrage wurde bereits mit etwas anderen Angaben gesendet (vielleicht aus einem anderen Fenster oder bevor die Verbindung abbrach). Sie finden sie bei Ihrer Bestellung unter Ihren Anfragen.',
+  'submit.busy':
+    'Ihre Anfrage wird noch gesendet. Bitte warten Sie einen Moment und versuchen Sie es dann erneut.',
+  'submit.too_large': 'Ihre Anfrage ist zu lang zum Senden. Bitte kürzen Sie die Beschreibung.',
 
   'done.title': 'Vielen Dank, wir haben Ihre Anfrage erhalten',
   'done.number': 'Ihre Anfragenummer lautet {number}.',
@@ -235,7 +255,8 @@ export const de: Messages = {
   'error.generic': 'Etwas ist schiefgelaufen. Bitte versuchen Sie es erneut.',
   'error.not_eligible': 'Dies kann nicht mehr gemeldet werden: {reason}',
   'error.try_again': 'Erneut versuchen',
-  'error.details': 'Bitte prüfen Sie: {details}',
+  'error.unavailable':
+    'Der Dienst ist kurz nicht erreichbar. Ihre Angaben bleiben erhalten: Bitte versuchen Sie es gleich noch einmal.',
 
   'time.seconds': '{count} Sekunden',
   'time.minutes': '{count} Minuten',

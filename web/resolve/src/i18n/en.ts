@@ -130,6 +130,9 @@ export const en = {
     'We can’t use this photo: the file holds more than a picture. Please take a screenshot of it and upload that, or take the photo again.',
   'evidence.rejected_size': 'This photo is too large. The limit is {size}.',
   'evidence.failed': 'The upload failed.',
+  'evidence.throttled': 'Too many photos in a short time. Please wait {time}, then try again.',
+  'evidence.empty': 'This file is empty or could not be read. Please choose the photo again.',
+  'evidence.no_preview': 'No preview',
   'evidence.missing': 'Please add at least {min} photo(s) of {title}.',
   'evidence.package_missing': 'Please add a photo of the parcel.',
   'evidence.wait': 'Please wait until all photos are uploaded.',
@@ -183,6 +186,21 @@ export const en = {
   'review.submitting': 'Sending…',
   'review.failed': 'We could not send your request. Your answers are kept: please try again.',
 
+  'submit.already_claimed':
+    'Some of these items have been reported in the meantime, perhaps in another window. We have updated the list: please check your choice.',
+  'submit.items_changed':
+    'Some of the chosen items can no longer be reported. We have updated the list: please check your choice.',
+  'submit.quantity_changed':
+    'Fewer units can be reported now than you chose. We have updated the numbers: please check them.',
+  'submit.evidence': 'Some photos are missing, or the shop now asks for other ones. Please check the photos.',
+  'submit.evidence_gone':
+    'Some photos could no longer be attached. Please send again: we will upload them once more.',
+  'submit.changed': 'The shop has changed its form in the meantime. Please check: {parts}.',
+  'submit.already_sent':
+    'This request was already sent with slightly different answers (perhaps from another window, or before the connection dropped). You find it with your order, under your requests.',
+  'submit.busy': 'Your request is still being sent. Please wait a moment, then try again.',
+  'submit.too_large': 'Your request is too long to send. Please shorten the description.',
+
   'done.title': 'Thank you, we have received your request',
   'done.number': 'Your request number is {number}.',
   'done.next':
@@ -225,7 +243,8 @@ export const en = {
   'error.generic': 'Something went wrong. Please try again.',
   'error.not_eligible': 'This can no longer be reported: {reason}',
   'error.try_again': 'Try again',
-  'error.details': 'Please check: {details}',
+  'error.unavailable':
+    'The service is briefly unavailable. What you entered is kept: please try again in a moment.',
 
   'time.seconds': '{count} seconds',
   'time.minutes': '{count} minutes',

@@ -133,6 +133,9 @@ export const es: Messages = {
     'No podemos usar esta foto: el archivo contiene algo más que una imagen. Sube una captura de pantalla de la foto o vuelve a hacerla.',
   'evidence.rejected_size': 'Esta foto es demasiado grande. El límite es {size}.',
   'evidence.failed': 'No se ha podido subir.',
+  'evidence.throttled': 'Demasiadas fotos en poco tiempo. Espera {time} y vuelve a intentarlo.',
+  'evidence.empty': 'Este archivo está vacío o no se ha podido leer. Vuelve a elegir la foto.',
+  'evidence.no_preview': 'Sin vista previa',
   'evidence.missing': 'Añade al menos {min} foto(s) de {title}.',
   'evidence.package_missing': 'Añade una foto del paquete.',
   'evidence.wait': 'Espera a que se hayan subido todas las fotos.',
@@ -185,6 +188,20 @@ export const es: Messages = {
   'review.submit': 'Enviar solicitud',
   'review.submitting': 'Enviando…',
   'review.failed': 'No hemos podido enviar tu solicitud. Tus respuestas se conservan: inténtalo de nuevo.',
+  'submit.already_claimed':
+    'Algunos de estos artículos se han notificado mientras tanto, quizá en otra ventana. Hemos actualizado la lista: revisa tu selección.',
+  'submit.items_changed':
+    'Algunos de los artículos elegidos ya no se pueden notificar. Hemos actualizado la lista: revisa tu selección.',
+  'submit.quantity_changed':
+    'Ahora se pueden notificar menos unidades de las que elegiste. Hemos ajustado las cantidades: revísalas.',
+  'submit.evidence': 'Faltan fotos, o la tienda ahora pide otras. Revisa las fotos.',
+  'submit.evidence_gone':
+    'Algunas fotos ya no se han podido adjuntar. Vuelve a enviar: las subiremos otra vez.',
+  'submit.changed': 'La tienda ha cambiado su formulario mientras tanto. Revisa: {parts}.',
+  'submit.already_sent':
+    'Esta solicitud ya se envió con respuestas algo distintas (quizá desde otra ventana o antes de que se cortara la conexión). La encontrarás en tu pedido, entre tus solicitudes.',
+  'submit.busy': 'Tu solicitud todavía se está enviando. Espera un momento y vuelve a intentarlo.',
+  'submit.too_large': 'Tu solicitud es demasiado larga para enviarla. Acorta la descripción.',
 
   'done.title': 'Gracias, hemos recibido tu solicitud',
   'done.number': 'Tu número de solicitud es {number}.',
@@ -230,7 +247,8 @@ export const es: Messages = {
   'error.generic': 'Algo ha salido mal. Inténtalo de nuevo.',
   'error.not_eligible': 'Esto ya no se puede notificar: {reason}',
   'error.try_again': 'Reintentar',
-  'error.details': 'Revisa lo siguiente: {details}',
+  'error.unavailable':
+    'El servicio no está disponible por un momento. Lo que has introducido se conserva: inténtalo de nuevo enseguida.',
 
   'time.seconds': '{count} segundos',
   'time.minutes': '{count} minutos',

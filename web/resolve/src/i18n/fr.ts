@@ -135,6 +135,9 @@ export const fr: Messages = {
     'Nous ne pouvons pas utiliser cette photo : le fichier contient plus qu’une image. Envoyez une capture d’écran de la photo, ou reprenez la photo.',
   'evidence.rejected_size': 'Cette photo est trop volumineuse. La taille maximale est de {size}.',
   'evidence.failed': 'L’envoi a échoué.',
+  'evidence.throttled': 'Trop de photos en peu de temps. Veuillez patienter {time}, puis réessayer.',
+  'evidence.empty': 'Ce fichier est vide ou illisible. Veuillez choisir la photo à nouveau.',
+  'evidence.no_preview': 'Pas d’aperçu',
   'evidence.missing': 'Veuillez ajouter au moins {min} photo(s) pour {title}.',
   'evidence.package_missing': 'Veuillez ajouter une photo du colis.',
   'evidence.wait': 'Veuillez patienter jusqu’à ce que toutes les photos soient envoyées.',
@@ -189,6 +192,21 @@ export const fr: Messages = {
   'review.submitting': 'Envoi en cours…',
   'review.failed':
     'Nous n’avons pas pu envoyer votre demande. Vos réponses sont conservées : veuillez réessayer.',
+  'submit.already_claimed':
+    'Certains de ces articles ont été signalés entre-temps, peut-être dans une autre fenêtre. Nous avons mis la liste à jour : veuillez vérifier votre choix.',
+  'submit.items_changed':
+    'Certains des articles choisis ne peuvent plus être signalés. Nous avons mis la liste à jour : veuillez vérifier votre choix.',
+  'submit.quantity_changed':
+    'Moins d’unités peuvent désormais être signalées que vous n’en avez choisi. Nous avons ajusté les quantités : veuillez les vérifier.',
+  'submit.evidence':
+    'Des photos manquent, ou la boutique en demande désormais d’autres. Veuillez vérifier les photos.',
+  'submit.evidence_gone':
+    'Certaines photos n’ont plus pu être jointes. Veuillez envoyer à nouveau : nous les enverrons encore une fois.',
+  'submit.changed': 'La boutique a modifié son formulaire entre-temps. Veuillez vérifier : {parts}.',
+  'submit.already_sent':
+    'Cette demande a déjà été envoyée avec des réponses un peu différentes (peut-être depuis une autre fenêtre, ou avant la coupure de la connexion). Vous la trouverez avec votre commande, parmi vos demandes.',
+  'submit.busy': 'Votre demande est encore en cours d’envoi. Veuillez patienter un instant, puis réessayer.',
+  'submit.too_large': 'Votre demande est trop longue pour être envoyée. Veuillez raccourcir la description.',
 
   'done.title': 'Merci, nous avons bien reçu votre demande',
   'done.number': 'Le numéro de votre demande est {number}.',
@@ -235,7 +253,8 @@ export const fr: Messages = {
   'error.generic': 'Une erreur s’est produite. Veuillez réessayer.',
   'error.not_eligible': 'Ce problème ne peut plus être signalé : {reason}',
   'error.try_again': 'Réessayer',
-  'error.details': 'Veuillez vérifier : {details}',
+  'error.unavailable':
+    'Le service est momentanément indisponible. Ce que vous avez saisi est conservé : veuillez réessayer dans un instant.',
 
   'time.seconds': '{count} secondes',
   'time.minutes': '{count} minutes',

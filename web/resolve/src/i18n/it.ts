@@ -131,6 +131,9 @@ export const it: Messages = {
     'Non possiamo usare questa foto: il file contiene più di un’immagine. Carica uno screenshot della foto oppure scattala di nuovo.',
   'evidence.rejected_size': 'Questa foto è troppo grande. Il limite è {size}.',
   'evidence.failed': 'Caricamento non riuscito.',
+  'evidence.throttled': 'Troppe foto in poco tempo. Attendi {time}, poi riprova.',
+  'evidence.empty': 'Questo file è vuoto o non è leggibile. Scegli di nuovo la foto.',
+  'evidence.no_preview': 'Nessuna anteprima',
   'evidence.missing': 'Aggiungi almeno {min} foto di {title}.',
   'evidence.package_missing': 'Aggiungi una foto del pacco.',
   'evidence.wait': 'Attendi il caricamento di tutte le foto.',
@@ -185,6 +188,20 @@ export const it: Messages = {
   'review.submitting': 'Invio in corso…',
   'review.failed':
     'Non siamo riusciti a inviare la tua richiesta. Le tue risposte sono state conservate: riprova.',
+  'submit.already_claimed':
+    'Alcuni di questi articoli sono stati segnalati nel frattempo, forse in un’altra finestra. Abbiamo aggiornato l’elenco: controlla la tua scelta.',
+  'submit.items_changed':
+    'Alcuni degli articoli scelti non possono più essere segnalati. Abbiamo aggiornato l’elenco: controlla la tua scelta.',
+  'submit.quantity_changed':
+    'Ora si possono segnalare meno pezzi di quelli che hai scelto. Abbiamo aggiornato le quantità: controllale.',
+  'submit.evidence': 'Mancano delle foto, oppure il negozio ora ne chiede altre. Controlla le foto.',
+  'submit.evidence_gone':
+    'Alcune foto non si sono più potute allegare. Invia di nuovo: le caricheremo un’altra volta.',
+  'submit.changed': 'Nel frattempo il negozio ha modificato il modulo. Controlla: {parts}.',
+  'submit.already_sent':
+    'Questa richiesta è già stata inviata con risposte un po’ diverse (forse da un’altra finestra o prima che la connessione si interrompesse). La trovi nel tuo ordine, tra le tue richieste.',
+  'submit.busy': 'La tua richiesta è ancora in fase di invio. Attendi un momento, poi riprova.',
+  'submit.too_large': 'La tua richiesta è troppo lunga per essere inviata. Accorcia la descrizione.',
 
   'done.title': 'Grazie, abbiamo ricevuto la tua richiesta',
   'done.number': 'Il numero della tua richiesta è {number}.',
@@ -229,7 +246,8 @@ export const it: Messages = {
   'error.generic': 'Qualcosa è andato storto. Riprova.',
   'error.not_eligible': 'Non è più possibile segnalarlo: {reason}',
   'error.try_again': 'Riprova',
-  'error.details': 'Controlla: {details}',
+  'error.unavailable':
+    'Il servizio è momentaneamente non disponibile. Quanto hai inserito è conservato: riprova tra poco.',
 
   'time.seconds': '{count} secondi',
   'time.minutes': '{count} minuti',

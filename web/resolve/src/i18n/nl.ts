@@ -135,6 +135,9 @@ export const nl: Messages = {
     'We kunnen deze foto niet gebruiken: het bestand bevat meer dan een afbeelding. Upload een schermafbeelding van de foto of maak de foto opnieuw.',
   'evidence.rejected_size': 'Deze foto is te groot. De limiet is {size}.',
   'evidence.failed': 'Het uploaden is mislukt.',
+  'evidence.throttled': 'Te veel foto’s in korte tijd. Wacht {time} en probeer het dan opnieuw.',
+  'evidence.empty': 'Dit bestand is leeg of kon niet worden gelezen. Kies de foto opnieuw.',
+  'evidence.no_preview': 'Geen voorbeeld',
   'evidence.missing': 'Voeg minstens {min} foto(’s) van {title} toe.',
   'evidence.package_missing': 'Voeg een foto van het pakket toe.',
   'evidence.wait': 'Wacht tot alle foto’s zijn geüpload.',
@@ -188,6 +191,20 @@ export const nl: Messages = {
   'review.submit': 'Aanvraag versturen',
   'review.submitting': 'Bezig met versturen…',
   'review.failed': 'We konden je aanvraag niet versturen. Je antwoorden zijn bewaard: probeer het opnieuw.',
+  'submit.already_claimed':
+    'Sommige van deze artikelen zijn intussen gemeld, misschien in een ander venster. We hebben de lijst bijgewerkt: controleer je keuze.',
+  'submit.items_changed':
+    'Sommige gekozen artikelen kunnen niet meer worden gemeld. We hebben de lijst bijgewerkt: controleer je keuze.',
+  'submit.quantity_changed':
+    'Er kunnen nu minder stuks worden gemeld dan je hebt gekozen. We hebben de aantallen aangepast: controleer ze.',
+  'submit.evidence': 'Er ontbreken foto’s, of de winkel vraagt nu om andere. Controleer de foto’s.',
+  'submit.evidence_gone':
+    'Sommige foto’s konden niet meer worden toegevoegd. Verstuur opnieuw: we uploaden ze dan nog een keer.',
+  'submit.changed': 'De winkel heeft het formulier intussen gewijzigd. Controleer: {parts}.',
+  'submit.already_sent':
+    'Deze aanvraag is al verstuurd met iets andere antwoorden (misschien vanuit een ander venster, of voordat de verbinding wegviel). Je vindt hem bij je bestelling, onder je aanvragen.',
+  'submit.busy': 'Je aanvraag wordt nog verstuurd. Wacht even en probeer het dan opnieuw.',
+  'submit.too_large': 'Je aanvraag is te lang om te versturen. Maak de beschrijving korter.',
 
   'done.title': 'Bedankt, we hebben je aanvraag ontvangen',
   'done.number': 'Je aanvraagnummer is {number}.',
@@ -233,7 +250,8 @@ export const nl: Messages = {
   'error.generic': 'Er is iets misgegaan. Probeer het opnieuw.',
   'error.not_eligible': 'Dit kan niet meer worden gemeld: {reason}',
   'error.try_again': 'Opnieuw proberen',
-  'error.details': 'Controleer het volgende: {details}',
+  'error.unavailable':
+    'De dienst is even niet beschikbaar. Wat je hebt ingevuld blijft bewaard: probeer het zo opnieuw.',
 
   'time.seconds': '{count} seconden',
   'time.minutes': '{count} minuten',

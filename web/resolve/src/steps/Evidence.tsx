@@ -1,4 +1,4 @@
-import { useRef } from 'react';
+import { useRef, useState } from 'react';
 import type { EvidenceKind, Photo } from '../draft';
 import type { T } from '../i18n';
 import { FieldError } from '../ui/common';
@@ -142,10 +142,28 @@ function PhotoTile({
   onRetry(key: string): void;
   onRemove(key: string): void;
 }) {
+  // Chromium and Firefox cannot decode HEIC (an iPhone's photos): a file tile instead of a broken image.
+  const [noPreview, setNoPreview] = useState(false);
   return (
     <li className={`photo photo-${photo.status}`} data-testid="photo">
-      <img src={photo.preview} alt={photo.name} />
+      {noPreview ? (
+        <span className="photo-file" aria-hidden="true">
+          <svg viewBox="0 0 24 24" width="32" height="32" focusable="false" aria-hidden="true">
+            <path d="M6 2h8l5 5v15H6z M14 2v5h5" fill="none" stroke="currentColor" strokeWidth="1.5" />
+          </svg>
+        </span>
+      ) : (
+        <img src={photo.preview} alt={photo.name} onError={() => setNoPreview(true)} />
+      )}
       <div className="photo-meta">
+        {noPreview && (
+          <>
+            <span className="photo-name">{photo.name}</span>
+            <span className="small muted">
+              {fileSize(photo.file.size)} · {t('evidence.no_preview')}
+            </span>
+          </>
+        )}
         {photo.status === 'uploading' && (
           <>
             <progress max={1} value={photo.progress} aria-label={photo.name} />
@@ -173,4 +191,24 @@ function PhotoTile({
       </div>
     </li>
   );
+}
+
+/** "863 B", "240 kB", "2.4 MB", with the page's language's digits and separators. */
+function fileSize(bytes: number): string {
+  const lang = document.documentElement.lang || 'en';
+  const [n, unit] =
+    bytes < 1000
+      ? [bytes, 'byte']
+      : bytes < 1_000_000
+        ? [bytes / 1000, 'kilobyte']
+        : [bytes / 1_000_000, 'megabyte'];
+  try {
+    return new Intl.NumberFormat(lang, {
+      style: 'unit',
+      unit,
+      maximumFractionDigits: unit === 'megabyte' ? 1 : 0,
+    }).format(n);
+  } catch {
+    return `${Math.round(n)} ${unit === 'byte' ? 'B' : unit === 'kilobyte' ? 'kB' : 'MB'}`;
+  }
 }

@@ -52,6 +52,10 @@ export function Lookup({ t, initialNumber, initialZip, notice, title, intro, onL
     if (error.key === 'rate_limited')
       return t('lookup.throttled', { time: formatWait(t, Math.max(wait, 1)) });
     if (error.key === 'offline') return t('page.offline');
+    // Longer than any order number or ZIP code: as good as not found.
+    if (error.key === 'validation_failed') return t('lookup.not_found');
+    if (error.key === 'service_unavailable' || error.key === 'not_ready') return t('error.unavailable');
+    if (error.key === 'shop_not_found') return t('page.shop_not_found');
     return t('error.generic');
   })();
 

@@ -26,16 +26,22 @@ export interface WizardProps extends EvidenceHandlers {
   draft: Draft;
   steps: Step[];
   index: number;
+  /** A step forward, or a jump from the review: a new history entry. */
   setIndex(i: number): void;
+  /** The page corrects the step shown (an earlier one is incomplete): in place of the current history entry. */
+  fixIndex(i: number): void;
+  /** The in-page Back: to step `i`, or (-1) out to the order. */
+  goBack(i: number): void;
   update(patch: Partial<Draft>): void;
   submitting: boolean;
   submitError: string | null;
   onSubmit(): void;
-  onExit(): void;
+  /** Set when the report cannot go on (a refusal that closed the flow): the way back to the order. */
+  onToOrder?: () => void;
 }
 
 export function Wizard(props: WizardProps) {
-  const { t, flow, order, draft, steps, index, setIndex, update, submitting, submitError } = props;
+  const { t, flow, order, draft, steps, index, setIndex, fixIndex, update, submitting, submitError } = props;
   const [errors, setErrors] = useState<Record<string, string>>({});
   const step = steps[index];
   const shown = Object.keys(errors).length > 0;
@@ -43,20 +49,21 @@ export function Wizard(props: WizardProps) {
   useEffect(() => {
     if (shown) setErrors(validateStep(step, flow, draft, order, t));
   }, [draft, shown, step, flow, order, t]);
-  // A draft restored after a reload has lost its photos (they live in memory only), and the order may have
-  // changed: the wizard opens at the first step that is no longer complete, with its messages, instead of
-  // a review whose sending fails.
-  // biome-ignore lint/correctness/useExhaustiveDependencies: checked once, when the wizard opens
+  // A draft restored after a reload has lost its photos (they live in memory only), Forward may lead past a step
+  // changed since, and the order or the shop's form may have changed (a refused submit reloads them): the wizard
+  // shows the first step that is no longer complete, with its messages, instead of a review whose sending fails.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: checked when the step or the eligibility changes
   useEffect(() => {
+    if (!flow.available) return;
     for (let i = 0; i < index; i++) {
       const e = validateStep(steps[i], flow, draft, order, t);
       if (Object.keys(e).length) {
-        setIndex(i);
+        fixIndex(i);
         setErrors(e);
         return;
       }
     }
-  }, []);
+  }, [index, flow]);
 
   const next = () => {
     const e = validateStep(step, flow, draft, order, t);
@@ -72,8 +79,7 @@ export function Wizard(props: WizardProps) {
   };
   const back = () => {
     setErrors({});
-    if (index === 0) props.onExit();
-    else setIndex(index - 1);
+    props.goBack(index - 1);
   };
   const common = { t, flow, order, draft, update };
 
@@ -120,7 +126,16 @@ export function Wizard(props: WizardProps) {
             goTo={(s) => setIndex(steps.indexOf(s))}
           />
         )}
-        {step === 'review' && submitError && <Alert testId="submit-error">{submitError}</Alert>}
+        {submitError && (
+          <Alert testId="submit-error">
+            <p>{submitError}</p>
+            {props.onToOrder && (
+              <button type="button" className="button" onClick={props.onToOrder}>
+                {t('done.back')}
+              </button>
+            )}
+          </Alert>
+        )}
         <div className="nav">
           <button type="button" className="button" onClick={back}>
             {t('wizard.back')}

@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ERROR_STATUS } from '../src/lib/errors.js';
+import { REASON_CODES } from '../src/resolve/eligibility.js';
+
+// The customer page's words for every refusal of POST /v1/resolve/{slug}/claims (src/resolve/routes.ts,
+// src/resolve/claim-context.ts, src/claims/check-claim.ts, src/claims/create-claim.ts, src/app.ts's error
+// handler), in each of its languages. The page's modules are loaded by tsx at run time (web/tsconfig checks them).
+
+/** What the submit can answer besides 201; the session's end (401 session_required/session_expired) reopens
+ * the lookup instead and is not a message here. */
+const CLAIM_SUBMIT_KEYS = [
+  ...REASON_CODES,
+  'item_not_eligible',
+  'quantity_not_eligible',
+  'evidence_required',
+  'invalid_evidence',
+  'validation_failed',
+  'idempotency_conflict',
+  'idempotency_in_progress',
+  'rate_limited',
+  'payload_too_large',
+  'shop_not_found',
+  'service_unavailable',
+  'invalid_json',
+  'invalid_request',
+  'internal_error',
+];
+/** Faults of the request itself or of the server: "we could not send it, try again" is the honest answer. */
+const GENERIC = new Set(['invalid_json', 'invalid_request', 'internal_error']);
+
+const web = (path: string) => import(`../web/resolve/src/${path}.ts`);
+
+test('every refusal of a claim submit is explained in each of the page’s languages, not in the server’s English', async () => {
+  const { submitProblem, problemText } = await web('submit-errors');
+  const { ApiError } = await web('api');
+  const { LANGUAGES, loadMessages, translator } = await web('i18n/index');
+  const fieldErrors = [
+    { path: '/description', message: 'must be at least 40 characters' },
+    { path: '/answers/0/value', message: 'prompt "p1" is required' },
+  ];
+  const texts: Record<string, Record<string, string>> = {};
+  for (const lang of LANGUAGES as string[]) {
+    const t = translator(await loadMessages(lang));
+    for (const key of CLAIM_SUBMIT_KEYS) {
+      assert.ok(key in ERROR_STATUS, `${key} is one of the API's error keys`);
+      const status = (ERROR_STATUS as Record<string, number>)[key];
+      const err = new ApiError(
+        key,
+        'Server text in English.',
+        status,
+        30,
+        key === 'validation_failed' ? fieldErrors : [],
+      );
+      const problem = submitProblem(err);
+      if (!GENERIC.has(key)) assert.notEqual(problem.key, 'review.failed', `${key} has its own words`);
+      const text = problemText(t, problem);
+      assert.ok(text.trim(), `${lang} ${key}`);
+      assert.doesNotMatch(text, /\{\w+\}|Server text|reason_code\./, `${lang} ${key}: ${text}`);
+      texts[key] ??= {};
+      texts[key][lang] = text;
+    }
+  }
+  for (const key of CLAIM_SUBMIT_KEYS)
+    for (const lang of LANGUAGES as string[])
+      if (lang !== 'en') assert.notEqual(texts[key][lang], texts[key].en, `${key} is translated to ${lang}`);
+  // The parts of the form the server named, in the customer's words.
+  assert.match(texts.validation_failed.de, /Beschreibung/);
+  assert.match(texts.validation_failed.fr, /Description/i);
+  // A flow that closed meanwhile says why, with the way back to the order.
+  assert.equal(submitProblem(new ApiError('outside_claim_window', '', 422)).toOrder, true);
+  assert.match(texts.outside_claim_window.en, /The time to report this has passed/);
+  // Eligibility changes reload the order; photos no longer attachable are uploaded again.
+  for (const key of ['already_claimed', 'item_not_eligible', 'quantity_not_eligible', 'evidence_required'])
+    assert.equal(submitProblem(new ApiError(key, '', 422)).refresh, true, key);
+  assert.equal(submitProblem(new ApiError('invalid_evidence', '', 422)).reupload, true);
+  assert.match(texts.rate_limited.en, /30 seconds/);
+});
