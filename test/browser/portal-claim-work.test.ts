@@ -133,10 +133,25 @@ describe('merchant portal: working a claim', { skip: !run }, () => {
   });
 
   test('a refund the shop never confirmed: the agent marks it as not done, then retries another', async () => {
-    // The last unit's refund went out, and the shop's answer never came back (as the worker records it).
-    const tee = (await api<{ items: { line_item_id: string }[] }>('GET', `/claims/${shirts.id}`)).items[0];
+    // Both shirts are refunded or replaced by now (a unit gets one or the other): a claim for the next item of
+    // 1001. Its refund went out, and the shop's answer never came back (as the worker records it).
+    const claim = await submitClaim(
+      server,
+      { order_number: '1001', zip_code: '10115' },
+      (flows) => {
+        const f = flows.find((x) => x.flow === 'defective')!;
+        return {
+          flow: 'defective',
+          reason: 'damaged_in_transit',
+          items: [{ line_item_id: f.items[1].line_item_id, quantity: 1 }],
+          resolution_preference: 'refund',
+        };
+      },
+      1,
+    );
+    const tee = (await api<{ items: { line_item_id: string }[] }>('GET', `/claims/${claim.id}`)).items[0];
     const uncertain = async () => {
-      const a = await api<{ id: string }>('POST', `/claims/${shirts.id}/actions`, {
+      const a = await api<{ id: string }>('POST', `/claims/${claim.id}/actions`, {
         type: 'refund',
         lines: [{ line_item_id: tee.line_item_id, quantity: 1 }],
       });
@@ -153,7 +168,7 @@ describe('merchant portal: working a claim', { skip: !run }, () => {
     const shot = shooter(page, 'portal-claim-uncertain', desktop);
     try {
       await portalSignIn(page, server.url, ADMIN);
-      await page.goto(`${server.url}/portal/demo/claims/${shirts.id}`);
+      await page.goto(`${server.url}/portal/demo/claims/${claim.id}`);
       const section = page.getByTestId('claim-actions');
       const row = section.getByTestId('uncertain-action');
       await row.waitFor();
@@ -182,7 +197,7 @@ describe('merchant portal: working a claim', { skip: !run }, () => {
       await shot('retried');
       const { data } = await api<{ data: { id: string; status: string; outcome_unknown: boolean }[] }>(
         'GET',
-        `/claims/${shirts.id}/actions`,
+        `/claims/${claim.id}/actions`,
       );
       assert.deepEqual(
         data.filter((a) => a.id === first || a.id === second).map((a) => [a.status, a.outcome_unknown]),
