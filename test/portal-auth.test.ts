@@ -6,6 +6,7 @@ import { ABSOLUTE_MS, findPortalSession, IDLE_MS, openPortalSession } from '../s
 import { createShop } from '../src/shops/shops.js';
 import { createUser, resetPassword, type UserRole } from '../src/shops/users.js';
 import { createTestShop, startTestApp, type TestContext, type TestShop, uniqueSlug } from './support/app.js';
+import { claimsApi, lineId, shapedOrder } from './support/claims.js';
 import { assertError } from './support/http.js';
 
 const PASSWORD = 'correct horse battery';
@@ -142,6 +143,51 @@ describe('portal sign-in, sessions, CSRF and roles', () => {
       401,
       'unauthorized',
     );
+  });
+
+  test("a team member's change is named in the claim's history: by name, else by email, to the API too", async () => {
+    const api = claimsApi(ctx.app, shop);
+    const order = await api.putOrder(shapedOrder({ number: `#PA-${Date.now()}`, deliveredDaysAgo: 2 }));
+    const line = lineId(order, order.line_items[0].external_id);
+    const claim = await api.create({
+      order_id: order.id,
+      flow: 'missing_item',
+      reason: 'missing_from_parcel',
+      items: [{ line_item_id: line, quantity: 1 }],
+      resolution_preference: 'refund',
+    });
+    await createUser(ctx.db, {
+      shopId: shop.shop.id,
+      email: `named-${shop.slug}@example.test`,
+      role: 'agent',
+      password: PASSWORD,
+      name: 'Robin Agent',
+    });
+    let version = claim.version as number;
+    for (const [who, status] of [
+      [`named-${shop.slug}@example.test`, 'accepted'],
+      ['agent', 'closed'],
+    ] as const) {
+      const { cookie, csrf } = await signIn(who);
+      const res = await ctx.app.inject({
+        method: 'PATCH',
+        url: `/v1/shops/${shop.slug}/claims/${claim.id}`,
+        headers: { cookie, 'x-csrf-token': csrf },
+        payload: { version, status },
+      });
+      assert.equal(res.statusCode, 200, res.body);
+      version = res.json().version;
+    }
+    // Read with the shop's API key: the actors are users, named without their ids being looked up.
+    const read = await api.get(claim.id);
+    const actors = (read.json().history as { actor: { type: string; name: string | null } }[]).map((h) => [
+      h.actor.type,
+      h.actor.name,
+    ]);
+    assert.deepEqual(actors.slice(-2), [
+      ['user', 'Robin Agent'],
+      ['user', emailOf('agent')],
+    ]);
   });
 
   test('roles: viewers read, agents work claims but not settings, admins manage the team', async () => {
