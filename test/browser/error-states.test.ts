@@ -169,7 +169,11 @@ describe('customer page: every error state', { skip: !run }, () => {
         .getByTestId('submit-error')
         .getByText(/This can no longer be reported/)
         .waitFor();
+      // Sending again cannot help; the way on is back to the order, where the flow shows why it is closed.
+      assert.equal(await page.getByRole('button', { name: 'Send request' }).isDisabled(), true);
       await shooter(page, 'not-eligible', VIEWPORTS[0])('refused');
+      await page.getByTestId('submit-error').getByRole('button', { name: 'Back to my order' }).click();
+      await page.getByTestId('unavailable-defective').waitFor();
     } finally {
       await fetch(`${server.url}/v1/shops/demo/settings/resolve`, {
         method: 'PATCH',

@@ -143,7 +143,8 @@ export function Wizard(props: WizardProps) {
           <button
             type="submit"
             className="button primary"
-            disabled={submitting}
+            // A flow closed meanwhile (the refusal above says why): sending again cannot help.
+            disabled={submitting || (step === 'review' && !flow.available)}
             aria-busy={submitting || undefined}
           >
             {step === 'review'
