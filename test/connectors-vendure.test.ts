@@ -478,6 +478,34 @@ describe('Vendure connector against a real Vendure server', () => {
       'a delivered order cannot be cancelled',
     );
 
+    // Removing the used coupon is housekeeping: refused (a role without DeletePromotion), the placed replacement
+    // is still the answer — also on a retry — and never a refusal that would free its units for a second one.
+    const noDelete: typeof fetch = async (input, init) =>
+      opName(init) === 'ResolveDeletePromotion'
+        ? Response.json({
+            errors: [
+              {
+                message: 'You are not currently authorized to perform this action',
+                extensions: { code: 'FORBIDDEN' },
+              },
+            ],
+            data: null,
+          })
+        : globalThis.fetch(input, init);
+    const keepsCoupons = vendureConnector.create(
+      { settings: { admin_api_url: v.adminApiUrl }, credentials: { api_key: v.apiKey } },
+      deps(noDelete),
+    );
+    const replace = {
+      orderExternalId: toReaddress.id,
+      lines: [{ externalLineId: cap.id, quantity: 1 }],
+      note: 'Coupon clean-up refused',
+      idempotencyKey: `act_coupon${t}`,
+    };
+    const placed = await keepsCoupons.createReplacement!(replace);
+    assert.deepEqual(await keepsCoupons.createReplacement!(replace), placed);
+    assert.equal((await v.order(placed.externalId)).code, placed.orderNumber);
+
     // Login sessions: logged in once, shared by later clients; a session ended in Vendure means one new login.
     const ops: string[] = [];
     let bearer = '';

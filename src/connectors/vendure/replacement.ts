@@ -58,6 +58,14 @@ async function dropCoupons(api: VendureApi, key: string) {
     await api.request(DELETE_PROMOTION, { id: p.id }, DeletedPromotion, 'removing a replacement coupon');
 }
 
+/**
+ * Once the replacement is placed, removing its coupon is housekeeping: the coupon is used up (usage limit 1,
+ * random code). A refusal (a role without DeletePromotion) or a lost answer then must not report the action as
+ * failed while the order exists — that would free the units for a second replacement. A later retry of the same
+ * key tries the clean-up again.
+ */
+const tidyCoupons = (api: VendureApi, key: string) => dropCoupons(api, key).catch(() => undefined);
+
 /** The last step: a zero manual payment carrying the key moves the order to PaymentSettled (it is placed). */
 async function complete(api: VendureApi, id: string, key: string) {
   const paid = await api.mutate(
@@ -74,7 +82,7 @@ async function complete(api: VendureApi, id: string, key: string) {
     OrderTotals,
     'completing the replacement order',
   );
-  await dropCoupons(api, key);
+  await tidyCoupons(api, key);
   return { externalId: paid.id, orderNumber: paid.code };
 }
 
@@ -98,7 +106,7 @@ export async function createReplacement(
   const done = await api.request(ORDERS_BY_TRANSACTION, { key }, IdCodeList, 'a replacement search');
   const hit = done.orders.items[0];
   if (hit) {
-    await dropCoupons(api, key);
+    await tidyCoupons(api, key);
     return { externalId: hit.id, orderNumber: hit.code };
   }
   const open = await api.request(OPEN_DRAFTS, {}, DraftList, 'a draft order search');
