@@ -9,6 +9,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite, type PgliteDatabase } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
+import { ANALYZE_EVERY_MS, analyzeChangedTables } from './embedded-vacuum.js';
 import { acquireDataDirLock, type DirLock } from './lock.js';
 import * as schema from './schema.js';
 
@@ -38,6 +39,8 @@ export interface OpenOptions {
   poolMax?: number;
   /** A PGlite data dir dump (from dumpDataDir) to start from: fast fresh databases for tests. */
   loadDataDir?: Blob;
+  /** PGlite: how often changed tables are looked for and analyzed (default ANALYZE_EVERY_MS). */
+  analyzeEveryMs?: number;
 }
 
 /** Rows of a raw `db.execute()` on either driver. */
@@ -94,7 +97,7 @@ async function appliedMigrations(db: Db): Promise<number> {
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
   if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts.poolMax ?? 10);
-  return openPglite(opts.dataDir, opts.loadDataDir);
+  return openPglite(opts.dataDir, opts.loadDataDir, opts.analyzeEveryMs ?? ANALYZE_EVERY_MS);
 }
 
 async function openPostgres(url: string, max: number): Promise<Database> {
@@ -129,7 +132,11 @@ async function openPostgres(url: string, max: number): Promise<Database> {
   return database;
 }
 
-async function openPglite(dataDir: string | null, loadDataDir?: Blob): Promise<Database> {
+async function openPglite(
+  dataDir: string | null,
+  loadDataDir: Blob | undefined,
+  analyzeEveryMs: number,
+): Promise<Database> {
   let lock: DirLock | null = null;
   let client: PGlite;
   if (dataDir) {
@@ -159,9 +166,22 @@ async function openPglite(dataDir: string | null, loadDataDir?: Blob): Promise<D
       await client.query('select 1');
     },
     async close() {
+      clearInterval(autoAnalyze);
+      await analyzing;
       await client.close();
       lock?.release();
     },
   };
+  // No autovacuum in PGlite: statistics are kept current here (src/db/embedded-vacuum.ts). Each run waits for
+  // open transactions like any query; a failure is retried on the next tick.
+  let analyzing: Promise<unknown> | null = null;
+  const autoAnalyze = setInterval(() => {
+    analyzing ??= analyzeChangedTables(database.db)
+      .catch(() => undefined)
+      .finally(() => {
+        analyzing = null;
+      });
+  }, analyzeEveryMs);
+  autoAnalyze.unref();
   return database;
 }

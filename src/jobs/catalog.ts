@@ -4,6 +4,7 @@ import { settleOrphanedActions } from '../actions/settle.js';
 import { defaultPlatformDeps } from '../connectors/connections.js';
 import type { PlatformDeps } from '../connectors/platform.js';
 import { connectorJobHandlers } from '../connectors/sync.js';
+import { PRUNED_TABLES, vacuumTables } from '../db/embedded-vacuum.js';
 import type { AppDeps } from '../http/context.js';
 import { pruneIdempotencyKeys } from '../http/idempotency.js';
 import { loadMasterSecret } from '../lib/secret.js';
@@ -63,6 +64,12 @@ export function jobHandlers(deps: AppDeps): Record<string, JobHandler> {
       } catch (err) {
         log.error({ err }, 'uploads.cleanup failed');
       }
+      // The embedded database has no autovacuum: the space of the rows pruned above is made reusable here, or
+      // those files grow for ever (src/db/embedded-vacuum.ts). On PostgreSQL the server's autovacuum does it.
+      if (deps.database.kind === 'pglite')
+        await vacuumTables(db, PRUNED_TABLES).catch((err) =>
+          log.error({ err }, 'maintenance: vacuum failed'),
+        );
       // Hand the unique key to the next run: one pending copy however many workers run.
       await db.transaction(async (tx) => {
         await tx.execute(sql`update jobs set unique_key = null where id = ${job.id}`);

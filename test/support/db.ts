@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
-import { type Database, MIGRATIONS_DIR, openDatabase } from '../../src/db/client.js';
+import { type Database, MIGRATIONS_DIR, type OpenOptions, openDatabase } from '../../src/db/client.js';
 
 /** The database URL tests run against: PostgreSQL when DATABASE_URL is set, else PGlite in memory. */
 export const DATABASE_URL = process.env.DATABASE_URL || null;
@@ -36,13 +36,21 @@ async function pgliteTemplate(): Promise<Blob> {
 }
 
 /** A migrated database for one test file. Tests isolate themselves by creating their own shops. */
-export async function openTestDb(databaseUrl: string | null = DATABASE_URL): Promise<Database> {
+export async function openTestDb(
+  databaseUrl: string | null = DATABASE_URL,
+  pglite: Pick<OpenOptions, 'analyzeEveryMs'> = {},
+): Promise<Database> {
   if (databaseUrl) {
     const db = await openDatabase({ databaseUrl, dataDir: null, poolMax: 5 });
     await db.migrate();
     return db;
   }
-  const db = await openDatabase({ databaseUrl: null, dataDir: null, loadDataDir: await pgliteTemplate() });
+  const db = await openDatabase({
+    databaseUrl: null,
+    dataDir: null,
+    loadDataDir: await pgliteTemplate(),
+    ...pglite,
+  });
   await db.migrate(); // no-op on the template; keeps the contract the same as production
   return db;
 }
