@@ -298,6 +298,47 @@ describe('customer page: Back button, refusals at submit, HEIC photos', { skip: 
     }
   });
 
+  test('a shop that hides closed flows: a flow closed during the report says why on the order page', async () => {
+    const { context, page } = await newPage(browser, phone);
+    const shot = shooter(page, 'flow-closed-hidden', phone);
+    const next = () => page.getByRole('button', { name: 'Continue' }).click();
+    try {
+      await patchSettings({ unavailable_flows: 'hide' });
+      await page.goto(`${server.url}/resolve/demo?lang=en`);
+      await lookUp(page, '1005', 'SW1A 1AA');
+      await page.getByRole('button', { name: en['flow.defective'] }).click();
+      await next();
+      await page.getByLabel('Damaged in transit').check();
+      await next();
+      await page.locator('[data-testid^="file-photo-"]').first().setInputFiles(FIXTURE_JPEG);
+      await page.getByText(`✓ ${en['evidence.uploaded']}`, { exact: true }).waitFor();
+      await next();
+      await next();
+      await page.getByLabel(en['resolution.replacement']).check();
+      await next();
+      await page.getByRole('heading', { name: en['review.title'] }).waitFor();
+      // Meanwhile the shop stops offering this kind of report: 422 flow_disabled, and the flow is hidden now.
+      await patchSettings({ flows: { defective: { enabled: false } } });
+      const answered = page.waitForResponse(
+        (r) => r.url().includes('/claims') && r.request().method() === 'POST',
+      );
+      await page.getByRole('button', { name: en['review.submit'] }).click();
+      assert.equal((await answered).status(), 422);
+      const why = en['error.not_eligible'].replace('{reason}', en['reason_code.flow_disabled']);
+      // On the order page (the review's own alert said it first): a warning, not a success.
+      const notice = page.getByTestId('action-result');
+      await notice.getByText(why).waitFor();
+      assert.match((await notice.getAttribute('class')) ?? '', /alert-warning/);
+      await page.getByTestId('order-summary').waitFor();
+      assert.equal(await page.getByRole('button', { name: en['flow.defective'] }).count(), 0);
+      assert.deepEqual(await seriousViolations(page), []);
+      await shot('order-says-why');
+    } finally {
+      await patchSettings({ unavailable_flows: 'explain', flows: { defective: { enabled: true } } });
+      await context.close();
+    }
+  });
+
   test('a HEIC photo, which Chromium cannot show, is a tile with its name and size, not a broken image', async () => {
     const { context, page } = await newPage(browser, phone);
     const shot = shooter(page, 'heic-tile', phone);

@@ -86,7 +86,12 @@ export function App({ boot }: { boot: Boot }) {
   });
   // Kept as a message key (not text), so it follows a language switch and the catalogue that loads late.
   const [notice, setNotice] = useState<{ key: MessageKey; wait?: number } | null>(null);
-  const [actionNotice, setActionNotice] = useState<MessageKey | null>(null);
+  /** A line above the order: an order action done, or why the report just refused is no longer offered. */
+  const [actionNotice, setActionNotice] = useState<{
+    key: MessageKey;
+    reason?: string;
+    tone?: 'warning';
+  } | null>(null);
   const [expired, setExpired] = useState(false);
   const [offline, setOffline] = useState(!navigator.onLine);
   const [submitting, setSubmitting] = useState(false);
@@ -489,9 +494,15 @@ export function App({ boot }: { boot: Boot }) {
         (s) => {
           updateState(s);
           const f = s.flows.find((x) => x.flow === draftRef.current.flow);
-          // A shop that hides closed flows: the order shows what is left.
-          if (!f) go({ stage: 'home' }, 'replace');
-          else if (!f.available)
+          // A shop that hides closed flows: the order shows what is left, and says why this one went.
+          if (!f) {
+            setActionNotice({
+              key: p.reason ? 'error.not_eligible' : p.key,
+              reason: p.reason,
+              tone: 'warning',
+            });
+            go({ stage: 'home' }, 'replace');
+          } else if (!f.available)
             setSubmitError({ key: 'error.not_eligible', reason: f.reason_code ?? p.reason, toOrder: true });
         },
         () => undefined,
@@ -521,7 +532,7 @@ export function App({ boot }: { boot: Boot }) {
       setActionNotice(null);
       updateState(kind === 'cancel' ? await api.cancelOrder() : await api.changeAddress(body ?? {}));
       // Shown by the order view: the actions section itself may disappear (a cancelled order has none).
-      setActionNotice(kind === 'cancel' ? 'actions.cancelled' : 'actions.address_saved');
+      setActionNotice({ key: kind === 'cancel' ? 'actions.cancelled' : 'actions.address_saved' });
     } catch (err) {
       fail(err);
       throw err;
@@ -632,7 +643,13 @@ export function App({ boot }: { boot: Boot }) {
                 lang={lang}
                 state={state}
                 claims={claims}
-                notice={actionNotice && t(actionNotice)}
+                notice={
+                  actionNotice &&
+                  t(actionNotice.key, {
+                    reason: actionNotice.reason ? t(`reason_code.${actionNotice.reason}` as MessageKey) : '',
+                  })
+                }
+                noticeTone={actionNotice?.tone}
                 onPick={pick}
                 onAction={orderAction}
               />

@@ -9,13 +9,26 @@ export interface OrderHomeProps {
   lang: Lang;
   state: OrderState;
   claims: CustomerClaim[];
-  /** The result of an order action, shown here because the actions section may be gone afterwards. */
+  /**
+   * The result of an order action, shown here because the actions section may be gone afterwards; or (warning)
+   * why the report just refused is no longer offered, when the shop hides closed flows.
+   */
   notice?: string | null;
+  noticeTone?: 'success' | 'warning';
   onPick(flow: FlowEligibility): void;
   onAction(kind: 'cancel' | 'address', body?: Record<string, string | null>): Promise<void>;
 }
 
-export function OrderHome({ t, lang, state, claims, notice, onPick, onAction }: OrderHomeProps) {
+export function OrderHome({
+  t,
+  lang,
+  state,
+  claims,
+  notice,
+  noticeTone = 'success',
+  onPick,
+  onAction,
+}: OrderHomeProps) {
   const { order, flows } = state;
   const name = order.customer.first_name;
   const items = new Map(order.line_items.map((l) => [l.id, l]));
@@ -24,7 +37,7 @@ export function OrderHome({ t, lang, state, claims, notice, onPick, onAction }: 
   return (
     <>
       {notice && (
-        <div className="alert alert-success" role="status" data-testid="action-result">
+        <div className={`alert alert-${noticeTone}`} role="status" data-testid="action-result">
           {notice}
         </div>
       )}
