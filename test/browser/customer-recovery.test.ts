@@ -35,6 +35,11 @@ const de = {
   'address.zip_invalid': 'Diese Postleitzahl passt nicht zum Land.',
   'address.country_fixed': 'Das Land kann online nicht geändert werden. Bitte wenden Sie sich an den Shop.',
   'lookup.required': 'Bitte füllen Sie dieses Feld aus.',
+  'evidence.rejected_type':
+    'Diese Datei können wir nicht als Foto annehmen. Bitte verwenden Sie JPEG, PNG, WebP oder HEIC.',
+  'evidence.rejected_content':
+    'Dieses Foto können wir nicht verwenden: Die Datei enthält mehr als ein Bild. Laden Sie bitte einen Screenshot davon hoch oder machen Sie das Foto noch einmal.',
+  'evidence.rejected_size': 'Dieses Foto ist zu groß. Die maximale Größe beträgt {size}.',
 };
 const phone = VIEWPORTS[0];
 
@@ -205,6 +210,24 @@ describe('customer page: recovering from what went wrong', { skip: !run }, () =>
       assert.equal(await group.getByRole('button', { name: en['evidence.retry'] }).count(), 0);
       assert.deepEqual(await seriousViolations(page), []);
       await shot('refused');
+
+      // The refusals follow a change of language, like the rest of the page, and back.
+      const refusals = (
+        m: Record<'evidence.rejected_type' | 'evidence.rejected_size' | 'evidence.rejected_content', string>,
+      ) => [
+        m['evidence.rejected_type'],
+        m['evidence.rejected_size'].replace('{size}', '10 MB'),
+        m['evidence.rejected_content'],
+      ];
+      const shown = () => group.locator('[data-testid=photo] [role=alert]').allInnerTexts();
+      assert.deepEqual(await shown(), refusals(en));
+      await page.getByRole('combobox', { name: 'Language' }).selectOption('de');
+      await group.getByText(de['evidence.rejected_type']).waitFor();
+      assert.deepEqual(await shown(), refusals(de));
+      await shot('refused-de');
+      await page.getByRole('combobox', { name: 'Sprache' }).selectOption('en');
+      await group.getByText(en['evidence.rejected_type']).waitFor();
+      assert.deepEqual(await shown(), refusals(en));
 
       // Five photos may be added (the flow's maximum) although three tiles show refused files.
       for (let i = 1; i <= 5; i++) {

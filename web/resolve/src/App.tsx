@@ -9,6 +9,7 @@ import {
   loadSaved,
   newKey,
   type Photo,
+  type PhotoError,
   save,
   startDraft,
   stepsFor,
@@ -358,38 +359,37 @@ export function App({ boot }: { boot: Boot }) {
 
   /** Why an upload failed, and whether sending the same file again could help. */
   const uploadError = (err: unknown): Pick<Photo, 'error' | 'retryable'> => {
+    const says = (key: MessageKey, retryable: boolean, more: Omit<PhotoError, 'key'> = {}) => ({
+      error: { key, ...more },
+      retryable,
+    });
     if (err instanceof ApiError) {
       if (err.key === 'unsupported_file_type' || err.key === 'unsupported_media_type')
-        return { error: t('evidence.rejected_type'), retryable: false };
+        return says('evidence.rejected_type', false);
       // A damaged file or one carrying more than an image (src/resolve/image.ts): sending it again cannot help.
-      if (err.key === 'invalid_evidence') return { error: t('evidence.rejected_content'), retryable: false };
-      if (err.key === 'payload_too_large')
-        return { error: t('evidence.rejected_size', { size: mb(boot.upload_max_bytes) }), retryable: false };
-      if (err.key === 'offline') return { error: t('page.offline'), retryable: true };
+      if (err.key === 'invalid_evidence') return says('evidence.rejected_content', false);
+      if (err.key === 'payload_too_large') return tooLarge;
+      if (err.key === 'offline') return says('page.offline', true);
       // 60 photos an hour per session (src/resolve/routes.ts).
-      if (err.key === 'rate_limited')
-        return {
-          error: t('evidence.throttled', { time: formatWait(t, err.retryAfter ?? 60) }),
-          retryable: true,
-        };
+      if (err.key === 'rate_limited') return says('evidence.throttled', true, { wait: err.retryAfter ?? 60 });
       // An empty file (or a body the server could not read as one photo).
-      if (err.key === 'validation_failed') return { error: t('evidence.empty'), retryable: false };
+      if (err.key === 'validation_failed') return says('evidence.empty', false);
       if (err.key === 'service_unavailable' || err.key === 'not_ready')
-        return { error: t('error.unavailable'), retryable: true };
-      if (err.key === 'shop_not_found') return { error: t('page.shop_not_found'), retryable: false };
+        return says('error.unavailable', true);
+      if (err.key === 'shop_not_found') return says('page.shop_not_found', false);
     }
     // invalid_request (a body cut off on the way), internal_error, the session's end (handled by fail()): retry.
-    return { error: t('evidence.failed'), retryable: true };
+    return says('evidence.failed', true);
+  };
+  const tooLarge: Pick<Photo, 'error' | 'retryable'> = {
+    error: { key: 'evidence.rejected_size', size: mb(boot.upload_max_bytes) },
+    retryable: false,
   };
 
   const upload = async (key: string, file: Blob, name: string) => {
     patchPhoto(key, { status: 'uploading', progress: 0, error: undefined });
     if (boot.upload_max_bytes && file.size > boot.upload_max_bytes)
-      return patchPhoto(key, {
-        status: 'error',
-        error: t('evidence.rejected_size', { size: mb(boot.upload_max_bytes) }),
-        retryable: false,
-      });
+      return patchPhoto(key, { status: 'error', ...tooLarge });
     try {
       const up = await api.upload(file, name, (f) => patchPhoto(key, { progress: f }));
       patchPhoto(key, { status: 'done', progress: 1, uploadId: up.id, session: api.session ?? undefined });

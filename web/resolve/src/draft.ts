@@ -1,3 +1,4 @@
+import { formatWait, type MessageKey, type T } from './i18n';
 import type { Flow, FlowEligibility } from './types';
 
 export type EvidenceKind = 'photo' | 'package_photo' | 'signature';
@@ -15,10 +16,22 @@ export interface Photo {
   uploadId?: string;
   /** The session the upload belongs to: uploads are only accepted with the session that made them. */
   session?: string;
-  error?: string;
+  /** Kept as a message key, so the text follows a change of language. */
+  error?: PhotoError;
   /** False when sending the same file again cannot help (not a photo, too large). */
   retryable?: boolean;
 }
+
+/** Why an upload failed: a message key and its values (`size` as shown, `wait` in seconds). */
+export interface PhotoError {
+  key: MessageKey;
+  size?: string;
+  wait?: number;
+}
+
+/** The text of a failed upload in the page's current language. */
+export const photoErrorText = (t: T, e: PhotoError | undefined): string =>
+  e ? t(e.key, { size: e.size ?? '', time: e.wait === undefined ? '' : formatWait(t, e.wait) }) : '';
 
 export interface Draft {
   flow: Flow | null;

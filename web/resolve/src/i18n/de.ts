@@ -133,7 +133,7 @@ export const de: Messages = {
   'evidence.rejected_type':
     'Diese Datei können wir nicht als Foto annehmen. Bitte verwenden Sie JPEG, PNG, WebP oder HEIC.',
   'evidence.rejected_content':
-    'Dieses Foto können wir nicht verwenden: Die Datei enthält mehr als ein Bild. Lade bitte einen Screenshot davon hoch oder mache das Foto noch einmal.',
+    'Dieses Foto können wir nicht verwenden: Die Datei enthält mehr als ein Bild. Laden Sie bitte einen Screenshot davon hoch oder machen Sie das Foto noch einmal.',
   'evidence.rejected_size': 'Dieses Foto ist zu groß. Die maximale Größe beträgt {size}.',
   'evidence.failed': 'Das Hochladen ist fehlgeschlagen.',
   'evidence.throttled':

@@ -1,5 +1,5 @@
 import { useRef, useState } from 'react';
-import type { EvidenceKind, Photo } from '../draft';
+import { type EvidenceKind, type Photo, photoErrorText } from '../draft';
 import type { T } from '../i18n';
 import { FieldError } from '../ui/common';
 import type { StepProps } from './Choices';
@@ -176,7 +176,7 @@ function PhotoTile({
         {photo.status === 'error' && (
           <>
             <span className="small field-error" role="alert">
-              {photo.error}
+              {photoErrorText(t, photo.error)}
             </span>
             {photo.retryable !== false && !full && (
               <button type="button" className="button small" onClick={() => onRetry(photo.key)}>

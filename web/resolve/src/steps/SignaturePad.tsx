@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import type { Photo } from '../draft';
+import { type Photo, photoErrorText } from '../draft';
 import type { T } from '../i18n';
 import { FieldError } from '../ui/common';
 
@@ -80,7 +80,7 @@ export function SignaturePad({
             {photo.status === 'done'
               ? `✓ ${t('signature.saved')}`
               : photo.status === 'error'
-                ? photo.error
+                ? photoErrorText(t, photo.error)
                 : '…'}
           </p>
           <button type="button" className="button small" onClick={() => onClear(photo.key)}>
