@@ -170,7 +170,9 @@ describe('retries', () => {
     const [first, second] = await attemptsOf(ctx.db, m.id);
     assert.equal(first.errorKind, 'timeout');
     assert.equal(first.statusCode, null);
-    assert.ok(first.durationMs >= 2450 && first.durationMs < 3400, `took ${first.durationMs} ms`);
+    // Not before the 2.5 s timeout; the upper bound only says it does not hang (timers fire late when the
+    // embedded database, which runs on this thread, is busy with another query).
+    assert.ok(first.durationMs >= 2450 && first.durationMs < 10_000, `took ${first.durationMs} ms`);
     assert.equal(second.outcome, 'succeeded');
 
     // A TCP server that accepts and says nothing: the TLS handshake never completes.
@@ -190,7 +192,7 @@ describe('retries', () => {
       const att = await attemptsOf(ctx.db, mm.id);
       assert.equal(att[0].errorKind, 'connect_timeout');
       assert.match(att[0].error ?? '', /no connection within 2000 ms \(tls\)/);
-      assert.ok(att[0].durationMs >= 1950 && att[0].durationMs < 2800, `took ${att[0].durationMs} ms`);
+      assert.ok(att[0].durationMs >= 1950 && att[0].durationMs < 10_000, `took ${att[0].durationMs} ms`);
     } finally {
       mute.close();
     }

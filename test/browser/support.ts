@@ -152,7 +152,8 @@ export async function newPage(
     deviceScaleFactor: 1,
   });
   const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
+  // CI machines are shared and slower: a wait there may take longer without anything being wrong.
+  page.setDefaultTimeout(process.env.CI ? 30_000 : 15_000);
   return { context, page };
 }
 
