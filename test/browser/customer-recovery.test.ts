@@ -199,6 +199,9 @@ describe('customer page: recovering from what went wrong', { skip: !run }, () =>
         buffer: Buffer.alloc(11 * 1024 * 1024, 0xff),
       });
       await group.getByText(en['evidence.rejected_size'].replace('{size}', '10 MB')).waitFor();
+      // Its size in the same units as the limit (1024s): 11 MB over 10 MB, not "11.5 MB".
+      // (shown once the browser has given up decoding it: a tile without preview names the file and its size)
+      await group.locator('[data-testid=photo]', { hasText: /huge\.jpg\s*11 MB · / }).waitFor();
       // A photo carrying more than the picture (here a web page appended): the server refuses it (invalid_evidence)
       // and the customer is told what to do instead, not "The upload failed" with a "Try again" that fails again.
       await input.setInputFiles({

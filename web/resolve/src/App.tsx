@@ -382,7 +382,7 @@ export function App({ boot }: { boot: Boot }) {
     return says('evidence.failed', true);
   };
   const tooLarge: Pick<Photo, 'error' | 'retryable'> = {
-    error: { key: 'evidence.rejected_size', size: mb(boot.upload_max_bytes) },
+    error: { key: 'evidence.rejected_size', maxBytes: boot.upload_max_bytes ?? 10 * 1024 * 1024 },
     retryable: false,
   };
 
@@ -728,5 +728,3 @@ export function App({ boot }: { boot: Boot }) {
     </div>
   );
 }
-
-const mb = (bytes: number | undefined) => `${Math.round(((bytes ?? 10485760) / 1048576) * 10) / 10} MB`;

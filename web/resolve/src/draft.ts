@@ -1,4 +1,4 @@
-import { formatWait, type MessageKey, type T } from './i18n';
+import { formatFileSize, formatWait, type MessageKey, type T } from './i18n';
 import type { Flow, FlowEligibility } from './types';
 
 export type EvidenceKind = 'photo' | 'package_photo' | 'signature';
@@ -22,16 +22,21 @@ export interface Photo {
   retryable?: boolean;
 }
 
-/** Why an upload failed: a message key and its values (`size` as shown, `wait` in seconds). */
+/** Why an upload failed: a message key and its values (`maxBytes`, `wait` in seconds), formatted when shown. */
 export interface PhotoError {
   key: MessageKey;
-  size?: string;
+  maxBytes?: number;
   wait?: number;
 }
 
 /** The text of a failed upload in the page's current language. */
 export const photoErrorText = (t: T, e: PhotoError | undefined): string =>
-  e ? t(e.key, { size: e.size ?? '', time: e.wait === undefined ? '' : formatWait(t, e.wait) }) : '';
+  e
+    ? t(e.key, {
+        size: e.maxBytes === undefined ? '' : formatFileSize(e.maxBytes),
+        time: e.wait === undefined ? '' : formatWait(t, e.wait),
+      })
+    : '';
 
 export interface Draft {
   flow: Flow | null;

@@ -70,4 +70,27 @@ export function formatWait(t: T, seconds: number): string {
     : t('time.minutes', { count: Math.ceil(seconds / 60) });
 }
 
+/**
+ * "863 B", "240 kB", "2.4 MB" in the page's language (its digits and separators). Counted in 1024s, as the
+ * upload limit is (10 MB = 10,485,760 bytes), so a file shown as "10.2 MB" is over a "10 MB" limit.
+ */
+export function formatFileSize(bytes: number): string {
+  const lang = document.documentElement.lang || 'en';
+  const [n, unit] =
+    bytes < 1024
+      ? [bytes, 'byte']
+      : bytes < 1024 * 1024
+        ? [bytes / 1024, 'kilobyte']
+        : [bytes / (1024 * 1024), 'megabyte'];
+  try {
+    return new Intl.NumberFormat(lang, {
+      style: 'unit',
+      unit,
+      maximumFractionDigits: unit === 'megabyte' ? 1 : 0,
+    }).format(n);
+  } catch {
+    return `${Math.round(n)} ${unit === 'byte' ? 'B' : unit === 'kilobyte' ? 'kB' : 'MB'}`;
+  }
+}
+
 export type { MessageKey, Messages };

@@ -1,6 +1,6 @@
 import { useRef, useState } from 'react';
 import { type EvidenceKind, type Photo, photoErrorText } from '../draft';
-import type { T } from '../i18n';
+import { formatFileSize, type T } from '../i18n';
 import { FieldError } from '../ui/common';
 import type { StepProps } from './Choices';
 import { SignaturePad } from './SignaturePad';
@@ -160,7 +160,7 @@ function PhotoTile({
           <>
             <span className="photo-name">{photo.name}</span>
             <span className="small muted">
-              {fileSize(photo.file.size)} · {t('evidence.no_preview')}
+              {formatFileSize(photo.file.size)} · {t('evidence.no_preview')}
             </span>
           </>
         )}
@@ -191,24 +191,4 @@ function PhotoTile({
       </div>
     </li>
   );
-}
-
-/** "863 B", "240 kB", "2.4 MB", with the page's language's digits and separators. */
-function fileSize(bytes: number): string {
-  const lang = document.documentElement.lang || 'en';
-  const [n, unit] =
-    bytes < 1000
-      ? [bytes, 'byte']
-      : bytes < 1_000_000
-        ? [bytes / 1000, 'kilobyte']
-        : [bytes / 1_000_000, 'megabyte'];
-  try {
-    return new Intl.NumberFormat(lang, {
-      style: 'unit',
-      unit,
-      maximumFractionDigits: unit === 'megabyte' ? 1 : 0,
-    }).format(n);
-  } catch {
-    return `${Math.round(n)} ${unit === 'byte' ? 'B' : unit === 'kilobyte' ? 'kB' : 'MB'}`;
-  }
 }
