@@ -114,6 +114,17 @@ describe('merchant portal: working a claim', { skip: !run }, () => {
       await section.getByTestId('claim-action').nth(1).getByText('Pending').waitFor();
       await work();
       await section.getByTestId('claim-action').nth(1).getByText('Succeeded').waitFor();
+      // The history names the items and the money, without JSON, line ids or minor units.
+      const history = page.locator('section[aria-labelledby="history-title"]');
+      await history.getByText('Replacement succeeded', { exact: true }).waitFor();
+      const rows = await history.locator('ol.history > li').allInnerTexts();
+      const row = (what: string) =>
+        rows.find((r) => r.includes(what)) ?? `(no "${what}" in ${rows.join(' | ')})`;
+      assert.match(row('Refund requested'), /Refund requested\s+by you\s+1 × Organic cotton T-shirt\s/);
+      assert.match(row('Refund succeeded'), /by Resolve\s+Amount: €\d+\.\d\d · In the shop: \S+/);
+      assert.match(row('Replacement requested'), /by you\s+1 × Organic cotton T-shirt$/);
+      assert.match(row('Replacement succeeded'), /by Resolve\s+In the shop: \S+$/);
+      assert.doesNotMatch(rows.join('\n'), /[{}"]|li_|Action id|Currency|Amount: \d/);
       await shot('replaced');
 
       const { data } = await api<{ data: { type: string; status: string; lines: { quantity: number }[] }[] }>(

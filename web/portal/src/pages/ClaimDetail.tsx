@@ -239,12 +239,8 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
                   <span className="muted small">{dateTime(h.created_at)}</span>{' '}
                   <strong>{label(h.action)}</strong>{' '}
                   <span className="muted small">by {actorText(h.actor, me.user.id)}</span>
-                  {Object.keys(h.changes).length > 0 && (
-                    <span className="block small">
-                      {Object.entries(h.changes)
-                        .map(([k, v]) => `${label(k)}: ${changeText(v)}`)
-                        .join(' · ')}
-                    </span>
+                  {historyChanges(h.changes, items) && (
+                    <span className="block small">{historyChanges(h.changes, items)}</span>
                   )}
                   {h.note && <span className="block note">“{h.note}”</span>}
                 </li>
@@ -282,6 +278,45 @@ function valueText(v: unknown): string {
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (Array.isArray(v)) return v.length ? v.map(valueText).join(', ') : '—';
   return JSON.stringify(v);
+}
+
+/**
+ * A history row's changes as a merchant reads them: "Status: pending → accepted", "1 × Organic cotton T-shirt",
+ * "Amount: €29.94", "In the shop: R-1234". Refunds' and replacements' lines are named by their items and the
+ * amount is money in its currency; the action's own id (shown nowhere else in the portal) is left out.
+ */
+export function historyChanges(changes: Record<string, unknown>, items: Map<string, string>): string {
+  const parts: string[] = [];
+  const c = { ...changes };
+  delete c.action_id;
+  if (Array.isArray(c.lines)) {
+    const lines = c.lines as { line_item_id?: string; quantity?: number }[];
+    parts.push(
+      lines
+        .map(
+          (l) =>
+            `${l.quantity ?? '?'} × ${(l.line_item_id && items.get(l.line_item_id)) ?? 'an item no longer on the claim'}`,
+        )
+        .join(', '),
+    );
+    delete c.lines;
+  }
+  if ('amount' in c || 'currency' in c) {
+    if (typeof c.amount === 'number' && typeof c.currency === 'string')
+      parts.push(`Amount: ${money(c.amount, c.currency)}`);
+    delete c.amount;
+    delete c.currency;
+  }
+  if ('external_id' in c) {
+    if (c.external_id) parts.push(`In the shop: ${valueText(c.external_id)}`);
+    delete c.external_id;
+  }
+  if (c.outcome_unknown === true) {
+    parts.push('Outcome unknown: the shop did not confirm it');
+    delete c.outcome_unknown;
+  }
+  for (const [k, v] of Object.entries(c)) parts.push(`${label(k)}: ${changeText(v)}`);
+  return parts.join(' · ');
 }
 
 function changeText(v: unknown): string {
