@@ -317,9 +317,26 @@ describe('customer page: what each demo order state allows', { skip: !run }, () 
         await assertUnavailable(page, flow, 'reason_code.outside_claim_window');
       await assertUnavailable(page, 'return', 'reason_code.outside_return_window');
       assert.match(await page.locator('.shipment').innerText(), /Delivered on /);
+      // Dates in the browser's own English (en-GB here): day before month.
+      assert.match(
+        await page.getByTestId('order-summary').innerText(),
+        /^Order #1006 placed on \d{1,2} [A-Z][a-z]{2,3} \d{4}$/,
+      );
       assert.deepEqual(await seriousViolations(page), []);
       await shot('order');
       await context.close();
+      if (vp.name !== 'phone') return;
+      // An American browser on the same English page: month before day.
+      const us = await newPage(browser, vp, { locale: 'en-US' });
+      try {
+        await openOrder(us.page, server.url, '1006', '10115', 'Kim');
+        assert.match(
+          await us.page.getByTestId('order-summary').innerText(),
+          /^Order #1006 placed on [A-Z][a-z]{2,3} \d{1,2}, \d{4}$/,
+        );
+      } finally {
+        await us.context.close();
+      }
     });
 
     test(`${vp.name}: 1005 split in two: a lowercase ZIP without space finds it; only delivered items are claimable`, async () => {

@@ -50,9 +50,25 @@ export function translator(messages: Messages): T {
   };
 }
 
+/**
+ * The browser's own variant of the page's language, for dates and numbers: a British browser reading the English
+ * page gets "25 Nov 2026", an American one "Nov 25, 2026". The page's language when the browser has none of it.
+ */
+export function localeOf(lang: string): string {
+  const base = lang.toLowerCase().split(/[-_]/)[0];
+  const own = typeof navigator === 'undefined' ? [] : (navigator.languages ?? [navigator.language]);
+  const match = own.find((l) => l.toLowerCase().split(/[-_]/)[0] === base);
+  if (!match) return lang;
+  try {
+    return Intl.getCanonicalLocales(match)[0] ?? lang;
+  } catch {
+    return lang; // not a valid language tag
+  }
+}
+
 export function formatMoney(lang: Lang, minor: number, currency: string): string {
   try {
-    const f = new Intl.NumberFormat(lang, { style: 'currency', currency });
+    const f = new Intl.NumberFormat(localeOf(lang), { style: 'currency', currency });
     return f.format(minor / 10 ** (f.resolvedOptions().maximumFractionDigits ?? 2));
   } catch {
     return `${(minor / 100).toFixed(2)} ${currency}`;
@@ -61,7 +77,7 @@ export function formatMoney(lang: Lang, minor: number, currency: string): string
 
 export function formatDate(lang: Lang, iso: string | null | undefined): string {
   if (!iso) return '';
-  return new Intl.DateTimeFormat(lang, { dateStyle: 'medium' }).format(new Date(iso));
+  return new Intl.DateTimeFormat(localeOf(lang), { dateStyle: 'medium' }).format(new Date(iso));
 }
 
 export function formatWait(t: T, seconds: number): string {
@@ -75,7 +91,7 @@ export function formatWait(t: T, seconds: number): string {
  * upload limit is (10 MB = 10,485,760 bytes), so a file shown as "10.2 MB" is over a "10 MB" limit.
  */
 export function formatFileSize(bytes: number): string {
-  const lang = document.documentElement.lang || 'en';
+  const lang = localeOf(document.documentElement.lang || 'en');
   const [n, unit] =
     bytes < 1024
       ? [bytes, 'byte']
