@@ -76,3 +76,37 @@ test('every refusal of a claim submit is explained in each of the page’s langu
   assert.equal(submitProblem(new ApiError('invalid_evidence', '', 422)).reupload, true);
   assert.match(texts.rate_limited.en, /30 seconds/);
 });
+
+test('counts agree with their number in each language (one photo, two photos; French says 0 photo)', async () => {
+  const { translator, loadMessages, formatWait } = await web('i18n/index');
+  const cases: [string, string, Record<string, string | number>, string][] = [
+    ['en', 'review.photo_count', { count: 1 }, '1 photo'],
+    ['en', 'review.photo_count', { count: 2 }, '2 photos'],
+    ['en', 'review.photo_count', { count: 0 }, '0 photos'],
+    ['fr', 'review.photo_count', { count: 0 }, '0 photo'],
+    ['fr', 'review.photo_count', { count: 3 }, '3 photos'],
+    ['de', 'review.photo_count', { count: 1 }, '1 Foto'],
+    ['nl', 'review.photo_count', { count: 4 }, '4 foto’s'],
+    ['da', 'review.photo_count', { count: 1 }, '1 billede'],
+    ['it', 'review.photo_count', { count: 2 }, '2 foto'],
+    ['en', 'evidence.missing', { min: 1, title: 'Mug' }, 'Please add at least 1 photo of Mug.'],
+    ['es', 'evidence.missing', { min: 2, title: 'Taza' }, 'Añade al menos 2 fotos de Taza.'],
+  ];
+  for (const [lang, key, vars, want] of cases) {
+    const t = translator(await loadMessages(lang));
+    assert.equal(t(key, vars), want, `${lang} ${key} ${JSON.stringify(vars)}`);
+  }
+  const en = translator(await loadMessages('en'));
+  assert.equal(formatWait(en, 1), '1 second');
+  assert.equal(formatWait(en, 45), '45 seconds');
+  assert.equal(formatWait(en, 600), '10 minutes');
+  const de = translator(await loadMessages('de'));
+  assert.equal(formatWait(de, 1), '1 Sekunde');
+  // No text of any language is left with an unfilled plural.
+  for (const lang of ['en', 'de', 'fr', 'es', 'it', 'nl', 'da']) {
+    const t = translator(await loadMessages(lang));
+    for (const n of [0, 1, 2, 5])
+      for (const key of ['review.photo_count', 'time.seconds', 'time.minutes'])
+        assert.doesNotMatch(t(key, { count: n }), /[{}#]|\(s\)/, `${lang} ${key} ${n}`);
+  }
+});

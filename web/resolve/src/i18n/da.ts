@@ -2,6 +2,7 @@ import type { Messages } from './en';
 
 export const da: Messages = {
   'lang.name': 'Dansk',
+  'lang.code': 'da',
   'page.title': 'Få hjælp til din ordre',
   'page.intro': 'Fortæl os, hvad der gik galt, så finder vi en løsning.',
   'page.language': 'Sprog',
@@ -134,7 +135,7 @@ export const da: Messages = {
   'evidence.throttled': 'For mange billeder på kort tid. Vent venligst {time}, og prøv så igen.',
   'evidence.empty': 'Filen er tom eller kunne ikke læses. Vælg venligst billedet igen.',
   'evidence.no_preview': 'Ingen forhåndsvisning',
-  'evidence.missing': 'Tilføj mindst {min} billede(r) af {title}.',
+  'evidence.missing': 'Tilføj mindst {min, plural, one {# billede} other {# billeder}} af {title}.',
   'evidence.package_missing': 'Tilføj et billede af pakken.',
   'evidence.wait': 'Vent, til alle billeder er uploadet.',
   'evidence.optional': 'valgfrit',
@@ -176,7 +177,7 @@ export const da: Messages = {
   'review.items': 'Varer',
   'review.reason': 'Hvad der skete',
   'review.photos': 'Billeder',
-  'review.photo_count': '{count} billede(r)',
+  'review.photo_count': '{count, plural, one {# billede} other {# billeder}}',
   'review.signature': 'Underskrift',
   'review.signed': 'Tilføjet',
   'review.description': 'Beskrivelse',
@@ -248,6 +249,6 @@ export const da: Messages = {
   'error.unavailable':
     'Tjenesten er kortvarigt utilgængelig. Det, du har indtastet, er gemt – prøv venligst igen om lidt.',
 
-  'time.seconds': '{count} sekunder',
-  'time.minutes': '{count} minutter',
+  'time.seconds': '{count, plural, one {# sekund} other {# sekunder}}',
+  'time.minutes': '{count, plural, one {# minut} other {# minutter}}',
 };

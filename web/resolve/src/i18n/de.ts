@@ -2,6 +2,7 @@ import type { Messages } from './en';
 
 export const de: Messages = {
   'lang.name': 'Deutsch',
+  'lang.code': 'de',
   'page.title': 'Hilfe zu Ihrer Bestellung',
   'page.intro': 'Sagen Sie uns, was schiefgelaufen ist – wir kümmern uns darum.',
   'page.language': 'Sprache',
@@ -141,7 +142,8 @@ export const de: Messages = {
   'evidence.empty':
     'Diese Datei ist leer oder konnte nicht gelesen werden. Bitte wählen Sie das Foto erneut aus.',
   'evidence.no_preview': 'Keine Vorschau',
-  'evidence.missing': 'Bitte fügen Sie mindestens {min} Foto(s) von {title} hinzu.',
+  'evidence.missing':
+    'Bitte fügen Sie mindestens {min, plural, one {# Foto} other {# Fotos}} von {title} hinzu.',
   'evidence.package_missing': 'Bitte fügen Sie ein Foto des Pakets hinzu.',
   'evidence.wait': 'Bitte warten Sie, bis alle Fotos hochgeladen sind.',
   'evidence.optional': 'optional',
@@ -183,7 +185,7 @@ export const de: Messages = {
   'review.items': 'Artikel',
   'review.reason': 'Was passiert ist',
   'review.photos': 'Fotos',
-  'review.photo_count': '{count} Foto(s)',
+  'review.photo_count': '{count, plural, one {# Foto} other {# Fotos}}',
   'review.signature': 'Unterschrift',
   'review.signed': 'Hinzugefügt',
   'review.description': 'Beschreibung',
@@ -258,6 +260,6 @@ export const de: Messages = {
   'error.unavailable':
     'Der Dienst ist kurz nicht erreichbar. Ihre Angaben bleiben erhalten: Bitte versuchen Sie es gleich noch einmal.',
 
-  'time.seconds': '{count} Sekunden',
-  'time.minutes': '{count} Minuten',
+  'time.seconds': '{count, plural, one {# Sekunde} other {# Sekunden}}',
+  'time.minutes': '{count, plural, one {# Minute} other {# Minuten}}',
 };

@@ -1,6 +1,7 @@
 /** English, the reference catalogue: every other language has exactly these keys (checked by tsc). */
 export const en = {
   'lang.name': 'English',
+  'lang.code': 'en',
   'page.title': 'Get help with your order',
   'page.intro': 'Tell us what went wrong and we will sort it out.',
   'page.language': 'Language',
@@ -133,7 +134,7 @@ export const en = {
   'evidence.throttled': 'Too many photos in a short time. Please wait {time}, then try again.',
   'evidence.empty': 'This file is empty or could not be read. Please choose the photo again.',
   'evidence.no_preview': 'No preview',
-  'evidence.missing': 'Please add at least {min} photo(s) of {title}.',
+  'evidence.missing': 'Please add at least {min, plural, one {# photo} other {# photos}} of {title}.',
   'evidence.package_missing': 'Please add a photo of the parcel.',
   'evidence.wait': 'Please wait until all photos are uploaded.',
   'evidence.optional': 'optional',
@@ -174,7 +175,7 @@ export const en = {
   'review.items': 'Items',
   'review.reason': 'What happened',
   'review.photos': 'Photos',
-  'review.photo_count': '{count} photo(s)',
+  'review.photo_count': '{count, plural, one {# photo} other {# photos}}',
   'review.signature': 'Signature',
   'review.signed': 'Added',
   'review.description': 'Description',
@@ -246,8 +247,8 @@ export const en = {
   'error.unavailable':
     'The service is briefly unavailable. What you entered is kept: please try again in a moment.',
 
-  'time.seconds': '{count} seconds',
-  'time.minutes': '{count} minutes',
+  'time.seconds': '{count, plural, one {# second} other {# seconds}}',
+  'time.minutes': '{count, plural, one {# minute} other {# minutes}}',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -2,6 +2,7 @@ import type { Messages } from './en';
 
 export const es: Messages = {
   'lang.name': 'Español',
+  'lang.code': 'es',
   'page.title': 'Ayuda con tu pedido',
   'page.intro': 'Cuéntanos qué ha pasado y lo solucionamos.',
   'page.language': 'Idioma',
@@ -136,7 +137,7 @@ export const es: Messages = {
   'evidence.throttled': 'Demasiadas fotos en poco tiempo. Espera {time} y vuelve a intentarlo.',
   'evidence.empty': 'Este archivo está vacío o no se ha podido leer. Vuelve a elegir la foto.',
   'evidence.no_preview': 'Sin vista previa',
-  'evidence.missing': 'Añade al menos {min} foto(s) de {title}.',
+  'evidence.missing': 'Añade al menos {min, plural, one {# foto} other {# fotos}} de {title}.',
   'evidence.package_missing': 'Añade una foto del paquete.',
   'evidence.wait': 'Espera a que se hayan subido todas las fotos.',
   'evidence.optional': 'opcional',
@@ -177,7 +178,7 @@ export const es: Messages = {
   'review.items': 'Artículos',
   'review.reason': 'Qué ha pasado',
   'review.photos': 'Fotos',
-  'review.photo_count': '{count} foto(s)',
+  'review.photo_count': '{count, plural, one {# foto} other {# fotos}}',
   'review.signature': 'Firma',
   'review.signed': 'Añadida',
   'review.description': 'Descripción',
@@ -250,6 +251,6 @@ export const es: Messages = {
   'error.unavailable':
     'El servicio no está disponible por un momento. Lo que has introducido se conserva: inténtalo de nuevo enseguida.',
 
-  'time.seconds': '{count} segundos',
-  'time.minutes': '{count} minutos',
+  'time.seconds': '{count, plural, one {# segundo} other {# segundos}}',
+  'time.minutes': '{count, plural, one {# minuto} other {# minutos}}',
 };

@@ -2,6 +2,7 @@ import type { Messages } from './en';
 
 export const fr: Messages = {
   'lang.name': 'Français',
+  'lang.code': 'fr',
   'page.title': 'Obtenir de l’aide pour votre commande',
   'page.intro': 'Dites-nous ce qui s’est passé, nous nous occupons du reste.',
   'page.language': 'Langue',
@@ -138,7 +139,7 @@ export const fr: Messages = {
   'evidence.throttled': 'Trop de photos en peu de temps. Veuillez patienter {time}, puis réessayer.',
   'evidence.empty': 'Ce fichier est vide ou illisible. Veuillez choisir la photo à nouveau.',
   'evidence.no_preview': 'Pas d’aperçu',
-  'evidence.missing': 'Veuillez ajouter au moins {min} photo(s) pour {title}.',
+  'evidence.missing': 'Veuillez ajouter au moins {min, plural, one {# photo} other {# photos}} pour {title}.',
   'evidence.package_missing': 'Veuillez ajouter une photo du colis.',
   'evidence.wait': 'Veuillez patienter jusqu’à ce que toutes les photos soient envoyées.',
   'evidence.optional': 'facultatif',
@@ -180,7 +181,7 @@ export const fr: Messages = {
   'review.items': 'Articles',
   'review.reason': 'Ce qui s’est passé',
   'review.photos': 'Photos',
-  'review.photo_count': '{count} photo(s)',
+  'review.photo_count': '{count, plural, one {# photo} other {# photos}}',
   'review.signature': 'Signature',
   'review.signed': 'Ajoutée',
   'review.description': 'Description',
@@ -256,6 +257,6 @@ export const fr: Messages = {
   'error.unavailable':
     'Le service est momentanément indisponible. Ce que vous avez saisi est conservé : veuillez réessayer dans un instant.',
 
-  'time.seconds': '{count} secondes',
-  'time.minutes': '{count} minutes',
+  'time.seconds': '{count, plural, one {# seconde} other {# secondes}}',
+  'time.minutes': '{count, plural, one {# minute} other {# minutes}}',
 };

@@ -43,10 +43,21 @@ export function pickLang(param: string | null, browser: readonly string[], shopD
 export type Vars = Record<string, string | number>;
 export type T = (key: MessageKey, vars?: Vars) => string;
 
+/** `{count, plural, one {# photo} other {# photos}}` (ICU's plural, the two forms these languages have). */
+const PLURAL = /\{(\w+), plural, one \{([^{}]*)\} other \{([^{}]*)\}\}/g;
+
 export function translator(messages: Messages): T {
+  const rules = new Intl.PluralRules(messages['lang.code'] ?? 'en');
   return (key, vars) => {
     const text = messages[key] ?? en[key] ?? key;
-    return vars ? text.replace(/\{(\w+)\}/g, (m, k: string) => (k in vars ? String(vars[k]) : m)) : text;
+    if (!vars) return text;
+    return text
+      .replace(PLURAL, (m, k: string, one: string, other: string) =>
+        k in vars
+          ? (rules.select(Number(vars[k])) === 'one' ? one : other).replaceAll('#', String(vars[k]))
+          : m,
+      )
+      .replace(/\{(\w+)\}/g, (m, k: string) => (k in vars ? String(vars[k]) : m));
   };
 }
 

@@ -2,6 +2,7 @@ import type { Messages } from './en';
 
 export const it: Messages = {
   'lang.name': 'Italiano',
+  'lang.code': 'it',
   'page.title': 'Assistenza per il tuo ordine',
   'page.intro': 'Dicci cosa è andato storto: ci pensiamo noi.',
   'page.language': 'Lingua',
@@ -176,7 +177,7 @@ export const it: Messages = {
   'review.items': 'Articoli',
   'review.reason': 'Cosa è successo',
   'review.photos': 'Foto',
-  'review.photo_count': '{count} foto',
+  'review.photo_count': '{count, plural, one {# foto} other {# foto}}',
   'review.signature': 'Firma',
   'review.signed': 'Aggiunta',
   'review.description': 'Descrizione',
@@ -249,6 +250,6 @@ export const it: Messages = {
   'error.unavailable':
     'Il servizio è momentaneamente non disponibile. Quanto hai inserito è conservato: riprova tra poco.',
 
-  'time.seconds': '{count} secondi',
-  'time.minutes': '{count} minuti',
+  'time.seconds': '{count, plural, one {# secondo} other {# secondi}}',
+  'time.minutes': '{count, plural, one {# minuto} other {# minuti}}',
 };

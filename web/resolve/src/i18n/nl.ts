@@ -2,6 +2,7 @@ import type { Messages } from './en';
 
 export const nl: Messages = {
   'lang.name': 'Nederlands',
+  'lang.code': 'nl',
   'page.title': 'Hulp bij je bestelling',
   'page.intro': 'Vertel ons wat er mis is gegaan, dan lossen we het op.',
   'page.language': 'Taal',
@@ -138,7 +139,7 @@ export const nl: Messages = {
   'evidence.throttled': 'Te veel foto’s in korte tijd. Wacht {time} en probeer het dan opnieuw.',
   'evidence.empty': 'Dit bestand is leeg of kon niet worden gelezen. Kies de foto opnieuw.',
   'evidence.no_preview': 'Geen voorbeeld',
-  'evidence.missing': 'Voeg minstens {min} foto(’s) van {title} toe.',
+  'evidence.missing': 'Voeg minstens {min, plural, one {# foto} other {# foto’s}} van {title} toe.',
   'evidence.package_missing': 'Voeg een foto van het pakket toe.',
   'evidence.wait': 'Wacht tot alle foto’s zijn geüpload.',
   'evidence.optional': 'optioneel',
@@ -180,7 +181,7 @@ export const nl: Messages = {
   'review.items': 'Artikelen',
   'review.reason': 'Wat er is gebeurd',
   'review.photos': 'Foto’s',
-  'review.photo_count': '{count} foto(’s)',
+  'review.photo_count': '{count, plural, one {# foto} other {# foto’s}}',
   'review.signature': 'Handtekening',
   'review.signed': 'Toegevoegd',
   'review.description': 'Beschrijving',
@@ -253,6 +254,6 @@ export const nl: Messages = {
   'error.unavailable':
     'De dienst is even niet beschikbaar. Wat je hebt ingevuld blijft bewaard: probeer het zo opnieuw.',
 
-  'time.seconds': '{count} seconden',
-  'time.minutes': '{count} minuten',
+  'time.seconds': '{count, plural, one {# seconde} other {# seconden}}',
+  'time.minutes': '{count, plural, one {# minuut} other {# minuten}}',
 };
