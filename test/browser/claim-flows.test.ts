@@ -80,7 +80,7 @@ describe('customer page: claim flows on the demo orders', { skip: !run }, () => 
       await page.getByRole('button', { name: 'Continue' }).click();
       await page.getByText(/Please add at least 1 photo/).waitFor();
       await page.locator('[data-testid^="file-photo-"]').first().setInputFiles(FIXTURE_JPEG);
-      await page.getByText('Uploaded').waitFor();
+      await page.getByTestId('photo').getByText('Uploaded').waitFor();
       assert.deepEqual(await seriousViolations(page), []);
       await shot('photo');
       await page.getByRole('button', { name: 'Continue' }).click();

@@ -141,7 +141,7 @@ describe('customer page: Back button, refusals at submit, HEIC photos', { skip: 
       await page.getByRole('button', { name: 'Continue' }).click();
       await page.getByRole('button', { name: 'Continue' }).click();
       await page.locator('[data-testid^="file-photo-"]').first().setInputFiles(FIXTURE_JPEG);
-      await page.getByText(en['evidence.uploaded']).waitFor();
+      await page.getByTestId('photo').getByText(en['evidence.uploaded']).waitFor();
       await page.getByRole('button', { name: 'Continue' }).click();
       await page.getByRole('heading', { name: en['details.title'] }).waitFor();
       await page.getByRole('button', { name: en['wizard.back'] }).click();
@@ -150,7 +150,11 @@ describe('customer page: Back button, refusals at submit, HEIC photos', { skip: 
       await page.getByRole('heading', { name: en['reason.title'] }).waitFor();
       await page.goForward();
       await page.getByRole('heading', { name: en['evidence.title'] }).waitFor();
-      assert.equal(await page.getByText(en['evidence.uploaded']).count(), 1, 'the photo is kept');
+      assert.equal(
+        await page.getByTestId('photo').getByText(en['evidence.uploaded']).count(),
+        1,
+        'the photo is kept',
+      );
       await page.getByRole('button', { name: 'Continue' }).click();
       await page.getByLabel(/Describe the problem/).fill('It stopped working after a day.');
       await page.getByRole('button', { name: 'Continue' }).click();

@@ -51,7 +51,7 @@ async function damagedMugToReview(page: Page) {
   await page.getByLabel('Broken on arrival').check();
   await page.getByRole('button', { name: 'Continue' }).click();
   await page.locator('[data-testid^="file-photo-"]').first().setInputFiles(FIXTURE_JPEG);
-  await page.getByText(en['evidence.uploaded']).waitFor();
+  await page.getByTestId('photo').getByText(en['evidence.uploaded']).waitFor();
   await page.getByRole('button', { name: 'Continue' }).click();
   await page.getByLabel(/Describe the problem/).fill('The handle came off in the box.');
   await page.getByRole('button', { name: 'Continue' }).click();
@@ -112,7 +112,7 @@ describe('customer page: recovering from what went wrong', { skip: !run }, () =>
       await shot('back-at-photos');
 
       await page.locator('[data-testid^="file-photo-"]').first().setInputFiles(FIXTURE_JPEG);
-      await page.getByText(en['evidence.uploaded']).waitFor();
+      await page.getByTestId('photo').getByText(en['evidence.uploaded']).waitFor();
       await page.getByRole('button', { name: 'Continue' }).click();
       assert.equal(
         await page.getByLabel(/Describe the problem/).inputValue(),

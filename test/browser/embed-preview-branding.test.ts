@@ -117,7 +117,7 @@ describe('customer page: embedding, preview mode, branding, keyboard only', { sk
     await page.getByLabel('Damaged in transit').check();
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.locator('[data-testid^="file-photo-"]').first().setInputFiles(FIXTURE_JPEG);
-    await page.getByText('Uploaded').waitFor();
+    await page.getByTestId('photo').getByText('Uploaded').waitFor();
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByLabel(/Refund/).check();

@@ -29,7 +29,7 @@ async function toReview(page: Page, item: RegExp) {
   await page.getByLabel('Stopped working').check();
   await page.getByRole('button', { name: 'Continue' }).click();
   await page.locator('[data-testid^="file-photo-"]').first().setInputFiles(FIXTURE_JPEG);
-  await page.getByText('Uploaded').waitFor();
+  await page.getByTestId('photo').getByText('Uploaded').waitFor();
   await page.getByRole('button', { name: 'Continue' }).click();
   await page.getByLabel(/Describe the problem/).fill('It stopped working after one day.');
   await page.getByRole('button', { name: 'Continue' }).click();
@@ -82,7 +82,7 @@ describe('customer page: every error state', { skip: !run }, () => {
       await shot('upload-rejected');
       await page.getByRole('button', { name: 'Remove photo' }).click();
       await page.locator('[data-testid^="file-photo-"]').first().setInputFiles(FIXTURE_JPEG);
-      await page.getByText('Uploaded').waitFor();
+      await page.getByTestId('photo').getByText('Uploaded').waitFor();
       await page.getByRole('button', { name: 'Continue' }).click();
       await page.getByLabel(/Describe the problem/).fill('The seam split on the first wash.');
       await page.getByRole('button', { name: 'Continue' }).click();

@@ -89,7 +89,7 @@ describe('customer page: signature and the merchant’s own questions', { skip: 
       await page.getByText('Please add a photo of the parcel.').waitFor();
       await page.getByText('Please add your signature.').waitFor();
       await page.getByTestId('file-package_photo-package').setInputFiles(FIXTURE_JPEG);
-      await page.getByText('Uploaded').waitFor();
+      await page.getByTestId('photo').getByText('Uploaded').waitFor();
       const pad = page.getByRole('img', { name: 'Signature area' });
       const box = await pad.boundingBox();
       assert.ok(box);
