@@ -673,6 +673,7 @@ export function App({ boot }: { boot: Boot }) {
                 submitError={submitError && problemText(t, submitError)}
                 onSubmit={submit}
                 onToOrder={submitError?.toOrder ? () => go({ stage: 'home' }) : undefined}
+                closed={submitError?.key === 'error.not_eligible'}
                 onAdd={addPhoto}
                 onRetry={retryPhoto}
                 onRemove={removePhoto}

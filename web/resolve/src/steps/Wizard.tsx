@@ -38,6 +38,8 @@ export interface WizardProps extends EvidenceHandlers {
   onSubmit(): void;
   /** Set when the report cannot go on (a refusal that closed the flow): the way back to the order. */
   onToOrder?: () => void;
+  /** The refusal above closed the flow: Send stays off from the moment it is shown, before the order reloads. */
+  closed?: boolean;
 }
 
 export function Wizard(props: WizardProps) {
@@ -144,7 +146,7 @@ export function Wizard(props: WizardProps) {
             type="submit"
             className="button primary"
             // A flow closed meanwhile (the refusal above says why): sending again cannot help.
-            disabled={submitting || (step === 'review' && !flow.available)}
+            disabled={submitting || (step === 'review' && (!flow.available || !!props.closed))}
             aria-busy={submitting || undefined}
           >
             {step === 'review'
