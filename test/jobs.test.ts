@@ -383,3 +383,54 @@ test('backoffMs grows exponentially with jitter in [base/2, base], capped at one
   }
   assert.equal(backoffMs(0, high), 1000, 'attempt 0 is treated as the first');
 });
+
+test('a nudge that arrives while the worker is claiming is not lost: the worker claims again instead of sleeping', async () => {
+  const type = jobType('nudge-while-claiming');
+  const ran: string[] = [];
+  // Holds the worker's claim statement (the update that marks jobs running) after it has run and before the loop
+  // sees its answer: the window in which a job can be committed and announced after that statement looked.
+  let hold: { reached: () => void; release: Promise<void> } | null = null;
+  const heldDb = new Proxy(db, {
+    get(target, prop, receiver) {
+      if (prop !== 'execute') return Reflect.get(target, prop, receiver);
+      return async (statement: Parameters<Db['execute']>[0]) => {
+        const result = await target.execute(statement);
+        const text = JSON.stringify(statement);
+        if (hold && text.includes("set status = 'running'")) {
+          const h = hold;
+          hold = null;
+          h.reached();
+          await h.release;
+        }
+        return result;
+      };
+    },
+  });
+  const w = new Worker({
+    db: heldDb as Db,
+    log,
+    handlers: { [type]: async (job) => void ran.push((job.payload as { n: string }).n) },
+    concurrency: 2,
+    pollMs: 60_000, // asleep for the whole test unless nudged
+  });
+  let release!: () => void;
+  const released = new Promise<void>((r) => {
+    release = r;
+  });
+  const reached = new Promise<void>((r) => {
+    hold = { reached: r, release: released };
+  });
+  w.start();
+  try {
+    await reached; // the first claim has run and found nothing
+    await db.transaction(async (tx) => {
+      await enqueue(tx, type, { n: 'announced-mid-claim' });
+    });
+    w.nudge(); // the announcement, while the loop is still inside its claim
+    release();
+    await waitFor('the job announced mid-claim to run', () => ran.includes('announced-mid-claim'), 5_000);
+  } finally {
+    release();
+    await w.stop();
+  }
+});

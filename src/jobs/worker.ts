@@ -58,6 +58,8 @@ export class Worker {
   private running = false;
   private inFlight = new Set<Promise<void>>();
   private wake: (() => void) | null = null;
+  /** Set by nudge(); a nudge that arrives while the loop is claiming (not asleep) must not be lost. */
+  private nudged = false;
   private loopDone: Promise<void> | null = null;
 
   constructor(private readonly opts: WorkerOptions) {}
@@ -70,6 +72,7 @@ export class Worker {
 
   /** Wakes the poller early (e.g. right after a commit that enqueued work). */
   nudge(): void {
+    this.nudged = true;
     this.wake?.();
   }
 
@@ -86,6 +89,7 @@ export class Worker {
     const leaseMs = this.opts.leaseMs ?? 60_000;
     const types = Object.keys(this.opts.handlers);
     while (this.running) {
+      this.nudged = false; // this pass's claim sees everything committed before the nudge
       const free = concurrency - this.inFlight.size;
       let claimed: ClaimedJob[] = [];
       if (free > 0) {
@@ -105,6 +109,7 @@ export class Worker {
         this.inFlight.add(p);
       }
       if (claimed.length === free && free > 0) continue; // more may be waiting
+      if (this.nudged) continue; // woken while claiming: the work announced may have missed this pass
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, pollMs);
         this.wake = () => {
