@@ -12,6 +12,7 @@ import {
 import { findClaimRow, loadClaimViews, searchClaimRows } from '../claims/read.js';
 import { defaultPlatformDeps } from '../connectors/connections.js';
 import { shopPlatform } from '../connectors/shop-client.js';
+import type { Db } from '../db/client.js';
 import type { ReadyDeps } from '../http/context.js';
 import { requestHash } from '../http/idempotency.js';
 import { errorResponses, Str } from '../http/schema-helpers.js';
@@ -111,6 +112,33 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
     const view = await loadOrderView(db, shop, session.orderId);
     const state = await customerState(db, shop, view, session.level, langOf(req, shop, view));
     return { level: session.level, expires_at: session.expiresAt.toISOString(), ...state };
+  };
+
+  /**
+   * A token-level order action (cancel, address change): the session must be a token one; the action runs in one
+   * transaction through the shop's platform, and the answer is the order as it is now.
+   */
+  const orderAction = async (
+    req: FastifyRequest,
+    act: (
+      tx: Db,
+      shop: Shop,
+      orderId: string,
+      platform: Awaited<ReturnType<typeof platformOf>>,
+    ) => Promise<unknown>,
+  ) => {
+    const { shop, session } = await context(req);
+    if (!session) throw previewOnly();
+    if (session.level !== 'token')
+      throw new AppError(
+        'token_required',
+        'This needs the link the shop sent you; a lookup by order number and ZIP code cannot do it.',
+      );
+    validated(req);
+    const platform = await platformOf(req, shop);
+    await db.transaction((tx) => act(tx, shop, session.orderId, platform));
+    deps.nudgeWorker?.();
+    return sessionAnswer(req, shop, session);
   };
 
   return async (plain) => {
@@ -378,14 +406,6 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
       },
     );
 
-    const tokenOnly = (level: string) => {
-      if (level !== 'token')
-        throw new AppError(
-          'token_required',
-          'This needs the link the shop sent you; a lookup by order number and ZIP code cannot do it.',
-        );
-    };
-
     app.post(
       '/v1/resolve/:slug/order/cancel',
       {
@@ -407,24 +427,16 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
           },
         },
       },
-      async (req) => {
-        const { shop, session } = await context(req);
-        if (!session) throw previewOnly();
-        tokenOnly(session.level);
-        validated(req);
-        const platform = await platformOf(req, shop);
-        await db.transaction((tx) =>
+      (req) =>
+        orderAction(req, (tx, shop, orderId, platform) =>
           cancelOrderByCustomer(
             tx,
             shop,
-            session.orderId,
+            orderId,
             (req.body as { reason?: string } | undefined)?.reason ?? null,
             platform,
           ),
-        );
-        deps.nudgeWorker?.();
-        return sessionAnswer(req, shop, session);
-      },
+        ),
     );
 
     app.post(
@@ -445,18 +457,10 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
           },
         },
       },
-      async (req) => {
-        const { shop, session } = await context(req);
-        if (!session) throw previewOnly();
-        tokenOnly(session.level);
-        validated(req);
-        const platform = await platformOf(req, shop);
-        await db.transaction((tx) =>
-          changeAddressByCustomer(tx, shop, session.orderId, req.body as AddressChange, platform),
-        );
-        deps.nudgeWorker?.();
-        return sessionAnswer(req, shop, session);
-      },
+      (req) =>
+        orderAction(req, (tx, shop, orderId, platform) =>
+          changeAddressByCustomer(tx, shop, orderId, req.body as AddressChange, platform),
+        ),
     );
 
     app.get(
