@@ -110,3 +110,44 @@ test('counts agree with their number in each language (one photo, two photos; Fr
         assert.doesNotMatch(t(key, { count: n }), /[{}#]|\(s\)/, `${lang} ${key} ${n}`);
   }
 });
+
+test('every refusal of a photo upload has its own words in each language, and only passing faults offer "try again"', async () => {
+  const { uploadError } = await web('photos');
+  const { ApiError } = await web('api');
+  const { LANGUAGES, loadMessages } = await web('i18n/index');
+  const refusal = (key: string, retryAfter?: number) => {
+    const e = new ApiError(key, `server text for ${key}`, 400, retryAfter ?? null);
+    return uploadError(e, 5 * 1024 * 1024);
+  };
+  // The answers of POST /v1/resolve/{slug}/uploads besides 201 (src/resolve/routes.ts, upload-body.ts, image.ts).
+  const expected: Record<string, [string, boolean]> = {
+    unsupported_file_type: ['evidence.rejected_type', false],
+    unsupported_media_type: ['evidence.rejected_type', false],
+    invalid_evidence: ['evidence.rejected_content', false],
+    payload_too_large: ['evidence.rejected_size', false],
+    validation_failed: ['evidence.empty', false],
+    shop_not_found: ['page.shop_not_found', false],
+    rate_limited: ['evidence.throttled', true],
+    service_unavailable: ['error.unavailable', true],
+    not_ready: ['error.unavailable', true],
+    offline: ['page.offline', true],
+    invalid_request: ['evidence.failed', true],
+    internal_error: ['evidence.failed', true],
+  };
+  for (const [key, [message, retryable]] of Object.entries(expected)) {
+    const got = refusal(key);
+    assert.equal(got.error.key, message, key);
+    assert.equal(got.retryable, retryable, `${key}: retryable`);
+  }
+  assert.equal(uploadError(new TypeError('network'), 1).error.key, 'evidence.failed', 'a non-API fault');
+  assert.deepEqual(refusal('payload_too_large').error, {
+    key: 'evidence.rejected_size',
+    maxBytes: 5 * 1024 * 1024,
+  });
+  assert.deepEqual(refusal('rate_limited', 42).error, { key: 'evidence.throttled', wait: 42 });
+  for (const lang of LANGUAGES) {
+    const messages = await loadMessages(lang);
+    for (const [message] of Object.values(expected))
+      assert.ok(messages[message]?.trim(), `${lang}: ${message} has a text`);
+  }
+});

@@ -2,63 +2,32 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Api, ApiError } from './api';
 import {
   type Draft,
-  type EvidenceKind,
   emptyDraft,
   fitDraft,
   forget,
   loadSaved,
   newKey,
-  type Photo,
-  type PhotoError,
   save,
   startDraft,
   stepsFor,
 } from './draft';
+import { parseFlow } from './flows';
 import { backTo, onHistory, pushView, replaceView, type View, viewKey } from './history';
-import {
-  formatWait,
-  isLang,
-  LANGUAGE_NAMES,
-  LANGUAGES,
-  type Lang,
-  loadMessages,
-  type Messages,
-  pickLang,
-  translator,
-} from './i18n';
+import { formatWait, type Lang, loadMessages, type Messages, pickLang, translator } from './i18n';
 import { en, type MessageKey } from './i18n/en';
+import { usePhotos } from './photos';
 import { Done } from './steps/Done';
 import { Lookup } from './steps/Lookup';
 import { OrderHome } from './steps/OrderHome';
 import { Wizard } from './steps/Wizard';
 import { problemText, type SubmitProblem, submitProblem } from './submit-errors';
 import type { Boot, CustomerClaim, Flow, FlowEligibility, OrderState } from './types';
+import { Footer, Header, StartOver } from './ui/Chrome';
 import { Alert, Spinner } from './ui/common';
 import { applyBranding } from './ui/theme';
 import { claimInput } from './validate';
 
 type Stage = 'loading' | 'lookup' | 'home' | 'wizard' | 'done' | 'no-shop';
-
-const FLOW_ALIASES: Record<string, Flow> = {
-  notreceived: 'not_received',
-  missingitem: 'missing_item',
-  wrongitem: 'wrong_item',
-};
-/** `flowType` as snake_case or camelCase (SPEC §3). */
-export function parseFlow(v: string | null): Flow | null {
-  if (!v) return null;
-  const k = v.trim().replace(/[-_]/g, '').toLowerCase();
-  const flows: Flow[] = [
-    'defective',
-    'not_received',
-    'missing_item',
-    'wrong_item',
-    'return',
-    'dissatisfied',
-    'support',
-  ];
-  return FLOW_ALIASES[k] ?? flows.find((f) => f.replace(/_/g, '') === k) ?? null;
-}
 
 export function App({ boot }: { boot: Boot }) {
   const params = useMemo(() => new URLSearchParams(location.search), []);
@@ -72,11 +41,6 @@ export function App({ boot }: { boot: Boot }) {
   const saved = useMemo(() => loadSaved(boot.slug), [boot.slug]);
 
   const [stage, setStage] = useState<Stage>(boot.name ? 'loading' : 'no-shop');
-  const [confirmStartOver, setConfirmStartOver] = useState(false);
-  const keepGoing = useRef<HTMLButtonElement>(null);
-  useEffect(() => {
-    if (confirmStartOver) keepGoing.current?.focus();
-  }, [confirmStartOver]);
   const [state, setState] = useState<OrderState | null>(null);
   const [claims, setClaims] = useState<CustomerClaim[]>([]);
   const [draft, setDraft] = useState<Draft>(() => ({ ...emptyDraft(), ...(saved?.draft ?? {}), photos: [] }));
@@ -141,7 +105,6 @@ export function App({ boot }: { boot: Boot }) {
     [api],
   );
   const show = useCallback((v: View) => {
-    setConfirmStartOver(false);
     if (v.stage === 'wizard') setStepIndex(v.step);
     setStage(v.stage);
   }, []);
@@ -347,84 +310,7 @@ export function App({ boot }: { boot: Boot }) {
     }
   };
 
-  /** Applied to the ref at once too: submit reads the draft between renders. */
-  const patchPhoto = (key: string, patch: Partial<Photo>) => {
-    const apply = (d: Draft) => ({
-      ...d,
-      photos: d.photos.map((p) => (p.key === key ? { ...p, ...patch } : p)),
-    });
-    draftRef.current = apply(draftRef.current);
-    setDraft(apply);
-  };
-
-  /** Why an upload failed, and whether sending the same file again could help. */
-  const uploadError = (err: unknown): Pick<Photo, 'error' | 'retryable'> => {
-    const says = (key: MessageKey, retryable: boolean, more: Omit<PhotoError, 'key'> = {}) => ({
-      error: { key, ...more },
-      retryable,
-    });
-    if (err instanceof ApiError) {
-      if (err.key === 'unsupported_file_type' || err.key === 'unsupported_media_type')
-        return says('evidence.rejected_type', false);
-      // A damaged file or one carrying more than an image (src/resolve/image.ts): sending it again cannot help.
-      if (err.key === 'invalid_evidence') return says('evidence.rejected_content', false);
-      if (err.key === 'payload_too_large') return tooLarge;
-      if (err.key === 'offline') return says('page.offline', true);
-      // 60 photos an hour per session (src/resolve/routes.ts).
-      if (err.key === 'rate_limited') return says('evidence.throttled', true, { wait: err.retryAfter ?? 60 });
-      // An empty file (or a body the server could not read as one photo).
-      if (err.key === 'validation_failed') return says('evidence.empty', false);
-      if (err.key === 'service_unavailable' || err.key === 'not_ready')
-        return says('error.unavailable', true);
-      if (err.key === 'shop_not_found') return says('page.shop_not_found', false);
-    }
-    // invalid_request (a body cut off on the way), internal_error, the session's end (handled by fail()): retry.
-    return says('evidence.failed', true);
-  };
-  const tooLarge: Pick<Photo, 'error' | 'retryable'> = {
-    error: { key: 'evidence.rejected_size', maxBytes: boot.upload_max_bytes ?? 10 * 1024 * 1024 },
-    retryable: false,
-  };
-
-  const upload = async (key: string, file: Blob, name: string) => {
-    patchPhoto(key, { status: 'uploading', progress: 0, error: undefined });
-    if (boot.upload_max_bytes && file.size > boot.upload_max_bytes)
-      return patchPhoto(key, { status: 'error', ...tooLarge });
-    try {
-      const up = await api.upload(file, name, (f) => patchPhoto(key, { progress: f }));
-      patchPhoto(key, { status: 'done', progress: 1, uploadId: up.id, session: api.session ?? undefined });
-      return up.id;
-    } catch (err) {
-      fail(err);
-      patchPhoto(key, { status: 'error', ...uploadError(err) });
-    }
-  };
-
-  const addPhoto = (kind: EvidenceKind, lineItemId: string | null, file: Blob, name: string) => {
-    const key = newKey();
-    const photo: Photo = {
-      key,
-      kind,
-      lineItemId,
-      file,
-      name,
-      preview: URL.createObjectURL(file),
-      progress: 0,
-      status: 'uploading',
-    };
-    setDraft((d) => ({ ...d, photos: [...d.photos, photo] }));
-    void upload(key, file, name);
-  };
-  const removePhoto = (key: string) =>
-    setDraft((d) => {
-      const p = d.photos.find((x) => x.key === key);
-      if (p) URL.revokeObjectURL(p.preview);
-      return { ...d, photos: d.photos.filter((x) => x.key !== key) };
-    });
-  const retryPhoto = (key: string) => {
-    const p = draftRef.current.photos.find((x) => x.key === key);
-    if (p) void upload(key, p.file, p.name);
-  };
+  const photos = usePhotos({ api, maxBytes: boot.upload_max_bytes, draftRef, setDraft, fail });
 
   const flow = state?.flows.find((f) => f.flow === draft.flow) ?? null;
   const steps = flow ? stepsFor(flow) : [];
@@ -438,7 +324,8 @@ export function App({ boot }: { boot: Boot }) {
       // Photos uploaded under an earlier (expired) session are sent again with this one.
       for (const p of draftRef.current.photos)
         if (p.status === 'done' && p.session !== api.session) {
-          if (!(await upload(p.key, p.file, p.name))) throw new ApiError('upload_failed', 'upload failed', 0);
+          if (!(await photos.upload(p.key, p.file, p.name)))
+            throw new ApiError('upload_failed', 'upload failed', 0);
         }
       const claim = await api.submitClaim(
         claimInput(flow, draftRef.current),
@@ -539,8 +426,7 @@ export function App({ boot }: { boot: Boot }) {
     }
   };
 
-  // A report in progress (items, a reason, photos, text) is not thrown away by one stray tap: asked on the page
-  // (not window.confirm, which a sandboxed embed may block).
+  // A report in progress (items, a reason, photos, text): "Start over" asks first.
   const inProgress =
     stage === 'wizard' &&
     (draft.photos.length > 0 ||
@@ -548,7 +434,6 @@ export function App({ boot }: { boot: Boot }) {
       Object.keys(draft.items).length > 0 ||
       draft.reason !== null);
   const startOver = () => {
-    setConfirmStartOver(false);
     forget(boot.slug);
     api.session = null;
     setState(null);
@@ -559,29 +444,7 @@ export function App({ boot }: { boot: Boot }) {
 
   return (
     <div className="page">
-      <header className="top">
-        <div className="brand">
-          {boot.branding?.logo_url ? (
-            <img className="logo" src={boot.branding.logo_url} alt={boot.name ?? ''} />
-          ) : (
-            <span className="shop-name">{boot.name}</span>
-          )}
-        </div>
-        <label className="lang">
-          <span className="sr-only">{t('page.language')}</span>
-          <select
-            value={lang}
-            onChange={(e) => isLang(e.target.value) && setLang(e.target.value)}
-            aria-label={t('page.language')}
-          >
-            {LANGUAGES.map((l) => (
-              <option key={l} value={l} lang={l}>
-                {LANGUAGE_NAMES[l]}
-              </option>
-            ))}
-          </select>
-        </label>
-      </header>
+      <Header t={t} boot={boot} lang={lang} setLang={setLang} />
       <main id="main">
         {stage !== 'no-shop' && (stage === 'lookup' || stage === 'loading') && (
           <div className="intro">
@@ -674,9 +537,9 @@ export function App({ boot }: { boot: Boot }) {
                 onSubmit={submit}
                 onToOrder={submitError?.toOrder ? () => go({ stage: 'home' }) : undefined}
                 closed={submitError?.key === 'error.not_eligible'}
-                onAdd={addPhoto}
-                onRetry={retryPhoto}
-                onRemove={removePhoto}
+                onAdd={photos.add}
+                onRetry={photos.retry}
+                onRemove={photos.remove}
               />
             )}
             {stage === 'done' && lastClaim && (
@@ -691,41 +554,15 @@ export function App({ boot }: { boot: Boot }) {
           </>
         )}
         {state && stage !== 'lookup' && !preview && (
-          <p className="footer-actions">
-            <button
-              type="button"
-              className="link"
-              onClick={() => (inProgress ? setConfirmStartOver(true) : startOver())}
-            >
-              {t('wizard.cancel')}
-            </button>
-          </p>
-        )}
-        {confirmStartOver && inProgress && (
-          <div role="alertdialog" aria-labelledby="start-over-q" className="confirm">
-            <p id="start-over-q">{t('wizard.cancel_confirm')}</p>
-            <div className="row">
-              <button type="button" className="button danger" onClick={startOver}>
-                {t('wizard.cancel')}
-              </button>
-              <button
-                type="button"
-                className="button"
-                ref={keepGoing}
-                onClick={() => setConfirmStartOver(false)}
-              >
-                {t('wizard.keep_going')}
-              </button>
-            </div>
-          </div>
+          <StartOver
+            key={stage === 'wizard' ? `wizard:${stepIndex}` : stage}
+            t={t}
+            inProgress={inProgress}
+            onStartOver={startOver}
+          />
         )}
       </main>
-      <footer className="foot">
-        {boot.branding?.support_email && (
-          <a href={`mailto:${boot.branding.support_email}`}>{boot.branding.support_email}</a>
-        )}
-        <span>{t('page.powered')}</span>
-      </footer>
+      <Footer t={t} boot={boot} />
     </div>
   );
 }
