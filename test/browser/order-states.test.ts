@@ -353,6 +353,10 @@ describe('customer page: what each demo order state allows', { skip: !run }, () 
       assert.match(second, new RegExp(en['phase.in_transit']));
       assert.match(second, /2 × LED bulb/);
       assert.match(await page.locator('.total').innerText(), /£98\.79/);
+      // Prices are per unit: a line of 2 says so, a line of 1 needs no "each".
+      const lines = await page.locator('.items li.item').allInnerTexts();
+      assert.match(lines[0], /Quantity: 1 · £79\.00$/m);
+      assert.match(lines[1], /Quantity: 2 · £6\.90 each$/m);
       await shot('order');
 
       await page.getByRole('button', { name: en['flow.defective'] }).click();

@@ -32,6 +32,7 @@ export const da: Messages = {
   'order.summary': 'Ordre {number} afgivet den {date}',
   'order.items': 'Varer i denne ordre',
   'order.quantity': 'Antal: {count}',
+  'order.unit_price': '{price} pr. stk.',
   'order.total': 'I alt',
   'order.shipments': 'Forsendelser',
   'order.shipment': 'Forsendelse {index}',

@@ -34,6 +34,7 @@ export const de: Messages = {
   'order.summary': 'Bestellung {number} vom {date}',
   'order.items': 'Artikel in dieser Bestellung',
   'order.quantity': 'Menge: {count}',
+  'order.unit_price': 'je {price}',
   'order.total': 'Gesamt',
   'order.shipments': 'Sendungen',
   'order.shipment': 'Sendung {index}',

@@ -31,6 +31,7 @@ export const en = {
   'order.summary': 'Order {number} placed on {date}',
   'order.items': 'Items in this order',
   'order.quantity': 'Quantity: {count}',
+  'order.unit_price': '{price} each',
   'order.total': 'Total',
   'order.shipments': 'Shipments',
   'order.shipment': 'Shipment {index}',

@@ -33,6 +33,7 @@ export const es: Messages = {
   'order.summary': 'Pedido {number} realizado el {date}',
   'order.items': 'Artículos de este pedido',
   'order.quantity': 'Cantidad: {count}',
+  'order.unit_price': '{price} por unidad',
   'order.total': 'Total',
   'order.shipments': 'Envíos',
   'order.shipment': 'Envío {index}',

@@ -33,6 +33,7 @@ export const fr: Messages = {
   'order.summary': 'Commande {number} passée le {date}',
   'order.items': 'Articles de cette commande',
   'order.quantity': 'Quantité : {count}',
+  'order.unit_price': '{price} l’unité',
   'order.total': 'Total',
   'order.shipments': 'Envois',
   'order.shipment': 'Envoi {index}',

@@ -32,6 +32,7 @@ export const it: Messages = {
   'order.summary': 'Ordine {number} effettuato il {date}',
   'order.items': 'Articoli in questo ordine',
   'order.quantity': 'Quantità: {count}',
+  'order.unit_price': '{price} cadauno',
   'order.total': 'Totale',
   'order.shipments': 'Spedizioni',
   'order.shipment': 'Spedizione {index}',

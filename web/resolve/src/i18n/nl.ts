@@ -34,6 +34,7 @@ export const nl: Messages = {
   'order.summary': 'Bestelling {number}, geplaatst op {date}',
   'order.items': 'Artikelen in deze bestelling',
   'order.quantity': 'Aantal: {count}',
+  'order.unit_price': '{price} per stuk',
   'order.total': 'Totaal',
   'order.shipments': 'Zendingen',
   'order.shipment': 'Zending {index}',

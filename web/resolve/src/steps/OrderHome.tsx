@@ -66,7 +66,9 @@ export function OrderHome({
                 {l.variant_title && <p className="muted small">{l.variant_title}</p>}
                 <p className="muted small">
                   {t('order.quantity', { count: l.quantity })} ·{' '}
-                  {formatMoney(lang, l.unit_price, order.currency)}
+                  {l.quantity > 1
+                    ? t('order.unit_price', { price: formatMoney(lang, l.unit_price, order.currency) })
+                    : formatMoney(lang, l.unit_price, order.currency)}
                 </p>
               </div>
             </li>
