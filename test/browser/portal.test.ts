@@ -128,6 +128,13 @@ describe('merchant portal in Chromium', { skip: !run }, () => {
     await page.getByTestId('claim-row').first().getByText(stuck.number).waitFor();
     assert.equal(await page.getByTestId('claim-row').count(), 1);
     await page.getByLabel('Flow').selectOption('');
+    assert.deepEqual(await page.getByLabel('Channel').locator('option').allInnerTexts(), [
+      'Any',
+      'Customer, by order number + ZIP',
+      'Customer, by the shop’s link',
+      'API',
+      'Portal (entered by the team)',
+    ]);
     await page.getByLabel('Search').fill('#1001');
     await page.getByLabel('Search').press('Enter');
     await page.waitForURL(/q=%231001/);
@@ -141,6 +148,13 @@ describe('merchant portal in Chromium', { skip: !run }, () => {
     await page.getByRole('link', { name: damaged.number }).click();
     await page.getByRole('heading', { name: new RegExp(`Claim ${damaged.number}`) }).waitFor();
     await page.getByText('The mug arrived in pieces.').waitFor();
+    // How it came in, in words (not the API's `zip` and `en`).
+    const submitted = await page.locator('.facts dt:has-text("Submitted") + dd').innerText();
+    assert.match(
+      submitted,
+      / · Customer, by order number \+ ZIP · German$/,
+      'the order’s language, 1001 is in Berlin',
+    );
     await page.getByRole('heading', { name: 'Evidence (2)' }).waitFor();
     assert.deepEqual(await seriousViolations(page), []);
     await shot('claim');

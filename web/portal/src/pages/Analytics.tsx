@@ -4,7 +4,7 @@ import type { ClaimAnalytics } from '../../../../src/claims/api-schemas';
 import type { Shop } from '../App';
 import { type ApiError, api, qs } from '../api';
 import { ErrorBox, Loading } from '../ui/common';
-import { label, money } from '../ui/format';
+import { channelLabel, label, money } from '../ui/format';
 import { navigate } from '../ui/router';
 import { Breakdown, type Row } from './analytics/Breakdown';
 import { LineChart } from './analytics/charts';
@@ -264,7 +264,12 @@ function Report({ data }: { data: Data }) {
           }))}
         />
         <Breakdown id="status" title="Status" total={total} rows={rowsOf(b.status, 'None')} />
-        <Breakdown id="channel" title="Channel" total={total} rows={rowsOf(b.channel, 'None')} />
+        <Breakdown
+          id="channel"
+          title="Channel"
+          total={total}
+          rows={rowsOf(b.channel, 'None', channelLabel)}
+        />
       </div>
     </>
   );

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import type { Shop } from '../App';
 import { ApiError, api, type Claim, type Me } from '../api';
 import { Badge, ErrorBox, Loading, Notice } from '../ui/common';
-import { dateTime, label, money } from '../ui/format';
+import { channelLabel, dateTime, label, languageName, money } from '../ui/format';
 import { onLink } from '../ui/router';
 import { ClaimActions } from './ClaimActions';
 import { ClaimSide } from './ClaimSide';
@@ -176,8 +176,8 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
               <dd>{label(claim.resolution_preference)}</dd>
               <dt>Submitted</dt>
               <dd>
-                {dateTime(claim.created_at)} · {claim.channel}
-                {claim.language ? ` · ${claim.language}` : ''}
+                {dateTime(claim.created_at)} · {channelLabel(claim.channel)}
+                {claim.language ? ` · ${languageName(claim.language)}` : ''}
               </dd>
               {claim.dropoff_permission !== null && (
                 <>

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Shop } from '../App';
 import { type ApiError, api, type Claim, type Page, qs } from '../api';
 import { Badge, ErrorBox, Loading } from '../ui/common';
-import { dateTime, label, money } from '../ui/format';
+import { channelLabel, dateTime, label, money } from '../ui/format';
 import { navigate, onLink } from '../ui/router';
 import { SavedViews } from './SavedViews';
 
@@ -166,7 +166,7 @@ export function Claims({ shop, search }: { shop: Shop; search: string }) {
               <option value="">Any</option>
               {options.map((o) => (
                 <option key={o} value={o}>
-                  {label(o)}
+                  {key === 'channel' ? channelLabel(o) : label(o)}
                 </option>
               ))}
             </select>

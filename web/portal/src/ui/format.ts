@@ -14,3 +14,29 @@ export const date = (iso: string | null | undefined) =>
   iso ? new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium' }).format(new Date(iso)) : '—';
 export const label = (code: string | null | undefined) =>
   code ? code.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase()) : '—';
+
+/** How a claim came in (its `channel`), in the team's words rather than the API's codes. */
+const CHANNELS: Record<string, string> = {
+  zip: 'Customer, by order number + ZIP',
+  token: 'Customer, by the shop’s link',
+  api: 'API',
+  portal: 'Portal (entered by the team)',
+};
+export const channelLabel = (code: string | null | undefined) =>
+  code ? (CHANNELS[code] ?? label(code)) : '—';
+
+const languages = (() => {
+  try {
+    return new Intl.DisplayNames(['en'], { type: 'language' });
+  } catch {
+    return null;
+  }
+})();
+/** A language code as its English name ("de" → "German"); the code itself when the browser does not know it. */
+export const languageName = (code: string) => {
+  try {
+    return languages?.of(code) ?? code;
+  } catch {
+    return code;
+  }
+};
