@@ -121,6 +121,32 @@ test('/v1/openapi.json is an OpenAPI 3.1 document with the order endpoints, both
   assert.ok(!text.includes('def-'), 'schemas are referenced by name, not generated def-N ids');
 });
 
+test('/v1/openapi.json gives every operation a summary and a description', async () => {
+  const res = await ctx.app.inject({ url: '/v1/openapi.json' });
+  assert.equal(res.statusCode, 200);
+  const paths = res.json().paths as Record<
+    string,
+    Record<string, { summary?: unknown; description?: unknown }>
+  >;
+  const methods = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+  const offenders: string[] = [];
+  let operations = 0;
+  for (const [p, item] of Object.entries(paths)) {
+    for (const m of methods) {
+      const op = item[m];
+      if (!op) continue;
+      operations++;
+      const problems: string[] = [];
+      if (typeof op.summary !== 'string' || !op.summary.trim()) problems.push('no summary');
+      if (typeof op.description !== 'string' || op.description.trim().length < 40)
+        problems.push('no description of at least 40 characters');
+      if (problems.length) offenders.push(`${m.toUpperCase()} ${p}: ${problems.join(', ')}`);
+    }
+  }
+  assert.ok(operations > 0, 'the document has operations');
+  assert.deepEqual(offenders, [], `operations without a summary or description:\n${offenders.join('\n')}`);
+});
+
 test('/docs serves the API reference page and its assets', async () => {
   let res = await ctx.app.inject({ url: '/docs' });
   for (let hops = 0; res.statusCode >= 300 && res.statusCode < 400 && hops < 5; hops++) {

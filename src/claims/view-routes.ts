@@ -118,7 +118,8 @@ export function claimViewRoutes(deps: ReadyDeps): FastifyPluginAsync {
           tags,
           security,
           summary: 'Delete a saved view',
-          description: 'Only its owner deletes a view.',
+          description:
+            'Only its owner (the API key or portal user that saved it) deletes a view, whatever its role: a view shared by someone else answers 403 `forbidden`, an id that is neither yours nor shared 404 `view_not_found`.',
           params: SlugId,
           response: { 204: Type.Null(), ...errorResponses, 403: Type.Ref('Error') },
         },

@@ -34,10 +34,13 @@ export function inboundWebhookRoutes(deps: ReadyDeps): FastifyPluginAsync {
         schema: {
           tags: ['Shop connection'],
           summary: 'Receives the platform’s webhooks (register the connection’s `webhook_url`)',
+          description:
+            'Called by the platform, not by integrators; PUT …/connection registers the URL where the platform supports it. The exact body is verified with the platform’s signature: an unknown connection id and a missing or wrong signature both answer 401 `webhook_signature_invalid`, and nothing is stored. A verified event is stored once per platform event id (a repeat answers `duplicate: true` and changes nothing) and queued: the worker reads the order again from the platform and imports it. Bodies up to 5 MB (413 `payload_too_large`).',
           params: Type.Object({ connectionId: Type.String({ maxLength: 64 }) }),
           response: {
             200: Type.Object({ received: Type.Boolean(), duplicate: Type.Boolean() }),
             ...errorResponses,
+            413: Type.Ref('Error'),
           },
         },
       },

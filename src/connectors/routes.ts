@@ -123,6 +123,8 @@ export function connectionRoutes(deps: ReadyDeps): FastifyPluginAsync {
           tags,
           security,
           summary: 'The platforms a shop can connect, with what each asks for and can do',
+          description:
+            'Every platform this server supports: its `id` (the `platform` of PUT …/connection), its `capabilities`, and the `settings_fields` and `credential_fields` PUT expects. `api_base_url` is offered (optional) only where the operator set CONNECTOR_TEST_URLS. Needs the admin role (403 `forbidden`).',
           params: Slug,
           response: {
             200: Type.Object({
@@ -144,6 +146,7 @@ export function connectionRoutes(deps: ReadyDeps): FastifyPluginAsync {
               ),
             }),
             ...errorResponses,
+            403: Type.Ref('Error'),
           },
         },
       },
@@ -180,8 +183,10 @@ export function connectionRoutes(deps: ReadyDeps): FastifyPluginAsync {
           tags,
           security,
           summary: 'The shop’s platform connection and its sync status',
+          description:
+            'The platform, `settings`, which credentials are stored (`credentials_set`, never their values), `status` (`error` once syncing stopped on refused credentials or an unsupported request; `last_error` says why), the `webhook_url` to register at the platform, and `sync`: backfill progress, how far reconcile has caught up, the last webhook and the last import errors. Needs the admin role (403 `forbidden`). 404 `connection_not_found` when the shop has none.',
           params: Slug,
-          response: { 200: ConnectionView, ...errorResponses },
+          response: { 200: ConnectionView, ...errorResponses, 403: Type.Ref('Error') },
         },
       },
       async (req) => {
@@ -297,8 +302,10 @@ export function connectionRoutes(deps: ReadyDeps): FastifyPluginAsync {
           tags,
           security,
           summary: 'Test the stored connection',
+          description:
+            'Calls the platform with the stored settings and credentials and changes nothing (`status` and `last_error` stay as they are). A refusal is not an error status: 200 with `ok: false` and `error` (`kind`, `message`); success gives the platform’s `shop_name`. Needs the admin role (403 `forbidden`). 404 `connection_not_found` when the shop has none.',
           params: Slug,
-          response: { 200: TestResult, ...errorResponses },
+          response: { 200: TestResult, ...errorResponses, 403: Type.Ref('Error') },
         },
       },
       async (req) => {
@@ -316,12 +323,14 @@ export function connectionRoutes(deps: ReadyDeps): FastifyPluginAsync {
           tags,
           security,
           summary: 'Import the orders of the last N days again (progress in `sync.backfill`)',
+          description:
+            'Restarts `sync.backfill` (status `running`, counters at zero) for orders created in the last `days` days and queues the import job; orders already in Resolve are updated, not duplicated. Answers 202 with the connection; follow the progress in GET …/connection. Needs the admin role (403 `forbidden`). 404 `connection_not_found` when the shop has none.',
           params: Slug,
           body: Type.Object(
             { days: Type.Integer({ minimum: 1, maximum: 3650 }) },
             { additionalProperties: false },
           ),
-          response: { 202: ConnectionView, ...errorResponses },
+          response: { 202: ConnectionView, ...errorResponses, 403: Type.Ref('Error') },
         },
       },
       async (req, reply) => {
@@ -342,8 +351,10 @@ export function connectionRoutes(deps: ReadyDeps): FastifyPluginAsync {
           tags,
           security,
           summary: 'Disconnect the platform (orders already imported stay)',
+          description:
+            'Deletes the connection with its stored credentials; the shop becomes `headless`. Nothing is sent to the platform: webhooks registered there stay, and their deliveries to the old `webhook_url` answer 401; queued sync jobs stop. Needs the admin role (403 `forbidden`). 404 `connection_not_found` when the shop has none.',
           params: Slug,
-          response: { 204: Type.Null(), ...errorResponses },
+          response: { 204: Type.Null(), ...errorResponses, 403: Type.Ref('Error') },
         },
       },
       async (req, reply) => {

@@ -214,6 +214,8 @@ export function orderRoutes(deps: AppDeps): FastifyPluginAsync {
           tags,
           security,
           summary: 'Get an order',
+          description:
+            'The order with its customer, addresses, totals, line items (with `quantity_fulfilled` and `quantity_refunded`) and shipments, each with its carrier events and `stuck` flag. `id` is the Resolve id (`ord_…`) or the `external_id`, not the order number (search by `order_number` with GET /v1/shops/{slug}/orders). Any role; 404 `order_not_found`.',
           params: SlugId,
           response: { 200: Type.Ref('Order'), ...errorResponses },
         },

@@ -88,6 +88,8 @@ export function portalRoutes(deps: ReadyDeps): FastifyPluginAsync {
         schema: {
           tags,
           summary: 'The signed-in user, their shops and roles, and the CSRF token',
+          description:
+            'For the portal’s session cookie; API keys are not accepted here. Each call keeps the session alive: `expires_at` is 12 hours after the last request (renewed at most once a minute), never more than 7 days after sign-in. Without a live session: 401 `unauthorized`.',
           response: { 200: Me, ...errorResponses },
         },
       },
@@ -105,7 +107,9 @@ export function portalRoutes(deps: ReadyDeps): FastifyPluginAsync {
         schema: {
           tags,
           summary: 'Sign out (needs the CSRF token)',
-          response: { 204: Type.Null(), ...errorResponses },
+          description:
+            'Ends the session of the cookie and clears the cookie. With a live session, `x-csrf-token` must match it: otherwise 403 `csrf_failed` and the session stays open. Without one (no cookie, or expired) it answers 204 all the same.',
+          response: { 204: Type.Null(), ...errorResponses, 403: Type.Ref('Error') },
         },
       },
       async (req, reply) => {

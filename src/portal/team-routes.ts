@@ -65,8 +65,14 @@ export function teamRoutes(deps: ReadyDeps): FastifyPluginAsync {
           tags,
           security,
           summary: 'Portal users of the shop',
+          description:
+            'Every member of the shop with their portal role (`viewer`, `agent` or `admin`), by email. Needs the admin role (403 `forbidden`).',
           params: Slug,
-          response: { 200: Type.Object({ data: Type.Array(Member) }), ...errorResponses },
+          response: {
+            200: Type.Object({ data: Type.Array(Member) }),
+            ...errorResponses,
+            403: Type.Ref('Error'),
+          },
         },
       },
       async (req) => ({
@@ -110,8 +116,10 @@ export function teamRoutes(deps: ReadyDeps): FastifyPluginAsync {
           tags,
           security,
           summary: 'Remove a user from the shop (signs them out)',
+          description:
+            'Ends their membership of this shop and every portal session they have, for all their shops; the account itself and their memberships of other shops stay. The last admin cannot be removed (409 `last_admin`); 404 `user_not_found` for someone who is not a member. Needs the admin role (403 `forbidden`).',
           params: SlugId,
-          response: { 204: Type.Null(), ...errorResponses, 409: Type.Ref('Error') },
+          response: { 204: Type.Null(), ...errorResponses, 403: Type.Ref('Error'), 409: Type.Ref('Error') },
         },
       },
       async (req, reply) => {
@@ -128,8 +136,14 @@ export function teamRoutes(deps: ReadyDeps): FastifyPluginAsync {
           tags,
           security,
           summary: 'Open invitations',
+          description:
+            'Invitations neither accepted nor revoked, newest first; expired ones are listed too (compare `expires_at`). The link is never shown again. Needs the admin role (403 `forbidden`).',
           params: Slug,
-          response: { 200: Type.Object({ data: Type.Array(Invite) }), ...errorResponses },
+          response: {
+            200: Type.Object({ data: Type.Array(Invite) }),
+            ...errorResponses,
+            403: Type.Ref('Error'),
+          },
         },
       },
       async (req) => ({
@@ -188,8 +202,10 @@ export function teamRoutes(deps: ReadyDeps): FastifyPluginAsync {
           tags,
           security,
           summary: 'Revoke an invitation',
+          description:
+            'Its link stops working (accepting it answers 410 `invite_invalid`). An invitation already accepted, already revoked or not of this shop answers 404 `invite_not_found`; revoking does not undo an acceptance. Needs the admin role (403 `forbidden`).',
           params: SlugId,
-          response: { 204: Type.Null(), ...errorResponses },
+          response: { 204: Type.Null(), ...errorResponses, 403: Type.Ref('Error') },
         },
       },
       async (req, reply) => {
@@ -206,8 +222,14 @@ export function teamRoutes(deps: ReadyDeps): FastifyPluginAsync {
           tags,
           security,
           summary: 'API keys of the shop (never their secrets)',
+          description:
+            'Every key that covers this shop, newest first, revoked and expired ones included (`revoked_at`, `expires_at`), with the last four characters of the secret (`secret_hint`) and `last_used_at` (updated at most once a minute). Needs the admin role (403 `forbidden`).',
           params: Slug,
-          response: { 200: Type.Object({ data: Type.Array(Key) }), ...errorResponses },
+          response: {
+            200: Type.Object({ data: Type.Array(Key) }),
+            ...errorResponses,
+            403: Type.Ref('Error'),
+          },
         },
       },
       async (req) => ({
@@ -281,8 +303,10 @@ export function teamRoutes(deps: ReadyDeps): FastifyPluginAsync {
           tags,
           security,
           summary: 'Revoke an API key',
+          description:
+            'At once: its next request answers 401 `unauthorized`. A key that also serves other shops is revoked with the CLI, not here (409 `api_key_shared`); an unknown key, one already revoked or one not of this shop answers 404 `api_key_not_found`. Needs the admin role (403 `forbidden`); an admin key may revoke itself.',
           params: SlugId,
-          response: { 204: Type.Null(), ...errorResponses, 409: Type.Ref('Error') },
+          response: { 204: Type.Null(), ...errorResponses, 403: Type.Ref('Error'), 409: Type.Ref('Error') },
         },
       },
       async (req, reply) => {

@@ -176,6 +176,8 @@ export function resolveMerchantRoutes(deps: ReadyDeps): FastifyPluginAsync {
           tags: ['Settings'],
           security,
           summary: 'Customer-flow settings (with defaults)',
+          description:
+            'The settings in effect: what PATCH stored, merged over the defaults, so every field is present. The same object PATCH answers. Any role (viewer and up).',
           params: Slug,
           response: { 200: Type.Ref('ResolveSettings'), ...errorResponses },
         },

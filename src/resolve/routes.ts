@@ -384,6 +384,8 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
           tags,
           security: bearer,
           summary: 'The claims of this order',
+          description:
+            'Up to 100 claims of the session’s order, newest first, for ZIP and token sessions alike, in the customer’s view: no tags, assignee, history or internal context; evidence `url`s are signed and expire after 15 minutes. With a preview bearer the list is empty (header `resolve-preview: true`). 401 `session_required` without a session, 401 `session_expired` when it has ended.',
           params: Slug,
           response: { 200: Type.Object({ data: Type.Array(Type.Ref('CustomerClaim')) }), ...errorResponses },
         },
@@ -415,6 +417,8 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
           tags,
           security: bearer,
           summary: 'Cancel the order (token sessions only; nothing fulfilled yet)',
+          description:
+            'Needs a token session (from a Resolve link; a ZIP-lookup session answers 403 `token_required`, a preview 403 `preview_only`) and an order still `placed` (422 `action_not_allowed`). The cancel is carried out in the shop’s connected platform first: one that cannot or will not answers 422 `action_unavailable` and nothing changes. Every cancel emits `orders/cancelled` (webhooks; with `reason` and `initiated_by: customer`), which is how a headless shop learns of it; the answer is the order as it is now.',
           params: Slug,
           body: Type.Optional(
             Type.Object({ reason: Type.Optional(Str(500)) }, { additionalProperties: false }),
@@ -447,6 +451,8 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
           tags,
           security: bearer,
           summary: 'Change the shipping address (token sessions only; before fulfilment)',
+          description:
+            'Needs a token session (from a Resolve link; a ZIP-lookup session answers 403 `token_required`, a preview 403 `preview_only`) and an order still `placed` (422 `action_not_allowed`). The country cannot change, and DE, AT, CH, FR, IT, ES, NL, BE, DK, US and GB postcodes must have their country’s shape (400 `validation_failed` at the field); an omitted `phone` keeps the old one. The change is carried out in the shop’s connected platform first (422 `action_unavailable` if it cannot or will not; nothing changes), then emits `orders/address_changed` with `from` and `to`. Lookups by order number and ZIP code then need the new ZIP; the answer is the order as it is now.',
           params: Slug,
           body: AddressChangeInput,
           response: {
@@ -469,8 +475,24 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
         schema: {
           tags: ['Files'],
           summary: 'An evidence file, through a short-lived signed URL',
+          description:
+            'Takes no credentials: the `exp` and `sig` of the evidence `url` in a claim are the permission, for 15 minutes from when the claim was read. Answers the stored bytes (location metadata removed) with their content type, `cache-control: private, max-age=300` and a sandboxing Content-Security-Policy. A wrong, foreign or expired signature answers 403 `file_link_invalid`; a file no longer stored, 404 `upload_not_found`.',
           params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
           querystring: Type.Object({ exp: Type.Integer(), sig: Type.String({ maxLength: 100 }) }),
+          response: {
+            200: {
+              description: 'The file, with its stored content type.',
+              content: {
+                'image/jpeg': { schema: { type: 'string', format: 'binary' } },
+                'image/png': { schema: { type: 'string', format: 'binary' } },
+                'image/webp': { schema: { type: 'string', format: 'binary' } },
+                'image/heic': { schema: { type: 'string', format: 'binary' } },
+              },
+            },
+            400: Type.Ref('Error'),
+            403: Type.Ref('Error'),
+            404: Type.Ref('Error'),
+          },
         },
       },
       async (req, reply) => {

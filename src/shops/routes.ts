@@ -54,6 +54,8 @@ export function shopRoutes(deps: ReadyDeps): FastifyPluginAsync {
           tags: ['Shops'],
           security: merchantSecurity,
           summary: 'The shop',
+          description:
+            'Its `name`, `default_language`, `timezone` and `connector`. Any role (viewer and up); a shop the API key does not cover answers 404 `shop_not_found`, as an unknown slug does.',
           params: Slug,
           response: { 200: ShopView, ...errorResponses },
         },
@@ -68,6 +70,8 @@ export function shopRoutes(deps: ReadyDeps): FastifyPluginAsync {
           tags: ['Shops'],
           security: merchantSecurity,
           summary: 'Rename the shop, or change its default language or time zone',
+          description:
+            'Send only what changes (at least one field); the slug never changes. `name` is trimmed; `timezone` must be an IANA time zone (400 `validation_failed` at `/timezone`). Needs the admin role (403 `forbidden`).',
           params: Slug,
           body: Type.Object(
             {
@@ -77,7 +81,7 @@ export function shopRoutes(deps: ReadyDeps): FastifyPluginAsync {
             },
             { additionalProperties: false, minProperties: 1 },
           ),
-          response: { 200: ShopView, ...errorResponses },
+          response: { 200: ShopView, ...errorResponses, 403: Type.Ref('Error') },
         },
       },
       async (req) => {

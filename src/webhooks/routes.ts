@@ -113,6 +113,8 @@ export function webhookRoutes(deps: ReadyDeps): FastifyPluginAsync {
           tags,
           security,
           summary: 'Get a webhook endpoint',
+          description:
+            'Its `url`, `event_types`, `status` and delivery health (`disabled_reason`, `failing_since`, `last_success_at`), and whether a previous secret still signs (`previous_secret_expires_at`); never the secret itself, which only creation and rotation answer. Any role (viewer and up). 404 `webhook_endpoint_not_found` for an id not of this shop.',
           params: EndpointParams,
           response: { 200: EndpointView, ...errorResponses },
         },
