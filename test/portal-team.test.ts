@@ -394,6 +394,14 @@ describe('the shop: name, default language, time zone', () => {
     assertError(await patch({ timezone: 'Mars/Olympus' }), 400, 'validation_failed');
     assertError(await patch({}), 400, 'validation_failed');
     assertError(await patch({ name: 'x' }, shop.auth.editor), 403, 'forbidden');
+    // A blank name is refused (it was stored as ""), and nothing else of that request is applied.
+    const blank = await patch({ name: '   ', timezone: 'UTC' });
+    assertError(blank, 400, 'validation_failed');
+    assert.equal(blank.json().error.errors[0].path, '/name');
+    // A time zone typed in another case is stored as IANA spells it (the portal and reports compare names).
+    const tz = await patch({ timezone: ' europe/berlin ' });
+    assert.equal(tz.statusCode, 200, tz.body);
+    assert.deepEqual({ tz: tz.json().timezone, n: tz.json().name }, { tz: 'Europe/Berlin', n: 'Neuer Name' });
     // The customer page's default language follows.
     const page = await ctx.app.inject({ method: 'GET', url: `/resolve/${shop.slug}` });
     assert.match(page.body, /"default_language":"de"/);

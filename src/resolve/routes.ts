@@ -392,6 +392,7 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
       },
       async (req, reply) => {
         const { shop, session } = await context(req);
+        validated(req);
         if (!session) {
           reply.header('resolve-preview', 'true');
           return { data: [] };

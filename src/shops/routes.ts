@@ -32,12 +32,12 @@ const view = (s: Shop) => ({
   created_at: s.createdAt.toISOString(),
 });
 
-function validTimeZone(tz: string): boolean {
+/** The IANA time zone as the runtime spells it ("europe/berlin" → "Europe/Berlin"); null when unknown. */
+function canonicalTimeZone(tz: string): string | null {
   try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
+    return new Intl.DateTimeFormat('en', { timeZone: tz.trim() }).resolvedOptions().timeZone;
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -71,7 +71,7 @@ export function shopRoutes(deps: ReadyDeps): FastifyPluginAsync {
           security: merchantSecurity,
           summary: 'Rename the shop, or change its default language or time zone',
           description:
-            'Send only what changes (at least one field); the slug never changes. `name` is trimmed; `timezone` must be an IANA time zone (400 `validation_failed` at `/timezone`). Needs the admin role (403 `forbidden`).',
+            'Send only what changes (at least one field); the slug never changes. `name` is trimmed and must not be blank (400 `validation_failed` at `/name`); `timezone` must be an IANA time zone (400 `validation_failed` at `/timezone`) and is stored as the IANA database spells it (`europe/berlin` → `Europe/Berlin`). Needs the admin role (403 `forbidden`).',
           params: Slug,
           body: Type.Object(
             {
@@ -86,16 +86,22 @@ export function shopRoutes(deps: ReadyDeps): FastifyPluginAsync {
       },
       async (req) => {
         const body = req.body as { name?: string; default_language?: string; timezone?: string };
-        if (body.timezone !== undefined && !validTimeZone(body.timezone))
+        const name = body.name?.trim();
+        if (name === '')
+          throw new AppError('validation_failed', 'The shop needs a name.', [
+            { path: '/name', message: 'must not be blank' },
+          ]);
+        const timezone = body.timezone === undefined ? undefined : canonicalTimeZone(body.timezone);
+        if (timezone === null)
           throw new AppError('validation_failed', 'Unknown time zone.', [
             { path: '/timezone', message: 'not an IANA time zone' },
           ]);
         const [row] = await db
           .update(shops)
           .set({
-            ...(body.name !== undefined ? { name: body.name.trim() } : {}),
+            ...(name !== undefined ? { name } : {}),
             ...(body.default_language !== undefined ? { defaultLanguage: body.default_language } : {}),
-            ...(body.timezone !== undefined ? { timezone: body.timezone } : {}),
+            ...(timezone !== undefined ? { timezone } : {}),
             updatedAt: new Date(),
           })
           .where(eq(shops.id, req.shop.id))

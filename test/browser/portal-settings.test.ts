@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'drizzle-orm';
 import type { Browser, Page } from 'playwright-core';
 import { createUser } from '../../src/shops/users.js';
 import {
@@ -368,6 +369,22 @@ describe('portal analytics and settings in Chromium', { skip: !run }, () => {
     await member.getByRole('button', { name: 'Remove new.agent@demo.test' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Remove' }).click();
     await member.waitFor({ state: 'detached' });
+
+    // An invitation nobody accepted in time stays listed (so it can be revoked or sent again), marked expired.
+    await page.getByLabel('Email').fill('late.agent@demo.test');
+    await page.getByRole('button', { name: 'Create invitation' }).click();
+    const late = page.getByTestId('invite-row').filter({ hasText: 'late.agent@demo.test' });
+    await late.waitFor();
+    assert.equal(await late.getByTestId('invite-expired').count(), 0, 'a new invitation is not expired');
+    await server.ctx.db.execute(
+      sql`update invites set expires_at = now() - interval '1 minute' where email = 'late.agent@demo.test'`,
+    );
+    await page.reload();
+    await late.getByTestId('invite-expired').waitFor();
+    assert.match(await late.innerText(), /expired/i);
+    await late.getByRole('button', { name: 'Revoke invitation for late.agent@demo.test' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Revoke invitation' }).click();
+    await late.waitFor({ state: 'detached' });
     await context.close();
   });
 

@@ -1,7 +1,7 @@
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import type { Shop } from '../../App';
 import { type ApiError, api, type Me } from '../../api';
-import { ErrorBox, Loading, Notice } from '../../ui/common';
+import { Badge, ErrorBox, Loading, Notice } from '../../ui/common';
 import { date, dateTime } from '../../ui/format';
 import { AdminOnly, ConfirmButton, SecretOnce } from './ui';
 
@@ -192,7 +192,15 @@ export function TeamTab({ shop, me }: { shop: Shop; me: Me }) {
                   <th scope="row">{i.email}</th>
                   <td>{i.role}</td>
                   <td>{dateTime(i.created_at)}</td>
-                  <td>{dateTime(i.expires_at)}</td>
+                  <td>
+                    {new Date(i.expires_at).getTime() <= Date.now() ? (
+                      <span data-testid="invite-expired">
+                        <Badge value="expired" kind="pending" /> {dateTime(i.expires_at)}
+                      </span>
+                    ) : (
+                      dateTime(i.expires_at)
+                    )}
+                  </td>
                   <td className="actions">
                     <ConfirmButton
                       title={`Revoke the invitation for ${i.email}?`}
