@@ -13,6 +13,7 @@ import type { AppDeps, ReadyDeps } from './http/context.js';
 import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH } from './http/framework-errors.js';
 import { beginIdempotent, finishIdempotent, requestHash } from './http/idempotency.js';
 import { lazyCompilers } from './http/lazy-compile.js';
+import { documentErrorResponses } from './http/openapi-errors.js';
 import { documentRateLimits } from './http/openapi-rate-limit.js';
 import { ErrorResponse } from './http/schema-helpers.js';
 import { addSharedSchema, fieldErrors, unstorableTextPath, validatorCompiler } from './http/validation.js';
@@ -178,7 +179,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     addSharedSchema(schema);
   }
 
+  const errorDocs = documentErrorResponses();
   await app.register(swagger, {
+    transform: errorDocs.transform as never,
     openapi: {
       openapi: '3.1.0',
       info: {
@@ -206,7 +209,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     transformObject: (doc) => {
       const { openapi, info, ...rest } = (doc as { openapiObject: Record<string, unknown> }).openapiObject;
       const servers = [{ url: deps.config.publicUrl }];
-      return documentRateLimits({ openapi, info, servers, ...rest }, deps.config.apiRateLimit) as never;
+      return errorDocs.describe(
+        documentRateLimits({ openapi, info, servers, ...rest }, deps.config.apiRateLimit),
+      ) as never;
     },
   });
   // The API reference is where integrators paste keys ("Authorize"): a strict CSP (the plugin's, with hashes of

@@ -147,6 +147,53 @@ test('/v1/openapi.json gives every operation a summary and a description', async
   assert.deepEqual(offenders, [], `operations without a summary or description:\n${offenders.join('\n')}`);
 });
 
+test('/v1/openapi.json words every error answer, and its 403s follow the routes’ roles and the portal’s CSRF check', async () => {
+  const doc = (await ctx.app.inject({ url: '/v1/openapi.json' })).json();
+  type Op = { responses: Record<string, { description: string }> };
+  const paths = doc.paths as Record<string, Record<string, Op>>;
+  const vague: string[] = [];
+  for (const [p, item] of Object.entries(paths))
+    for (const [m, op] of Object.entries(item))
+      for (const [status, r] of Object.entries(op.responses))
+        if (/^[45]/.test(status) && (!r.description || r.description === 'Default Response'))
+          vague.push(`${m.toUpperCase()} ${p} ${status}`);
+  assert.deepEqual(vague, [], `error answers without a description:\n${vague.join('\n')}`);
+
+  const forbidden = (m: string, p: string) => paths[p]?.[m]?.responses['403']?.description ?? null;
+  assert.match(
+    forbidden('patch', '/v1/shops/{slug}/settings/resolve') ?? '',
+    /role below admin.*csrf_failed/,
+  );
+  assert.match(forbidden('post', '/v1/shops/{slug}/claims') ?? '', /role below editor.*csrf_failed/);
+  assert.match(forbidden('get', '/v1/shops/{slug}/api-keys') ?? '', /role below admin/);
+  assert.doesNotMatch(
+    forbidden('get', '/v1/shops/{slug}/api-keys') ?? '',
+    /csrf/,
+    'a read needs no CSRF token',
+  );
+  assert.equal(
+    forbidden('get', '/v1/shops/{slug}/claims'),
+    null,
+    'any role reads claims: no 403 to document',
+  );
+  assert.match(paths['/v1/resolve/{slug}/sessions'].post.responses['401'].description, /token_invalid/);
+  assert.match(paths['/v1/shops/{slug}/claims'].get.responses['401'].description, /`unauthorized`/);
+
+  // What the document says is what the API does.
+  const asViewer = (method: 'PATCH' | 'POST' | 'GET', url: string, payload?: object) =>
+    ctx.app.inject({ method, url, headers: shop.auth.viewer, payload });
+  for (const [method, url, payload] of [
+    ['PATCH', `/v1/shops/${shop.slug}/settings/resolve`, { stuck_after_days: 6 }],
+    ['GET', `/v1/shops/${shop.slug}/api-keys`, undefined],
+  ] as const) {
+    const res = await asViewer(method, url, payload);
+    assert.equal(res.statusCode, 403, `${method} ${url}: ${res.body}`);
+    assert.equal(res.json().error.key, 'forbidden');
+  }
+  assert.equal(forbidden('get', '/v1/shops/{slug}'), null);
+  assert.equal((await asViewer('GET', `/v1/shops/${shop.slug}`)).statusCode, 200, 'any role reads the shop');
+});
+
 test('/docs serves the API reference page and its assets', async () => {
   let res = await ctx.app.inject({ url: '/docs' });
   for (let hops = 0; res.statusCode >= 300 && res.statusCode < 400 && hops < 5; hops++) {
