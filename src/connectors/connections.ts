@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import { shopConnections, shops } from '../db/schema.js';
@@ -99,12 +99,20 @@ export async function deleteConnection(db: Db, shopId: string): Promise<void> {
   });
 }
 
+/**
+ * Sets the patch's top-level keys of `sync` and leaves the others as they are stored. A connection's jobs run
+ * side by side (backfill, reconcile, webhooks), each with the row it read when it started: writing back the
+ * whole object from that copy would put back what another job changed since (a finished backfill would show
+ * `running` again after a webhook). `row.sync` becomes the stored state.
+ */
 export async function updateSync(db: Db, row: ConnectionRow, patch: Partial<SyncState>): Promise<SyncState> {
-  const sync = { ...(row.sync as SyncState), ...patch };
-  await db
+  const [stored] = await db
     .update(shopConnections)
-    .set({ sync, updatedAt: new Date() })
-    .where(and(eq(shopConnections.id, row.id), eq(shopConnections.shopId, row.shopId)));
+    .set({ sync: sql`${shopConnections.sync} || ${JSON.stringify(patch)}::jsonb`, updatedAt: new Date() })
+    .where(and(eq(shopConnections.id, row.id), eq(shopConnections.shopId, row.shopId)))
+    .returning({ sync: shopConnections.sync });
+  // A deleted connection: nothing stored, the caller's copy is patched as before.
+  const sync = (stored?.sync as SyncState | undefined) ?? { ...(row.sync as SyncState), ...patch };
   row.sync = sync;
   return sync;
 }

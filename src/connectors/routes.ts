@@ -324,13 +324,18 @@ export function connectionRoutes(deps: ReadyDeps): FastifyPluginAsync {
           security,
           summary: 'Import the orders of the last N days again (progress in `sync.backfill`)',
           description:
-            'Restarts `sync.backfill` (status `running`, counters at zero) for orders created in the last `days` days and queues the import job; orders already in Resolve are updated, not duplicated. Answers 202 with the connection; follow the progress in GET …/connection. Needs the admin role (403 `forbidden`). 404 `connection_not_found` when the shop has none.',
+            'Restarts `sync.backfill` (status `running`, counters at zero) for orders created in the last `days` days and queues the import job; orders already in Resolve are updated, not duplicated. Answers 202 with the connection; follow the progress in GET …/connection. One backfill at a time: while one is in progress (its import job is running, queued for its next pages or waiting to retry) the request answers 409 `backfill_running`, whose message gives the running backfill’s progress, and nothing changes; start the new one once `sync.backfill.status` is `done` or `failed`. Needs the admin role (403 `forbidden`). 404 `connection_not_found` when the shop has none.',
           params: Slug,
           body: Type.Object(
             { days: Type.Integer({ minimum: 1, maximum: 3650 }) },
             { additionalProperties: false },
           ),
-          response: { 202: ConnectionView, ...errorResponses, 403: Type.Ref('Error') },
+          response: {
+            202: ConnectionView,
+            ...errorResponses,
+            403: Type.Ref('Error'),
+            409: Type.Ref('Error'),
+          },
         },
       },
       async (req, reply) => {

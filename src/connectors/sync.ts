@@ -1,8 +1,9 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { platformEvents } from '../db/schema.js';
-import { enqueue, RetryLater } from '../jobs/queue.js';
+import { enqueue, enqueueUnique, RetryLater } from '../jobs/queue.js';
 import type { JobHandler } from '../jobs/worker.js';
+import { AppError } from '../lib/errors.js';
 import {
   type ConnectionRow,
   clientFor,
@@ -24,9 +25,27 @@ const RECONCILE_OVERLAP_MS = 5 * 60_000;
 const backfillKey = (id: string) => `connector.backfill:${id}`;
 const reconcileKey = (id: string) => `connector.reconcile:${id}`;
 
-/** Starts (or restarts) the backfill of orders created since `since`. */
+/**
+ * Starts the backfill of orders created since `since`, or answers 409 `backfill_running` while one is in
+ * progress. A backfill is in progress while its job is live (running, queued for its next pages, or waiting to
+ * retry): that job holds the backfill's unique key and owns `sync.backfill` until it ends. A restart could not
+ * take effect then (the running job would write its own progress over it, page by page), so it is refused and
+ * nothing changes. The key is taken first, in the transaction that writes the progress: the unique index
+ * decides between requests racing in any number of processes. A progress left at `running` with no live job
+ * (its job given up) does not block a new start.
+ */
 export async function startBackfill(db: Db, row: ConnectionRow, since: Date, now = new Date()) {
   await db.transaction(async (tx) => {
+    const job = await enqueueUnique(
+      tx,
+      'connector.backfill',
+      { connectionId: row.id },
+      { shopId: row.shopId, uniqueKey: backfillKey(row.id) },
+    );
+    if (!job) {
+      const current = (await findConnectionUnscoped(tx, row.id))?.sync as SyncState | undefined;
+      throw new AppError('backfill_running', backfillRunningMessage(current?.backfill));
+    }
     await updateSync(tx, row, {
       backfill: {
         status: 'running',
@@ -39,13 +58,18 @@ export async function startBackfill(db: Db, row: ConnectionRow, since: Date, now
         error: null,
       },
     });
-    await enqueue(
-      tx,
-      'connector.backfill',
-      { connectionId: row.id },
-      { shopId: row.shopId, uniqueKey: backfillKey(row.id) },
-    );
   });
+}
+
+function backfillRunningMessage(b: SyncState['backfill']): string {
+  if (b?.status !== 'running')
+    return 'The previous backfill is still finishing; start the new one in a moment.';
+  const n = (count: number) => `${count} order${count === 1 ? '' : 's'}`;
+  return (
+    `A backfill is already running: ${n(b.imported)} imported so far${b.failed ? `, ${n(b.failed)} failed` : ''} ` +
+    `(orders created since ${b.since.slice(0, 10)}, started ${b.started_at}). ` +
+    'Its progress is in sync.backfill of GET …/connection; start another once it is done.'
+  );
 }
 
 export async function scheduleReconcile(

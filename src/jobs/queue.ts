@@ -11,17 +11,14 @@ export interface EnqueueOptions {
   uniqueKey?: string;
 }
 
-/**
- * Writes the job in the caller's transaction: it exists only if the change it belongs to commits.
- * Returns the job's id, or with a taken `uniqueKey` the id of the live job that holds it.
- */
-export async function enqueue(
+/** Inserts the job; false when its `uniqueKey` is held by a live job (nothing is written then). */
+async function insertJob(
   tx: Db,
+  id: string,
   type: string,
   payload: unknown,
-  opts: EnqueueOptions = {},
-): Promise<string> {
-  const id = newId('job');
+  opts: EnqueueOptions,
+): Promise<boolean> {
   const inserted = await tx
     .insert(jobs)
     .values({
@@ -35,9 +32,38 @@ export async function enqueue(
     })
     .onConflictDoNothing()
     .returning({ id: jobs.id });
-  if (inserted.length || !opts.uniqueKey) return id;
+  return inserted.length > 0;
+}
+
+/**
+ * Writes the job in the caller's transaction: it exists only if the change it belongs to commits.
+ * Returns the job's id, or with a taken `uniqueKey` the id of the live job that holds it.
+ */
+export async function enqueue(
+  tx: Db,
+  type: string,
+  payload: unknown,
+  opts: EnqueueOptions = {},
+): Promise<string> {
+  const id = newId('job');
+  if ((await insertJob(tx, id, type, payload, opts)) || !opts.uniqueKey) return id;
   const live = await tx.select({ id: jobs.id }).from(jobs).where(eq(jobs.uniqueKey, opts.uniqueKey));
   return live[0]?.id ?? id;
+}
+
+/**
+ * `enqueue` for a caller that must know whether it took the key: the new job's id, or null when a live job
+ * (queued, running or waiting to retry) holds `uniqueKey`. The unique index decides, so two callers racing in
+ * different processes cannot both win (the second insert waits for the first's transaction, then conflicts).
+ */
+export async function enqueueUnique(
+  tx: Db,
+  type: string,
+  payload: unknown,
+  opts: EnqueueOptions & { uniqueKey: string },
+): Promise<string | null> {
+  const id = newId('job');
+  return (await insertJob(tx, id, type, payload, opts)) ? id : null;
 }
 
 export interface ClaimedJob {

@@ -23,6 +23,7 @@ export const ERROR_STATUS = {
   last_admin: 409,
   connection_not_found: 404,
   connection_failed: 422,
+  backfill_running: 409,
   platform_unknown: 422,
   webhook_signature_invalid: 401,
   action_unsupported: 422,

@@ -73,6 +73,12 @@ describe('portal: connecting the shop platform', { skip: !run }, () => {
     await page.getByRole('button', { name: 'Test and connect' }).click();
     await page.getByTestId('connection').waitFor();
     assert.equal(await page.getByText(sim.consumerSecret).count(), 0, 'the secret is never shown');
+    // Import again while the first import is still queued: refused, and said so (not a silent no-op).
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await page
+      .getByRole('alert')
+      .getByText(/A backfill is already running/)
+      .waitFor();
     // The worker imports the orders; the status follows.
     await drainJobs(server.ctx.db, jobHandlers(server.ctx.deps), ['connector.backfill']);
     await page.getByRole('button', { name: 'Refresh status' }).click();

@@ -77,7 +77,16 @@ export function ConnectionTab({ shop }: { shop: Shop }) {
           platform={platforms.find((p) => p.id === conn.platform)}
           test={test}
           onTest={async () => setTest(await api<TestResult>('POST', `${base}/test`))}
-          onBackfill={async (days) => setConn(await api<Connection>('POST', `${base}/backfill`, { days }))}
+          onBackfill={async (days) => {
+            setError(null);
+            try {
+              setConn(await api<Connection>('POST', `${base}/backfill`, { days }));
+            } catch (err) {
+              // 409 backfill_running: the message gives the running import's progress; the status shows it too.
+              if (err instanceof ApiError && err.key === 'backfill_running') await load();
+              setError(err as ApiError);
+            }
+          }}
           onDisconnect={async () => {
             await api('DELETE', base);
             setTest(null);
