@@ -367,6 +367,16 @@ describe('get', () => {
     assertError(await api.get('gid://shopify/Order/5124'), 404, 'order_not_found');
     assertError(await api.get(doc.order_number), 404, 'order_not_found');
   });
+
+  test('an id that is both one order’s Resolve id and another’s external_id finds the first', async () => {
+    const { api } = await freshShop();
+    const a = (await api.put(orderDoc({ order_number: 'ALIAS-A' }))).json();
+    const b = (await api.put(orderDoc({ order_number: 'ALIAS-B', external_id: a.id }))).json();
+    assert.notEqual(b.id, a.id);
+    // Both rows match a.id; which one the database meets first is up to its plan, so the lookup orders by it.
+    for (let i = 0; i < 3; i++) assert.equal((await api.get(a.id)).json().id, a.id, 'the Resolve id wins');
+    assert.equal((await api.get(b.id)).json().id, b.id);
+  });
 });
 
 describe('bulk', () => {

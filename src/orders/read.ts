@@ -198,16 +198,21 @@ function shapeOrderViews(rows: OrderRow[], children: Children, opts: ReadOptions
 
 export type OrderView = ReturnType<typeof shapeOrderViews>[number];
 
-/** Finds one order by Resolve id or the platform's external_id, within the shop. */
+/**
+ * Finds one order by Resolve id or the platform's external_id, within the shop. When both match (one order's
+ * external_id is another order's Resolve id), the Resolve id wins: it is the one Resolve handed out.
+ */
 export async function findOrderRow(db: Db, shopId: string, idOrExternal: string): Promise<OrderRow> {
-  const cond = idOrExternal.startsWith('ord_')
+  const byId = idOrExternal.startsWith('ord_');
+  const cond = byId
     ? sql`(${orders.id} = ${idOrExternal} or ${orders.externalId} = ${idOrExternal})`
     : eq(orders.externalId, idOrExternal);
   const [row] = await db
     .select()
     .from(orders)
     .where(and(eq(orders.shopId, shopId), cond))
-    .limit(2);
+    .orderBy(byId ? sql`${orders.id} = ${idOrExternal} desc` : orders.id)
+    .limit(1);
   if (!row) throw new AppError('order_not_found', 'No such order.');
   return row;
 }
