@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
-import type { PlatformClient } from '../src/connectors/platform.js';
+import { type PlatformClient, PlatformError } from '../src/connectors/platform.js';
 import { registerPlatform } from '../src/connectors/platforms.js';
 import { query } from '../src/db/client.js';
 import { jobHandlers } from '../src/jobs/catalog.js';
@@ -174,6 +174,28 @@ describe('connector backfill: a second start while one runs', () => {
     assert.equal(b.status, 'done');
     assert.equal(b.imported, 210);
     sameDay(b.since, 365);
+  });
+
+  test('a backfill whose platform stays down past the last retry says failed, not running forever', async () => {
+    assert.equal((await api('POST', '/connection/backfill', { days: 10 })).statusCode, 202);
+    const started = await backfill();
+    // The last attempt: the job is allowed one, and the platform is down for it.
+    await ctx.db.execute(
+      sql`update jobs set max_attempts = 1 where shop_id = ${shop.shop.id} and type = 'connector.backfill'
+           and unique_key is not null`,
+    );
+    fake.failures.push(new PlatformError('unavailable', 'The platform answered 503.'));
+    const { failed } = await drain();
+    assert.equal(failed.length, 1, failed.join('\n'));
+    const b = await backfill();
+    assert.equal(b.status, 'failed');
+    assert.match(b.error, /Gave up after 1 attempt: .*503/);
+    assert.equal(b.started_at, started.started_at, 'the same backfill, its counters kept');
+    assert.deepEqual(await liveJobs(), []);
+    // And a new one starts, and finishes.
+    assert.equal((await api('POST', '/connection/backfill', { days: 10 })).statusCode, 202);
+    assert.deepEqual((await drain()).failed, []);
+    assert.equal((await backfill()).status, 'done');
   });
 
   test('a webhook processed while the backfill runs does not put back the progress it read before', async () => {

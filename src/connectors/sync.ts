@@ -128,50 +128,72 @@ export function connectorJobHandlers(
   master: () => Promise<Buffer>,
   deps: (log: PlatformDeps['log']) => PlatformDeps,
 ): Record<string, JobHandler> {
-  return {
-    'connector.backfill': async (job, { db, log }) => {
-      const row = await findConnectionUnscoped(db, (job.payload as { connectionId: string }).connectionId);
-      const state = (row?.sync as SyncState | undefined)?.backfill;
-      if (!row || state?.status !== 'running') return;
-      const client = await clientFor(await master(), row, deps(log));
-      try {
-        for (let i = 0; i < PAGES_PER_RUN; i++) {
-          const page = await client.listOrders({
-            createdSince: new Date(state.since),
-            cursor: state.cursor,
-            pageSize: PAGE_SIZE,
-          });
-          const r = await importOrders(db, row.shopId, page.orders);
-          const now = new Date();
-          state.cursor = page.nextCursor;
-          state.imported += r.created + r.updated + r.unchanged;
-          state.failed += r.failed.length;
-          if (!page.nextCursor) {
-            state.status = 'done';
-            state.finished_at = now.toISOString();
-          }
-          const sync = row.sync as SyncState;
-          await updateSync(db, row, {
-            backfill: state,
-            last_errors: recordErrors(sync, r, now),
-            // Changes made while the backfill ran are reconcile's to catch.
-            ...(state.status === 'done' && !sync.reconciled_until
-              ? { reconciled_until: state.started_at }
-              : {}),
-          });
-          if (state.status === 'done') {
-            await markConnection(db, row, 'active', null);
-            return;
-          }
+  const backfill: JobHandler = async (job, { db, log }) => {
+    const row = await findConnectionUnscoped(db, (job.payload as { connectionId: string }).connectionId);
+    const state = (row?.sync as SyncState | undefined)?.backfill;
+    if (!row || state?.status !== 'running') return;
+    const client = await clientFor(await master(), row, deps(log));
+    try {
+      for (let i = 0; i < PAGES_PER_RUN; i++) {
+        const page = await client.listOrders({
+          createdSince: new Date(state.since),
+          cursor: state.cursor,
+          pageSize: PAGE_SIZE,
+        });
+        const r = await importOrders(db, row.shopId, page.orders);
+        const now = new Date();
+        state.cursor = page.nextCursor;
+        state.imported += r.created + r.updated + r.unchanged;
+        state.failed += r.failed.length;
+        if (!page.nextCursor) {
+          state.status = 'done';
+          state.finished_at = now.toISOString();
         }
-        await requeue(db, job.id, 'connector.backfill', row, backfillKey(row.id));
-      } catch (err) {
-        if ((await onPlatformError(db, row, err)) === 'stop')
-          await updateSync(db, row, {
-            backfill: { ...state, status: 'failed', error: (err as Error).message },
-          });
+        const sync = row.sync as SyncState;
+        await updateSync(db, row, {
+          backfill: state,
+          last_errors: recordErrors(sync, r, now),
+          // Changes made while the backfill ran are reconcile's to catch.
+          ...(state.status === 'done' && !sync.reconciled_until
+            ? { reconciled_until: state.started_at }
+            : {}),
+        });
+        if (state.status === 'done') {
+          await markConnection(db, row, 'active', null);
+          return;
+        }
       }
-    },
+      await requeue(db, job.id, 'connector.backfill', row, backfillKey(row.id));
+    } catch (err) {
+      if ((await onPlatformError(db, row, err)) === 'stop')
+        await updateSync(db, row, {
+          backfill: { ...state, status: 'failed', error: (err as Error).message },
+        });
+    }
+  };
+  // Its last attempt failed (an outage that outlasted the retries): the progress says so instead of `running`
+  // forever. Only the backfill this job was importing: a newer one (started once the key was free) has another
+  // `started_at`, and the update's condition is checked again on the row as a concurrent start leaves it.
+  backfill.giveUp = async (job, error, { db }) => {
+    const id = (job.payload as { connectionId: string }).connectionId;
+    const row = await findConnectionUnscoped(db, id);
+    const state = (row?.sync as SyncState | undefined)?.backfill;
+    if (!row || state?.status !== 'running') return;
+    const failed = {
+      status: 'failed',
+      error: `Gave up after ${job.attempts} attempt${job.attempts === 1 ? '' : 's'}: ${error}`.slice(0, 500),
+    };
+    await db.execute(sql`
+      update shop_connections
+         set sync = jsonb_set(sync, '{backfill}', (sync -> 'backfill') || ${JSON.stringify(failed)}::jsonb),
+             updated_at = now()
+       where id = ${row.id} and shop_id = ${row.shopId}
+         and sync -> 'backfill' ->> 'status' = 'running'
+         and sync -> 'backfill' ->> 'started_at' = ${state.started_at}`);
+  };
+
+  return {
+    'connector.backfill': backfill,
 
     'connector.reconcile': async (job, { db, log }) => {
       const row = await findConnectionUnscoped(db, (job.payload as { connectionId: string }).connectionId);
