@@ -1,14 +1,16 @@
 import type { Flow } from './types';
 
-const FLOWS: Flow[] = [
-  'defective',
-  'not_received',
-  'missing_item',
-  'wrong_item',
-  'return',
-  'dissatisfied',
-  'support',
-];
+/** Every flow, once: a Record over the server's Flow type, so tsc fails if the server adds or drops one. */
+const EVERY_FLOW: Record<Flow, true> = {
+  defective: true,
+  not_received: true,
+  missing_item: true,
+  wrong_item: true,
+  return: true,
+  dissatisfied: true,
+  support: true,
+};
+const FLOWS = Object.keys(EVERY_FLOW) as Flow[];
 
 /** A link's `flowType`, as snake_case, camelCase or kebab-case (SPEC §3); null when it names no flow. */
 export function parseFlow(v: string | null): Flow | null {
