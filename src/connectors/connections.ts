@@ -14,7 +14,8 @@ export type ConnectionRow = typeof shopConnections.$inferSelect;
 /** Sync progress kept on the connection (shown to the merchant; resumed after a restart). */
 export interface SyncState {
   backfill?: {
-    status: 'running' | 'done' | 'failed';
+    /** `cancelled`: stopped by the merchant (POST …/connection/backfill/cancel); its counters say how far it got. */
+    status: 'running' | 'done' | 'failed' | 'cancelled';
     since: string;
     cursor: string | null;
     imported: number;

@@ -24,7 +24,7 @@ import {
   SettingError,
 } from './platform.js';
 import { PLATFORM_IDS, platformConnector } from './platforms.js';
-import { scheduleReconcile, startBackfill } from './sync.js';
+import { cancelBackfill, scheduleReconcile, startBackfill } from './sync.js';
 
 const tags = ['Shop connection'];
 const security = merchantSecurity;
@@ -324,7 +324,7 @@ export function connectionRoutes(deps: ReadyDeps): FastifyPluginAsync {
           security,
           summary: 'Import the orders of the last N days again (progress in `sync.backfill`)',
           description:
-            'Restarts `sync.backfill` (status `running`, counters at zero) for orders created in the last `days` days and queues the import job; orders already in Resolve are updated, not duplicated. Answers 202 with the connection; follow the progress in GET …/connection. One backfill at a time: while one is in progress (its import job is running, queued for its next pages or waiting to retry) the request answers 409 `backfill_running`, whose message gives the running backfill’s progress, and nothing changes; start the new one once `sync.backfill.status` is `done` or `failed`. Needs the admin role (403 `forbidden`). 404 `connection_not_found` when the shop has none.',
+            'Restarts `sync.backfill` (status `running`, counters at zero) for orders created in the last `days` days and queues the import job; orders already in Resolve are updated, not duplicated. Answers 202 with the connection; follow the progress in GET …/connection. One backfill at a time: while one is in progress (its import job is running, queued for its next pages or waiting to retry) the request answers 409 `backfill_running`, whose message gives the running backfill’s progress, and nothing changes; start the new one once `sync.backfill.status` is `done`, `failed` or `cancelled` (POST …/connection/backfill/cancel stops a running one). Needs the admin role (403 `forbidden`). 404 `connection_not_found` when the shop has none.',
           params: Slug,
           body: Type.Object(
             { days: Type.Integer({ minimum: 1, maximum: 3650 }) },
@@ -343,6 +343,33 @@ export function connectionRoutes(deps: ReadyDeps): FastifyPluginAsync {
         await startBackfill(db, row, new Date(Date.now() - (req.body as { days: number }).days * 86_400_000));
         deps.nudgeWorker?.();
         reply.code(202);
+        const fresh = await require(req.shop.id);
+        return view(fresh, keysOf(fresh));
+      },
+    );
+
+    app.post(
+      '/v1/shops/:slug/connection/backfill/cancel',
+      {
+        config: { auth: 'admin' },
+        schema: {
+          tags,
+          security,
+          summary: 'Stop the running backfill (orders imported so far stay)',
+          description:
+            'Stops the backfill in progress: `sync.backfill.status` becomes `cancelled` with `finished_at` set, and its counters (`imported`, `failed`) and `cursor` stay as far as it got. Its queued import job is removed at once; a page being imported at that moment is the job’s last (its orders may still be stored, uncounted): the job stops there without writing over the cancel or queueing more. Answers 200 with the connection (as GET …/connection); a new backfill can be started right away. 409 `backfill_not_running` when no backfill is running (none started, or it is already `done`, `failed` or `cancelled`), and nothing changes. Needs the admin role (403 `forbidden`). 404 `connection_not_found` when the shop has none.',
+          params: Slug,
+          response: {
+            200: ConnectionView,
+            ...errorResponses,
+            403: Type.Ref('Error'),
+            409: Type.Ref('Error'),
+          },
+        },
+      },
+      async (req) => {
+        const row = await require(req.shop.id);
+        await cancelBackfill(db, row);
         const fresh = await require(req.shop.id);
         return view(fresh, keysOf(fresh));
       },

@@ -1,6 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
-import { platformEvents } from '../db/schema.js';
+import { type Db, query } from '../db/client.js';
+import { platformEvents, shopConnections } from '../db/schema.js';
 import { enqueue, enqueueUnique, RetryLater } from '../jobs/queue.js';
 import type { JobHandler } from '../jobs/worker.js';
 import { AppError } from '../lib/errors.js';
@@ -61,6 +61,45 @@ export async function startBackfill(db: Db, row: ConnectionRow, since: Date, now
   });
 }
 
+/**
+ * Stops the running backfill: `sync.backfill` becomes `cancelled` (finished_at set, counters and cursor kept), or
+ * 409 `backfill_not_running` and nothing changes. In one transaction with that change, every live job of the
+ * backfill is taken out of the queue (status `failed`, last_error `cancelled`, its unique key freed), whether
+ * queued for its next pages, waiting to retry, or running: a new backfill can start at once, and the worker
+ * neither completes nor retries a job taken out while it ran. A run in progress finds out at its next page: its
+ * progress write (and its hand-over to a successor job) changes nothing once the backfill it imports is no
+ * longer running, and it stops there (`progress()`). The connection row is changed first: a run handing its key
+ * to a successor holds that row's lock, so the successor is committed (and taken out here) or never created.
+ */
+export async function cancelBackfill(db: Db, row: ConnectionRow, now = new Date()) {
+  await db.transaction(async (tx) => {
+    const cancelled = { status: 'cancelled', finished_at: now.toISOString() };
+    const changed = await query<{ id: string }>(
+      tx,
+      sql`update shop_connections
+             set sync = jsonb_set(sync, '{backfill}', (sync -> 'backfill') || ${JSON.stringify(cancelled)}::jsonb),
+                 updated_at = now()
+           where id = ${row.id} and shop_id = ${row.shopId}
+             and sync -> 'backfill' ->> 'status' = 'running'
+         returning id`,
+    );
+    if (!changed.length) {
+      const current = (await findConnectionUnscoped(tx, row.id))?.sync as SyncState | undefined;
+      throw new AppError('backfill_not_running', backfillNotRunningMessage(current?.backfill));
+    }
+    await tx.execute(
+      sql`update jobs set status = 'failed', finished_at = now(), updated_at = now(), unique_key = null,
+            locked_by = null, locked_until = null, last_error = 'cancelled'
+          where unique_key = ${backfillKey(row.id)}`,
+    );
+  });
+}
+
+function backfillNotRunningMessage(b: SyncState['backfill']): string {
+  if (!b) return 'No backfill has been started for this connection.';
+  return `No backfill is running: the last one is ${b.status}${b.finished_at ? ` (${b.finished_at})` : ''}.`;
+}
+
 function backfillRunningMessage(b: SyncState['backfill']): string {
   if (b?.status !== 'running')
     return 'The previous backfill is still finishing; start the new one in a moment.';
@@ -85,6 +124,33 @@ export async function scheduleReconcile(
   );
 }
 
+/** `sync.backfill` is still the backfill begun at `startedAt`, and running (checked on the row an update meets). */
+const ownsBackfill = (startedAt: string) =>
+  sql`${shopConnections.sync} -> 'backfill' ->> 'status' = 'running'
+      and ${shopConnections.sync} -> 'backfill' ->> 'started_at' = ${startedAt}`;
+
+/**
+ * A backfill run's progress write: `patch` is stored only while the backfill begun at `startedAt` is running.
+ * False when it was cancelled (or given up, or replaced) meanwhile: nothing is written, and the run stops.
+ */
+async function progress(
+  db: Db,
+  row: ConnectionRow,
+  startedAt: string,
+  patch: Partial<SyncState>,
+): Promise<boolean> {
+  const [stored] = await db
+    .update(shopConnections)
+    .set({ sync: sql`${shopConnections.sync} || ${JSON.stringify(patch)}::jsonb`, updatedAt: new Date() })
+    .where(
+      and(eq(shopConnections.id, row.id), eq(shopConnections.shopId, row.shopId), ownsBackfill(startedAt)),
+    )
+    .returning({ sync: shopConnections.sync });
+  if (!stored) return false;
+  row.sync = stored.sync;
+  return true;
+}
+
 /** Hands a job's unique key to its successor (the maintenance job's pattern). */
 async function requeue(
   db: Db,
@@ -93,8 +159,24 @@ async function requeue(
   row: ConnectionRow,
   key: string,
   runAt = new Date(),
+  /** A backfill's: handed over only while that backfill still runs (the row is locked until commit). */
+  backfillStartedAt?: string,
 ) {
   await db.transaction(async (tx) => {
+    if (backfillStartedAt !== undefined) {
+      const own = await tx
+        .select({ id: shopConnections.id })
+        .from(shopConnections)
+        .where(
+          and(
+            eq(shopConnections.id, row.id),
+            eq(shopConnections.shopId, row.shopId),
+            ownsBackfill(backfillStartedAt),
+          ),
+        )
+        .for('update');
+      if (!own.length) return;
+    }
     await tx.execute(sql`update jobs set unique_key = null where id = ${jobId}`);
     await enqueue(tx, type, { connectionId: row.id }, { shopId: row.shopId, runAt, uniqueKey: key });
   });
@@ -150,7 +232,8 @@ export function connectorJobHandlers(
           state.finished_at = now.toISOString();
         }
         const sync = row.sync as SyncState;
-        await updateSync(db, row, {
+        // Cancelled meanwhile: nothing written over the cancel, no successor queued.
+        const own = await progress(db, row, state.started_at, {
           backfill: state,
           last_errors: recordErrors(sync, r, now),
           // Changes made while the backfill ran are reconcile's to catch.
@@ -158,15 +241,16 @@ export function connectorJobHandlers(
             ? { reconciled_until: state.started_at }
             : {}),
         });
+        if (!own) return;
         if (state.status === 'done') {
           await markConnection(db, row, 'active', null);
           return;
         }
       }
-      await requeue(db, job.id, 'connector.backfill', row, backfillKey(row.id));
+      await requeue(db, job.id, 'connector.backfill', row, backfillKey(row.id), new Date(), state.started_at);
     } catch (err) {
       if ((await onPlatformError(db, row, err)) === 'stop')
-        await updateSync(db, row, {
+        await progress(db, row, state.started_at, {
           backfill: { ...state, status: 'failed', error: (err as Error).message },
         });
     }

@@ -24,6 +24,7 @@ export const ERROR_STATUS = {
   connection_not_found: 404,
   connection_failed: 422,
   backfill_running: 409,
+  backfill_not_running: 409,
   platform_unknown: 422,
   webhook_signature_invalid: 401,
   action_unsupported: 422,

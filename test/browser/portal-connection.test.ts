@@ -47,7 +47,7 @@ describe('portal: connecting the shop platform', { skip: !run }, () => {
     await server?.close();
   });
 
-  test('an admin connects WooCommerce (refused keys first), sees the import, tests and disconnects', async () => {
+  test('an admin connects WooCommerce (refused keys first), sees the import, stops a second one, tests and disconnects', async () => {
     const vp = VIEWPORTS[1];
     const { context, page } = await newPage(browser, vp);
     const shot = shooter(page, 'portal-connection', vp);
@@ -86,6 +86,32 @@ describe('portal: connecting the shop platform', { skip: !run }, () => {
       .getByTestId('sync-status')
       .getByText(/done — 1 order\(s\) imported/)
       .waitFor();
+    // A new import started by mistake is stopped before its job runs: the status says so, and how far it got.
+    await page.getByLabel(/Import again, last/).fill('365');
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await page
+      .getByTestId('sync-status')
+      .getByText(/running — 0 order\(s\) imported/)
+      .waitFor();
+    await page.getByRole('button', { name: 'Stop import' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Stop import' }).click();
+    await page
+      .getByTestId('sync-status')
+      .getByText(/Import stopped: 0 order\(s\) imported .*stopped \d/)
+      .waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Stop import' }).count(), 0, 'nothing left to stop');
+    assert.equal(
+      (await drainJobs(server.ctx.db, jobHandlers(server.ctx.deps), ['connector.backfill'])).ran,
+      0,
+      'its job left the queue',
+    );
+    await page.getByRole('button', { name: 'Refresh status' }).click();
+    await page
+      .getByTestId('sync-status')
+      .getByText(/Import stopped/)
+      .waitFor();
+    assert.deepEqual(await seriousViolations(page), []);
+    await shot('import-stopped');
     await page.getByRole('button', { name: 'Test connection' }).click();
     await page
       .getByTestId('test-result')

@@ -22,7 +22,7 @@ interface Connection {
   webhook_url: string;
   sync: {
     backfill?: {
-      status: string;
+      status: 'running' | 'done' | 'failed' | 'cancelled';
       since: string;
       imported: number;
       failed: number;
@@ -84,6 +84,16 @@ export function ConnectionTab({ shop }: { shop: Shop }) {
             } catch (err) {
               // 409 backfill_running: the message gives the running import's progress; the status shows it too.
               if (err instanceof ApiError && err.key === 'backfill_running') await load();
+              setError(err as ApiError);
+            }
+          }}
+          onStopBackfill={async () => {
+            setError(null);
+            try {
+              setConn(await api<Connection>('POST', `${base}/backfill/cancel`));
+            } catch (err) {
+              // 409 backfill_not_running: it ended meanwhile; the status shows how.
+              if (err instanceof ApiError && err.key === 'backfill_not_running') await load();
               setError(err as ApiError);
             }
           }}
@@ -224,6 +234,7 @@ function ConnectedView({
   test,
   onTest,
   onBackfill,
+  onStopBackfill,
   onDisconnect,
   onRefresh,
 }: {
@@ -232,6 +243,7 @@ function ConnectedView({
   test: TestResult | null;
   onTest(): Promise<void>;
   onBackfill(days: number): Promise<void>;
+  onStopBackfill(): Promise<void>;
   onDisconnect(): Promise<void>;
   onRefresh(): Promise<void>;
 }) {
@@ -298,11 +310,7 @@ function ConnectedView({
         <h2 id="sync-title">Sync</h2>
         <dl className="facts" data-testid="sync-status">
           <dt>Import</dt>
-          <dd>
-            {b
-              ? `${b.status} — ${b.imported} order(s) imported${b.failed ? `, ${b.failed} failed` : ''} (since ${dateTime(b.since)})${b.error ? `: ${b.error}` : ''}`
-              : 'not started'}
-          </dd>
+          <dd>{b ? importStatus(b) : 'not started'}</dd>
           <dt>Checked for changes until</dt>
           <dd>{dateTime(conn.sync.reconciled_until)}</dd>
           <dt>Last webhook</dt>
@@ -340,8 +348,25 @@ function ConnectedView({
           <button className="button" type="submit">
             Import
           </button>
+          {b?.status === 'running' && (
+            <ConfirmButton
+              title="Stop the import?"
+              message={`Orders imported so far (${b.imported}) stay in Resolve; the rest of the range is not imported. You can start a new import afterwards.`}
+              confirmText="Stop import"
+              onConfirm={onStopBackfill}
+            >
+              Stop import
+            </ConfirmButton>
+          )}
         </form>
       </section>
     </>
   );
+}
+
+function importStatus(b: NonNullable<Connection['sync']['backfill']>): string {
+  const counts = `${b.imported} order(s) imported${b.failed ? `, ${b.failed} failed` : ''}`;
+  if (b.status === 'cancelled')
+    return `Import stopped: ${counts} (since ${dateTime(b.since)}), stopped ${dateTime(b.finished_at)}`;
+  return `${b.status} — ${counts} (since ${dateTime(b.since)})${b.error ? `: ${b.error}` : ''}`;
 }
