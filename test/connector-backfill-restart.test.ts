@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
+import pino from 'pino';
 import { type PlatformClient, PlatformError } from '../src/connectors/platform.js';
 import { registerPlatform } from '../src/connectors/platforms.js';
 import { query } from '../src/db/client.js';
 import { jobHandlers } from '../src/jobs/catalog.js';
+import type { ClaimedJob } from '../src/jobs/queue.js';
 import { createTestShop, startTestApp, type TestContext, type TestShop } from './support/app.js';
 import { FakePlatform } from './support/fake-platform.js';
 import { assertError, daysAgo } from './support/http.js';
@@ -194,6 +196,27 @@ describe('connector backfill: a second start while one runs', () => {
     assert.deepEqual(await liveJobs(), []);
     // And a new one starts, and finishes.
     assert.equal((await api('POST', '/connection/backfill', { days: 10 })).statusCode, 202);
+    assert.deepEqual((await drain()).failed, []);
+    assert.equal((await backfill()).status, 'done');
+  });
+
+  test('the give-up of a parked backfill job leaves alone a backfill started after it was parked', async () => {
+    assert.equal((await api('POST', '/connection/backfill', { days: 10 })).statusCode, 202);
+    const [parked] = await query<ClaimedJob>(
+      ctx.db,
+      sql`update jobs set status = 'failed', unique_key = null, finished_at = now()
+           where shop_id = ${shop.shop.id} and type = 'connector.backfill' and unique_key is not null
+           returning id, type, shop_id, payload, attempts, max_attempts`,
+    );
+    // Parking freed the key: the merchant starts a new backfill before the parked job's give-up hook runs.
+    assert.equal((await api('POST', '/connection/backfill', { days: 365 })).statusCode, 202);
+    const newer = await backfill();
+    const handler = jobHandlers(ctx.deps)['connector.backfill'];
+    await handler.giveUp!(parked, 'The platform answered 503.', {
+      db: ctx.db,
+      log: pino({ level: 'silent' }),
+    });
+    assert.deepEqual(await backfill(), newer, 'the newer backfill is untouched');
     assert.deepEqual((await drain()).failed, []);
     assert.equal((await backfill()).status, 'done');
   });

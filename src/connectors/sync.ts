@@ -256,24 +256,29 @@ export function connectorJobHandlers(
     }
   };
   // Its last attempt failed (an outage that outlasted the retries): the progress says so instead of `running`
-  // forever. Only the backfill this job was importing: a newer one (started once the key was free) has another
-  // `started_at`, and the update's condition is checked again on the row as a concurrent start leaves it.
+  // forever. Only the backfill this job was importing: parking the job freed the key, so a newer backfill may
+  // have started since. One that started before the progress was read holds the key with a live job (checked
+  // after the read); one that starts after it has another `started_at`, which the write's condition rechecks.
   backfill.giveUp = async (job, error, { db }) => {
     const id = (job.payload as { connectionId: string }).connectionId;
     const row = await findConnectionUnscoped(db, id);
     const state = (row?.sync as SyncState | undefined)?.backfill;
     if (!row || state?.status !== 'running') return;
-    const failed = {
-      status: 'failed',
-      error: `Gave up after ${job.attempts} attempt${job.attempts === 1 ? '' : 's'}: ${error}`.slice(0, 500),
-    };
-    await db.execute(sql`
-      update shop_connections
-         set sync = jsonb_set(sync, '{backfill}', (sync -> 'backfill') || ${JSON.stringify(failed)}::jsonb),
-             updated_at = now()
-       where id = ${row.id} and shop_id = ${row.shopId}
-         and sync -> 'backfill' ->> 'status' = 'running'
-         and sync -> 'backfill' ->> 'started_at' = ${state.started_at}`);
+    const [newer] = await query<{ id: string }>(
+      db,
+      sql`select id from jobs where unique_key = ${backfillKey(id)} and id <> ${job.id} limit 1`,
+    );
+    if (newer) return;
+    await progress(db, row, state.started_at, {
+      backfill: {
+        ...state,
+        status: 'failed',
+        error: `Gave up after ${job.attempts} attempt${job.attempts === 1 ? '' : 's'}: ${error}`.slice(
+          0,
+          500,
+        ),
+      },
+    });
   };
 
   return {
