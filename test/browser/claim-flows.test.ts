@@ -99,6 +99,13 @@ describe('customer page: claim flows on the demo orders', { skip: !run }, () => 
       assert.match(review, vp.name === 'phone' ? /1 × Ceramic mug/ : /2 × Organic cotton T-shirt/);
       assert.match(review, /Broken on arrival/);
       assert.match(review, /1 photo/);
+      // The photo itself, small, as it will be sent (decorative: the count is what screen readers hear).
+      const thumbs = page.getByTestId('review-thumbs').locator('img');
+      assert.equal(await thumbs.count(), 1);
+      await page.waitForFunction(() => {
+        const img = document.querySelector('[data-testid=review-thumbs] img') as HTMLImageElement | null;
+        return !!img && img.complete && img.naturalWidth > 0;
+      });
       assert.match(review, /Replacement/);
       assert.deepEqual(await seriousViolations(page), []);
       await shot('review');

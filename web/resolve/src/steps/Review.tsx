@@ -60,7 +60,27 @@ export function Review({
           )}
         {reason && row('review.reason', reason, 'reason')}
         {photos.length > 0 &&
-          row('review.photos', t('review.photo_count', { count: photos.length }), 'evidence')}
+          row(
+            'review.photos',
+            <>
+              {t('review.photo_count', { count: photos.length })}
+              {/* What was sent, at a glance; the count says it for screen readers. HEIC has no preview here. */}
+              <span className="review-thumbs" aria-hidden="true" data-testid="review-thumbs">
+                {photos.map((p) => (
+                  <img
+                    key={p.key}
+                    className="thumb"
+                    src={p.preview}
+                    alt=""
+                    onError={(e) => {
+                      e.currentTarget.hidden = true;
+                    }}
+                  />
+                ))}
+              </span>
+            </>,
+            'evidence',
+          )}
         {signed && row('review.signature', t('review.signed'), 'evidence')}
         {flow.steps.dropoff_permission &&
           draft.dropoff !== null &&
