@@ -200,18 +200,28 @@ export function resolveMerchantRoutes(deps: ReadyDeps): FastifyPluginAsync {
           response: { 200: Type.Ref('ResolveSettings'), ...errorResponses },
         },
       },
-      async (req) => {
-        const next = checkResolveSettings(deepMerge(resolveSettingsOf(req.shop), req.body));
-        const stored = deepMerge((req.shop.settings as { resolve?: object }).resolve ?? {}, req.body);
-        await db
-          .update(shops)
-          .set({
-            settings: sql`jsonb_set(${shops.settings}, '{resolve}', ${JSON.stringify(stored)}::jsonb, true)`,
-            updatedAt: new Date(),
-          })
-          .where(eq(shops.id, req.shop.id));
-        return next;
-      },
+      async (req) =>
+        // The patch merges into the settings as stored now, under the shop row's lock: two admins saving
+        // different sections at once both keep their change (a copy read with the request would put back
+        // what the other saved meanwhile).
+        db.transaction(async (tx) => {
+          const [row] = await tx
+            .select({ settings: shops.settings })
+            .from(shops)
+            .where(eq(shops.id, req.shop.id))
+            .for('update');
+          const shop = { ...req.shop, settings: row?.settings ?? req.shop.settings };
+          const next = checkResolveSettings(deepMerge(resolveSettingsOf(shop), req.body));
+          const stored = deepMerge((shop.settings as { resolve?: object }).resolve ?? {}, req.body);
+          await tx
+            .update(shops)
+            .set({
+              settings: sql`jsonb_set(${shops.settings}, '{resolve}', ${JSON.stringify(stored)}::jsonb, true)`,
+              updatedAt: new Date(),
+            })
+            .where(eq(shops.id, req.shop.id));
+          return next;
+        }),
     );
   };
 }
