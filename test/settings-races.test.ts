@@ -22,9 +22,18 @@ const patchSettings = (shop: TestShop, payload: object, gate?: string) =>
     payload,
   });
 
+const rotate = (shop: TestShop, payload: object, gate?: string) =>
+  ctx.app.inject({
+    method: 'POST',
+    url: `/v1/shops/${shop.slug}/settings/token-keys/rotate`,
+    headers: { ...shop.auth.admin, ...(gate ? { 'x-test-gate': gate } : {}) },
+    payload,
+  });
+
 const storedSettings = async (shop: TestShop) =>
   (await ctx.db.select({ s: shops.settings }).from(shops).where(eq(shops.id, shop.shop.id)))[0].s as {
     resolve?: Record<string, unknown>;
+    token_keys?: { current: string; retired: string[] };
   };
 
 describe('settings PATCH while another admin saves', () => {
@@ -67,5 +76,23 @@ describe('settings PATCH while another admin saves', () => {
     assert.deepEqual((stored.resolve as { flows: { return: { photos: object } } }).flows.return.photos, {
       min: 3,
     });
+  });
+});
+
+describe('token key rotation while another admin rotates', () => {
+  test('a rotation that retires old keys is not undone by a rotation that read the keys before it', async () => {
+    const shop = await createTestShop(ctx.db, 'tokrace');
+    const gate = ctx.gate('r');
+    const a = rotate(shop, {}, 'r');
+    await gate.reached;
+    const b = await rotate(shop, { retire_previous: true });
+    assert.equal(b.statusCode, 200, b.body);
+    assert.deepEqual(b.json(), { current: 'k2', retired: ['k1'] });
+    gate.release();
+    const ra = await a;
+    assert.equal(ra.statusCode, 200, ra.body);
+    // A rotates after B: a new key, and k1 stays retired.
+    assert.deepEqual(ra.json(), { current: 'k3', retired: ['k1'] });
+    assert.deepEqual((await storedSettings(shop)).token_keys, { current: 'k3', retired: ['k1'] });
   });
 });

@@ -175,7 +175,14 @@ export async function revokeOrderTokens(
 
 /** Starts signing with a new key id; with `retirePrevious`, links signed with older keys stop working. */
 export async function rotateTokenKey(tx: Db, shop: Shop, retirePrevious: boolean): Promise<TokenKeys> {
-  const keys = tokenKeysOf(shop);
+  // The keys as stored now, under the shop row's lock: a rotation computed from the request's copy would undo
+  // one made meanwhile (a key retired by it would work again).
+  const [row] = await tx
+    .select({ settings: shops.settings })
+    .from(shops)
+    .where(eq(shops.id, shop.id))
+    .for('update');
+  const keys = tokenKeysOf(row ? { ...shop, settings: row.settings } : shop);
   const n = Number(keys.current.replace(/^k/, '')) || 1;
   const next: TokenKeys = {
     current: `k${n + 1}`,
