@@ -25,6 +25,14 @@ export async function listMembers(db: Db, shopId: string) {
     .orderBy(users.email);
 }
 
+/**
+ * Serialises the shop's membership changes: the last-admin check counts the admins, and two demotions that each
+ * lock only their own membership would both count two and both go through, leaving the shop with no admin.
+ */
+async function lockShop(tx: Db, shopId: string) {
+  await tx.execute(sql`select id from shops where id = ${shopId} for update`);
+}
+
 /** The last admin of a shop cannot be demoted or removed: someone must be able to manage it. */
 async function assertNotLastAdmin(db: Db, shopId: string, userId: string) {
   const admins = await db
@@ -37,6 +45,7 @@ async function assertNotLastAdmin(db: Db, shopId: string, userId: string) {
 
 export async function changeMemberRole(db: Db, shopId: string, userId: string, role: UserRole) {
   return db.transaction(async (tx) => {
+    await lockShop(tx, shopId);
     const [m] = await tx
       .select()
       .from(memberships)
@@ -53,6 +62,7 @@ export async function changeMemberRole(db: Db, shopId: string, userId: string, r
 
 export async function removeMember(db: Db, shopId: string, userId: string) {
   await db.transaction(async (tx) => {
+    await lockShop(tx, shopId);
     const [m] = await tx
       .select()
       .from(memberships)
