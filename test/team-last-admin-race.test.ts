@@ -5,6 +5,7 @@ import { query } from '../src/db/client.js';
 import { createUser } from '../src/shops/users.js';
 import { createTestShop, startTestApp, type TestContext, type TestShop } from './support/app.js';
 import { DATABASE_URL } from './support/db.js';
+import { holdWritesTogether } from './support/hold-writes.js';
 import { assertError } from './support/http.js';
 
 // The last admin of a shop cannot be demoted or removed — also when two admins are demoted at the same moment.
@@ -38,54 +39,6 @@ describe('last admin under concurrent demotions', { skip: DATABASE_URL ? false :
     return { shop, ids };
   }
 
-  /**
-   * Runs both requests with each held just before it writes its membership (a trigger waits on an advisory lock
-   * the test holds) until both have read what they read or wait on each other; then lets them go.
-   */
-  async function together<T>(shopId: string, run: () => Promise<T>[]): Promise<T[]> {
-    const key = Number.parseInt(shopId.replace(/[^0-9a-f]/g, '').slice(-7) || '1', 16);
-    const fn = `test_hold_${shopId.replace(/[^a-z0-9]/gi, '_').toLowerCase()}`;
-    await ctx.db.execute(
-      sql.raw(`create function ${fn}() returns trigger language plpgsql as $$
-        begin perform pg_advisory_xact_lock_shared(${key}); return case when tg_op = 'DELETE' then old else new end; end $$`),
-    );
-    await ctx.db.execute(
-      sql.raw(`create trigger ${fn} before update or delete on memberships for each row
-        when (old.shop_id = '${shopId}') execute function ${fn}()`),
-    );
-    try {
-      let pending: Promise<T>[] = [];
-      await ctx.db.transaction(async (tx) => {
-        await tx.execute(sql`select pg_advisory_xact_lock(${key})`);
-        const [{ pid }] = await query<{ pid: number }>(tx, sql`select pg_backend_pid() as pid`);
-        pending = run();
-        // Both requests wait: on the test's lock, or on each other behind it.
-        for (;;) {
-          const rows = await query<{ pid: number; blockers: number[] }>(
-            ctx.db,
-            sql`select pid, pg_blocking_pids(pid) as blockers from pg_stat_activity
-                where datname = current_database() and cardinality(pg_blocking_pids(pid)) > 0`,
-          );
-          const held = new Set([pid]);
-          for (let grew = true; grew; ) {
-            grew = false;
-            for (const r of rows)
-              if (!held.has(r.pid) && r.blockers.some((b) => held.has(b))) {
-                held.add(r.pid);
-                grew = true;
-              }
-          }
-          if (held.size - 1 >= pending.length) break;
-          await new Promise((r) => setImmediate(r));
-        }
-      });
-      return await Promise.all(pending);
-    } finally {
-      await ctx.db.execute(sql.raw(`drop trigger ${fn} on memberships`));
-      await ctx.db.execute(sql.raw(`drop function ${fn}()`));
-    }
-  }
-
   const admins = async (shopId: string) =>
     Number(
       (
@@ -98,7 +51,7 @@ describe('last admin under concurrent demotions', { skip: DATABASE_URL ? false :
 
   test('two admins demoted at once: one is, the other is 409 last_admin', async () => {
     const { shop, ids } = await twoAdmins();
-    const answers = await together(shop.shop.id, () =>
+    const answers = await holdWritesTogether(ctx.db, 'memberships', `old.shop_id = '${shop.shop.id}'`, () =>
       ids.map((id) =>
         ctx.app.inject({
           method: 'PATCH',
@@ -120,7 +73,7 @@ describe('last admin under concurrent demotions', { skip: DATABASE_URL ? false :
 
   test('two admins removed at once: one is, the other is 409 last_admin', async () => {
     const { shop, ids } = await twoAdmins();
-    const answers = await together(shop.shop.id, () =>
+    const answers = await holdWritesTogether(ctx.db, 'memberships', `old.shop_id = '${shop.shop.id}'`, () =>
       ids.map((id) =>
         ctx.app.inject({
           method: 'DELETE',

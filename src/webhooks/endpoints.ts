@@ -78,12 +78,14 @@ export function checkEventFilter(types: string[]): string[] {
   return [...new Set(types)];
 }
 
-export async function findEndpoint(db: Db, shopId: string, id: string): Promise<EndpointRow> {
-  const [row] = await db
+/** With `lock`, the row stays locked (`for update`) until the caller's transaction ends. */
+export async function findEndpoint(db: Db, shopId: string, id: string, lock = false): Promise<EndpointRow> {
+  const q = db
     .select()
     .from(webhookEndpoints)
     .where(and(eq(webhookEndpoints.shopId, shopId), eq(webhookEndpoints.id, id)))
     .limit(1);
+  const [row] = lock ? await q.for('update') : await q;
   if (!row) throw new AppError('webhook_endpoint_not_found', 'No such webhook endpoint.');
   return row;
 }
@@ -195,7 +197,9 @@ export async function rotateSecret(
   overlapSeconds: number,
   now = new Date(),
 ): Promise<{ row: EndpointRow; secret: string }> {
-  const current = await findEndpoint(tx, shopId, id);
+  // Locked: a rotation at the same moment that read the same current secret would keep it as `previous` and
+  // drop this one's new secret, which would then never sign anything.
+  const current = await findEndpoint(tx, shopId, id, true);
   const key = secretKey(master);
   const secret = newWebhookSecret();
   const previous = openSecret(key, current.secretSealed, id);
