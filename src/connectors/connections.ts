@@ -118,6 +118,11 @@ export async function updateSync(db: Db, row: ConnectionRow, patch: Partial<Sync
   return sync;
 }
 
+/**
+ * Records what the platform said of the credentials in `row`. Only while they are still the stored ones: a job
+ * that read the connection before the merchant saved it again (every save seals anew) must not mark the new
+ * credentials broken (nor clear an error they got) with the old ones' answer.
+ */
 export async function markConnection(
   db: Db,
   row: ConnectionRow,
@@ -127,7 +132,7 @@ export async function markConnection(
   await db
     .update(shopConnections)
     .set({ status, lastError: error, updatedAt: new Date() })
-    .where(eq(shopConnections.id, row.id));
+    .where(and(eq(shopConnections.id, row.id), eq(shopConnections.credentialsSealed, row.credentialsSealed)));
 }
 
 /**
