@@ -20,7 +20,7 @@ describe('connection status: a job that ran with replaced credentials', () => {
   let shop: TestShop;
   let fake: FakePlatform;
   /** Runs inside the platform client's listOrders (the job is mid-run then). */
-  let onListOrders: (() => Promise<void>) | null = null;
+  let onListOrders: ((q: { updatedSince?: Date }) => Promise<unknown>) | null = null;
   const api = (method: 'GET' | 'PUT', url: string, payload?: unknown) =>
     ctx.app.inject({
       method,
@@ -48,9 +48,9 @@ describe('connection status: a job that ran with replaced credentials', () => {
         return {
           ...client,
           async listOrders(q) {
+            // A hook that answers false stays for the next call.
             const hook = onListOrders;
-            onListOrders = null;
-            if (hook) await hook();
+            if (hook && (await hook(q)) !== false) onListOrders = null;
             return client.listOrders(q);
           },
         };
@@ -62,6 +62,49 @@ describe('connection status: a job that ran with replaced credentials', () => {
     assert.deepEqual((await drainJobs(ctx.db, jobHandlers(ctx.deps), ['connector.backfill'])).failed, []);
   });
   after(() => ctx.close());
+
+  test('import errors recorded by a backfill while a reconcile runs are kept with the reconcile’s own', async () => {
+    // Two documents the platform maps wrongly: one only the backfill sees (created lately, unchanged for a month),
+    // one only the reconcile sees (created long ago, changed now).
+    fake.put(
+      {
+        ...orderDoc({ external_id: 'st-bf', order_number: '7101', placed_at: daysAgo(3) }),
+        currency: 'euro',
+      },
+      new Date(Date.now() - 30 * 86_400_000),
+    );
+    fake.put({
+      ...orderDoc({ external_id: 'st-rc', order_number: '7102', placed_at: daysAgo(300) }),
+      currency: 'euro',
+    });
+    await ctx.db.execute(
+      sql`update jobs set run_at = now() where type = 'connector.reconcile' and shop_id = ${shop.shop.id} and status = 'queued'`,
+    );
+    // The reconcile has read the connection; a backfill runs to the end and records its failure.
+    onListOrders = async (q) => {
+      if (!q.updatedSince) return false;
+      const started = await ctx.app.inject({
+        method: 'POST',
+        url: `/v1/shops/${shop.slug}/connection/backfill`,
+        headers: shop.auth.admin,
+        payload: { days: 10 },
+      });
+      assert.equal(started.statusCode, 202, started.body);
+      assert.deepEqual((await drainJobs(ctx.db, jobHandlers(ctx.deps), ['connector.backfill'])).failed, []);
+    };
+    assert.deepEqual((await drainJobs(ctx.db, jobHandlers(ctx.deps), ['connector.reconcile'])).failed, []);
+    assert.equal(onListOrders, null, 'the backfill ran inside the reconcile');
+
+    const sync = (await api('GET', '/connection')).json().sync as {
+      backfill: { status: string; failed: number };
+      last_errors: { order: string | null }[];
+    };
+    assert.equal(sync.backfill.status, 'done');
+    assert.equal(sync.backfill.failed, 1);
+    const orders = sync.last_errors.map((e) => e.order);
+    assert.ok(orders.includes('7102'), `the reconcile's error is listed: ${orders}`);
+    assert.ok(orders.includes('7101'), `the backfill's error is listed: ${orders}`);
+  });
 
   test('credentials re-entered while a reconcile runs with the old ones: the old ones’ refusal does not mark the connection broken', async () => {
     await ctx.db.execute(

@@ -100,20 +100,49 @@ export async function deleteConnection(db: Db, shopId: string): Promise<void> {
   });
 }
 
+type SyncErrors = NonNullable<SyncState['last_errors']>;
+/** `sync.last_errors` keeps the newest this many. */
+export const MAX_SYNC_ERRORS = 20;
+
+/**
+ * The stored `sync` with the patch's top-level keys set and `freshErrors` put in front of the stored
+ * `last_errors` (the newest MAX_SYNC_ERRORS kept), in SQL: jobs of a connection run side by side, and a list
+ * computed from a job's own copy would drop the errors another job recorded since.
+ */
+export function patchedSync(patch: Partial<SyncState>, freshErrors: SyncErrors = []) {
+  const merged = sql`${shopConnections.sync} || ${JSON.stringify(patch)}::jsonb`;
+  if (!freshErrors.length) return merged;
+  const stored = sql`${shopConnections.sync} -> 'last_errors'`;
+  return sql`${merged} || jsonb_build_object('last_errors', jsonb_path_query_array(
+    ${JSON.stringify(freshErrors)}::jsonb
+      || case when jsonb_typeof(${stored}) = 'array' then ${stored} else '[]'::jsonb end,
+    ${`$[0 to ${MAX_SYNC_ERRORS - 1}]`}::jsonpath))`;
+}
+
 /**
  * Sets the patch's top-level keys of `sync` and leaves the others as they are stored. A connection's jobs run
  * side by side (backfill, reconcile, webhooks), each with the row it read when it started: writing back the
  * whole object from that copy would put back what another job changed since (a finished backfill would show
  * `running` again after a webhook). `row.sync` becomes the stored state.
  */
-export async function updateSync(db: Db, row: ConnectionRow, patch: Partial<SyncState>): Promise<SyncState> {
+export async function updateSync(
+  db: Db,
+  row: ConnectionRow,
+  patch: Partial<SyncState>,
+  freshErrors: SyncErrors = [],
+): Promise<SyncState> {
   const [stored] = await db
     .update(shopConnections)
-    .set({ sync: sql`${shopConnections.sync} || ${JSON.stringify(patch)}::jsonb`, updatedAt: new Date() })
+    .set({ sync: patchedSync(patch, freshErrors), updatedAt: new Date() })
     .where(and(eq(shopConnections.id, row.id), eq(shopConnections.shopId, row.shopId)))
     .returning({ sync: shopConnections.sync });
   // A deleted connection: nothing stored, the caller's copy is patched as before.
   const sync = (stored?.sync as SyncState | undefined) ?? { ...(row.sync as SyncState), ...patch };
+  if (!stored && freshErrors.length)
+    sync.last_errors = [...freshErrors, ...((row.sync as SyncState).last_errors ?? [])].slice(
+      0,
+      MAX_SYNC_ERRORS,
+    );
   row.sync = sync;
   return sync;
 }

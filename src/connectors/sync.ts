@@ -9,6 +9,7 @@ import {
   clientFor,
   findConnectionUnscoped,
   markConnection,
+  patchedSync,
   type SyncState,
   updateSync,
 } from './connections.js';
@@ -138,10 +139,11 @@ async function progress(
   row: ConnectionRow,
   startedAt: string,
   patch: Partial<SyncState>,
+  errors: SyncState['last_errors'] = [],
 ): Promise<boolean> {
   const [stored] = await db
     .update(shopConnections)
-    .set({ sync: sql`${shopConnections.sync} || ${JSON.stringify(patch)}::jsonb`, updatedAt: new Date() })
+    .set({ sync: patchedSync(patch, errors), updatedAt: new Date() })
     .where(
       and(eq(shopConnections.id, row.id), eq(shopConnections.shopId, row.shopId), ownsBackfill(startedAt)),
     )
@@ -182,14 +184,13 @@ async function requeue(
   });
 }
 
-function recordErrors(sync: SyncState, r: ImportResult, now: Date) {
-  if (!r.failed.length) return sync.last_errors;
-  const fresh = r.failed.map((f) => ({
+/** An import's failures as `sync.last_errors` entries (patchedSync puts them in front of the stored ones). */
+function freshErrors(r: ImportResult, now: Date): NonNullable<SyncState['last_errors']> {
+  return r.failed.map((f) => ({
     at: now.toISOString(),
     order: f.order,
     message: f.message.slice(0, 500),
   }));
-  return [...fresh, ...(sync.last_errors ?? [])].slice(0, 20);
 }
 
 /**
@@ -233,14 +234,19 @@ export function connectorJobHandlers(
         }
         const sync = row.sync as SyncState;
         // Cancelled meanwhile: nothing written over the cancel, no successor queued.
-        const own = await progress(db, row, state.started_at, {
-          backfill: state,
-          last_errors: recordErrors(sync, r, now),
-          // Changes made while the backfill ran are reconcile's to catch.
-          ...(state.status === 'done' && !sync.reconciled_until
-            ? { reconciled_until: state.started_at }
-            : {}),
-        });
+        const own = await progress(
+          db,
+          row,
+          state.started_at,
+          {
+            backfill: state,
+            // Changes made while the backfill ran are reconcile's to catch.
+            ...(state.status === 'done' && !sync.reconciled_until
+              ? { reconciled_until: state.started_at }
+              : {}),
+          },
+          freshErrors(r, now),
+        );
         if (!own) return;
         if (state.status === 'done') {
           await markConnection(db, row, 'active', null);
@@ -295,17 +301,13 @@ export function connectorJobHandlers(
       const client = await clientFor(await master(), row, deps(log));
       try {
         let cursor: string | null = null;
-        let errors = sync.last_errors;
+        let errors: NonNullable<SyncState['last_errors']> = [];
         do {
           const page = await client.listOrders({ updatedSince: from, cursor, pageSize: PAGE_SIZE });
-          errors = recordErrors(
-            { ...sync, last_errors: errors },
-            await importOrders(db, row.shopId, page.orders),
-            started,
-          );
+          errors = [...freshErrors(await importOrders(db, row.shopId, page.orders), started), ...errors];
           cursor = page.nextCursor;
         } while (cursor);
-        await updateSync(db, row, { reconciled_until: started.toISOString(), last_errors: errors });
+        await updateSync(db, row, { reconciled_until: started.toISOString() }, errors);
         await markConnection(db, row, 'active', null);
       } catch (err) {
         if ((await onPlatformError(db, row, err)) === 'stop') return;
