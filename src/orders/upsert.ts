@@ -213,7 +213,8 @@ export async function upsertOrders(
     tx,
     orders,
     changed.map(orderRow),
-    onConflictUpdate(orders, ['id'], ['id', 'shopId', 'createdAt']),
+    // tokens_valid_after is not the document's ("revoke every link of this order"): an update keeps it.
+    onConflictUpdate(orders, ['id'], ['id', 'shopId', 'createdAt', 'tokensValidAfter']),
   );
 
   const liIds = new Map<string, string>();
