@@ -55,6 +55,8 @@ describe('waking workers of other processes', {
       APP_NAME,
     );
     await until('the listener to connect', () => wakeups >= 1);
+    // Its connect nudged the worker: let that claim pass, so the worker is really asleep when the tests begin.
+    await until('the worker to sleep', () => worker.sleeping);
   });
   after(async () => {
     await listener.close();

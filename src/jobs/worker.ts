@@ -73,7 +73,14 @@ export class Worker {
   /** Wakes the poller early (e.g. right after a commit that enqueued work). */
   nudge(): void {
     this.nudged = true;
-    this.wake?.();
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+
+  /** Asleep until the next poll or nudge: everything committed before the last nudge has been looked at. */
+  get sleeping(): boolean {
+    return this.wake !== null;
   }
 
   async stop(timeoutMs = 10_000): Promise<void> {
