@@ -85,6 +85,36 @@ describe('portal team: invitations, users and API keys', () => {
     assert.deepEqual((await api('GET', `/v1/shops/${shop.slug}/invites`)).json().data, []);
   });
 
+  test('an invitation cannot demote the shop’s last admin (here: the admin accepting a viewer invite to themself)', async () => {
+    const solo = await createTestShop(ctx.db, 'team-solo');
+    const email = `solo-admin@${solo.slug}.test`;
+    await createUser(ctx.db, { shopId: solo.shop.id, email, role: 'admin', password: PASSWORD });
+    const login = await ctx.app.inject({
+      method: 'POST',
+      url: '/v1/portal/login',
+      payload: { email, password: PASSWORD },
+    });
+    const me = {
+      cookie: (login.headers['set-cookie'] as string).split(';')[0],
+      'x-csrf-token': login.json().csrf_token,
+    };
+    const invite = await api('POST', `/v1/shops/${solo.slug}/invites`, { email, role: 'viewer' }, me);
+    assert.equal(invite.statusCode, 201, invite.body);
+    const token = invite.json().url.split('#token=')[1];
+    const accepted = await ctx.app.inject({
+      method: 'POST',
+      url: '/v1/portal/invites/accept',
+      payload: { token, password: PASSWORD },
+    });
+    assertError(accepted, 409, 'last_admin');
+    const [role] = await query<{ role: string }>(
+      ctx.db,
+      sql`select m.role from memberships m join users u on u.id = m.user_id
+           where u.email = ${email} and m.shop_id = ${solo.shop.id}`,
+    );
+    assert.equal(role.role, 'admin', 'still the admin');
+  });
+
   test('a revoked or unknown invitation cannot be used', async () => {
     const res = await api('POST', `/v1/shops/${shop.slug}/invites`, {
       email: `gone@${shop.slug}.test`,

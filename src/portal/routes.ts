@@ -134,7 +134,7 @@ export function portalRoutes(deps: ReadyDeps): FastifyPluginAsync {
           tags,
           summary: 'Accept an invitation and sign in',
           description:
-            'A new account chooses its password here. An email that has an account already enters that account’s password (401 `invalid_credentials` otherwise; limited and locked out like sign-in).',
+            'A new account chooses its password here. An email that has an account already enters that account’s password (401 `invalid_credentials` otherwise; limited and locked out like sign-in). For someone who is a member of the shop already, the invitation’s role replaces theirs; it cannot demote the shop’s last admin (409 `last_admin`, and the invitation stays open). A used, revoked or expired invitation answers 410 `invite_invalid`.',
           body: Type.Object(
             {
               token: Str(200, { minLength: 10 }),
@@ -143,7 +143,7 @@ export function portalRoutes(deps: ReadyDeps): FastifyPluginAsync {
             },
             { additionalProperties: false },
           ),
-          response: { 200: Me, ...errorResponses },
+          response: { 200: Me, ...errorResponses, 409: Type.Ref('Error'), 410: Type.Ref('Error') },
         },
       },
       async (req, reply) => {

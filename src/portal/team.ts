@@ -182,6 +182,15 @@ export async function acceptInvite(
     let userId: string;
     if (existing) {
       if (existing.id !== verifiedUserId) throw accountPasswordRequired();
+      // A member already: the invite's role replaces theirs, as a role change would, so the shop's last admin
+      // cannot be demoted this way either (the shop row lock orders it with concurrent role changes).
+      await lockShop(tx, inv.shopId);
+      const [member] = await tx
+        .select({ role: memberships.role })
+        .from(memberships)
+        .where(and(eq(memberships.userId, existing.id), eq(memberships.shopId, inv.shopId)));
+      if (member?.role === 'admin' && inv.role !== 'admin')
+        await assertNotLastAdmin(tx, inv.shopId, existing.id);
       // An existing account keeps its password: the invite only adds the shop.
       await tx
         .insert(memberships)
