@@ -203,6 +203,43 @@ describe('shop connections: connect, backfill, webhooks, reconcile, actions', ()
     assert.equal(next.n, 1, 'the next reconcile is scheduled');
   });
 
+  test('credentials refused during reconcile stop it; saving working ones starts it again', async () => {
+    const liveReconciles = async () =>
+      (
+        await query<{ n: number }>(
+          ctx.db,
+          sql`select count(*)::int as n from jobs where type = 'connector.reconcile' and shop_id = ${shop.shop.id}
+               and status in ('queued', 'running')`,
+        )
+      )[0].n;
+    await ctx.db.execute(
+      sql`update jobs set run_at = now() where type = 'connector.reconcile' and shop_id = ${shop.shop.id} and status = 'queued'`,
+    );
+    fake.failures.push(new PlatformError('auth_failed', 'The token was revoked.'));
+    await run();
+    const stopped = (await api('GET', '/connection')).json();
+    assert.equal(stopped.status, 'error');
+    assert.match(stopped.last_error, /revoked/);
+    assert.equal(await liveReconciles(), 0, 'refused credentials: reconcile stops');
+
+    // The merchant saves working credentials: checking for missed changes resumes at once.
+    const res = await connect({ token: 'good-token', webhook_secret: 'whsec-fake' });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(await liveReconciles(), 1, 'reconcile is scheduled again');
+    fake.put(
+      { ...doc(8), customer: { ...doc(8).customer!, email: 'while-stopped@example.com' } },
+      new Date(Date.now() + 1000),
+    );
+    assert.deepEqual((await run()).failed, []);
+    const [o] = await query<{ email: string }>(
+      ctx.db,
+      sql`select customer_email as email from orders where shop_id = ${shop.shop.id} and external_id = 'fake-8'`,
+    );
+    assert.equal(o.email, 'while-stopped@example.com');
+    assert.equal((await api('GET', '/connection')).json().status, 'active');
+    assert.equal(await liveReconciles(), 1, 'and the next one is scheduled');
+  });
+
   test('a refund is recorded before the platform call; a lost answer never refunds twice', async () => {
     const order = (
       await ctx.app.inject({

@@ -288,6 +288,11 @@ export function connectionRoutes(deps: ReadyDeps): FastifyPluginAsync {
           await startBackfill(db, row, new Date(Date.now() - (body.backfill_days ?? 90) * 86_400_000));
           await scheduleReconcile(db, row);
           deps.nudgeWorker?.();
+        } else {
+          // The same connection saved again (e.g. working credentials after refused ones stopped syncing):
+          // reconcile catches up now. A reconcile already queued or running keeps its key, and this adds none.
+          await scheduleReconcile(db, row, new Date());
+          deps.nudgeWorker?.();
         }
         const fresh = await require(req.shop.id);
         return { connection: view(fresh, keysOf(fresh)), test: result };
