@@ -31,7 +31,16 @@ export async function holdWritesTogether<T>(
       await tx.execute(sql`select pg_advisory_xact_lock(${key})`);
       const [{ pid }] = await query<{ pid: number }>(tx, sql`select pg_backend_pid() as pid`);
       pending = run();
+      // A writer that fails (or never writes) before reaching the trigger would keep this loop waiting forever.
+      let allSettled = false;
+      void Promise.allSettled(pending).then(() => {
+        allSettled = true;
+      });
+      const deadline = Date.now() + 20_000;
       for (;;) {
+        if (allSettled) break;
+        if (Date.now() > deadline)
+          throw new Error(`holdWritesTogether: not every writer reached a write on ${table} within 20 s`);
         const rows = await query<{ pid: number; blockers: number[] }>(
           db,
           sql`select pid, pg_blocking_pids(pid) as blockers from pg_stat_activity
