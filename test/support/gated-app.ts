@@ -49,8 +49,15 @@ export async function startGatedApp(): Promise<GatedContext> {
     gate(name) {
       let arrive!: () => void;
       let release!: () => void;
-      const reached = new Promise<void>((r) => {
-        arrive = r;
+      // A request refused before its handler (auth, validation) never arrives: fail instead of waiting forever
+      // (node's test runner has no default timeout).
+      const reached = new Promise<void>((resolve, reject) => {
+        const late = setTimeout(() => reject(new Error(`gate "${name}" not reached within 15 s`)), 15_000);
+        late.unref();
+        arrive = () => {
+          clearTimeout(late);
+          resolve();
+        };
       });
       const released = new Promise<void>((r) => {
         release = r;
