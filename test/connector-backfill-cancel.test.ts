@@ -2,15 +2,14 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
-import { type PlatformClient, PlatformError } from '../src/connectors/platform.js';
+import { PlatformError } from '../src/connectors/platform.js';
 import { registerPlatform } from '../src/connectors/platforms.js';
 import { query } from '../src/db/client.js';
 import { jobHandlers } from '../src/jobs/catalog.js';
 import { createTestShop, startTestApp, type TestContext, type TestShop } from './support/app.js';
-import { FakePlatform } from './support/fake-platform.js';
+import { FakePlatform, fakeConnection, putBackfillOrders } from './support/fake-platform.js';
 import { assertError, daysAgo } from './support/http.js';
 import { drainJobs } from './support/jobs.js';
-import { orderDoc } from './support/orders.js';
 
 /**
  * A merchant stops a backfill (a wrong range, or hours of importing on a big shop): POST …/backfill/cancel. The
@@ -62,37 +61,16 @@ describe('connector backfill: stopping it', () => {
     ctx = await startTestApp();
     shop = await createTestShop(ctx.db, 'bfc');
     fake = new FakePlatform(`fakebc${randomBytes(3).toString('hex')}`);
-    const base = fake.connector();
-    registerPlatform({
-      ...base,
-      create(conn, deps): PlatformClient {
-        const client = base.create(conn, deps);
-        return {
-          ...client,
-          // Pages of 10 (platforms cap page sizes): 150 orders are 15 pages, more than one job run holds.
-          async listOrders(q) {
-            const hook = onListOrders;
-            if (hook) await hook(q);
-            return client.listOrders({ ...q, pageSize: Math.min(q.pageSize, 10) });
-          },
-        };
-      },
-    });
+    registerPlatform(fake.connector());
+    // Pages of 10: 150 orders are 15 pages, more than one job run holds.
+    fake.maxPageSize = 10;
+    fake.beforeListOrders = async (q) => {
+      const hook = onListOrders;
+      if (hook) await hook(q);
+    };
     // 150 orders of the last 3 days, 60 from 200 days ago.
-    for (let i = 1; i <= 210; i++)
-      fake.put(
-        orderDoc({
-          external_id: `bc-${String(i).padStart(3, '0')}`,
-          order_number: String(8000 + i),
-          placed_at: daysAgo(i <= 150 ? 3 : 200),
-        }),
-      );
-    const res = await api('PUT', '/connection', {
-      platform: fake.id,
-      settings: { store: 'acme' },
-      credentials: { token: 'good-token', webhook_secret: 'whsec-fake' },
-      backfill_days: 10,
-    });
+    putBackfillOrders(fake, 'bc', 8000);
+    const res = await api('PUT', '/connection', fakeConnection(fake));
     assert.equal(res.statusCode, 200, res.body);
     await settle();
     assert.equal((await backfill()).status, 'done');

@@ -3,16 +3,15 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
-import { type PlatformClient, PlatformError } from '../src/connectors/platform.js';
+import { PlatformError } from '../src/connectors/platform.js';
 import { registerPlatform } from '../src/connectors/platforms.js';
 import { query } from '../src/db/client.js';
 import { jobHandlers } from '../src/jobs/catalog.js';
 import type { ClaimedJob } from '../src/jobs/queue.js';
 import { createTestShop, startTestApp, type TestContext, type TestShop } from './support/app.js';
-import { FakePlatform } from './support/fake-platform.js';
+import { FakePlatform, fakeConnection, putBackfillOrders } from './support/fake-platform.js';
 import { assertError, daysAgo } from './support/http.js';
 import { drainJobs } from './support/jobs.js';
-import { orderDoc } from './support/orders.js';
 
 /**
  * A backfill asked for while another one is being imported: the merchant gets a clear answer, and what GET
@@ -58,42 +57,19 @@ describe('connector backfill: a second start while one runs', () => {
     shop = await createTestShop(ctx.db, 'bfr');
     fake = new FakePlatform(`fakebf${randomBytes(3).toString('hex')}`);
     // The fake platform's client, with a hook into listOrders/getOrder: the test acts while a job runs.
-    const base = fake.connector();
-    registerPlatform({
-      ...base,
-      create(conn, deps): PlatformClient {
-        const client = base.create(conn, deps);
-        return {
-          ...client,
-          async listOrders(q) {
-            const hook = onListOrders;
-            if (hook) await hook(q);
-            return client.listOrders(q);
-          },
-          async getOrder(id) {
-            const hook = onGetOrder;
-            onGetOrder = null;
-            if (hook) await hook();
-            return client.getOrder(id);
-          },
-        };
-      },
-    });
+    registerPlatform(fake.connector());
+    fake.beforeListOrders = async (q) => {
+      const hook = onListOrders;
+      if (hook) await hook(q);
+    };
+    fake.beforeGetOrder = async () => {
+      const hook = onGetOrder;
+      onGetOrder = null;
+      if (hook) await hook();
+    };
     // 150 orders of the last 3 days (two pages of 100), 60 from 200 days ago.
-    for (let i = 1; i <= 210; i++)
-      fake.put(
-        orderDoc({
-          external_id: `bf-${String(i).padStart(3, '0')}`,
-          order_number: String(7000 + i),
-          placed_at: daysAgo(i <= 150 ? 3 : 200),
-        }),
-      );
-    const res = await api('PUT', '/connection', {
-      platform: fake.id,
-      settings: { store: 'acme' },
-      credentials: { token: 'good-token', webhook_secret: 'whsec-fake' },
-      backfill_days: 10,
-    });
+    putBackfillOrders(fake, 'bf', 7000);
+    const res = await api('PUT', '/connection', fakeConnection(fake));
     assert.equal(res.statusCode, 200, res.body);
   });
   after(() => ctx.close());

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
-import { type PlatformClient, PlatformError } from '../src/connectors/platform.js';
+import { PlatformError } from '../src/connectors/platform.js';
 import { registerPlatform } from '../src/connectors/platforms.js';
 import { jobHandlers } from '../src/jobs/catalog.js';
 import { createTestShop, startTestApp, type TestContext, type TestShop } from './support/app.js';
@@ -40,22 +40,12 @@ describe('connection status: a job that ran with replaced credentials', () => {
     ctx = await startTestApp();
     shop = await createTestShop(ctx.db, 'cst');
     fake = new FakePlatform(`fakest${randomBytes(3).toString('hex')}`);
-    const base = fake.connector();
-    registerPlatform({
-      ...base,
-      create(conn, deps): PlatformClient {
-        const client = base.create(conn, deps);
-        return {
-          ...client,
-          async listOrders(q) {
-            // A hook that answers false stays for the next call.
-            const hook = onListOrders;
-            if (hook && (await hook(q)) !== false) onListOrders = null;
-            return client.listOrders(q);
-          },
-        };
-      },
-    });
+    registerPlatform(fake.connector());
+    // A hook that answers false stays for the next call.
+    fake.beforeListOrders = async (q) => {
+      const hook = onListOrders;
+      if (hook && (await hook(q)) !== false) onListOrders = null;
+    };
     fake.put(orderDoc({ external_id: 'st-1', order_number: '7001', placed_at: daysAgo(2) }));
     const res = await connect();
     assert.equal(res.statusCode, 200, res.body);

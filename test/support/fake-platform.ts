@@ -1,6 +1,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { type PlatformClient, type PlatformConnector, PlatformError } from '../../src/connectors/platform.js';
 import type { OrderInputT } from '../../src/orders/document.js';
+import { daysAgo } from './http.js';
+import { orderDoc } from './orders.js';
 
 /**
  * A platform for testing Resolve's connector core (sync, webhooks, actions) without any real platform's
@@ -24,6 +26,14 @@ export class FakePlatform {
   calls: string[] = [];
   /** Next calls fail like this (consumed one by one). */
   failures: PlatformError[] = [];
+  /**
+   * Awaited at the start of every listOrders / getOrder call, before the platform answers: a test acts there
+   * while a sync job is mid-run (the job has read the connection, and waits for the platform).
+   */
+  beforeListOrders: ((q: Parameters<PlatformClient['listOrders']>[0]) => Promise<unknown>) | null = null;
+  beforeGetOrder: (() => Promise<unknown>) | null = null;
+  /** Pages no larger than this, whatever the caller asks (platforms cap page sizes). */
+  maxPageSize = Number.POSITIVE_INFINITY;
   /** The platform refunds, then the answer is lost (as in a crash or timeout). */
   loseNextRefundAnswer = false;
   capabilities: ('read_orders' | 'webhooks' | 'refund' | 'replacement')[] = [
@@ -70,8 +80,10 @@ export class FakePlatform {
             guard('testConnection');
             return { shopName: `Fake ${conn.settings.store}` };
           },
-          async listOrders(q) {
+          async listOrders(query) {
+            await self.beforeListOrders?.(query);
             guard('listOrders');
+            const q = { ...query, pageSize: Math.min(query.pageSize, self.maxPageSize) };
             const all = [...self.orders.values()]
               .filter((o) => (q.createdSince ? o.placed_at >= q.createdSince.toISOString() : true))
               .filter((o) => (q.updatedSince ? o.updated_at >= q.updatedSince.toISOString() : true))
@@ -84,6 +96,7 @@ export class FakePlatform {
             };
           },
           async getOrder(externalId) {
+            await self.beforeGetOrder?.();
             guard('getOrder');
             const o = self.orders.get(externalId);
             if (!o) return null;
@@ -138,3 +151,26 @@ export class FakePlatform {
     };
   }
 }
+
+/**
+ * The backfill tests' orders: 150 placed 3 days ago and 60 placed 200 days ago (a 10-day backfill imports 150, a
+ * 365-day one 210), external ids `<prefix>-001…`, order numbers from `firstNumber + 1`.
+ */
+export function putBackfillOrders(fake: FakePlatform, prefix: string, firstNumber: number) {
+  for (let i = 1; i <= 210; i++)
+    fake.put(
+      orderDoc({
+        external_id: `${prefix}-${String(i).padStart(3, '0')}`,
+        order_number: String(firstNumber + i),
+        placed_at: daysAgo(i <= 150 ? 3 : 200),
+      }),
+    );
+}
+
+/** PUT …/connection body of a FakePlatform with working credentials and a 10-day backfill. */
+export const fakeConnection = (fake: FakePlatform) => ({
+  platform: fake.id,
+  settings: { store: 'acme' },
+  credentials: { token: 'good-token', webhook_secret: 'whsec-fake' },
+  backfill_days: 10,
+});
