@@ -14,8 +14,12 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** What @fastify/swagger writes for a response schema without a description of its own. */
 const DEFAULT_DESCRIPTION = 'Default Response';
 
-/** The meaning of an error status across the API; an operation's own description names its particular keys. */
+/** The meaning of a status across the API; an operation's own description names its particular keys. */
 const GENERIC: Record<string, string> = {
+  '200': 'OK.',
+  '201': 'Created.',
+  '202': 'Accepted: the work is queued; the operation’s description says where to follow it.',
+  '204': 'Done; no content.',
   '400':
     'The request is invalid: `validation_failed` (`errors[]` names each field and what is wrong with it), `invalid_json` or `invalid_request`.',
   '403': 'Refused for this caller or this state; `error.key` says why (see the operation’s description).',
@@ -54,7 +58,7 @@ const UNAUTHORIZED: [path: string, text: string][] = [
  * cannot drift from what `authorizeRequest()` does: a role below the route's (`forbidden`) on editor and admin
  * routes, and a portal session's missing CSRF token (`csrf_failed`) on every state-changing route. `transform`
  * (per route, for @fastify/swagger) adds that 403 to the documented responses only (serialisation is unchanged);
- * `describe` (over the finished document) words every error response that has no description of its own.
+ * `describe` (over the finished document) words every response that has no description of its own.
  */
 export function documentErrorResponses() {
   const auth = new Map<string, { role: Role | null; write: boolean }>();
@@ -78,7 +82,7 @@ export function documentErrorResponses() {
       )) {
         for (const [method, op] of Object.entries(item)) {
           for (const [status, response] of Object.entries(op?.responses ?? {})) {
-            if (response.description !== DEFAULT_DESCRIPTION || !/^[45]/.test(status)) continue;
+            if (response.description !== DEFAULT_DESCRIPTION) continue;
             const text = status === '403' ? forbidden(auth.get(`${method} ${path}`)) : generic(status, path);
             if (text) response.description = text;
           }
