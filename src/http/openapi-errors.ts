@@ -53,7 +53,7 @@ const UNAUTHORIZED: [path: string, text: string][] = [
 ];
 
 /**
- * Describes the error answers in the OpenAPI document, so an integrator reads what a status means rather than
+ * Describes the answers in the OpenAPI document, so an integrator reads what a status means rather than
  * "Default Response". The 403 of merchant operations comes from the routes' own auth settings, so the reference
  * cannot drift from what `authorizeRequest()` does: a role below the route's (`forbidden`) on editor and admin
  * routes, and a portal session's missing CSRF token (`csrf_failed`) on every state-changing route. `transform`
