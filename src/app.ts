@@ -27,6 +27,7 @@ import { portalRoutes } from './portal/routes.js';
 import { teamRoutes } from './portal/team-routes.js';
 import { CustomerClaim, CustomerOrder, FlowView, MerchantClaim } from './resolve/api-schemas.js';
 import { resolveCors } from './resolve/cors.js';
+import { fileRoutes } from './resolve/file-routes.js';
 import { lockoutRoutes } from './resolve/lockout-routes.js';
 import { resolveMerchantRoutes } from './resolve/merchant-routes.js';
 import { redisLookupCounters } from './resolve/redis-counters.js';
@@ -334,6 +335,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(orderRoutes(ready));
   await app.register(fp(resolveCors(ready)));
   await app.register(resolveRoutes(ready));
+  await app.register(fileRoutes(ready));
   await app.register(resolveMerchantRoutes(ready));
   await app.register(lockoutRoutes(ready));
   await app.register(claimRoutes(ready));

@@ -21,7 +21,6 @@ import { requireShop, type Shop } from '../shops/shops.js';
 import { OrderSessionView, optionalBody, SessionView } from './api-schemas.js';
 import { claimContext } from './claim-context.js';
 import { customerState, customerStateOf, loadOrderView, pickLanguage } from './customer-view.js';
-import { verifyFileSignature } from './files.js';
 import { returnHandoffUrl } from './handoff.js';
 import { openSessionByZip } from './lookup.js';
 import {
@@ -45,7 +44,7 @@ import { openSession, type ResolveSession, requireSession } from './sessions.js'
 import { resolveSettingsOf } from './settings.js';
 import { verifyOrderToken } from './tokens.js';
 import { readPhoto } from './upload-body.js';
-import { createUpload, findUpload } from './uploads.js';
+import { createUpload } from './uploads.js';
 
 const tags = ['Customer flow'];
 const Slug = Type.Object({ slug: Type.String({ maxLength: 64 }) });
@@ -468,50 +467,6 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
         orderAction(req, (tx, shop, orderId, platform) =>
           changeAddressByCustomer(tx, shop, orderId, req.body as AddressChange, platform),
         ),
-    );
-
-    app.get(
-      '/v1/files/:id',
-      {
-        schema: {
-          tags: ['Files'],
-          summary: 'An evidence file, through a short-lived signed URL',
-          description:
-            'Takes no credentials: the `exp` and `sig` of the evidence `url` in a claim are the permission, for 15 minutes from when the claim was read. Answers the stored bytes (location metadata removed) with their content type, `cache-control: private, max-age=300` and a sandboxing Content-Security-Policy. A wrong, foreign or expired signature answers 403 `file_link_invalid`; a file no longer stored, 404 `upload_not_found`.',
-          params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
-          querystring: Type.Object({ exp: Type.Integer(), sig: Type.String({ maxLength: 100 }) }),
-          response: {
-            200: {
-              description: 'The file, with its stored content type.',
-              content: {
-                'image/jpeg': { schema: { type: 'string', format: 'binary' } },
-                'image/png': { schema: { type: 'string', format: 'binary' } },
-                'image/webp': { schema: { type: 'string', format: 'binary' } },
-                'image/heic': { schema: { type: 'string', format: 'binary' } },
-              },
-            },
-            400: Type.Ref('Error'),
-            403: Type.Ref('Error'),
-            404: Type.Ref('Error'),
-          },
-        },
-      },
-      async (req, reply) => {
-        const { id } = req.params as { id: string };
-        const { exp, sig } = req.query as { exp: number; sig: string };
-        if (!verifyFileSignature(deps.masterSecret, id, exp, sig))
-          throw new AppError('file_link_invalid', 'This file link is invalid or has expired.');
-        const upload = await findUpload(db, id);
-        const data = upload ? await deps.storage.get(upload.storageKey) : null;
-        if (!upload || !data) throw new AppError('upload_not_found', 'No such file.');
-        reply
-          .header('content-type', upload.contentType)
-          .header('cache-control', 'private, max-age=300')
-          .header('x-content-type-options', 'nosniff')
-          .header('content-security-policy', "default-src 'none'; sandbox")
-          .header('content-disposition', `inline; filename="${upload.id}"`);
-        return reply.send(data);
-      },
     );
   };
 }
