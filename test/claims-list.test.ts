@@ -20,6 +20,8 @@ import {
   setTimes,
   shapedOrder,
 } from './support/claims.js';
+import { DATABASE_URL } from './support/db.js';
+import { holdWritesTogether } from './support/hold-writes.js';
 import { assertError, assertInvalidAt, daysAgo } from './support/http.js';
 
 let ctx: TestContext;
@@ -643,6 +645,31 @@ describe('saved views', () => {
       assert.equal((await mine.create({ name: `v${i}`, query: {} })).statusCode, 201);
     assertError(await mine.create({ name: 'one more', query: {} }), 422, 'too_many_views');
     assert.equal((await api(t, t.auth.editor).views.create({ name: 'v1', query: {} })).statusCode, 201);
+  });
+
+  // The count and the insert must not interleave: two creations that both read 99 would store 101 views. The
+  // writers are held just before their inserts until both got there (or one waits behind the other's lock).
+  test('two views created at the same moment on the 99th: one is stored, the other is 422 too_many_views', {
+    skip: DATABASE_URL ? false : 'needs PostgreSQL (two transactions at once)',
+  }, async () => {
+    const t = await createTestShop(ctx.db, 'cviewrace');
+    const mine = api(t, t.auth.viewer).views;
+    for (let i = 0; i < 99; i++)
+      assert.equal((await mine.create({ name: `v${i}`, query: {} })).statusCode, 201);
+    const answers = await holdWritesTogether(
+      ctx.db,
+      'claim_views',
+      `new.shop_id = '${t.shop.id}'`,
+      () => ['a', 'b'].map((name) => mine.create({ name, query: {} })),
+      'insert',
+    );
+    assert.deepEqual(answers.map((r) => r.statusCode).sort(), [201, 422]);
+    assertError(answers.find((r) => r.statusCode === 422)!, 422, 'too_many_views');
+    const [{ n }] = await query<{ n: number }>(
+      ctx.db,
+      sql`select count(*)::int as n from claim_views where shop_id = ${t.shop.id}`,
+    );
+    assert.equal(Number(n), 100);
   });
 });
 

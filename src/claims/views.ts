@@ -55,6 +55,10 @@ const nameTaken = (name: string) =>
 const isUniqueViolation = (err: unknown) =>
   ((err as { cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code) === '23505';
 
+/**
+ * Creates a view within the owner's limit. The count and the insert run under a lock per (shop, owner), so two
+ * creations at the same moment cannot both see room for one more.
+ */
 export async function createView(
   db: Db,
   shopId: string,
@@ -62,28 +66,33 @@ export async function createView(
   input: { name: string; query: ViewQueryT; shared?: boolean },
 ) {
   const name = input.name.trim();
-  const [{ n }] = await db
-    .select({ n: count() })
-    .from(claimViews)
-    .where(and(eq(claimViews.shopId, shopId), eq(claimViews.owner, caller)));
-  if (Number(n) >= MAX_VIEWS_PER_OWNER)
-    throw new AppError(
-      'too_many_views',
-      `At most ${MAX_VIEWS_PER_OWNER} saved views each; delete one first.`,
-    );
   try {
-    const [row] = await db
-      .insert(claimViews)
-      .values({
-        id: newId('cvw'),
-        shopId,
-        owner: caller,
-        name,
-        query: input.query,
-        shared: input.shared ?? false,
-      })
-      .returning();
-    return viewOut(row, caller);
+    return await db.transaction(async (tx) => {
+      await tx.execute(
+        sql`select pg_advisory_xact_lock(hashtextextended(${`claim_views:${shopId}:${caller}`}, 0))`,
+      );
+      const [{ n }] = await tx
+        .select({ n: count() })
+        .from(claimViews)
+        .where(and(eq(claimViews.shopId, shopId), eq(claimViews.owner, caller)));
+      if (Number(n) >= MAX_VIEWS_PER_OWNER)
+        throw new AppError(
+          'too_many_views',
+          `At most ${MAX_VIEWS_PER_OWNER} saved views each; delete one first.`,
+        );
+      const [row] = await tx
+        .insert(claimViews)
+        .values({
+          id: newId('cvw'),
+          shopId,
+          owner: caller,
+          name,
+          query: input.query,
+          shared: input.shared ?? false,
+        })
+        .returning();
+      return viewOut(row, caller);
+    });
   } catch (err) {
     if (isUniqueViolation(err)) throw nameTaken(name);
     throw err;

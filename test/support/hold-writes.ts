@@ -4,7 +4,8 @@ import { type Db, query } from '../../src/db/client.js';
 
 /**
  * PostgreSQL only. Starts the writers `run` returns and holds each just before it updates or deletes a row of
- * `table` matching `oldRow` (SQL over `old`, e.g. `old.shop_id = 'shop_…'`): a trigger waits on an advisory lock
+ * `table` matching `oldRow` (SQL over `old`, e.g. `old.shop_id = 'shop_…'`), or with `ops = 'insert'` just before
+ * it inserts one (then the condition is over `new`): a trigger waits on an advisory lock
  * the caller holds until every writer waits (there, or on another writer's lock behind it). Then all go on.
  * What each read before its write, it read before any of the others wrote: the interleaving of a lost update or
  * write skew, without timing. The trigger is dropped afterwards; rows not matching `oldRow` are never held.
@@ -14,6 +15,7 @@ export async function holdWritesTogether<T>(
   table: string,
   oldRow: string,
   run: () => Promise<T>[],
+  ops: 'update or delete' | 'insert' = 'update or delete',
 ): Promise<T[]> {
   const key = randomInt(1, 2 ** 31 - 1);
   const fn = `test_hold_${key}`;
@@ -22,7 +24,7 @@ export async function holdWritesTogether<T>(
       begin perform pg_advisory_xact_lock_shared(${key}); return case when tg_op = 'DELETE' then old else new end; end $$`),
   );
   await db.execute(
-    sql.raw(`create trigger ${fn} before update or delete on ${table} for each row
+    sql.raw(`create trigger ${fn} before ${ops} on ${table} for each row
       when (${oldRow}) execute function ${fn}()`),
   );
   try {
