@@ -4,6 +4,8 @@ import { platformEvents, shopConnections } from '../db/schema.js';
 import { enqueue, enqueueUnique, RetryLater } from '../jobs/queue.js';
 import type { JobHandler } from '../jobs/worker.js';
 import { AppError } from '../lib/errors.js';
+import type { OrderInputT } from '../orders/document.js';
+import { LOCAL_CHANGE_MARGIN_MS } from '../orders/upsert.js';
 import {
   type ConnectionRow,
   clientFor,
@@ -25,6 +27,8 @@ const RECONCILE_OVERLAP_MS = 5 * 60_000;
 
 const backfillKey = (id: string) => `connector.backfill:${id}`;
 const reconcileKey = (id: string) => `connector.reconcile:${id}`;
+/** A stale document's order is read again this much later, when it no longer counts as read before the change. */
+const REFRESH_DELAY_MS = LOCAL_CHANGE_MARGIN_MS + 3000;
 
 /**
  * Starts the backfill of orders created since `since`, or answers 409 `backfill_running` while one is in
@@ -184,6 +188,32 @@ async function requeue(
   });
 }
 
+/**
+ * Imports documents read from the platform at `readAt`. Orders the customer changed through Resolve since (a
+ * cancel, a new address) are not written over: each is read again a little later (`connector.refresh`), so the
+ * platform's newer state, the customer's change included, still arrives without waiting for the next reconcile.
+ */
+async function importRead(
+  db: Db,
+  row: ConnectionRow,
+  docs: OrderInputT[],
+  readAt: Date,
+): Promise<ImportResult> {
+  const r = await importOrders(db, row.shopId, docs, readAt);
+  for (const externalId of r.stale)
+    await enqueue(
+      db,
+      'connector.refresh',
+      { connectionId: row.id, externalId },
+      {
+        shopId: row.shopId,
+        runAt: new Date(Date.now() + REFRESH_DELAY_MS),
+        uniqueKey: `connector.refresh:${row.id}:${externalId}`,
+      },
+    );
+  return r;
+}
+
 /** An import's failures as `sync.last_errors` entries (patchedSync puts them in front of the stored ones). */
 function freshErrors(r: ImportResult, now: Date): NonNullable<SyncState['last_errors']> {
   return r.failed.map((f) => ({
@@ -218,15 +248,16 @@ export function connectorJobHandlers(
     const client = await clientFor(await master(), row, deps(log));
     try {
       for (let i = 0; i < PAGES_PER_RUN; i++) {
+        const readAt = new Date();
         const page = await client.listOrders({
           createdSince: new Date(state.since),
           cursor: state.cursor,
           pageSize: PAGE_SIZE,
         });
-        const r = await importOrders(db, row.shopId, page.orders);
+        const r = await importRead(db, row, page.orders, readAt);
         const now = new Date();
         state.cursor = page.nextCursor;
-        state.imported += r.created + r.updated + r.unchanged;
+        state.imported += r.created + r.updated + r.unchanged + r.stale.length;
         state.failed += r.failed.length;
         if (!page.nextCursor) {
           state.status = 'done';
@@ -287,8 +318,34 @@ export function connectorJobHandlers(
     });
   };
 
+  /** Reads one order from the platform and imports it: the import's failure, or null. */
+  const syncOrder = async (db: Db, row: ConnectionRow, externalId: string, log: PlatformDeps['log']) => {
+    const client = await clientFor(await master(), row, deps(log));
+    try {
+      const readAt = new Date();
+      const order = await client.getOrder(externalId);
+      if (!order) return null;
+      return (await importRead(db, row, [order], readAt)).failed[0]?.message ?? null;
+    } catch (err) {
+      if ((await onPlatformError(db, row, err)) === 'stop') return (err as Error).message;
+      return null;
+    }
+  };
+
   return {
     'connector.backfill': backfill,
+
+    // An order whose document a sync read before the customer changed it (importRead), read again.
+    'connector.refresh': async (job, { db, log }) => {
+      const { connectionId, externalId } = job.payload as { connectionId: string; externalId: string };
+      const row = await findConnectionUnscoped(db, connectionId);
+      if (!row || row.status === 'error') return;
+      // The key is this job's no longer: if the order changed again meanwhile, its own refresh can be queued.
+      await db.execute(sql`update jobs set unique_key = null where id = ${job.id}`);
+      const error = await syncOrder(db, row, externalId, log);
+      if (error)
+        await updateSync(db, row, {}, [{ at: new Date().toISOString(), order: externalId, message: error }]);
+    },
 
     'connector.reconcile': async (job, { db, log }) => {
       const row = await findConnectionUnscoped(db, (job.payload as { connectionId: string }).connectionId);
@@ -303,8 +360,9 @@ export function connectorJobHandlers(
         let cursor: string | null = null;
         let errors: NonNullable<SyncState['last_errors']> = [];
         do {
+          const readAt = new Date();
           const page = await client.listOrders({ updatedSince: from, cursor, pageSize: PAGE_SIZE });
-          errors = [...freshErrors(await importOrders(db, row.shopId, page.orders), started), ...errors];
+          errors = [...freshErrors(await importRead(db, row, page.orders, readAt), started), ...errors];
           cursor = page.nextCursor;
         } while (cursor);
         await updateSync(db, row, { reconciled_until: started.toISOString() }, errors);
@@ -328,20 +386,8 @@ export function connectorJobHandlers(
       if (!ev || ev.status === 'processed') return;
       const row = await findConnectionUnscoped(db, ev.connectionId);
       if (!row) return;
-      let error: string | null = null;
-      if (ev.orderExternalId) {
-        const client = await clientFor(await master(), row, deps(log));
-        try {
-          // The payload may be stale or partial: the order is read again from the platform.
-          const order = await client.getOrder(ev.orderExternalId);
-          if (order) {
-            const r = await importOrders(db, row.shopId, [order]);
-            if (r.failed.length) error = r.failed[0].message;
-          }
-        } catch (err) {
-          if ((await onPlatformError(db, row, err)) === 'stop') error = (err as Error).message;
-        }
-      }
+      // The payload may be stale or partial: the order is read again from the platform.
+      const error = ev.orderExternalId ? await syncOrder(db, row, ev.orderExternalId, log) : null;
       await db
         .update(platformEvents)
         .set({ status: error ? 'failed' : 'processed', error, processedAt: new Date() })

@@ -84,6 +84,12 @@ export const orders = pgTable(
     total: money('total'),
     /** Order tokens issued before this instant are revoked ("revoke all links of this order"). */
     tokensValidAfter: ts('tokens_valid_after'),
+    /**
+     * When the customer last changed this order through Resolve (cancel, address change), after the shop's platform
+     * carried it out. A platform document read before this instant predates the change: a sync does not apply it
+     * (it reads the order again instead), so it cannot undo the change.
+     */
+    localChangeAt: ts('local_change_at'),
     /** Hash of the normalised order document: re-sending the same document changes nothing. */
     docHash: text('doc_hash').notNull(),
     createdAt: createdAt(),

@@ -8,9 +8,10 @@ import { newId } from '../lib/ids.js';
 import type { NormalizedEvent, NormalizedOrder } from './document.js';
 import { derivePhase } from './phase.js';
 
-export type UpsertStatus = 'created' | 'updated' | 'unchanged';
-export type UpsertOutcome =
-  | { index: number; status: UpsertStatus; id: string; order_number: string }
+/** `stale`: a platform document read before the customer's last change to the order (nothing written). */
+export type UpsertStatus = 'created' | 'updated' | 'unchanged' | 'stale';
+export type UpsertOutcome<S extends UpsertStatus = UpsertStatus> =
+  | { index: number; status: S; id: string; order_number: string }
   | { index: number; status: 'error'; order_number: string; error: AppError };
 
 interface ExistingOrder {
@@ -18,7 +19,14 @@ interface ExistingOrder {
   external_id: string | null;
   order_number_norm: string;
   doc_hash: string;
+  local_change_at: Date | null;
 }
+
+/**
+ * Clocks of the processes that read a platform and that record a customer's change may disagree by this much: a
+ * document read up to this long after the change still counts as older (it is read again a little later).
+ */
+export const LOCAL_CHANGE_MARGIN_MS = 2000;
 
 interface WriteItem {
   doc: NormalizedOrder;
@@ -32,20 +40,37 @@ const eventKey = (e: { time: Date; code: string }) => `${e.time.getTime()}|${e.c
  * Upserts a batch of order documents in one transaction with a fixed number of set-based statements.
  * Matching: by external_id, else by order number. A document identical to the stored one writes nothing.
  * Shipment events are append-only (events added through the events endpoint survive a re-push).
+ *
+ * `readAt` (platform syncs): when the documents were read from the platform. A stored order the customer changed
+ * through Resolve after that (`local_change_at`) is left as it is (`stale`): the document predates the change and
+ * would undo it. The stored orders are locked first, so a change committing meanwhile is seen, not overwritten.
  */
 export async function upsertOrders(
   tx: Db,
   shopId: string,
   docs: NormalizedOrder[],
+): Promise<UpsertOutcome<Exclude<UpsertStatus, 'stale'>>[]>;
+export async function upsertOrders(
+  tx: Db,
+  shopId: string,
+  docs: NormalizedOrder[],
+  opts: { readAt: Date },
+): Promise<UpsertOutcome[]>;
+export async function upsertOrders(
+  tx: Db,
+  shopId: string,
+  docs: NormalizedOrder[],
+  opts: { readAt?: Date } = {},
 ): Promise<UpsertOutcome[]> {
   const exts = docs.map((d) => d.externalId).filter((x): x is string => x !== null);
   const nums = docs.map((d) => d.orderNumberNorm);
-  const existing = await tx
+  const matched = tx
     .select({
       id: orders.id,
       external_id: orders.externalId,
       order_number_norm: orders.orderNumberNorm,
       doc_hash: orders.docHash,
+      local_change_at: orders.localChangeAt,
     })
     .from(orders)
     .where(
@@ -56,6 +81,7 @@ export async function upsertOrders(
           : anyOf(orders.orderNumberNorm, nums),
       ),
     );
+  const existing = opts.readAt ? await matched.orderBy(orders.id).for('update') : await matched;
   const byExt = new Map<string, ExistingOrder>();
   const byNum = new Map<string, ExistingOrder>();
   for (const o of existing) {
@@ -86,6 +112,15 @@ export async function upsertOrders(
     const target = conflict.target;
     if (target && target.doc_hash === doc.docHash) {
       outcomes.push({ index, status: 'unchanged', id: target.id, order_number: doc.orderNumber });
+      continue;
+    }
+    if (
+      target &&
+      opts.readAt &&
+      target.local_change_at &&
+      target.local_change_at.getTime() > opts.readAt.getTime() - LOCAL_CHANGE_MARGIN_MS
+    ) {
+      outcomes.push({ index, status: 'stale', id: target.id, order_number: doc.orderNumber });
       continue;
     }
     const id = target?.id ?? newId('ord');
@@ -213,8 +248,8 @@ export async function upsertOrders(
     tx,
     orders,
     changed.map(orderRow),
-    // tokens_valid_after is not the document's ("revoke every link of this order"): an update keeps it.
-    onConflictUpdate(orders, ['id'], ['id', 'shopId', 'createdAt', 'tokensValidAfter']),
+    // tokens_valid_after ("revoke every link of this order") and local_change_at are not the document's: kept.
+    onConflictUpdate(orders, ['id'], ['id', 'shopId', 'createdAt', 'tokensValidAfter', 'localChangeAt']),
   );
 
   const liIds = new Map<string, string>();

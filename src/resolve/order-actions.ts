@@ -115,7 +115,8 @@ export async function cancelOrderByCustomer(
   );
   await tx
     .update(orders)
-    .set({ cancelledAt: now, state: 'cancelled', updatedAt: now })
+    // localChangeAt: taken after the platform call, so a sync that read the order while it ran counts as older.
+    .set({ cancelledAt: now, state: 'cancelled', updatedAt: now, localChangeAt: new Date() })
     .where(and(eq(orders.shopId, shop.id), eq(orders.id, o.id)));
   await emitEvent(tx, shop.id, 'orders/cancelled', o.id, {
     order_id: o.id,
@@ -182,7 +183,12 @@ export async function changeAddressByCustomer(
   );
   await tx
     .update(orders)
-    .set({ shippingAddress: address, zipNorm: normalizeZip(address.zip_code), updatedAt: now })
+    .set({
+      shippingAddress: address,
+      zipNorm: normalizeZip(address.zip_code),
+      updatedAt: now,
+      localChangeAt: new Date(),
+    })
     .where(and(eq(orders.shopId, shop.id), eq(orders.id, o.id)));
   await emitEvent(tx, shop.id, 'orders/address_changed', o.id, {
     order_id: o.id,

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { type PlatformClient, type PlatformConnector, PlatformError } from '../../src/connectors/platform.js';
-import type { OrderInputT } from '../../src/orders/document.js';
+import type { AddressInputT, OrderInputT } from '../../src/orders/document.js';
 import { daysAgo } from './http.js';
 import { orderDoc } from './orders.js';
 
@@ -32,15 +32,23 @@ export class FakePlatform {
    */
   beforeListOrders: ((q: Parameters<PlatformClient['listOrders']>[0]) => Promise<unknown>) | null = null;
   beforeGetOrder: (() => Promise<unknown>) | null = null;
+  /**
+   * Awaited after the platform has read its answer, before the caller gets it: a test changes the order there,
+   * so the answer on its way is older than the change.
+   */
+  afterRead: (() => Promise<unknown>) | null = null;
   /** Pages no larger than this, whatever the caller asks (platforms cap page sizes). */
   maxPageSize = Number.POSITIVE_INFINITY;
   /** The platform refunds, then the answer is lost (as in a crash or timeout). */
   loseNextRefundAnswer = false;
-  capabilities: ('read_orders' | 'webhooks' | 'refund' | 'replacement')[] = [
-    'read_orders',
-    'webhooks',
-    'refund',
-  ];
+  capabilities: (
+    | 'read_orders'
+    | 'webhooks'
+    | 'refund'
+    | 'replacement'
+    | 'cancel_order'
+    | 'change_shipping_address'
+  )[] = ['read_orders', 'webhooks', 'refund'];
 
   constructor(readonly id = 'fake') {}
 
@@ -90,17 +98,20 @@ export class FakePlatform {
               .sort((a, b) => (a.external_id as string).localeCompare(b.external_id as string));
             const start = q.cursor ? Number(q.cursor) : 0;
             const page = all.slice(start, start + q.pageSize).map(({ updated_at: _u, ...o }) => o);
-            return {
-              orders: page,
+            const answer = {
+              orders: structuredClone(page),
               nextCursor: start + q.pageSize < all.length ? String(start + q.pageSize) : null,
             };
+            await self.afterRead?.();
+            return answer;
           },
           async getOrder(externalId) {
             await self.beforeGetOrder?.();
             guard('getOrder');
             const o = self.orders.get(externalId);
             if (!o) return null;
-            const { updated_at: _u, ...doc } = o;
+            const { updated_at: _u, ...doc } = structuredClone(o);
+            await self.afterRead?.();
             return doc;
           },
           verifyWebhook(raw, headers) {
@@ -133,6 +144,26 @@ export class FakePlatform {
             }
             return { externalId: r.id, amount: 100, currency: 'EUR' };
           },
+          // Order actions, with the capabilities `cancel_order` / `change_shipping_address`: the order changes here
+          // (and its updated_at), as a platform's would.
+          ...(self.capabilities.includes('cancel_order') && {
+            async cancelOrder(input: { orderExternalId: string; reason: string }) {
+              guard('cancelOrder');
+              const o = self.orders.get(input.orderExternalId);
+              if (!o) throw new PlatformError('not_found', 'No such order.');
+              self.put({ ...o, cancelled_at: new Date().toISOString() });
+              return { externalRef: `cancel-${input.orderExternalId}` };
+            },
+          }),
+          ...(self.capabilities.includes('change_shipping_address') && {
+            async changeShippingAddress(input: { orderExternalId: string; address: AddressInputT }) {
+              guard('changeShippingAddress');
+              const o = self.orders.get(input.orderExternalId);
+              if (!o) throw new PlatformError('not_found', 'No such order.');
+              self.put({ ...o, shipping_address: input.address });
+              return { externalRef: null };
+            },
+          }),
           async createReplacement(input) {
             guard('createReplacement');
             const existing = self.replacements.find((r) => r.key === input.idempotencyKey);
