@@ -6,6 +6,7 @@ import { registerPlatform } from '../src/connectors/platforms.js';
 import { query } from '../src/db/client.js';
 import { jobHandlers } from '../src/jobs/catalog.js';
 import { createTestShop, startTestApp, type TestContext, type TestShop } from './support/app.js';
+import { DATABASE_URL } from './support/db.js';
 import { FakePlatform, fakeConnection } from './support/fake-platform.js';
 import { daysAgo } from './support/http.js';
 import { drainJobs } from './support/jobs.js';
@@ -98,6 +99,7 @@ describe('platform sync vs a customer’s change to the order', () => {
       ['sl-addr', '9102'],
       ['sl-hook', '9103'],
       ['sl-fresh', '9104'],
+      ['sl-race', '9105'],
     ])
       fake.put(orderDoc({ external_id: ext, order_number: number, placed_at: daysAgo(2), shipments: [] }));
     const res = await api('PUT', '/connection', fakeConnection(fake));
@@ -192,6 +194,60 @@ describe('platform sync vs a customer’s change to the order', () => {
     await drain();
     assert.deepEqual((await stored('sl-hook')).tags, ['vip', 'again']);
     assert.equal((await stored('sl-hook')).state, 'cancelled');
+  });
+
+  // The sync's import starts while the customer's cancel is still in the platform (its transaction holds the
+  // order's row): the import must wait for it and see the change, not read the order before and write after.
+  test('an import that starts while the cancel is being carried out waits for it and leaves it alone', {
+    skip: DATABASE_URL ? false : 'needs PostgreSQL (two transactions at once)',
+  }, async () => {
+    retag('sl-race', 'race');
+    let reached!: () => void;
+    const inPlatform = new Promise<void>((r) => {
+      reached = r;
+    });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    fake.beforeAction = async () => {
+      fake.beforeAction = null;
+      reached();
+      await gate;
+    };
+    let cancel: Promise<unknown> | null = null;
+    fake.afterRead = async () => {
+      fake.afterRead = null;
+      cancel = customer('sl-race', '/order/cancel', {});
+      await inPlatform;
+    };
+    await runQueuedNow('connector.reconcile');
+    const draining = drain();
+    try {
+      // The import is waiting on the order's row, which the cancel's transaction holds.
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const [{ n }] = await query<{ n: number }>(
+          ctx.db,
+          sql`select count(*)::int as n from pg_stat_activity
+                where datname = current_database() and wait_event_type = 'Lock' and query ilike '%"orders"%'`,
+        );
+        if (Number(n) > 0) break;
+        assert.ok(Date.now() < deadline, 'the import never waited for the order');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      release();
+    }
+    await draining;
+    await cancel;
+    assert.equal((await stored('sl-race')).state, 'cancelled');
+    assert.deepEqual((await stored('sl-race')).tags, ['vip']);
+    assert.deepEqual(await queued('connector.refresh'), ['sl-race']);
+    await ageLocalChange('sl-race');
+    await runQueuedNow('connector.refresh');
+    await drain();
+    assert.deepEqual((await stored('sl-race')).tags, ['vip', 'race']);
   });
 
   test('documents read after the change, and orders the customer never changed, are written at once', async () => {

@@ -37,6 +37,8 @@ export class FakePlatform {
    * so the answer on its way is older than the change.
    */
   afterRead: (() => Promise<unknown>) | null = null;
+  /** Awaited when an order action (cancel, address change) arrives, before the platform changes anything. */
+  beforeAction: (() => Promise<unknown>) | null = null;
   /** Pages no larger than this, whatever the caller asks (platforms cap page sizes). */
   maxPageSize = Number.POSITIVE_INFINITY;
   /** The platform refunds, then the answer is lost (as in a crash or timeout). */
@@ -148,6 +150,7 @@ export class FakePlatform {
           // (and its updated_at), as a platform's would.
           ...(self.capabilities.includes('cancel_order') && {
             async cancelOrder(input: { orderExternalId: string; reason: string }) {
+              await self.beforeAction?.();
               guard('cancelOrder');
               const o = self.orders.get(input.orderExternalId);
               if (!o) throw new PlatformError('not_found', 'No such order.');
@@ -157,6 +160,7 @@ export class FakePlatform {
           }),
           ...(self.capabilities.includes('change_shipping_address') && {
             async changeShippingAddress(input: { orderExternalId: string; address: AddressInputT }) {
+              await self.beforeAction?.();
               guard('changeShippingAddress');
               const o = self.orders.get(input.orderExternalId);
               if (!o) throw new PlatformError('not_found', 'No such order.');
