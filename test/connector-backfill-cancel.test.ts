@@ -133,8 +133,13 @@ describe('connector backfill: stopping it', () => {
     assert.equal(seen.pages, 4, 'no page asked for after the cancel');
     const b = await backfill();
     assert.equal(b.status, 'cancelled', 'the page being imported did not write over the cancel');
-    assert.equal(b.imported, 30, 'as far as it got: three pages written before the cancel');
-    assert.equal(b.cursor, '30');
+    assert.equal(
+      b.imported,
+      40,
+      'as far as it got: three pages before the cancel, and the one being imported',
+    );
+    assert.equal(b.cursor, '40');
+
     assert.ok(b.finished_at);
     assert.deepEqual(await liveJobs(), [], 'no job left behind, none re-queued');
     assert.deepEqual(
@@ -159,7 +164,7 @@ describe('connector backfill: stopping it', () => {
     assert.equal(cancelled, 200);
     const b = await backfill();
     assert.equal(b.status, 'cancelled');
-    assert.equal(b.imported, 90);
+    assert.equal(b.imported, 100, 'the last page of the run was imported, and is counted');
     assert.deepEqual(await liveJobs(), []);
   });
 

@@ -73,7 +73,8 @@ export async function startBackfill(db: Db, row: ConnectionRow, since: Date, now
  * queued for its next pages, waiting to retry, or running: a new backfill can start at once, and the worker
  * neither completes nor retries a job taken out while it ran. A run in progress finds out at its next page: its
  * progress write (and its hand-over to a successor job) changes nothing once the backfill it imports is no
- * longer running, and it stops there (`progress()`). The connection row is changed first: a run handing its key
+ * longer running, and it stops there (`progress()`), adding only the page it imported to the stopped backfill's
+ * counters (`countStoppedPage()`). The connection row is changed first: a run handing its key
  * to a successor holds that row's lock, so the successor is committed (and taken out here) or never created.
  */
 export async function cancelBackfill(db: Db, row: ConnectionRow, now = new Date()) {
@@ -155,6 +156,37 @@ async function progress(
   if (!stored) return false;
   row.sync = stored.sync;
   return true;
+}
+
+/**
+ * The page a run was importing when its backfill was stopped is stored all the same: the stopped backfill
+ * (`cancelled`, begun at `startedAt`; not one begun since) counts it, so its counters match what was imported.
+ */
+async function countStoppedPage(
+  db: Db,
+  row: ConnectionRow,
+  startedAt: string,
+  r: ImportResult,
+  cursor: string | null,
+  errors: SyncState['last_errors'],
+) {
+  const b = sql`${shopConnections.sync} -> 'backfill'`;
+  await db
+    .update(shopConnections)
+    .set({
+      sync: sql`jsonb_set(${patchedSync({}, errors)}, '{backfill}', ${b} || jsonb_build_object(
+        'imported', coalesce((${b} ->> 'imported')::int, 0) + ${r.created + r.updated + r.unchanged + r.stale.length}::int,
+        'failed', coalesce((${b} ->> 'failed')::int, 0) + ${r.failed.length}::int,
+        'cursor', ${cursor}::text))`,
+      updatedAt: new Date(),
+    })
+    .where(
+      and(
+        eq(shopConnections.id, row.id),
+        eq(shopConnections.shopId, row.shopId),
+        sql`${b} ->> 'status' = 'cancelled' and ${b} ->> 'started_at' = ${startedAt}`,
+      ),
+    );
 }
 
 /** Hands a job's unique key to its successor (the maintenance job's pattern). */
@@ -278,7 +310,10 @@ export function connectorJobHandlers(
           },
           freshErrors(r, now),
         );
-        if (!own) return;
+        if (!own) {
+          await countStoppedPage(db, row, state.started_at, r, page.nextCursor, freshErrors(r, now));
+          return;
+        }
         if (state.status === 'done') {
           await markConnection(db, row, 'active', null);
           return;
