@@ -493,6 +493,38 @@ test('a not_received claim records dropoff_permission and answers to a merchant 
   assert.equal(row.dropoffPermission, false);
 });
 
+test('a stuck parcel is reported as stuck, not as "marked as delivered": the reason must fit the parcel', async () => {
+  const s = await createTestShop(ctx.db, 'cstuckr');
+  const doc = orderDoc();
+  const stuck: OrderInputT = {
+    ...doc,
+    placed_at: daysAgo(14),
+    shipments: doc.shipments!.map((sh) => ({ ...sh, events: [pickedUp(12)] })),
+  };
+  const { order, session } = await customerOn(s, stuck);
+  const view = await ctx.app.inject({
+    method: 'GET',
+    url: `/v1/resolve/${s.slug}/order`,
+    headers: bearer(session),
+  });
+  const nr = view.json().flows.find((f: { flow: string }) => f.flow === 'not_received');
+  assert.deepEqual(
+    nr.reasons.map((r: { code: string }) => r.code),
+    ['stuck_in_transit'],
+  );
+  const body = {
+    flow: 'not_received',
+    items: order.line_items.map((l) => ({ line_item_id: l.id, quantity: l.quantity })),
+    resolution_preference: 'refund',
+    dropoff_permission: false,
+  };
+  const wrong = await refused(s, () => submit(s, session, { ...body, reason: 'delivered_not_received' }));
+  const err = assertInvalidAt(wrong, '/reason');
+  assert.match(JSON.stringify(err), /does not fit this order's parcels: must be one of stuck_in_transit/);
+  const ok = await submit(s, session, { ...body, reason: 'stuck_in_transit' });
+  assert.equal(ok.statusCode, 201, ok.body);
+});
+
 // ---------------------------------------------------------------------------------------------------------
 // Bad input: a clear 4xx with a stable key, and nothing stored
 

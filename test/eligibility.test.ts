@@ -712,6 +712,63 @@ describe('window boundaries', () => {
   });
 });
 
+describe('not_received offers the reasons that fit its parcels', () => {
+  const lines = [
+    { id: 'L1', quantity: 1 },
+    { id: 'L2', quantity: 2 },
+  ];
+  const codes = (f: FlowEligibility) => f.reasons.map((r) => r.code);
+  const cases: { name: string; shipments: ShipmentSpec[]; claimed?: ClaimedUnits[]; want: string[] }[] = [
+    {
+      name: 'delivered only',
+      shipments: [delivered('S1', 1, [['L1', 1]])],
+      want: ['delivered_not_received'],
+    },
+    { name: 'stuck only', shipments: [inTransit('S1', [['L1', 1]], true)], want: ['stuck_in_transit'] },
+    {
+      name: 'one delivered, one stuck',
+      shipments: [delivered('S1', 1, [['L1', 1]]), inTransit('S2', [['L2', 2]], true)],
+      want: ['delivered_not_received', 'stuck_in_transit'],
+    },
+    {
+      name: 'the delivered parcel already claimed, one stuck',
+      shipments: [delivered('S1', 1, [['L1', 1]]), inTransit('S2', [['L2', 2]], true)],
+      claimed: [{ line_item_id: 'L1', shipment_id: 'S1', quantity: 1 }],
+      want: ['stuck_in_transit'],
+    },
+    {
+      name: 'the stuck parcel already claimed, one delivered',
+      shipments: [delivered('S1', 1, [['L1', 1]]), inTransit('S2', [['L2', 2]], true)],
+      claimed: [{ line_item_id: 'L2', shipment_id: 'S2', quantity: 2 }],
+      want: ['delivered_not_received'],
+    },
+    {
+      name: 'delivered outside the claim window, one stuck',
+      shipments: [delivered('S1', 31, [['L1', 1]]), inTransit('S2', [['L2', 2]], true)],
+      want: ['stuck_in_transit'],
+    },
+  ];
+  for (const c of cases)
+    test(c.name, () => {
+      const { by } = run(order({ lines, shipments: c.shipments }), { claimed: c.claimed });
+      assert.equal(by.not_received.available, true);
+      assert.deepEqual(codes(by.not_received), c.want);
+    });
+
+  test('reasons the merchant added are always offered; other flows keep all theirs', () => {
+    const settings = settingsWith((s) => {
+      s.flows.not_received.reasons.push({ code: 'wrong_address', labels: { en: 'Sent to a wrong address' } });
+    });
+    const { by } = run(order({ lines, shipments: [inTransit('S1', [['L1', 1]], true)] }), { settings });
+    assert.deepEqual(codes(by.not_received), ['stuck_in_transit', 'wrong_address']);
+    const d = run(order({ lines, shipments: [delivered('S1', 1, [['L1', 1]])] })).by;
+    assert.deepEqual(
+      codes(d.defective),
+      defaultResolveSettings().flows.defective.reasons.map((r) => r.code),
+    );
+  });
+});
+
 describe('labels, steps and resolutions', () => {
   const o = order({ lines: [{ id: 'L1', quantity: 1 }], shipments: [delivered('S1', 2, [['L1', 1]])] });
 
@@ -721,10 +778,9 @@ describe('labels, steps and resolutions', () => {
       code: 'damaged_in_transit',
       label: 'Beim Transport beschädigt',
     });
-    assert.deepEqual(
-      by.not_received.reasons.map((r) => r.code),
-      ['delivered_not_received', 'stuck_in_transit'],
-    );
+    assert.deepEqual(by.not_received.reasons, [
+      { code: 'delivered_not_received', label: 'Als zugestellt markiert, aber nicht erhalten' },
+    ]);
     assert.equal(run(o, { lang: 'fr' }).by.support.reasons[0].label, 'Autre');
   });
 

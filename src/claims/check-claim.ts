@@ -45,8 +45,14 @@ export function checkClaimInput(
   const fs = settings.flows[input.flow as Flow];
 
   const errors: FieldError[] = [];
-  if (!fs.reasons.some((r) => r.code === input.reason))
-    errors.push({ path: '/reason', message: `must be one of ${fs.reasons.map((r) => r.code).join(', ')}` });
+  // The eligibility's reasons: the flow's, less those that do not fit this order's parcels.
+  if (!flow.reasons.some((r) => r.code === input.reason))
+    errors.push({
+      path: '/reason',
+      message: fs.reasons.some((r) => r.code === input.reason)
+        ? `does not fit this order's parcels: must be one of ${flow.reasons.map((r) => r.code).join(', ')}`
+        : `must be one of ${flow.reasons.map((r) => r.code).join(', ')}`,
+    });
   const pref = input.resolution_preference ?? null;
   if (fs.resolutions.length && !pref)
     errors.push({ path: '/resolution_preference', message: `required: one of ${fs.resolutions.join(', ')}` });

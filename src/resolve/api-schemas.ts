@@ -24,7 +24,10 @@ export const FlowView = Type.Object(
     flow: StrEnum(FLOWS),
     available: Type.Boolean(),
     reason_code: NullableOut(StrEnum(REASON_CODES)),
-    reasons: Type.Array(Type.Object({ code: S, label: S })),
+    reasons: Type.Array(Type.Object({ code: S, label: S }), {
+      description:
+        "The reasons a claim of this flow may give, labelled in the session's language. not_received offers `delivered_not_received` only when a delivered parcel has units left to claim and `stuck_in_transit` only when a stuck one has; a submitted reason outside this list is 400 `validation_failed` at `/reason`.",
+    }),
     items: Type.Array(
       Type.Object({
         line_item_id: S,

@@ -117,6 +117,18 @@ export function computeEligibility(
   const fulfilled = order.shipments.some((s) => s.line_items.length > 0);
   const delivered = order.shipments.filter((s) => s.phase === 'delivered' && s.delivered_at);
 
+  /**
+   * not_received's built-in reasons each describe one kind of parcel: "marked as delivered, but not received"
+   * fits only a delivered parcel, "stuck in transit" only one that stopped moving. Each is offered only when a
+   * parcel of its kind has units left to claim. Reasons the merchant added are always offered.
+   */
+  const notReceivedReasons = (inWindow: Shipment[]) => {
+    const skip = new Set<string>();
+    if (!itemsOf(inWindow).length) skip.add('delivered_not_received');
+    if (!itemsOf(order.shipments.filter((s) => s.stuck)).length) skip.add('stuck_in_transit');
+    return skip;
+  };
+
   const gate = (flow: Flow): { reason: ReasonCode | null; items: EligibleItem[] } => {
     if (!settings.flows[flow].enabled) return { reason: 'flow_disabled', items: [] };
     if (flow === 'support') return { reason: null, items: itemsOf(order.shipments) };
@@ -143,11 +155,17 @@ export function computeEligibility(
   return FLOWS.map((flow) => {
     const fs = settings.flows[flow];
     const { reason, items } = gate(flow);
+    const skip =
+      flow === 'not_received' && reason === null
+        ? notReceivedReasons(delivered.filter((s) => deliveredWithin(s, settings.claim_window_days)))
+        : new Set<string>();
     return {
       flow,
       available: reason === null,
       reason_code: reason,
-      reasons: fs.reasons.map((r) => ({ code: r.code, label: label(r.labels, lang) })),
+      reasons: fs.reasons
+        .filter((r) => !skip.has(r.code))
+        .map((r) => ({ code: r.code, label: label(r.labels, lang) })),
       items,
       resolutions: fs.resolutions,
       steps: {
