@@ -347,10 +347,14 @@ describe('customer page: recovering from what went wrong', { skip: !run }, () =>
       await page.goto(`${server.url}/resolve/demo?lang=en`);
       await lookUp(page, '1005', 'sw1a1aa');
       await page.getByRole('heading', { name: 'Hi Oliver!' }).waitFor();
-      for (const flow of ['defective', 'return']) {
+      // Parcel 1 shows as delivered: what waits is the bulbs in parcel 2, not "your parcel" (nor "if it stops
+      // moving", which only opens "My parcel has not arrived").
+      assert.match(await page.locator('.shipment').nth(0).innerText(), /Delivered/);
+      for (const flow of ['defective', 'missing_item', 'wrong_item', 'return', 'dissatisfied']) {
         const text = await page.getByTestId(`unavailable-${flow}`).innerText();
-        assert.ok(text.includes(en['reason_code.not_delivered']), `${flow}: ${text}`);
+        assert.ok(text.includes(en['unavailable.items_on_the_way']), `${flow}: ${text}`);
         assert.ok(!text.includes(en['reason_code.already_claimed']), `${flow}: ${text}`);
+        assert.ok(!text.includes(en['unavailable.awaiting_delivery']), `${flow}: ${text}`);
       }
       await shooter(page, 'split-order-claimed', phone)('order');
     } finally {

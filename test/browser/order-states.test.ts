@@ -127,9 +127,10 @@ describe('customer page: what each demo order state allows', { skip: !run }, () 
       assert.deepEqual(available, ['support']);
       for (const flow of ['defective', 'missing_item', 'wrong_item', 'return', 'dissatisfied'] as const) {
         assert.ok(unavailable.includes(flow), `${flow} is listed as unavailable`);
-        await assertUnavailable(page, flow, 'reason_code.not_delivered');
+        await assertUnavailable(page, flow, 'unavailable.awaiting_delivery');
       }
-      // The parcel is moving (last event yesterday): not stuck, so not "not received" either.
+      // The parcel is moving (last event yesterday): not stuck, so not "not received" either; only that flow
+      // also opens if the parcel stops moving.
       await assertUnavailable(page, 'not_received', 'reason_code.not_delivered');
       assert.match(await page.locator('.shipment').innerText(), new RegExp(en['phase.in_transit']));
       assert.deepEqual(await seriousViolations(page), []);
@@ -206,7 +207,12 @@ describe('customer page: what each demo order state allows', { skip: !run }, () 
       assert.match(await page.locator('.shipment').innerText(), new RegExp(en['phase.stuck']));
       const { available } = await flowList(page);
       assert.ok(available.includes('not_received'), `available: ${available.join(', ')}`);
-      await assertUnavailable(page, 'defective', 'reason_code.not_delivered');
+      // The parcel has stopped moving, which opens "not arrived" only: the others wait for the delivery, and do
+      // not promise to open "if it stops moving".
+      for (const flow of ['defective', 'missing_item', 'wrong_item', 'return', 'dissatisfied'] as const) {
+        await assertUnavailable(page, flow, 'unavailable.awaiting_delivery');
+        assert.doesNotMatch(await page.getByTestId(`unavailable-${flow}`).innerText(), /stops moving/);
+      }
       await shot('order');
 
       const before = await claimsOf('1004');

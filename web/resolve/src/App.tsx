@@ -18,7 +18,7 @@ import { en, type MessageKey } from './i18n/en';
 import { usePhotos } from './photos';
 import { Done } from './steps/Done';
 import { Lookup } from './steps/Lookup';
-import { OrderHome } from './steps/OrderHome';
+import { OrderHome, reasonText } from './steps/OrderHome';
 import { Wizard } from './steps/Wizard';
 import { problemText, type SubmitProblem, submitProblem } from './submit-errors';
 import type { Boot, CustomerClaim, Flow, FlowEligibility, OrderState } from './types';
@@ -55,6 +55,8 @@ export function App({ boot }: { boot: Boot }) {
   const [actionNotice, setActionNotice] = useState<{
     key: MessageKey;
     reason?: string;
+    /** The flow the reason is about: its words depend on it (reasonText). */
+    flow?: Flow;
     tone?: 'warning';
   } | null>(null);
   const [expired, setExpired] = useState(false);
@@ -386,6 +388,7 @@ export function App({ boot }: { boot: Boot }) {
             setActionNotice({
               key: p.reason ? 'error.not_eligible' : p.key,
               reason: p.reason,
+              flow: draftRef.current.flow ?? undefined,
               tone: 'warning',
             });
             go({ stage: 'home' }, 'replace');
@@ -509,7 +512,11 @@ export function App({ boot }: { boot: Boot }) {
                 notice={
                   actionNotice &&
                   t(actionNotice.key, {
-                    reason: actionNotice.reason ? t(`reason_code.${actionNotice.reason}` as MessageKey) : '',
+                    reason: !actionNotice.reason
+                      ? ''
+                      : actionNotice.flow
+                        ? reasonText(t, actionNotice.flow, actionNotice.reason, state.order)
+                        : t(`reason_code.${actionNotice.reason}` as MessageKey),
                   })
                 }
                 noticeTone={actionNotice?.tone}
@@ -533,7 +540,10 @@ export function App({ boot }: { boot: Boot }) {
                 goBack={(i) => goBack(i < 0 ? { stage: 'home' } : wizardAt(i))}
                 update={(patch) => setDraft((d) => ({ ...d, ...patch }))}
                 submitting={submitting}
-                submitError={submitError && problemText(t, submitError)}
+                submitError={
+                  submitError &&
+                  problemText(t, submitError, (code) => reasonText(t, flow.flow, code, state.order))
+                }
                 onSubmit={submit}
                 onToOrder={submitError?.toOrder ? () => go({ stage: 'home' }) : undefined}
                 closed={submitError?.key === 'error.not_eligible'}

@@ -101,9 +101,10 @@ export function submitProblem(e: ApiError | null): SubmitProblem {
   }
 }
 
-export function problemText(t: T, p: SubmitProblem): string {
+/** `reasonText` words an eligibility reason code for the report's flow and order (OrderHome's reasonText). */
+export function problemText(t: T, p: SubmitProblem, reasonText?: (code: string) => string): string {
   return t(p.key, {
-    reason: p.reason ? t(`reason_code.${p.reason}` as MessageKey) : '',
+    reason: p.reason ? (reasonText?.(p.reason) ?? t(`reason_code.${p.reason}` as MessageKey)) : '',
     time: formatWait(t, p.wait ?? 0),
     parts: (p.parts ?? []).map((k) => t(k)).join(', '),
   });

@@ -80,6 +80,8 @@ export const da: Messages = {
   'reason_code.order_cancelled': 'Ordren er blevet annulleret.',
   'reason_code.not_fulfilled': 'Der er ikke afsendt noget endnu.',
   'reason_code.not_delivered': 'Tilgængelig, når din pakke er leveret (eller hvis den står stille).',
+  'unavailable.awaiting_delivery': 'Tilgængelig, når din pakke er leveret.',
+  'unavailable.items_on_the_way': 'Tilgængelig for de varer, der stadig er på vej, når de er leveret.',
   'reason_code.outside_claim_window': 'Fristen for at anmelde dette er overskredet.',
   'reason_code.outside_return_window': 'Returfristen er udløbet.',
   'reason_code.already_claimed': 'Du har allerede anmeldt alle varer.',

@@ -84,6 +84,9 @@ export const de: Messages = {
   'reason_code.not_fulfilled': 'Es wurde noch nichts versandt.',
   'reason_code.not_delivered':
     'Verfügbar, sobald Ihr Paket zugestellt wurde (oder wenn es nicht mehr vorankommt).',
+  'unavailable.awaiting_delivery': 'Verfügbar, sobald Ihr Paket zugestellt wurde.',
+  'unavailable.items_on_the_way':
+    'Verfügbar für die Artikel, die noch unterwegs sind, sobald sie zugestellt wurden.',
   'reason_code.outside_claim_window': 'Die Frist für eine Meldung ist abgelaufen.',
   'reason_code.outside_return_window': 'Die Rückgabefrist ist abgelaufen.',
   'reason_code.already_claimed': 'Sie haben bereits alle Artikel gemeldet.',

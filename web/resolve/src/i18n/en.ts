@@ -79,6 +79,9 @@ export const en = {
   'reason_code.order_cancelled': 'The order was cancelled.',
   'reason_code.not_fulfilled': 'Nothing has been shipped yet.',
   'reason_code.not_delivered': 'Available once your parcel has been delivered (or if it stops moving).',
+  'unavailable.awaiting_delivery': 'Available once your parcel has been delivered.',
+  'unavailable.items_on_the_way':
+    'Available for the items still on their way, once they have been delivered.',
   'reason_code.outside_claim_window': 'The time to report this has passed.',
   'reason_code.outside_return_window': 'The return period has ended.',
   'reason_code.already_claimed': 'You have already reported every item.',

@@ -82,6 +82,9 @@ export const es: Messages = {
   'reason_code.order_cancelled': 'El pedido se ha cancelado.',
   'reason_code.not_fulfilled': 'Todavía no se ha enviado nada.',
   'reason_code.not_delivered': 'Disponible cuando tu paquete se haya entregado (o si deja de avanzar).',
+  'unavailable.awaiting_delivery': 'Disponible cuando tu paquete se haya entregado.',
+  'unavailable.items_on_the_way':
+    'Disponible para los artículos que aún están en camino, cuando se hayan entregado.',
   'reason_code.outside_claim_window': 'El plazo para notificarlo ha terminado.',
   'reason_code.outside_return_window': 'El plazo de devolución ha terminado.',
   'reason_code.already_claimed': 'Ya has notificado todos los artículos.',

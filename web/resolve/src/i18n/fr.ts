@@ -82,6 +82,9 @@ export const fr: Messages = {
   'reason_code.order_cancelled': 'La commande a été annulée.',
   'reason_code.not_fulfilled': 'Rien n’a encore été expédié.',
   'reason_code.not_delivered': 'Disponible une fois votre colis livré (ou s’il n’avance plus).',
+  'unavailable.awaiting_delivery': 'Disponible une fois votre colis livré.',
+  'unavailable.items_on_the_way':
+    'Disponible pour les articles encore en cours d’acheminement, une fois qu’ils auront été livrés.',
   'reason_code.outside_claim_window': 'Le délai pour le signaler est dépassé.',
   'reason_code.outside_return_window': 'Le délai de retour est écoulé.',
   'reason_code.already_claimed': 'Vous avez déjà signalé tous les articles.',

@@ -80,6 +80,8 @@ export const it: Messages = {
   'reason_code.order_cancelled': 'L’ordine è stato annullato.',
   'reason_code.not_fulfilled': 'Non è stato ancora spedito nulla.',
   'reason_code.not_delivered': 'Disponibile una volta consegnato il pacco (o se la spedizione si blocca).',
+  'unavailable.awaiting_delivery': 'Disponibile una volta consegnato il pacco.',
+  'unavailable.items_on_the_way': 'Disponibile per gli articoli ancora in transito, una volta consegnati.',
   'reason_code.outside_claim_window': 'Il termine per segnalarlo è scaduto.',
   'reason_code.outside_return_window': 'Il periodo di reso è terminato.',
   'reason_code.already_claimed': 'Hai già segnalato tutti gli articoli.',

@@ -83,6 +83,9 @@ export const nl: Messages = {
   'reason_code.order_cancelled': 'De bestelling is geannuleerd.',
   'reason_code.not_fulfilled': 'Er is nog niets verzonden.',
   'reason_code.not_delivered': 'Beschikbaar zodra je pakket is bezorgd (of als het niet meer verder komt).',
+  'unavailable.awaiting_delivery': 'Beschikbaar zodra je pakket is bezorgd.',
+  'unavailable.items_on_the_way':
+    'Beschikbaar voor de artikelen die nog onderweg zijn, zodra ze zijn bezorgd.',
   'reason_code.outside_claim_window': 'De termijn om dit te melden is verstreken.',
   'reason_code.outside_return_window': 'De retourtermijn is voorbij.',
   'reason_code.already_claimed': 'Je hebt alle artikelen al gemeld.',

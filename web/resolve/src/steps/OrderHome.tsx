@@ -1,6 +1,7 @@
 import { formatDate, formatMoney, type Lang, type T } from '../i18n';
 import type { MessageKey } from '../i18n/en';
-import type { CustomerClaim, Flow, FlowEligibility, OrderState } from '../types';
+import { reasonKey } from '../reasons';
+import type { CustomerClaim, CustomerOrder, Flow, FlowEligibility, OrderState } from '../types';
 import { Heading } from '../ui/common';
 import { OrderActions } from './OrderActions';
 
@@ -167,7 +168,7 @@ export function OrderHome({
               >
                 <span>{t(`flow.${f.flow}` as MessageKey)}</span>
                 <span className="muted small">
-                  {t('order.unavailable')}: {reasonText(t, f.reason_code)}
+                  {t('order.unavailable')}: {reasonText(t, f.flow, f.reason_code, order)}
                 </span>
               </li>
             ))}
@@ -178,8 +179,10 @@ export function OrderHome({
   );
 }
 
-export function reasonText(t: T, code: string | null): string {
-  return code ? t(`reason_code.${code}` as MessageKey) : '';
+/** Why `flow` is not offered for this order, in words (see reasonKey). */
+export function reasonText(t: T, flow: Flow, code: string | null, order: CustomerOrder): string {
+  const key = reasonKey(flow, code, order);
+  return key ? t(key) : '';
 }
 
 export function ItemImage({ url }: { url: string | null }) {
