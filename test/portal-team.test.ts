@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { query } from '../src/db/client.js';
+import { createInvite } from '../src/portal/team.js';
 import { createUser } from '../src/shops/users.js';
 import { createTestShop, startTestApp, type TestContext, type TestShop } from './support/app.js';
 import { assertError } from './support/http.js';
@@ -85,22 +86,24 @@ describe('portal team: invitations, users and API keys', () => {
     assert.deepEqual((await api('GET', `/v1/shops/${shop.slug}/invites`)).json().data, []);
   });
 
-  test('an invitation cannot demote the shop’s last admin (here: the admin accepting a viewer invite to themself)', async () => {
+  test('an invitation cannot demote the shop’s last admin (sent before the account became the admin)', async () => {
     const solo = await createTestShop(ctx.db, 'team-solo');
     const email = `solo-admin@${solo.slug}.test`;
+    // Invited as a viewer, then made the shop's only admin another way (the CLI): accepting the old link later
+    // must not demote them.
+    const { token } = await createInvite(ctx.db, {
+      shopId: solo.shop.id,
+      email,
+      role: 'viewer',
+      createdBy: 'usr_cli',
+    });
     await createUser(ctx.db, { shopId: solo.shop.id, email, role: 'admin', password: PASSWORD });
     const login = await ctx.app.inject({
       method: 'POST',
       url: '/v1/portal/login',
       payload: { email, password: PASSWORD },
     });
-    const me = {
-      cookie: (login.headers['set-cookie'] as string).split(';')[0],
-      'x-csrf-token': login.json().csrf_token,
-    };
-    const invite = await api('POST', `/v1/shops/${solo.slug}/invites`, { email, role: 'viewer' }, me);
-    assert.equal(invite.statusCode, 201, invite.body);
-    const token = invite.json().url.split('#token=')[1];
+    assert.equal(login.statusCode, 200, login.body);
     const accepted = await ctx.app.inject({
       method: 'POST',
       url: '/v1/portal/invites/accept',
@@ -113,6 +116,42 @@ describe('portal team: invitations, users and API keys', () => {
            where u.email = ${email} and m.shop_id = ${solo.shop.id}`,
     );
     assert.equal(role.role, 'admin', 'still the admin');
+  });
+
+  test('a member is not invited again (409 already_member); a new invitation replaces the open one', async () => {
+    const member = await api('POST', `/v1/shops/${shop.slug}/invites`, {
+      email: `ADMIN@${shop.slug}.test`,
+      role: 'agent',
+    });
+    const err = assertError(member, 409, 'already_member');
+    assert.match(err.message, /already a member of this shop \(admin\)/);
+    assert.deepEqual(err.errors, [{ path: '/email', message: 'already a member of this shop' }]);
+
+    const email = `reinvited@${shop.slug}.test`;
+    const first = await api('POST', `/v1/shops/${shop.slug}/invites`, { email, role: 'viewer' });
+    const second = await api('POST', `/v1/shops/${shop.slug}/invites`, { email, role: 'agent' });
+    assert.equal(second.statusCode, 201, second.body);
+    const open = (await api('GET', `/v1/shops/${shop.slug}/invites`)).json().data as {
+      email: string;
+      role: string;
+    }[];
+    assert.deepEqual(
+      open.filter((i) => i.email === email).map((i) => i.role),
+      ['agent'],
+    );
+    const old = await ctx.app.inject({
+      method: 'POST',
+      url: '/v1/portal/invites/accept',
+      payload: { token: first.json().url.split('#token=')[1], password: 'a long enough password' },
+    });
+    assertError(old, 410, 'invite_invalid');
+    const latest = await ctx.app.inject({
+      method: 'POST',
+      url: '/v1/portal/invites/accept',
+      payload: { token: second.json().url.split('#token=')[1], password: 'a long enough password' },
+    });
+    assert.equal(latest.statusCode, 200, latest.body);
+    assert.equal(latest.json().shops[0].role, 'agent');
   });
 
   test('a revoked or unknown invitation cannot be used', async () => {

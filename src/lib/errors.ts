@@ -17,6 +17,7 @@ export const ERROR_STATUS = {
   invalid_credentials: 401,
   invite_invalid: 410,
   invite_not_found: 404,
+  already_member: 409,
   user_not_found: 404,
   api_key_not_found: 404,
   api_key_shared: 409,

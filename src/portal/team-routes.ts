@@ -165,13 +165,17 @@ export function teamRoutes(deps: ReadyDeps): FastifyPluginAsync {
           tags,
           security,
           summary: 'Invite someone to the portal',
-          description: `Answers the invitation link (valid ${INVITE_TTL_DAYS} days, shown once) to send to the person.`,
+          description: `Answers the invitation link (valid ${INVITE_TTL_DAYS} days, shown once) to send to the person. A new invitation for an email that has an open one replaces it (only the latest link works). Someone who is already a member of the shop is not invited again: 409 \`already_member\` (change their role with PATCH …/users/{id}).`,
           params: Slug,
           body: Type.Object(
             { email: Type.String({ format: 'email', maxLength: 254 }), role: StrEnum(USER_ROLES) },
             { additionalProperties: false },
           ),
-          response: { 201: Type.Object({ ...Invite.properties, url: Type.String() }), ...errorResponses },
+          response: {
+            201: Type.Object({ ...Invite.properties, url: Type.String() }),
+            ...errorResponses,
+            409: Type.Ref('Error'),
+          },
         },
       },
       async (req, reply) => {

@@ -81,21 +81,50 @@ export async function createInvite(
   input: { shopId: string; email: string; role: UserRole; createdBy: string },
 ) {
   if (!USER_ROLES.includes(input.role)) throw new AppError('validation_failed', 'Unknown role.');
+  const email = input.email.trim().toLowerCase();
   const token = `inv_${randomBytes(32).toString('base64url')}`;
   const expiresAt = new Date(Date.now() + INVITE_TTL_DAYS * 86_400_000);
-  const [row] = await db
-    .insert(invites)
-    .values({
-      id: newId('inv'),
-      shopId: input.shopId,
-      email: input.email.trim().toLowerCase(),
-      role: input.role,
-      tokenHash: sha(token),
-      createdBy: input.createdBy,
-      expiresAt,
-    })
-    .returning();
-  return { invite: row, token };
+  return db.transaction(async (tx) => {
+    // A member is not invited again (accepting would quietly change their role): their role is changed in the
+    // team list. The shop row lock orders this with an acceptance of another invitation for the same email.
+    await lockShop(tx, input.shopId);
+    const [member] = await tx
+      .select({ role: memberships.role })
+      .from(memberships)
+      .innerJoin(users, eq(users.id, memberships.userId))
+      .where(and(eq(memberships.shopId, input.shopId), eq(users.email, email)));
+    if (member)
+      throw new AppError(
+        'already_member',
+        `${email} is already a member of this shop (${member.role}). Change their role in the team list instead.`,
+        [{ path: '/email', message: 'already a member of this shop' }],
+      );
+    // A new invitation for the same email replaces the open one: only the latest link works.
+    await tx
+      .update(invites)
+      .set({ revokedAt: new Date() })
+      .where(
+        and(
+          eq(invites.shopId, input.shopId),
+          eq(invites.email, email),
+          isNull(invites.acceptedAt),
+          isNull(invites.revokedAt),
+        ),
+      );
+    const [row] = await tx
+      .insert(invites)
+      .values({
+        id: newId('inv'),
+        shopId: input.shopId,
+        email,
+        role: input.role,
+        tokenHash: sha(token),
+        createdBy: input.createdBy,
+        expiresAt,
+      })
+      .returning();
+    return { invite: row, token };
+  });
 }
 
 export async function listInvites(db: Db, shopId: string) {
