@@ -645,6 +645,41 @@ describe('token-only order actions', () => {
     assert.equal((await zipSession(shop.slug, doc.order_number, '10117')).level, 'zip');
   });
 
+  test("the merchant sees the customer's changes in the order's activity (newest first), no other shop does", async () => {
+    const shop = await createTestShop(ctx.db, 'tok');
+    const other = await createTestShop(ctx.db, 'tok');
+    const { doc, order } = await placedOrder(shop);
+    const activity = (id: string, s = shop) =>
+      ctx.app.inject({
+        method: 'GET',
+        url: `/v1/shops/${s.slug}/orders/${id}/activity`,
+        headers: s.auth.viewer,
+      });
+    assert.deepEqual((await activity(order.id)).json(), { data: [] });
+    const s = await tokenSession(shop.slug, (await link(shop, order.id)).token);
+    assert.equal(
+      (await asCustomer(shop.slug, s.session, 'POST', '/order/address', newAddress)).statusCode,
+      200,
+    );
+    assert.equal(
+      (await asCustomer(shop.slug, s.session, 'POST', '/order/cancel', { reason: 'Too late' })).statusCode,
+      200,
+    );
+    const res = await activity(doc.external_id as string);
+    assert.equal(res.statusCode, 200, res.body);
+    const data = res.json().data as { type: string; created_at: string; data: Record<string, unknown> }[];
+    assert.deepEqual(
+      data.map((e) => e.type),
+      ['orders/cancelled', 'orders/address_changed'],
+    );
+    assert.equal(data[0].data.reason, 'Too late');
+    assert.equal(data[0].data.initiated_by, 'customer');
+    assert.equal((data[1].data.to as { zip_code: string }).zip_code, newAddress.zip_code);
+    assert.ok(Date.now() - Date.parse(data[0].created_at) < 60_000);
+    assertError(await activity(order.id, other), 404, 'order_not_found');
+    assertError(await activity('ord_00000000000000000000000000'), 404, 'order_not_found');
+  });
+
   test('address change: invalid addresses are 400 and change nothing', async () => {
     const shop = await createTestShop(ctx.db, 'tok');
     const { order } = await placedOrder(shop);

@@ -8,6 +8,7 @@ import { errorResponses, merchantSecurity } from '../http/schema-helpers.js';
 import { bodyValidator, fieldErrors } from '../http/validation.js';
 import { AppError } from '../lib/errors.js';
 import { shopNumber } from '../shops/shops.js';
+import { ACTIVITY_LIMIT, OrderActivity, orderActivity } from './activity.js';
 import { BulkResult, OrderList } from './api-schemas.js';
 import { futureTimes, normalizeOrder, OrderInput, type OrderInputT, ShipmentEventInput } from './document.js';
 import { findOrderRow, loadOrderViews, searchOrderRows } from './read.js';
@@ -229,6 +230,26 @@ export function orderRoutes(deps: AppDeps): FastifyPluginAsync {
           readOpts(req.shop),
         );
         return view;
+      },
+    );
+
+    app.get(
+      '/v1/shops/:slug/orders/:id/activity',
+      {
+        config: { auth: 'viewer' },
+        schema: {
+          tags,
+          security,
+          summary: "An order's activity: customer cancellations and address changes",
+          description: `The order's \`orders/*\` events, newest first (at most ${ACTIVITY_LIMIT}): a cancellation or shipping-address change the customer made through a Resolve link, with what its webhook carries (\`reason\`, \`initiated_by\`, \`from\`/\`to\`, \`external_ref\`). Claims of the order: GET …/claims?order_id=. Any role; 404 \`order_not_found\`.`,
+          params: SlugId,
+          response: { 200: OrderActivity, ...errorResponses },
+        },
+      },
+      async (req) => {
+        const { id } = req.params as { id: string };
+        const order = await findOrderRow(db, req.shop.id, id);
+        return { data: await orderActivity(db, req.shop.id, order.id) };
       },
     );
 
