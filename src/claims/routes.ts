@@ -9,6 +9,7 @@ import { loadOrderView, pickLanguage } from '../resolve/customer-view.js';
 import { resolveSettingsOf } from '../resolve/settings.js';
 import { CLAIM_EXAMPLE } from './api-schemas.js';
 import { ClaimInput, type ClaimInputT, createClaim } from './create-claim.js';
+import { claimFacetRoutes } from './facet-routes.js';
 import { claimQueryRoutes } from './query-routes.js';
 import { findClaimRow, loadClaimViews } from './read.js';
 import { ClaimPatch, type ClaimPatchT, transitionClaim } from './update-claim.js';
@@ -50,6 +51,7 @@ export function claimRoutes(deps: ReadyDeps): FastifyPluginAsync {
     // List, counts, CSV export and analytics; saved views.
     await app.register(claimQueryRoutes(deps));
     await app.register(claimViewRoutes(deps));
+    await app.register(claimFacetRoutes(deps));
 
     app.get(
       '/v1/shops/:slug/claims/:id',

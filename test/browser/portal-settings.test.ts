@@ -355,7 +355,8 @@ describe('portal analytics and settings in Chromium', { skip: !run }, () => {
     await fresh.page.getByLabel(/Choose a password/).fill('agent-password-42');
     await fresh.page.getByRole('button', { name: 'Accept invitation' }).click();
     await fresh.page.getByRole('heading', { name: 'Claims' }).waitFor();
-    await fresh.page.getByText('Nia Agent').waitFor();
+    // Named in the top bar (the claims list's Assignee filter lists them too).
+    await fresh.page.getByText('Nia Agent', { exact: true }).waitFor();
     assert.match(fresh.page.url(), /\/portal\/demo\/claims/);
     await fresh.context.close();
 

@@ -4,7 +4,7 @@ import type { ClaimAnalytics } from '../../../../src/claims/api-schemas';
 import type { Shop } from '../App';
 import { type ApiError, api, qs } from '../api';
 import { ErrorBox, Loading } from '../ui/common';
-import { channelLabel, label, money } from '../ui/format';
+import { carrierName, channelLabel, countryName, label, money } from '../ui/format';
 import { navigate } from '../ui/router';
 import { Breakdown, type Row } from './analytics/Breakdown';
 import { LineChart } from './analytics/charts';
@@ -231,7 +231,7 @@ function Report({ data }: { data: Data }) {
           id="carrier"
           title="Carrier"
           total={total}
-          rows={rowsOf(b.carrier, 'No carrier', (k) => k.toUpperCase())}
+          rows={rowsOf(b.carrier, 'No carrier', carrierName)}
         />
         <Breakdown
           id="country"
@@ -273,20 +273,4 @@ function Report({ data }: { data: Data }) {
       </div>
     </>
   );
-}
-
-const regions = (() => {
-  try {
-    return new Intl.DisplayNames(['en'], { type: 'region' });
-  } catch {
-    return null;
-  }
-})();
-function countryName(code: string): string {
-  try {
-    const name = regions?.of(code.toUpperCase());
-    return name && name !== code.toUpperCase() ? `${name} (${code.toUpperCase()})` : code.toUpperCase();
-  } catch {
-    return code.toUpperCase();
-  }
 }

@@ -1,9 +1,10 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Shop } from '../App';
 import { type ApiError, api, type Claim, type Page, qs } from '../api';
-import { Badge, ErrorBox, Loading } from '../ui/common';
+import { Badge, Loading } from '../ui/common';
 import { channelLabel, dateTime, label, money } from '../ui/format';
 import { navigate, onLink } from '../ui/router';
+import { CHOICE_FILTERS, ChoiceSelect, choicesOf, listErrorText, useKnownValues } from './ClaimFilters';
 import { SavedViews } from './SavedViews';
 
 export const FILTERS = [
@@ -19,13 +20,6 @@ export const FILTERS = [
     ['delivered', 'in_transit', 'in_delivery', 'delivery_failed', 'order_processed', 'collect', 'none'],
   ],
   ['channel', 'Channel', ['zip', 'token', 'api', 'portal']],
-] as const;
-const TEXT_FILTERS = [
-  ['reason', 'Reason code'],
-  ['carrier', 'Carrier'],
-  ['country', 'Country'],
-  ['tag', 'Tag'],
-  ['assignee', 'Assignee'],
 ] as const;
 const STATUSES = ['pending', 'accepted', 'rejected', 'closed'] as const;
 
@@ -48,6 +42,11 @@ export function Claims({ shop, search }: { shop: Shop; search: string }) {
   const [q, setQ] = useState(query.q ?? '');
   const searchRef = useRef<HTMLInputElement>(null);
   const base = `/v1/shops/${shop.slug}`;
+  const known = useKnownValues(shop.slug);
+  const choices = useMemo(
+    () => choicesOf(known, (query.flow ?? '').split(',').filter(Boolean)),
+    [known, query.flow],
+  );
 
   const setQuery = useCallback(
     (patch: Record<string, string | undefined>) => {
@@ -172,20 +171,15 @@ export function Claims({ shop, search }: { shop: Shop; search: string }) {
             </select>
           </label>
         ))}
-        {TEXT_FILTERS.map(([key, text]) => (
-          <label key={key}>
-            <span className="label">{text}</span>
-            <input
-              defaultValue={query[key] ?? ''}
-              key={query[key] ?? ''}
-              size={10}
-              onBlur={(e) =>
-                e.target.value !== (query[key] ?? '') &&
-                setQuery({ [key]: e.target.value.trim() || undefined })
-              }
-              onKeyDown={(e) => e.key === 'Enter' && (e.target as HTMLInputElement).blur()}
-            />
-          </label>
+        {CHOICE_FILTERS.map(([key, text]) => (
+          <ChoiceSelect
+            key={key}
+            name={key}
+            text={text}
+            value={query[key] ?? ''}
+            groups={choices[key]}
+            onChange={(v) => setQuery({ [key]: v })}
+          />
         ))}
         <label>
           <span className="label">From</span>
@@ -237,7 +231,13 @@ export function Claims({ shop, search }: { shop: Shop; search: string }) {
           </button>
         )}
       </form>
-      <ErrorBox error={error} />
+      {error && (
+        <ListError
+          error={error}
+          query={query}
+          onClear={(keys) => setQuery(Object.fromEntries(keys.map((k) => [k, undefined])))}
+        />
+      )}
       {!rows && !error && <Loading />}
       {rows && rows.length === 0 && <p className="empty">No claims match these filters.</p>}
       {rows && rows.length > 0 && (
@@ -301,5 +301,31 @@ export function Claims({ shop, search }: { shop: Shop; search: string }) {
       )}
       <p className="muted small">Keys: / search · j / k move · Enter open</p>
     </section>
+  );
+}
+
+/** Why the list could not be shown, in words; a refused filter can be cleared from here. */
+function ListError({
+  error,
+  query,
+  onClear,
+}: {
+  error: ApiError;
+  query: Record<string, string>;
+  onClear(keys: string[]): void;
+}) {
+  const { text, keys } = listErrorText(error, query);
+  return (
+    <div className="alert alert-error" role="alert" data-testid="list-error">
+      {text}
+      {keys.length > 0 && (
+        <>
+          {' '}
+          <button type="button" className="button small" onClick={() => onClear(keys)}>
+            Clear {keys.length === 1 ? 'this filter' : 'these filters'}
+          </button>
+        </>
+      )}
+    </div>
   );
 }

@@ -40,3 +40,37 @@ export const languageName = (code: string) => {
     return code;
   }
 };
+
+const regions = (() => {
+  try {
+    return new Intl.DisplayNames(['en'], { type: 'region' });
+  } catch {
+    return null;
+  }
+})();
+/** A country code with its English name ("DE" → "Germany (DE)"); the code alone when the browser does not know it. */
+export function countryName(code: string): string {
+  const cc = code.toUpperCase();
+  try {
+    const name = regions?.of(cc);
+    return name && name !== cc ? `${name} (${cc})` : cc;
+  } catch {
+    return cc;
+  }
+}
+
+const CARRIERS: Record<string, string> = {
+  dhl: 'DHL',
+  dpd: 'DPD',
+  gls: 'GLS',
+  ups: 'UPS',
+  usps: 'USPS',
+  tnt: 'TNT',
+  fedex: 'FedEx',
+  postnl: 'PostNL',
+  royal_mail: 'Royal Mail',
+  deutsche_post: 'Deutsche Post',
+};
+/** A carrier as stored (lower case) in its usual spelling: "dhl" → "DHL", "hermes" → "Hermes". */
+export const carrierName = (code: string) =>
+  CARRIERS[code.toLowerCase()] ?? (code.length <= 3 ? code.toUpperCase() : label(code));
