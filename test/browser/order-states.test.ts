@@ -7,6 +7,7 @@ import { seedDemo } from '../../src/demo/seed.js';
 import { en } from '../../web/resolve/src/i18n/en.js';
 import {
   browserAvailable,
+  FIXTURE_JPEG,
   launch,
   lookUp,
   newPage,
@@ -388,6 +389,51 @@ describe('customer page: what each demo order state allows', { skip: !run }, () 
       await assertUnavailable(page, 'defective', 'reason_code.not_fulfilled');
       assert.deepEqual(await seriousViolations(page), []);
       await shot('order');
+      await context.close();
+    });
+
+    test(`${vp.name}: 1003 "Something else" with nothing shipped: photos for the request as a whole`, async () => {
+      const { context, page } = await newPage(browser, vp);
+      const shot = shooter(page, 'order-1003-support', vp);
+      await openOrder(page, server.url, '1003', '20095', 'Jonas');
+      await page.getByRole('button', { name: en['flow.support'] }).click();
+      // No items to choose (nothing shipped): the photos step comes first, and has a working upload.
+      await page.getByRole('heading', { name: en['evidence.title'] }).waitFor();
+      assert.equal(await page.locator('.progress-text').innerText(), 'Other question\nStep 1 of 3');
+      const group = page.getByRole('group', { name: en['evidence.claim_photos'] });
+      await group.getByText('Optional, up to 5.').waitFor();
+      const withPhoto = vp.name === 'phone';
+      if (withPhoto) {
+        await page.getByTestId('file-photo-claim').setInputFiles(FIXTURE_JPEG);
+        await group.getByTestId('photo').getByText(en['evidence.uploaded']).waitFor();
+      }
+      assert.deepEqual(await seriousViolations(page), []);
+      await shot('photos');
+      await page.getByRole('button', { name: 'Continue' }).click();
+
+      await page.getByRole('heading', { name: en['details.title'] }).waitFor();
+      assert.match(await page.locator('.progress-text').innerText(), /Step 2 of 3/);
+      const question = 'Can you send the parcel to my office instead?';
+      await page.getByLabel(en['details.description'], { exact: true }).fill(question);
+      await page.getByRole('button', { name: 'Continue' }).click();
+
+      await page.getByRole('heading', { name: en['review.title'] }).waitFor();
+      const review = await page.getByTestId('review').innerText();
+      if (withPhoto) assert.match(review, /1 photo/);
+      else assert.doesNotMatch(review, /photo/i);
+      await shot('review');
+      await page.getByRole('button', { name: 'Send request' }).click();
+      await page.getByTestId('confirmation').waitFor();
+      const number = /request number is ([A-Z0-9-]+)/.exec(
+        await page.getByTestId('confirmation').innerText(),
+      )?.[1];
+      assert.ok(number);
+      const evidence = await query<{ kind: string; line_item_id: string | null }>(
+        server.ctx.db,
+        sql`select e.kind, e.line_item_id from claim_evidence e join claims c on c.id = e.claim_id
+             where c.shop_id = ${server.demo.id} and c.number = ${number}`,
+      );
+      assert.deepEqual(evidence, withPhoto ? [{ kind: 'photo', line_item_id: null }] : []);
       await context.close();
     });
 

@@ -25,11 +25,18 @@ export function validateStep(
     case 'evidence': {
       if (draft.photos.some((p) => p.status === 'uploading')) e.general = t('evidence.wait');
       const done = draft.photos.filter((p) => p.status !== 'error');
+      const chosen = Object.keys(draft.items);
+      // Photos of the request as a whole count as the item's when there is one item (as the server counts them).
+      const general = done.filter((p) => p.kind === 'photo' && !p.lineItemId).length;
       if (s.photos.max > 0)
-        for (const id of Object.keys(draft.items)) {
-          const n = done.filter((p) => p.kind === 'photo' && p.lineItemId === id).length;
+        for (const id of chosen) {
+          const n =
+            done.filter((p) => p.kind === 'photo' && p.lineItemId === id).length +
+            (chosen.length === 1 ? general : 0);
           if (n < s.photos.min)
             e[`photo:${id}`] = t('evidence.missing', { min: s.photos.min, title: title(id) });
+          else if (n > s.photos.max)
+            e[`photo:${id}`] = t('evidence.too_many', { max: s.photos.max, title: title(id) });
         }
       if (s.package_photo === 'required' && !done.some((p) => p.kind === 'package_photo'))
         e.package_photo = t('evidence.package_missing');

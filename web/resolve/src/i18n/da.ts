@@ -123,6 +123,7 @@ export const da: Messages = {
   'evidence.item_photos': 'Billeder af {title}',
   'evidence.item_photos_rule': 'Mindst {min}, højst {max}.',
   'evidence.item_photos_optional': 'Valgfrit, op til {max}.',
+  'evidence.claim_photos': 'Billeder til din henvendelse',
   'evidence.package_photo': 'Billede af pakken',
   'evidence.package_photo_hint': 'Kassen eller kuverten – med pakkelabel, hvis du stadig har den.',
   'evidence.add_photo': 'Tilføj et billede',
@@ -139,6 +140,8 @@ export const da: Messages = {
   'evidence.empty': 'Filen er tom eller kunne ikke læses. Vælg venligst billedet igen.',
   'evidence.no_preview': 'Ingen forhåndsvisning',
   'evidence.missing': 'Tilføj mindst {min, plural, one {# billede} other {# billeder}} af {title}.',
+  'evidence.too_many':
+    'Sammen med billederne til din henvendelse kan der højst sendes {max, plural, one {# billede} other {# billeder}} af {title}. Fjern venligst nogle.',
   'evidence.package_missing': 'Tilføj et billede af pakken.',
   'evidence.wait': 'Vent, til alle billeder er uploadet.',
   'evidence.optional': 'valgfrit',

@@ -128,6 +128,7 @@ export const de: Messages = {
   'evidence.item_photos': 'Fotos von {title}',
   'evidence.item_photos_rule': 'Mindestens {min}, höchstens {max}.',
   'evidence.item_photos_optional': 'Optional, bis zu {max}.',
+  'evidence.claim_photos': 'Fotos zu Ihrer Anfrage',
   'evidence.package_photo': 'Foto des Pakets',
   'evidence.package_photo_hint': 'Karton oder Umschlag – wenn möglich mit Versandetikett.',
   'evidence.add_photo': 'Foto hinzufügen',
@@ -148,6 +149,8 @@ export const de: Messages = {
   'evidence.no_preview': 'Keine Vorschau',
   'evidence.missing':
     'Bitte fügen Sie mindestens {min, plural, one {# Foto} other {# Fotos}} von {title} hinzu.',
+  'evidence.too_many':
+    'Zusammen mit den Fotos zu Ihrer Anfrage können Sie höchstens {max, plural, one {# Foto} other {# Fotos}} von {title} senden. Bitte entfernen Sie einige.',
   'evidence.package_missing': 'Bitte fügen Sie ein Foto des Pakets hinzu.',
   'evidence.wait': 'Bitte warten Sie, bis alle Fotos hochgeladen sind.',
   'evidence.optional': 'optional',

@@ -123,6 +123,7 @@ export const en = {
   'evidence.item_photos': 'Photos of {title}',
   'evidence.item_photos_rule': 'At least {min}, at most {max}.',
   'evidence.item_photos_optional': 'Optional, up to {max}.',
+  'evidence.claim_photos': 'Photos for your request',
   'evidence.package_photo': 'Photo of the parcel',
   'evidence.package_photo_hint': 'The box or envelope, with the label if you still have it.',
   'evidence.add_photo': 'Add a photo',
@@ -139,6 +140,8 @@ export const en = {
   'evidence.empty': 'This file is empty or could not be read. Please choose the photo again.',
   'evidence.no_preview': 'No preview',
   'evidence.missing': 'Please add at least {min, plural, one {# photo} other {# photos}} of {title}.',
+  'evidence.too_many':
+    'Together with the photos for your request, at most {max, plural, one {# photo} other {# photos}} of {title} can be sent. Please remove some.',
   'evidence.package_missing': 'Please add a photo of the parcel.',
   'evidence.wait': 'Please wait until all photos are uploaded.',
   'evidence.optional': 'optional',

@@ -126,6 +126,7 @@ export const es: Messages = {
   'evidence.item_photos': 'Fotos de {title}',
   'evidence.item_photos_rule': 'Mínimo {min}, máximo {max}.',
   'evidence.item_photos_optional': 'Opcional, hasta {max}.',
+  'evidence.claim_photos': 'Fotos para tu solicitud',
   'evidence.package_photo': 'Foto del paquete',
   'evidence.package_photo_hint': 'La caja o el sobre, con la etiqueta si aún la tienes.',
   'evidence.add_photo': 'Añadir una foto',
@@ -142,6 +143,8 @@ export const es: Messages = {
   'evidence.empty': 'Este archivo está vacío o no se ha podido leer. Vuelve a elegir la foto.',
   'evidence.no_preview': 'Sin vista previa',
   'evidence.missing': 'Añade al menos {min, plural, one {# foto} other {# fotos}} de {title}.',
+  'evidence.too_many':
+    'Junto con las fotos para tu solicitud, puedes enviar como máximo {max, plural, one {# foto} other {# fotos}} de {title}. Quita algunas.',
   'evidence.package_missing': 'Añade una foto del paquete.',
   'evidence.wait': 'Espera a que se hayan subido todas las fotos.',
   'evidence.optional': 'opcional',

@@ -127,6 +127,7 @@ export const fr: Messages = {
   'evidence.item_photos': 'Photos : {title}',
   'evidence.item_photos_rule': 'Au moins {min}, au maximum {max}.',
   'evidence.item_photos_optional': 'Facultatif, jusqu’à {max}.',
+  'evidence.claim_photos': 'Photos pour votre demande',
   'evidence.package_photo': 'Photo du colis',
   'evidence.package_photo_hint': 'Le carton ou l’enveloppe, avec l’étiquette si vous l’avez encore.',
   'evidence.add_photo': 'Ajouter une photo',
@@ -144,6 +145,8 @@ export const fr: Messages = {
   'evidence.empty': 'Ce fichier est vide ou illisible. Veuillez choisir la photo à nouveau.',
   'evidence.no_preview': 'Pas d’aperçu',
   'evidence.missing': 'Veuillez ajouter au moins {min, plural, one {# photo} other {# photos}} pour {title}.',
+  'evidence.too_many':
+    'Avec les photos pour votre demande, vous pouvez envoyer au maximum {max, plural, one {# photo} other {# photos}} pour {title}. Veuillez en retirer.',
   'evidence.package_missing': 'Veuillez ajouter une photo du colis.',
   'evidence.wait': 'Veuillez patienter jusqu’à ce que toutes les photos soient envoyées.',
   'evidence.optional': 'facultatif',

@@ -123,6 +123,7 @@ export const it: Messages = {
   'evidence.item_photos': 'Foto di {title}',
   'evidence.item_photos_rule': 'Minimo {min}, massimo {max}.',
   'evidence.item_photos_optional': 'Facoltative, fino a {max}.',
+  'evidence.claim_photos': 'Foto per la tua richiesta',
   'evidence.package_photo': 'Foto del pacco',
   'evidence.package_photo_hint': 'La scatola o la busta, con l’etichetta se ce l’hai ancora.',
   'evidence.add_photo': 'Aggiungi una foto',
@@ -139,6 +140,8 @@ export const it: Messages = {
   'evidence.empty': 'Questo file è vuoto o non è leggibile. Scegli di nuovo la foto.',
   'evidence.no_preview': 'Nessuna anteprima',
   'evidence.missing': 'Aggiungi almeno {min} foto di {title}.',
+  'evidence.too_many':
+    'Insieme alle foto per la tua richiesta puoi inviare al massimo {max} foto di {title}. Rimuovine alcune.',
   'evidence.package_missing': 'Aggiungi una foto del pacco.',
   'evidence.wait': 'Attendi il caricamento di tutte le foto.',
   'evidence.optional': 'facoltativo',

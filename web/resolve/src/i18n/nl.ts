@@ -127,6 +127,7 @@ export const nl: Messages = {
   'evidence.item_photos': 'Foto’s van {title}',
   'evidence.item_photos_rule': 'Minimaal {min}, maximaal {max}.',
   'evidence.item_photos_optional': 'Optioneel, maximaal {max}.',
+  'evidence.claim_photos': 'Foto’s bij je aanvraag',
   'evidence.package_photo': 'Foto van het pakket',
   'evidence.package_photo_hint': 'De doos of envelop, met het verzendlabel als je dat nog hebt.',
   'evidence.add_photo': 'Foto toevoegen',
@@ -144,6 +145,8 @@ export const nl: Messages = {
   'evidence.empty': 'Dit bestand is leeg of kon niet worden gelezen. Kies de foto opnieuw.',
   'evidence.no_preview': 'Geen voorbeeld',
   'evidence.missing': 'Voeg minstens {min, plural, one {# foto} other {# foto’s}} van {title} toe.',
+  'evidence.too_many':
+    'Samen met de foto’s bij je aanvraag kun je maximaal {max, plural, one {# foto} other {# foto’s}} van {title} versturen. Verwijder er een paar.',
   'evidence.package_missing': 'Voeg een foto van het pakket toe.',
   'evidence.wait': 'Wacht tot alle foto’s zijn geüpload.',
   'evidence.optional': 'optioneel',

@@ -18,9 +18,23 @@ export function Evidence(props: StepProps & EvidenceHandlers & { errors: Record<
   const steps = flow.steps;
   const titles = new Map(order.line_items.map((l) => [l.id, l.title]));
   const chosen = Object.keys(draft.items);
+  // Photos of the request as a whole (no item named: the server takes them so). Offered when no item is chosen
+  // ("Something else" about the whole order, or an order with nothing shipped); kept in view while any exist.
+  const general = draft.photos.some((p) => p.kind === 'photo' && !p.lineItemId);
   return (
     <div className="evidence">
       <p className="muted">{t('evidence.intro')}</p>
+      {steps.photos.max > 0 && (chosen.length === 0 || general) && (
+        <PhotoGroup
+          {...props}
+          kind="photo"
+          lineItemId={null}
+          title={t('evidence.claim_photos')}
+          hint={t('evidence.item_photos_optional', { max: steps.photos.max })}
+          max={steps.photos.max}
+          error={errors['photo:claim']}
+        />
+      )}
       {steps.photos.max > 0 &&
         chosen.map((id) => (
           <PhotoGroup
@@ -89,7 +103,8 @@ function PhotoGroup({
   const photos = draft.photos.filter((p) => p.kind === kind && p.lineItemId === lineItemId);
   // A refused file stays listed with its reason, but does not take one of the places.
   const taken = photos.filter((p) => p.status !== 'error').length;
-  const groupId = `photos-${kind}-${lineItemId ?? 'package'}`;
+  const place = lineItemId ?? (kind === 'photo' ? 'claim' : 'package');
+  const groupId = `photos-${kind}-${place}`;
   return (
     <fieldset className="fieldset photo-group" aria-describedby={`${groupId}-hint ${groupId}-error`}>
       <legend className="label">{title}</legend>
@@ -111,7 +126,7 @@ function PhotoGroup({
             className="sr-only"
             tabIndex={-1}
             aria-hidden="true"
-            data-testid={`file-${kind}-${lineItemId ?? 'package'}`}
+            data-testid={`file-${kind}-${place}`}
             onChange={(e) => {
               for (const f of Array.from(e.target.files ?? []).slice(0, max - taken))
                 onAdd(kind, lineItemId, f, f.name);

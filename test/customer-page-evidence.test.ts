@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+// Photos of a request as a whole (no item named) on the customer page (web/resolve/src/validate.ts): checked
+// as the server counts them (src/claims/check-claim.ts: they are the item's photos when one item is chosen,
+// and count for no item otherwise), and sent without a line_item_id.
+
+const web = (path: string) => import(`../web/resolve/src/${path}.ts`);
+
+const flow = (name: string, min: number, max: number) =>
+  ({
+    flow: name,
+    available: true,
+    reason_code: null,
+    reasons: [{ code: 'other', label: 'Other' }],
+    items: [],
+    resolutions: [],
+    steps: {
+      photos: { min, max },
+      package_photo: 'off',
+      signature: 'off',
+      description: { required: false, min_length: 0, max_length: 5000 },
+      prompts: [],
+      dropoff_permission: false,
+      handoff: 'native',
+    },
+  }) as never;
+const order = {
+  line_items: [
+    { id: 'li-1', title: 'Mug' },
+    { id: 'li-2', title: 'Plate' },
+  ],
+} as never;
+let n = 0;
+const photo = (lineItemId: string | null) => ({
+  key: `p${++n}`,
+  kind: 'photo',
+  lineItemId,
+  status: 'done',
+  uploadId: `up-${n}`,
+});
+
+test('photos of the request as a whole: sent without an item, counted as the server counts them', async () => {
+  const { validateStep, claimInput } = await web('validate');
+  const { emptyDraft } = await web('draft');
+  const { en } = await web('i18n/en');
+  const { translator } = await web('i18n/index');
+  const t = translator(en);
+  const draft = (items: Record<string, number>, photos: unknown[]) => ({
+    ...emptyDraft('support'),
+    items,
+    photos,
+  });
+
+  // "Something else" with no item (nothing shipped): the photos are the request's.
+  const none = draft({}, [photo(null), photo(null)]);
+  assert.deepEqual(validateStep('evidence', flow('support', 0, 5), none, order, t), {});
+  assert.deepEqual(
+    claimInput(flow('support', 0, 5), none).evidence.map(
+      (e: { line_item_id: string | null }) => e.line_item_id,
+    ),
+    [null, null],
+  );
+
+  // One item chosen: the request's photos count as that item's, towards its minimum and its maximum.
+  assert.deepEqual(
+    validateStep('evidence', flow('defective', 1, 5), draft({ 'li-1': 1 }, [photo(null)]), order, t),
+    {},
+  );
+  const six = draft({ 'li-1': 1 }, [
+    photo('li-1'),
+    photo('li-1'),
+    photo('li-1'),
+    photo(null),
+    photo(null),
+    photo(null),
+  ]);
+  assert.equal(
+    validateStep('evidence', flow('support', 0, 5), six, order, t)['photo:li-1'],
+    'Together with the photos for your request, at most 5 photos of Mug can be sent. Please remove some.',
+  );
+  // Two items chosen: the request's photos belong to neither.
+  const two = validateStep(
+    'evidence',
+    flow('defective', 1, 5),
+    draft({ 'li-1': 1, 'li-2': 1 }, [photo(null)]),
+    order,
+    t,
+  );
+  assert.deepEqual(Object.keys(two).sort(), ['photo:li-1', 'photo:li-2']);
+});
