@@ -253,33 +253,57 @@ describe('merchant portal: working a claim', { skip: !run }, () => {
     }
   });
 
-  test('settings say the photo limit in MB and what an origin is, not bytes and regular expressions', async () => {
-    const { context, page } = await newPage(browser, desktop);
-    const shot = shooter(page, 'portal-settings-messages', desktop);
-    try {
-      await portalSignIn(page, server.url, ADMIN);
-      await page.goto(`${server.url}/portal/demo/settings`);
-      const upload = page.getByLabel('Largest photo upload');
-      await upload.fill('100');
-      await page
-        .getByLabel('Sites that may embed the customer page or call its API')
-        .fill('shop.example.com');
-      await page.getByRole('button', { name: 'Save changes' }).click();
-      await page.getByText('Invalid settings.').waitFor();
-      const errorOf = (id: string) =>
-        page
-          .locator('.sfield', { has: page.locator(`[id="${id}"]`) })
-          .locator('.field-error')
-          .allInnerTexts();
-      assert.deepEqual(await errorOf('f-upload_max_bytes'), ['must be <= 25 MB']);
-      assert.deepEqual(await errorOf('f-allowed_origins'), [
-        'Line 1: must be a site’s origin, such as https://shop.example.com (no path), or * for any site',
-      ]);
-      const bar = await page.getByTestId('savebar').innerText();
-      assert.doesNotMatch(bar, /26214400|must match pattern/);
-      await shot('errors');
-    } finally {
-      await context.close();
+  test('settings errors are plain sentences at their fields, and the banner names the fields in words', async () => {
+    for (const vp of [desktop, phone]) {
+      const { context, page } = await newPage(browser, vp);
+      const shot = shooter(page, 'portal-settings-messages', vp);
+      try {
+        await portalSignIn(page, server.url, ADMIN);
+        await page.goto(`${server.url}/portal/demo/settings`);
+        await page.locator('#f-claim_window_days').fill('');
+        await page.locator('#f-return_window_days').fill('-1');
+        await page.getByTestId('flow-defective').locator(':scope > summary').click();
+        await page.locator('#f-flows-defective-reasons-0-labels-en').fill('');
+        await page.getByLabel('Largest photo upload').fill('100');
+        await page
+          .getByLabel('Sites that may embed the customer page or call its API')
+          .fill('shop.example.com');
+        await page.getByRole('button', { name: 'Save changes' }).click();
+        const bar = page.getByTestId('savebar');
+        await bar.getByText('5 settings need a change before saving:').waitFor();
+        const errorOf = (id: string) =>
+          page
+            .locator('.sfield', { has: page.locator(`[id="${id}"]`) })
+            .locator('.field-error')
+            .allInnerTexts();
+        assert.deepEqual(await errorOf('f-claim_window_days'), ['Enter a whole number of days, at least 1']);
+        assert.deepEqual(await errorOf('f-return_window_days'), ['Enter a whole number of days, at least 1']);
+        assert.deepEqual(await errorOf('f-flows-defective-reasons-0-labels-en'), ['Enter a label']);
+        assert.deepEqual(await errorOf('f-upload_max_bytes'), ['Enter a size in MB, at most 25']);
+        assert.deepEqual(await errorOf('f-allowed_origins'), [
+          'Line 1: Enter a site’s origin, such as https://shop.example.com (no path), or * for any site',
+        ]);
+        const items = await bar.getByRole('listitem').allInnerTexts();
+        assert.deepEqual(items.sort(), [
+          'Claim window: Enter a whole number of days, at least 1',
+          'Defective: label of reason 1 (damaged_in_transit), English: Enter a label',
+          'Largest photo upload: Enter a size in MB, at most 25',
+          'Return window: Enter a whole number of days, at least 1',
+          'Sites that may embed the customer page, line 1: Enter a site’s origin, such as https://shop.example.com (no path), or * for any site',
+        ]);
+        const text = await bar.innerText();
+        assert.doesNotMatch(text, /\/claim_window_days|\/flows\/|\/labels|26214400|must |pattern|integer/);
+        // A name in the banner takes you to its field.
+        await bar.getByRole('link', { name: 'Claim window' }).click();
+        assert.equal(await page.evaluate(() => document.activeElement?.id), 'f-claim_window_days');
+        await shot('errors');
+        assert.ok(
+          (await page.evaluate(() => document.documentElement.scrollWidth)) <= vp.viewport.width,
+          'no sideways scrolling',
+        );
+      } finally {
+        await context.close();
+      }
     }
   });
 });

@@ -216,7 +216,7 @@ describe('portal analytics and settings in Chromium', { skip: !run }, () => {
     await page.getByRole('button', { name: 'Save changes' }).click();
     const fieldError = page.locator('#f-flows-wrong_item-photos-min-error');
     await fieldError.waitFor();
-    assert.equal(await fieldError.innerText(), 'must not exceed max');
+    assert.equal(await fieldError.innerText(), 'Must not be more than the maximum');
     assert.equal(await page.locator('#f-flows-wrong_item-photos-min').getAttribute('aria-invalid'), 'true');
     await shot('validation-error');
     await page.getByRole('button', { name: 'Discard' }).click();

@@ -9,6 +9,7 @@ import { type Doc, DocContext } from './settings/fields';
 import { KeysTab } from './settings/KeysTab';
 import { LanguagesTab } from './settings/LanguagesTab';
 import { LockoutsTab } from './settings/LockoutsTab';
+import { settingsField } from './settings/model';
 import { ResolveTab } from './settings/ResolveTab';
 import { TeamTab } from './settings/TeamTab';
 import { type SettingsDoc, useSettingsDoc } from './settings/useSettingsDoc';
@@ -141,7 +142,11 @@ function DocTabs({
         ) : (
           <LanguagesTab shop={shop} />
         )}
-        {!readOnly ? <SaveBar doc={doc} tab={tab} /> : doc.saveError && <ErrorBox error={doc.saveError} />}
+        {!readOnly ? (
+          <SaveBar doc={doc} tab={tab} />
+        ) : (
+          <ErrorBox error={doc.saveError} fields={(p) => settingsField(p, doc.draft ?? undefined)} />
+        )}
       </form>
     </DocContext.Provider>
   );
@@ -149,11 +154,14 @@ function DocTabs({
 
 function SaveBar({ doc, tab }: { doc: SettingsDoc; tab: Tab }) {
   const e = doc.saveError;
+  const invalid = e?.key === 'validation_failed' && e.errors.length > 0;
   return (
     <div className="savebar" data-testid="savebar">
       {e && (
         <div className="alert alert-error" role="alert">
-          {e.message}
+          {invalid
+            ? `${e.errors.length === 1 ? 'One setting needs' : `${e.errors.length} settings need`} a change before saving:`
+            : e.message}
           {e.status === 403 && (
             <>
               {' '}
@@ -167,7 +175,12 @@ function SaveBar({ doc, tab }: { doc: SettingsDoc; tab: Tab }) {
             <ul>
               {e.errors.map((x) => (
                 <li key={x.path + x.message}>
-                  <ErrorLink key={tab} path={x.path} /> {x.message}
+                  <ErrorLink
+                    key={tab}
+                    path={x.path}
+                    name={settingsField(x.path, doc.draft ?? undefined).name}
+                  />
+                  : {x.message}
                 </li>
               ))}
             </ul>
@@ -197,24 +210,32 @@ function SaveBar({ doc, tab }: { doc: SettingsDoc; tab: Tab }) {
   );
 }
 
-/** The field an error names, as a button that takes you there (if it is on this tab). */
-function ErrorLink({ path }: { path: string }) {
-  const id = `f${path.replace(/\//g, '-')}`;
-  const [exists, setExists] = useState(false);
-  useEffect(() => setExists(!!document.getElementById(id)), [id]);
-  if (!exists) return <code>{path}</code>;
+/** The field an error names, in words, as a link that takes you there (if it is on this tab). */
+function ErrorLink({ path, name }: { path: string; name: string }) {
+  const [id, setId] = useState<string | null>(null);
+  // The field itself, else the closest field that holds it (a line of the origins list is in its textarea).
+  useEffect(() => {
+    const steps = path.split('/').filter(Boolean);
+    for (let n = steps.length; n > 0; n--) {
+      const candidate = `f-${steps.slice(0, n).join('-')}`;
+      if (document.getElementById(candidate)) return setId(candidate);
+    }
+    setId(null);
+  }, [path]);
+  if (!id) return <strong>{name}</strong>;
+  // A link rather than a button: a long name wraps with the sentence after it.
   return (
-    <button
-      type="button"
-      className="linkish"
-      onClick={() => {
+    <a
+      href={`#${id}`}
+      onClick={(e) => {
+        e.preventDefault();
         const el = document.getElementById(id);
         el?.scrollIntoView({ block: 'center' });
         el?.focus();
       }}
     >
-      <code>{path}</code>
-    </button>
+      {name}
+    </a>
   );
 }
 
@@ -228,7 +249,9 @@ function useLeaveGuard(dirty: boolean, inside: string) {
     const guard = (e: MouseEvent) => {
       const a = (e.target as Element | null)?.closest?.('a[href]');
       if (!a || a.getAttribute('target') === '_blank' || a.hasAttribute('download')) return;
-      if ((a.getAttribute('href') ?? '').startsWith(inside)) return;
+      const href = a.getAttribute('href') ?? '';
+      // Links within the settings, and to a field on this page, do not leave.
+      if (href.startsWith(inside) || href.startsWith('#')) return;
       if (!confirm('You have unsaved changes in the settings. Leave without saving them?')) {
         e.preventDefault();
         e.stopImmediatePropagation();

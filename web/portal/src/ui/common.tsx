@@ -1,9 +1,20 @@
 import type { ReactNode } from 'react';
 import type { ApiError } from '../api';
+import { type FieldInfo, plainErrors } from './errors';
 
-export function ErrorBox({ error }: { error: ApiError | Error | null }) {
+/**
+ * An error as people read it: the server's sentence, and each field error as "Field name: what to do" (never a
+ * JSON pointer or a pattern). `fields` names the page's fields; without it a field is named by its path.
+ */
+export function ErrorBox({
+  error,
+  fields,
+}: {
+  error: ApiError | Error | null;
+  fields?: (path: string) => FieldInfo | undefined;
+}) {
   if (!error) return null;
-  const details = 'errors' in error && error.errors.length ? error.errors : [];
+  const details = 'errors' in error && error.errors.length ? plainErrors(error.errors, fields) : [];
   return (
     <div className="alert alert-error" role="alert">
       {error.message}
@@ -11,7 +22,8 @@ export function ErrorBox({ error }: { error: ApiError | Error | null }) {
         <ul>
           {details.map((d) => (
             <li key={d.path + d.message}>
-              <code>{d.path}</code> {d.message}
+              {d.name ? `${d.name}: ` : ''}
+              {d.message}
             </li>
           ))}
         </ul>

@@ -2,6 +2,7 @@ import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import type { Shop } from '../../App';
 import { type ApiError, api } from '../../api';
 import { Badge, ErrorBox, Loading } from '../../ui/common';
+import { plainMessage } from '../../ui/errors';
 import { date, dateTime } from '../../ui/format';
 import { AdminOnly, ConfirmButton, dateInputToIso, SecretOnce } from './ui';
 
@@ -153,7 +154,8 @@ function CreateKey({ url, onCreated }: { url: string; onCreated(k: Key & { secre
   const [expires, setExpires] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
-  const nameError = error?.errors.find((e) => e.path === '/name')?.message;
+  const nameMessage = error?.errors.find((e) => e.path === '/name')?.message;
+  const nameError = nameMessage && plainMessage(nameMessage, { name: 'Name', noun: 'a name' });
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setBusy(true);

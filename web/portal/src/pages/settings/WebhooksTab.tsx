@@ -4,6 +4,7 @@ import type { EndpointView } from '../../../../../src/webhooks/api-schemas';
 import type { Shop } from '../../App';
 import { type ApiError, api, type Page } from '../../api';
 import { Badge, ErrorBox, Loading, Notice } from '../../ui/common';
+import { plainMessage } from '../../ui/errors';
 import { dateTime } from '../../ui/format';
 import { Deliveries } from './Deliveries';
 import { ConfirmButton, SecretOnce } from './ui';
@@ -285,7 +286,10 @@ function CreateEndpoint({
   const [types, setTypes] = useState<string[]>([]);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
-  const urlError = error?.errors.find((x) => x.path === '/url')?.message;
+  const urlMessage = error?.errors.find((x) => x.path === '/url')?.message;
+  const urlError =
+    urlMessage &&
+    plainMessage(urlMessage, { name: 'URL', noun: 'a URL', format: 'Enter an https:// address' });
   const submit = async (ev: FormEvent) => {
     ev.preventDefault();
     setBusy(true);

@@ -2,6 +2,8 @@
 // helpers the editors share: immutable updates by path, and the minimal PATCH between two versions.
 
 import type { Branding, FlowSettings, ResolveSettings } from '../../../../../src/resolve/settings';
+import { type FieldInfo, plainMessage } from '../../ui/errors';
+import { label } from '../../ui/format';
 
 export type { Branding, FlowSettings, ResolveSettings };
 export type Prompt = FlowSettings['prompts'][number];
@@ -134,16 +136,123 @@ export function errorsUnder(errors: FieldErrors, prefix: string): string[] {
 export const pointer = (path: Path) => `/${path.join('/')}`;
 
 const MB = 1_048_576;
-/**
- * The server's validator speaks in stored units and regular expressions; the form shows megabytes and
- * addresses. Its messages, said in the form's terms.
- */
-export function readableError(path: string, message: string): string {
-  if (path === '/upload_max_bytes')
-    return message.replace(/\d+/g, (n) => `${Math.round((Number(n) / MB) * 100) / 100} MB`);
-  if (!message.startsWith('must match pattern')) return message;
-  if (/^\/allowed_origins\/\d+$/.test(path))
-    return 'must be a site’s origin, such as https://shop.example.com (no path), or * for any site';
-  if (path === '/returns/external_url_template') return 'must be an https:// address';
-  return message;
+const DAYS = { unit: 'days', min: 1 };
+const CODE = 'Use only lowercase letters, digits and _';
+const HTTPS = 'Enter an address starting with https://';
+const COLOUR = 'Enter a colour as # and six hex digits, such as #1f6feb';
+const COPY_NAMES: Record<string, string> = {
+  headline: 'Headline',
+  intro: 'Introduction',
+  confirmation: 'Confirmation text',
+};
+const TOP: Record<string, FieldInfo> = {
+  claim_window_days: { name: 'Claim window', ...DAYS },
+  return_window_days: { name: 'Return window', ...DAYS },
+  stuck_after_days: { name: 'Parcel counts as stuck after', ...DAYS },
+  token_ttl_days: { name: 'Resolve links stay valid for', ...DAYS },
+  upload_max_bytes: { name: 'Largest photo upload', what: 'a size in MB', scale: MB, min: 0.1 },
+  unavailable_flows: { name: 'Unavailable flows' },
+  allowed_origins: { name: 'Sites that may embed the customer page' },
+  returns: { name: 'Returns' },
+  branding: { name: 'Branding' },
+  flows: { name: 'Flows' },
+};
+const BRANDING: Record<string, FieldInfo> = {
+  logo_url: { name: 'Logo URL', format: HTTPS },
+  primary_color: { name: 'Primary colour', format: COLOUR },
+  background_color: { name: 'Background colour', format: COLOUR },
+  font_family: {
+    name: 'Font family',
+    format: 'Use only letters, digits, spaces, commas, quotes and hyphens, such as Georgia, serif',
+  },
+  support_email: { name: 'Support email' },
+};
+const langName = (l: string) => LANG_NAMES[l as Lang] ?? l;
+
+/** Within a flow: its fields, named as the flow editor labels them. */
+function flowField(rest: string[], draft?: ResolveSettings, flow?: string): FieldInfo {
+  const [key, a, b, c, d, e] = rest;
+  const i = Number(a);
+  const flowDraft = flow ? (draft?.flows as Record<string, FlowSettings> | undefined)?.[flow] : undefined;
+  switch (key) {
+    case undefined:
+      return { name: 'this flow' };
+    case 'enabled':
+      return { name: 'offered to customers' };
+    case 'resolutions':
+      return { name: 'resolutions the customer may ask for' };
+    case 'package_photo':
+      return { name: 'photo of the package' };
+    case 'signature':
+      return { name: 'signature' };
+    case 'photos':
+      return { name: a === 'min' ? 'photos, at least' : 'photos, at most', unit: 'photos', min: 0 };
+    case 'description':
+      return a === 'required'
+        ? { name: 'description required' }
+        : {
+            name: a === 'min_length' ? 'description, min. length' : 'description, max. length',
+            unit: 'characters',
+            min: a === 'min_length' ? 0 : 1,
+          };
+    case 'reasons': {
+      if (a === undefined) return { name: 'reasons', tooFew: 'A flow needs at least one reason' };
+      const code = flowDraft?.reasons[i]?.code;
+      const reason = `reason ${i + 1}${code ? ` (${code})` : ''}`;
+      if (b === 'code') return { name: `code of ${reason}`, noun: 'a code', format: CODE };
+      if (b === 'labels') return { name: `label of ${reason}, ${langName(c)}`, noun: 'a label' };
+      return { name: reason };
+    }
+    case 'prompts': {
+      if (a === undefined) return { name: 'questions' };
+      const q = `question ${i + 1}`;
+      if (b === 'id') return { name: `ID of ${q}`, noun: 'an ID', format: CODE };
+      if (b === 'labels') return { name: `${q}, ${langName(c)}`, noun: 'the question' };
+      if (b === 'max_length') return { name: `max. length of ${q}`, unit: 'characters', min: 1 };
+      if (b === 'required') return { name: `${q}, required` };
+      if (b === 'type') return { name: `answer type of ${q}` };
+      if (b === 'options') {
+        if (c === undefined)
+          return { name: `options of ${q}`, tooFew: 'A choice question needs at least two options' };
+        const o = `option ${Number(c) + 1} of ${q}`;
+        if (d === 'value') return { name: `value of ${o}`, noun: 'a value', format: CODE };
+        if (d === 'labels') return { name: `${o}, ${langName(e)}`, noun: 'a label' };
+        return { name: o };
+      }
+      return { name: q };
+    }
+    default:
+      return { name: key.replace(/_/g, ' ') };
+  }
 }
+
+/**
+ * A settings field by its JSON pointer, in the words of its form label ("/flows/defective/reasons/4/labels/en" →
+ * "Defective: label of reason 5 (broken_on_arrival), English"), with what its errors need to say it plainly.
+ * `draft` adds what a position stands for (a reason's code).
+ */
+export function settingsField(path: string, draft?: ResolveSettings): FieldInfo {
+  const [, top, ...rest] = path.split('/');
+  if (top === 'flows' && rest.length) {
+    const f = flowField(rest.slice(1), draft, rest[0]);
+    return { ...f, name: `${label(rest[0])}: ${f.name}` };
+  }
+  if (top === 'allowed_origins' && rest.length)
+    return {
+      name: `Sites that may embed the customer page, line ${Number(rest[0]) + 1}`,
+      format: 'Enter a site’s origin, such as https://shop.example.com (no path), or * for any site',
+    };
+  if (top === 'returns')
+    return rest[0] === 'external_url_template'
+      ? { name: 'Returns portal URL template', format: HTTPS }
+      : { name: 'Where returns are handled' };
+  if (top === 'branding') {
+    if (rest[0] === 'copy' && rest[1])
+      return { name: `${COPY_NAMES[rest[2]] ?? 'Texts'} (${langName(rest[1])})` };
+    return BRANDING[rest[0]] ?? { name: 'Branding' };
+  }
+  return TOP[top] ?? { name: top ? top.replace(/_/g, ' ') : 'Settings' };
+}
+
+/** A settings validation message, said plainly for its field (megabytes, not bytes; no regular expressions). */
+export const readableError = (path: string, message: string) => plainMessage(message, settingsField(path));
