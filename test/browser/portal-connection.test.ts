@@ -9,6 +9,7 @@ import {
   launch,
   newPage,
   type PageServer,
+  portalSignIn,
   seriousViolations,
   shooter,
   startPageServer,
@@ -45,6 +46,41 @@ describe('portal: connecting the shop platform', { skip: !run }, () => {
     await sim?.close();
     await browser?.close();
     await server?.close();
+  });
+
+  test('a refused setting is said at its field, and switching platform clears it', async () => {
+    for (const vp of [VIEWPORTS[1], VIEWPORTS[0]]) {
+      const { context, page } = await newPage(browser, vp);
+      const shot = shooter(page, 'portal-connection-errors', vp);
+      await portalSignIn(page, server.url, { email: 'admin@demo.test', password: 'demo-password-123' });
+      await page.goto(`${server.url}/portal/demo/settings/connection`);
+      await page.getByRole('heading', { name: 'Connect your shop' }).waitFor();
+      await page.getByLabel('Platform').selectOption('shopify');
+      await page.getByLabel('Shop domain').fill('acme');
+      await page.getByLabel('Admin API access token').fill('shpat_x');
+      await page.getByLabel(/App client secret/).fill('secret');
+      await page.getByRole('button', { name: 'Test and connect' }).click();
+      const domain = page.getByLabel('Shop domain');
+      await page.locator('#set-shop_domain-error').waitFor();
+      assert.equal(
+        await page.locator('#set-shop_domain-error').innerText(),
+        "Must be the shop's myshopify domain, e.g. acme.myshopify.com",
+      );
+      assert.equal(await domain.getAttribute('aria-invalid'), 'true');
+      const alert = page.getByRole('alert');
+      assert.equal(await alert.innerText(), 'Check this field: Shop domain.');
+      const form = await page.locator('form[aria-labelledby=connect-title]').innerText();
+      assert.doesNotMatch(form, /\/settings\/|shop_domain/);
+      assert.deepEqual(await seriousViolations(page), []);
+      await shot('at-the-field');
+      // Shopware's form has no shop domain: nothing about it stays on screen.
+      await page.getByLabel('Platform').selectOption('shopware');
+      await page.getByLabel('Shop URL').waitFor();
+      assert.equal(await page.getByRole('alert').count(), 0);
+      assert.equal(await page.locator('.field-error').count(), 0);
+      await shot('switched');
+      await context.close();
+    }
   });
 
   test('an admin connects WooCommerce (refused keys first), sees the import, stops a second one, tests and disconnects', async () => {

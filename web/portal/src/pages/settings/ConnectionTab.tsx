@@ -2,6 +2,7 @@ import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import type { Shop } from '../../App';
 import { ApiError, api } from '../../api';
 import { Badge, ErrorBox, Loading, Notice } from '../../ui/common';
+import { type FieldInfo, plainMessage } from '../../ui/errors';
 import { dateTime } from '../../ui/format';
 import { AdminOnly, ConfirmButton } from './ui';
 
@@ -133,6 +134,18 @@ function ConnectForm({
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
   const p = platforms.find((x) => x.id === platformId);
+  // The server's field errors, said at their fields ("/settings/shop_domain" → the Shop domain input).
+  const fieldInfo = (path: string) => connectionField(p, path);
+  const placed: { id: string; name: string; message: string }[] = [];
+  const rest: { path: string; message: string }[] = [];
+  for (const x of error?.key === 'validation_failed' ? error.errors : []) {
+    const f = fieldInfo(x.path);
+    if (f?.id) placed.push({ id: f.id, name: f.name, message: connectionMessage(x.message, f) });
+    else rest.push(x);
+  }
+  const atField = Object.fromEntries(placed.map((x) => [x.id, x.message]));
+  const invalid = (id: string) =>
+    atField[id] ? { 'aria-invalid': true as const, 'aria-describedby': `${id}-error` } : {};
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (!p) return;
@@ -169,7 +182,15 @@ function ConnectForm({
       </p>
       <div className="field">
         <label htmlFor="platform">Platform</label>
-        <select id="platform" value={platformId} onChange={(e) => setPlatformId(e.target.value)}>
+        <select
+          id="platform"
+          value={platformId}
+          onChange={(e) => {
+            // The other platform's form has other fields: an error about this one's would name a missing field.
+            setPlatformId(e.target.value);
+            setError(null);
+          }}
+        >
           {platforms.map((x) => (
             <option key={x.id} value={x.id}>
               {x.name}
@@ -194,7 +215,9 @@ function ConnectForm({
             required={!f.optional}
             value={values[f.key] ?? ''}
             onChange={(e) => setValues({ ...values, [f.key]: e.target.value })}
+            {...invalid(`set-${f.key}`)}
           />
+          <FieldMessage id={`set-${f.key}`} message={atField[`set-${f.key}`]} />
         </div>
       ))}
       {p?.credential_fields.map((f) => (
@@ -206,7 +229,9 @@ function ConnectForm({
             autoComplete="off"
             value={values[`cred:${f.key}`] ?? ''}
             onChange={(e) => setValues({ ...values, [`cred:${f.key}`]: e.target.value })}
+            {...invalid(`cred-${f.key}`)}
           />
+          <FieldMessage id={`cred-${f.key}`} message={atField[`cred-${f.key}`]} />
         </div>
       ))}
       <div className="field">
@@ -218,9 +243,23 @@ function ConnectForm({
           max={3650}
           value={days}
           onChange={(e) => setDays(e.target.value)}
+          {...invalid('backfill-days')}
         />
+        <FieldMessage id="backfill-days" message={atField['backfill-days']} />
       </div>
-      <ErrorBox error={error} />
+      {error?.key === 'validation_failed' ? (
+        // Said at the fields; the banner names them (the server's sentence repeats the field's key).
+        <ErrorBox
+          error={withErrors(
+            error,
+            `Check ${placed.length + rest.length === 1 ? 'this field' : 'these fields'}${placed.length ? `: ${placed.map((x) => x.name).join(', ')}` : ''}.`,
+            rest,
+          )}
+          fields={fieldInfo}
+        />
+      ) : (
+        <ErrorBox error={error} fields={fieldInfo} />
+      )}
       <button className="button primary" type="submit" disabled={busy}>
         {busy ? 'Testing and connecting…' : 'Test and connect'}
       </button>
@@ -369,4 +408,45 @@ function importStatus(b: NonNullable<Connection['sync']['backfill']>): string {
   if (b.status === 'cancelled')
     return `Import stopped: ${counts} (since ${dateTime(b.since)}), stopped ${dateTime(b.finished_at)}`;
   return `${b.status} — ${counts} (since ${dateTime(b.since)})${b.error ? `: ${b.error}` : ''}`;
+}
+
+/** A connection form field by the server's error path, with the input showing it (none: not on this form). */
+function connectionField(
+  p: Platform | undefined,
+  path: string,
+): (FieldInfo & { id?: string; key?: string }) | undefined {
+  const m = /^\/(settings|credentials)\/([^/]+)$/.exec(path);
+  if (m) {
+    const list = m[1] === 'settings' ? p?.settings_fields : p?.credential_fields;
+    const f = list?.find((x) => x.key === m[2]);
+    if (!f) return undefined;
+    return {
+      id: `${m[1] === 'settings' ? 'set' : 'cred'}-${f.key}`,
+      key: f.key,
+      name: f.label,
+      noun: `the ${f.label.replace(/^./, (c) => c.toLowerCase())}`,
+    };
+  }
+  if (path === '/backfill_days')
+    return { id: 'backfill-days', name: 'Import orders of the last … days', unit: 'days', min: 0 };
+  if (path === '/platform') return { name: 'Platform' };
+  return undefined;
+}
+
+/** A connector's message at its field: without the field's key in front ("shop_domain must be …" → "Must be …"). */
+function connectionMessage(message: string, f: FieldInfo & { key?: string }): string {
+  const text = f.key && message.startsWith(`${f.key} `) ? message.slice(f.key.length + 1) : message;
+  return text === 'required' ? `Enter ${f.noun ?? 'a value'}` : plainMessage(text, f);
+}
+
+const withErrors = (e: ApiError, message: string, errors: { path: string; message: string }[]) =>
+  new ApiError(e.key, message, e.status, errors, e.retryAfter);
+
+function FieldMessage({ id, message }: { id: string; message?: string }) {
+  if (!message) return null;
+  return (
+    <span className="field-error" id={`${id}-error`}>
+      {message}
+    </span>
+  );
 }
