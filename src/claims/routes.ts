@@ -152,7 +152,7 @@ export function claimRoutes(deps: ReadyDeps): FastifyPluginAsync {
           security,
           summary: 'Update a claim (status, preference, tags, assignee, note)',
           description:
-            'Status moves pending → accepted | rejected → closed; back to pending only with an admin key. `note` records why (or stands alone as an internal note); every change is one history row. Tags: `tags` replaces them, `add_tags`/`remove_tags` edit them. Send the `version` you read: if the claim changed since, the answer is 409 `stale_version` and nothing is applied. Sending what is already there changes nothing (no new version).',
+            'Status moves pending → accepted | rejected → closed; back to pending only with an admin key. `note` records why (or stands alone as an internal note); every change is one history row. Tags: `tags` replaces them, `add_tags`/`remove_tags` edit them. `assignee` is free text (not checked against the team, so integrations can use their own ids); GET …/assignees lists the members the portal offers. Send the `version` you read: if the claim changed since, the answer is 409 `stale_version` and nothing is applied. Sending what is already there changes nothing (no new version).',
           params: SlugId,
           body: ClaimPatch,
           response: {

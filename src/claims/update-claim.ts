@@ -27,7 +27,8 @@ export const ClaimPatch = Type.Object(
     remove_tags: Type.Optional(Type.Array(Tag, { maxItems: 50, description: 'Tags to remove, if present.' })),
     assignee: Type.Optional(
       Type.Union([Str(320, { minLength: 1 }), Type.Null()], {
-        description: 'Who works on it; null unassigns.',
+        description:
+          "Who works on it; null unassigns. Any text up to 320 characters, not checked against the shop's team: the portal offers the members who work claims (GET …/assignees) and stores their email, and an integration may store its own id (e.g. a helpdesk agent's email).",
       }),
     ),
     note: Type.Optional(

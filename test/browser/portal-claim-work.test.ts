@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import type { Browser } from 'playwright-core';
 import { jobHandlers } from '../../src/jobs/catalog.js';
+import { createUser } from '../../src/shops/users.js';
 import { drainJobs } from '../support/jobs.js';
 import {
   browserAvailable,
@@ -250,6 +251,78 @@ describe('merchant portal: working a claim', { skip: !run }, () => {
       assert.ok((await width()) <= phone.viewport.width, `claim: ${await width()}px wide`);
     } finally {
       await context.close();
+    }
+  });
+
+  test('the assignee is chosen among the team (or Unassigned); free text is gone', async () => {
+    await createUser(server.ctx.db, {
+      shopId: server.demo.id,
+      email: 'kim@demo.test',
+      name: 'Kim Agent',
+      role: 'agent',
+      password: 'agent-password-1',
+    });
+    await createUser(server.ctx.db, {
+      shopId: server.demo.id,
+      email: 'val@demo.test',
+      role: 'viewer',
+      password: 'viewer-password-1',
+    });
+    const assignee = async () =>
+      (await api<{ assignee: string | null }>('GET', `/claims/${shirts.id}`)).assignee;
+    for (const vp of [desktop, phone]) {
+      const { context, page } = await newPage(browser, vp);
+      const shot = shooter(page, 'portal-assignee', vp);
+      try {
+        // An agent may not read the team settings (admins only), but can assign to the team.
+        await portalSignIn(page, server.url, { email: 'kim@demo.test', password: 'agent-password-1' });
+        await page.goto(`${server.url}/portal/demo/claims/${shirts.id}`);
+        const picker = page.getByRole('combobox', { name: 'Assignee' });
+        await page.getByRole('option', { name: /Kim Agent/ }).waitFor({ state: 'attached' });
+        assert.equal(await page.getByRole('textbox', { name: 'Assignee' }).count(), 0, 'no free text');
+        assert.deepEqual(
+          await picker
+            .locator('option')
+            .evaluateAll((os) => os.map((o) => `${(o as HTMLOptionElement).value}=${o.textContent}`)),
+          [
+            '=Unassigned',
+            'admin@demo.test=Demo Admin (admin@demo.test)',
+            'kim@demo.test=Kim Agent (kim@demo.test) — you',
+          ],
+          'agents and admins; not the viewer',
+        );
+        await picker.selectOption({ label: 'Demo Admin (admin@demo.test)' });
+        await page
+          .getByText(/Assignee: .*admin@demo\.test/)
+          .first()
+          .waitFor();
+        assert.equal(await assignee(), 'admin@demo.test');
+        await page.getByRole('button', { name: 'Assign to me' }).click();
+        await page.getByRole('button', { name: 'Assign to me' }).waitFor({ state: 'detached' });
+        assert.equal(await assignee(), 'kim@demo.test');
+        assert.equal(await picker.inputValue(), 'kim@demo.test');
+
+        // An integration's assignee (not a member) is shown as it is, and said to be outside the team.
+        const { version } = await api<{ version: number }>('GET', `/claims/${shirts.id}`);
+        await api('PATCH', `/claims/${shirts.id}`, { version, assignee: 'helpdesk:agent-7' });
+        await page.reload();
+        await page.getByText('Not a member of this shop’s team (set through the API).').waitFor();
+        assert.equal(await picker.inputValue(), 'helpdesk:agent-7');
+        assert.deepEqual(await seriousViolations(page), []);
+        await shot('outside-the-team');
+        await picker.selectOption({ label: 'Unassigned' });
+        await page.getByRole('button', { name: 'Assign to me' }).waitFor();
+        for (let i = 0; i < 50 && (await assignee()) !== null; i++) await page.waitForTimeout(100);
+        assert.equal(await assignee(), null);
+        assert.equal(await page.getByText('Not a member of this shop’s team').count(), 0);
+        assert.ok(
+          (await page.evaluate(() => document.documentElement.scrollWidth)) <= vp.viewport.width,
+          'no sideways scrolling',
+        );
+        await shot('unassigned');
+      } finally {
+        await context.close();
+      }
     }
   });
 

@@ -5,7 +5,7 @@ import { Badge, ErrorBox, Loading, Notice } from '../ui/common';
 import { channelLabel, dateTime, label, languageName, money } from '../ui/format';
 import { onLink } from '../ui/router';
 import { ClaimActions } from './ClaimActions';
-import { ClaimSide } from './ClaimSide';
+import { ClaimSide, useTeam } from './ClaimSide';
 import { Gallery } from './Gallery';
 
 type Decision = 'accepted' | 'rejected' | 'closed' | 'pending';
@@ -31,6 +31,7 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
   const [reasonError, setReasonError] = useState(false);
   const url = `/v1/shops/${shop.slug}/claims/${id}`;
   const canWork = shop.role !== 'viewer';
+  const team = useTeam(shop.slug);
 
   const load = useCallback(() => {
     setStale(false);
@@ -248,7 +249,7 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
             </ol>
           </section>
         </div>
-        <ClaimSide claim={claim} ctx={ctx} canWork={canWork} me={me} patch={patch} />
+        <ClaimSide claim={claim} ctx={ctx} canWork={canWork} me={me} team={team} patch={patch} />
       </div>
       {!canWork && (
         <Notice>

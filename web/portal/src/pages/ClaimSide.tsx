@@ -1,5 +1,5 @@
-import { type FormEvent, useState } from 'react';
-import type { Claim, Me } from '../api';
+import { type FormEvent, useEffect, useState } from 'react';
+import { api, type Claim, type Me } from '../api';
 import { date, label, money } from '../ui/format';
 
 interface Ctx {
@@ -25,17 +25,19 @@ export function ClaimSide({
   ctx,
   canWork,
   me,
+  team,
   patch,
 }: {
   claim: Claim;
   ctx: Ctx;
   canWork: boolean;
   me: Me;
+  /** Who claims can be assigned to (null: not known, e.g. the list could not be read). */
+  team: Assignee[] | null;
   patch(body: Record<string, unknown>): Promise<boolean>;
 }) {
   const [tag, setTag] = useState('');
   const [note, setNote] = useState('');
-  const [assignee, setAssignee] = useState(claim.assignee ?? '');
   const a = ctx.shipping_address;
   const s = ctx.shipment;
 
@@ -111,40 +113,7 @@ export function ClaimSide({
       </section>
       <section className="card" aria-labelledby="work-title">
         <h2 id="work-title">Work</h2>
-        <form
-          className="field"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void patch({ assignee: assignee.trim() || null });
-          }}
-        >
-          <label htmlFor="assignee">Assignee</label>
-          <div className="row">
-            <input
-              id="assignee"
-              value={assignee}
-              disabled={!canWork}
-              onChange={(e) => setAssignee(e.target.value)}
-            />
-            {canWork && (
-              <>
-                <button className="button small" type="submit">
-                  Save
-                </button>
-                <button
-                  className="button small ghost"
-                  type="button"
-                  onClick={() => {
-                    setAssignee(me.user.email);
-                    void patch({ assignee: me.user.email });
-                  }}
-                >
-                  Assign to me
-                </button>
-              </>
-            )}
-          </div>
-        </form>
+        <AssigneePicker claim={claim} canWork={canWork} me={me} team={team} patch={patch} />
         <div className="field">
           <span className="label" id="tags-label">
             Tags
@@ -215,5 +184,104 @@ export function ClaimSide({
         )}
       </section>
     </aside>
+  );
+}
+
+/** A team member claims can be assigned to (GET /v1/shops/{slug}/assignees). */
+export interface Assignee {
+  email: string;
+  name: string | null;
+  role: string;
+}
+
+/** The shop's members who work claims, read once per page; null until known (or if it cannot be read). */
+export function useTeam(slug: string): Assignee[] | null {
+  const [team, setTeam] = useState<Assignee[] | null>(null);
+  useEffect(() => {
+    let live = true;
+    api<{ data: Assignee[] }>('GET', `/v1/shops/${slug}/assignees`).then(
+      (r) => live && setTeam(r.data),
+      () => live && setTeam(null),
+    );
+    return () => {
+      live = false;
+    };
+  }, [slug]);
+  return team;
+}
+
+const same = (a: string | null | undefined, b: string | null | undefined) =>
+  !!a && !!b && a.toLowerCase() === b.toLowerCase();
+export const memberLabel = (m: Assignee) => (m.name ? `${m.name} (${m.email})` : m.email);
+
+/**
+ * The assignee, chosen among the team (or Unassigned); it saves on choosing. An assignee set through the API
+ * that is not a member (a helpdesk agent's id) stays shown as it is, until someone picks another.
+ */
+function AssigneePicker({
+  claim,
+  canWork,
+  me,
+  team,
+  patch,
+}: {
+  claim: Claim;
+  canWork: boolean;
+  me: Me;
+  team: Assignee[] | null;
+  patch(body: Record<string, unknown>): Promise<boolean>;
+}) {
+  const [saving, setSaving] = useState(false);
+  const current = claim.assignee;
+  const members = [...(team ?? [])].sort((a, b) => memberLabel(a).localeCompare(memberLabel(b)));
+  // Before the team is known (or if it cannot be read), you can still take the claim yourself.
+  if (!team && !members.some((m) => same(m.email, me.user.email)))
+    members.push({ email: me.user.email, name: me.user.name, role: 'agent' });
+  const listed = members.find((m) => same(m.email, current));
+  const value = listed?.email ?? current ?? '';
+  const mine = same(current, me.user.email);
+  const save = async (assignee: string | null) => {
+    setSaving(true);
+    await patch({ assignee });
+    setSaving(false);
+  };
+  return (
+    <div className="field">
+      <label htmlFor="assignee">Assignee</label>
+      <div className="row">
+        <select
+          id="assignee"
+          value={value}
+          disabled={!canWork || saving}
+          aria-describedby={current && !listed && team ? 'assignee-hint' : undefined}
+          onChange={(e) => void save(e.target.value || null)}
+        >
+          <option value="">Unassigned</option>
+          {current && !listed && <option value={current}>{current}</option>}
+          <optgroup label="Team">
+            {members.map((m) => (
+              <option key={m.email} value={m.email}>
+                {same(m.email, me.user.email) ? `${memberLabel(m)} — you` : memberLabel(m)}
+              </option>
+            ))}
+          </optgroup>
+        </select>
+        {canWork && !mine && (
+          <button
+            className="button small ghost"
+            type="button"
+            disabled={saving}
+            onClick={() => void save(me.user.email)}
+          >
+            Assign to me
+          </button>
+        )}
+      </div>
+      {current && !listed && team && (
+        <span className="hint" id="assignee-hint">
+          Not a member of this shop’s team (set through the API).
+        </span>
+      )}
+    </div>
   );
 }

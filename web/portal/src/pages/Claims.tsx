@@ -285,7 +285,11 @@ export function Claims({ shop, search }: { shop: Shop; search: string }) {
                     )}
                   </td>
                   <td>
-                    {c.assignee ?? <span className="muted">—</span>}
+                    {c.assignee ? (
+                      (known.members?.find((m) => m.email === c.assignee?.toLowerCase())?.name ?? c.assignee)
+                    ) : (
+                      <span className="muted">—</span>
+                    )}
                     {c.tags.length > 0 && <span className="muted small block">{c.tags.join(', ')}</span>}
                   </td>
                 </tr>
