@@ -290,6 +290,7 @@ describe('portal analytics and settings in Chromium', { skip: !run }, () => {
     const box = page.getByTestId('new-key');
     await box.waitFor();
     await box.getByText('it is shown only this once').waitFor();
+    await box.getByText('Resolve stores only a hash of it').waitFor();
     const secret = await box.getByLabel('Secret').inputValue();
     assert.ok(secret.length >= 20, secret);
     await box.getByRole('button', { name: 'Copy' }).click();
@@ -405,6 +406,10 @@ describe('portal analytics and settings in Chromium', { skip: !run }, () => {
     await secretBox.waitFor();
     const secret = await secretBox.getByLabel('Signing secret').inputValue();
     assert.match(secret, /^whsec_/);
+    // Resolve signs with it, so it keeps it (encrypted), not a hash of it: the text says so.
+    const said = await secretBox.innerText();
+    assert.match(said, /Resolve keeps it encrypted, to sign each delivery, and never shows it again/);
+    assert.doesNotMatch(said, /hash/);
     const endpoint = page.getByTestId('endpoint').filter({ hasText: 'https://hooks.example.com/resolve' });
     await endpoint.getByText('claims/created').waitFor();
     await secretBox.getByRole('button', { name: 'I have copied it' }).click();

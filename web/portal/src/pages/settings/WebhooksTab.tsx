@@ -75,6 +75,7 @@ export function WebhooksTab({ shop }: { shop: Shop }) {
           label="Signing secret"
           value={secret.value}
           testId="webhook-secret"
+          kept="Resolve keeps it encrypted, to sign each delivery, and never shows it again; if it is lost, rotate the secret to get a new one."
           onDone={() => setSecret(null)}
         >
           <p className="small">

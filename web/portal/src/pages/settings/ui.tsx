@@ -21,6 +21,7 @@ export function SecretOnce({
   children,
   onDone,
   testId,
+  kept = 'Resolve stores only a hash of it; if it is lost, create a new one.',
 }: {
   title: string;
   label: string;
@@ -28,6 +29,8 @@ export function SecretOnce({
   children?: ReactNode;
   onDone(): void;
   testId?: string;
+  /** How Resolve keeps it, truthfully: a hash (keys, invitations) or encrypted (what Resolve must use itself). */
+  kept?: string;
 }) {
   const field = useRef<HTMLInputElement>(null);
   const heading = useRef<HTMLHeadingElement>(null);
@@ -42,8 +45,7 @@ export function SecretOnce({
         {title}
       </h3>
       <p>
-        <strong>Copy it now: it is shown only this once.</strong> Resolve stores only a hash of it; if it is
-        lost, create a new one.
+        <strong>Copy it now: it is shown only this once.</strong> {kept}
       </p>
       <label htmlFor={`${id}-v`}>{label}</label>
       <div className="row">
