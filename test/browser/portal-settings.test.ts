@@ -3,6 +3,9 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import type { Browser, Page } from 'playwright-core';
 import { createUser } from '../../src/shops/users.js';
+import { webhookJobs } from '../../src/webhooks/jobs.js';
+import { DELIVER_JOB } from '../../src/webhooks/messages.js';
+import { drainJobs } from '../support/jobs.js';
 import {
   browserAvailable,
   launch,
@@ -442,6 +445,71 @@ describe('portal analytics and settings in Chromium', { skip: !run }, () => {
     await endpoint.waitFor({ state: 'detached' });
     await page.getByText('No endpoints yet.').waitFor();
     await context.close();
+  });
+
+  test('a test event’s outcome shows by itself: the delivery log is read again until it was tried', async () => {
+    const created = await fetch(`${server.url}/v1/shops/demo/webhooks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: 'https://hooks.example.com/outcome', event_types: ['*'] }),
+    });
+    assert.equal(created.status, 201, await created.text());
+    // The worker's part, with a DNS that does not know the host (no network needed).
+    const jobs = webhookJobs(server.ctx.deps, {
+      resolve: async (host: string) => {
+        throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+      },
+    });
+    const deliver = () => drainJobs(server.ctx.db, jobs.handlers, [DELIVER_JOB]);
+    for (const vp of [desktop, VIEWPORTS[0]]) {
+      const { context, page } = await newPage(browser, vp);
+      const shot = shooter(page, 'portal-webhook-test-outcome', vp);
+      try {
+        await signIn(page, ADMIN, '/portal/demo/settings/webhooks');
+        const endpoint = page
+          .getByTestId('endpoint')
+          .filter({ hasText: 'https://hooks.example.com/outcome' });
+        await endpoint.getByRole('button', { name: 'Send test event' }).click();
+        const outcome = endpoint.getByTestId('test-outcome');
+        await outcome.getByText('Sending the test event…').waitFor();
+        const row = endpoint.getByTestId('delivery-row').first();
+        await row.getByText('pending').waitFor();
+        assert.match(await row.innerText(), /webhooks\/test/);
+        await shot('queued');
+
+        // The worker tries it; nobody clicks Refresh.
+        await deliver();
+        await outcome
+          .getByText(/Test event not delivered yet: dns: hooks\.example\.com does not resolve/)
+          .waitFor({
+            timeout: 10_000,
+          });
+        await row.getByText('dns: hooks.example.com does not resolve', { exact: false }).waitFor();
+        await row.getByText('retrying').waitFor();
+        assert.deepEqual(await seriousViolations(page), []);
+        await shot('tried');
+
+        // A delivered one says so: the receiver answered 2xx (recorded here as the worker would).
+        await endpoint.getByRole('button', { name: 'Send test event' }).click();
+        await outcome.getByText('Sending the test event…').waitFor();
+        await server.ctx.db.execute(
+          sql`update webhook_messages set status = 'succeeded', attempt_count = 1, last_status_code = 200,
+                last_error = null, delivered_at = now(), next_attempt_at = null
+              where id = (select id from webhook_messages where status = 'pending' and attempt_count = 0
+                          order by id desc limit 1)`,
+        );
+        await outcome.getByText('Test event delivered (HTTP 200).').waitFor({ timeout: 10_000 });
+        await endpoint.getByTestId('delivery-row').first().getByText('delivered').waitFor();
+        await shot('delivered');
+        assert.ok(
+          (await page.evaluate(() => document.documentElement.scrollWidth)) <= vp.viewport.width,
+          'no sideways scrolling',
+        );
+      } finally {
+        await context.close();
+      }
+    }
+    jobs.close();
   });
 
   test('on a phone the analytics and settings pages stay usable', async () => {

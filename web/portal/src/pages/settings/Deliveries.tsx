@@ -1,4 +1,4 @@
-import { Fragment, useCallback, useEffect, useState } from 'react';
+import { Fragment, useCallback, useEffect, useRef, useState } from 'react';
 import type { Static } from 'typebox';
 import type { DeliveryDetail, DeliveryView } from '../../../../../src/webhooks/api-schemas';
 import { type ApiError, api, type Page, qs } from '../../api';
@@ -14,14 +14,33 @@ const KIND: Record<Delivery['status'], string> = {
 };
 
 /** An endpoint's delivery log: newest first, filtered by status, with attempts and manual replay. */
+/** How often, and how long, the log is read again after a test event, until its first outcome is in. */
+export const WATCH_EVERY_MS = 2000;
+export const WATCH_FOR_MS = 30_000;
+
+/** A delivery's state in words: a pending one that was tried already is being retried. */
+const stateOf = (d: Delivery) =>
+  d.status === 'succeeded'
+    ? 'delivered'
+    : d.status === 'failed'
+      ? 'failed'
+      : d.attempt_count > 0
+        ? 'retrying'
+        : 'pending';
+
+type Watch = { state: 'waiting' } | { state: 'done'; delivery: Delivery } | { state: 'timeout' };
+
 export function Deliveries({
   base,
   canReplay,
   refresh,
+  watch = null,
 }: {
   base: string;
   canReplay: boolean;
   refresh: number;
+  /** A message just queued (a test event): the log is read again until its first attempt is in. */
+  watch?: string | null;
 }) {
   const [status, setStatus] = useState('');
   const [rows, setRows] = useState<Delivery[] | null>(null);
@@ -44,6 +63,41 @@ export function Deliveries({
   useEffect(() => {
     void load();
   }, [load, refresh]);
+
+  // After a test event: every 2 s, up to 30 s, until it was tried (delivered, or the error that stopped it),
+  // so the outcome shows without a Refresh. The status filter can change meanwhile without restarting it.
+  const [watched, setWatched] = useState<Watch | null>(null);
+  const loadRef = useRef(load);
+  loadRef.current = load;
+  useEffect(() => {
+    if (!watch) return;
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout>;
+    const started = Date.now();
+    setWatched({ state: 'waiting' });
+    const tick = async () => {
+      try {
+        const d = await api<Delivery>('GET', `${base}/deliveries/${watch}`);
+        if (stopped) return;
+        if (d.status !== 'pending' || d.attempt_count > 0) {
+          await loadRef.current();
+          if (!stopped) setWatched({ state: 'done', delivery: d });
+          return;
+        }
+        await loadRef.current();
+      } catch {
+        // A failed read (offline for a moment) is tried again at the next tick.
+      }
+      if (stopped) return;
+      if (Date.now() - started >= WATCH_FOR_MS) setWatched({ state: 'timeout' });
+      else timer = setTimeout(tick, WATCH_EVERY_MS);
+    };
+    timer = setTimeout(tick, WATCH_EVERY_MS);
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [watch, base]);
 
   const more = async () => {
     if (!cursor) return;
@@ -81,6 +135,15 @@ export function Deliveries({
           {note}
         </span>
       </div>
+      {watched && (
+        <p
+          role="status"
+          data-testid="test-outcome"
+          className={`small ${watched.state === 'done' && watched.delivery.status !== 'succeeded' ? 'text-error' : ''}`}
+        >
+          {outcomeText(watched)}
+        </p>
+      )}
       <ErrorBox error={error} />
       {!rows && !error && <Loading />}
       {rows?.length === 0 && (
@@ -110,7 +173,7 @@ export function Deliveries({
                     <code>{d.event_type}</code>
                   </td>
                   <td>
-                    <Badge value={d.status} kind={KIND[d.status]} />
+                    <Badge value={stateOf(d)} kind={KIND[d.status]} />
                   </td>
                   <td>{d.attempt_count}</td>
                   <td className="truncate" title={d.last_error ?? undefined}>
@@ -195,4 +258,19 @@ function DeliveryAttempts({ url }: { url: string }) {
       </details>
     </div>
   );
+}
+
+/** What became of the test event, in a sentence. */
+function outcomeText(w: Watch): string {
+  if (w.state === 'waiting') return 'Sending the test event…';
+  if (w.state === 'timeout')
+    return 'The test event has not been sent yet (the background worker may be busy or stopped). Refresh to look again.';
+  const d = w.delivery;
+  if (d.status === 'succeeded')
+    return `Test event delivered${d.last_status_code ? ` (HTTP ${d.last_status_code})` : ''}.`;
+  const why =
+    d.last_error ?? (d.last_status_code ? `the endpoint answered HTTP ${d.last_status_code}` : 'unknown');
+  return d.status === 'failed'
+    ? `Test event not delivered: ${why}. It will not be retried.`
+    : `Test event not delivered yet: ${why}. Resolve tries again${d.next_attempt_at ? ` at ${dateTime(d.next_attempt_at)}` : ''}.`;
 }

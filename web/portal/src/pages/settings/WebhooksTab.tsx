@@ -132,6 +132,7 @@ function EndpointCard({
   const [log, setLog] = useState(false);
   const [overlap, setOverlap] = useState(86_400);
   const [refresh, setRefresh] = useState(0);
+  const [watch, setWatch] = useState<string | null>(null);
   const enabled = e.status === 'enabled';
   return (
     <article className="card endpoint" aria-label={`Endpoint ${e.url}`} data-testid="endpoint">
@@ -191,10 +192,11 @@ function EndpointCard({
             title={enabled ? undefined : 'Enable the endpoint first'}
             onClick={() =>
               act(async () => {
-                await api('POST', `${base}/test`);
+                const d = await api<{ id: string }>('POST', `${base}/test`);
                 setLog(true);
                 setRefresh((r) => r + 1);
-              }, `Test event queued for ${e.url}.`)
+                setWatch(d.id);
+              }, `Test event queued for ${e.url}; its outcome shows in the deliveries below.`)
             }
           >
             Send test event
@@ -267,7 +269,7 @@ function EndpointCard({
       </div>
       {log && (
         <div id={`log-${e.id}`}>
-          <Deliveries base={base} canReplay={canSend} refresh={refresh} />
+          <Deliveries base={base} canReplay={canSend} refresh={refresh} watch={watch} />
         </div>
       )}
     </article>
