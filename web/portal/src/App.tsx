@@ -4,6 +4,8 @@ import { AcceptInvite } from './pages/AcceptInvite';
 import { ClaimDetail } from './pages/ClaimDetail';
 import { Claims } from './pages/Claims';
 import { Login } from './pages/Login';
+import { OrderDetail } from './pages/orders/OrderDetail';
+import { Orders } from './pages/orders/Orders';
 import { Loading } from './ui/common';
 import { match, navigate, onLink, useLocation } from './ui/router';
 
@@ -54,6 +56,7 @@ export function App() {
   const rest = m?.[2] ?? '/';
   const base = `/portal/${shop.slug}`;
   const detail = match('/claims/:id', rest);
+  const order = match('/orders/:id', rest);
   const settings = match('/settings/:tab', rest) ?? (rest === '/settings' ? { tab: 'resolve' } : null);
 
   const logout = async () => {
@@ -64,6 +67,7 @@ export function App() {
 
   const nav = [
     ['Claims', `${base}/claims`],
+    ['Orders', `${base}/orders`],
     ['Analytics', `${base}/analytics`],
     ['Settings', `${base}/settings/resolve`],
   ] as const;
@@ -113,6 +117,10 @@ export function App() {
         <Suspense fallback={<Loading />}>
           {detail ? (
             <ClaimDetail shop={shop} id={detail.id} me={me} />
+          ) : order ? (
+            <OrderDetail shop={shop} id={order.id} />
+          ) : rest === '/orders' ? (
+            <Orders shop={shop} search={loc.search} />
           ) : settings ? (
             <Settings shop={shop} tab={settings.tab} me={me} />
           ) : rest === '/analytics' ? (

@@ -147,3 +147,75 @@ export interface Page<T> {
   has_more: boolean;
   next_cursor: string | null;
 }
+
+export type Address = Record<string, string | null> | null;
+
+export interface Shipment {
+  id: string;
+  external_id: string;
+  carrier: string | null;
+  tracking_number: string | null;
+  tracking_url: string | null;
+  phase: string;
+  delivered_at: string | null;
+  last_event_at: string | null;
+  stuck: boolean;
+  line_items: { line_item_id: string; external_id: string | null; quantity: number }[];
+  events: {
+    id: string;
+    time: string;
+    code: string;
+    phase: string | null;
+    description: string | null;
+    location: string | null;
+  }[];
+}
+
+/** An order as GET /v1/shops/{slug}/orders/{id} answers it. */
+export interface Order {
+  id: string;
+  external_id: string | null;
+  order_number: string;
+  order_name: string | null;
+  placed_at: string;
+  cancelled_at: string | null;
+  currency: string;
+  language: string | null;
+  tags: string[];
+  state: 'placed' | 'partially_fulfilled' | 'fulfilled' | 'cancelled';
+  customer: {
+    external_id: string | null;
+    email: string | null;
+    first_name: string | null;
+    last_name: string | null;
+    phone: string | null;
+  };
+  shipping_address: Address;
+  billing_address: Address;
+  totals: { subtotal: number; shipping: number; discount: number; tax: number; total: number };
+  line_items: {
+    id: string;
+    external_id: string;
+    sku: string | null;
+    title: string;
+    variant_title: string | null;
+    quantity: number;
+    quantity_fulfilled: number;
+    quantity_refunded: number;
+    unit_price: number;
+    discount: number;
+    tax: number;
+    image_url: string | null;
+  }[];
+  shipments: Shipment[];
+  created_at: string;
+  updated_at: string;
+}
+
+/** One of an order's `orders/*` events (GET …/orders/{id}/activity). */
+export interface OrderActivity {
+  id: string;
+  type: string;
+  created_at: string;
+  data: Record<string, unknown>;
+}

@@ -249,7 +249,15 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
             </ol>
           </section>
         </div>
-        <ClaimSide claim={claim} ctx={ctx} canWork={canWork} me={me} team={team} patch={patch} />
+        <ClaimSide
+          slug={shop.slug}
+          claim={claim}
+          ctx={ctx}
+          canWork={canWork}
+          me={me}
+          team={team}
+          patch={patch}
+        />
       </div>
       {!canWork && (
         <Notice>

@@ -1,6 +1,7 @@
 import { type FormEvent, useEffect, useState } from 'react';
 import { api, type Claim, type Me } from '../api';
 import { date, label, money } from '../ui/format';
+import { onLink } from '../ui/router';
 
 interface Ctx {
   currency?: string;
@@ -21,6 +22,7 @@ interface Ctx {
 
 /** The claim's context snapshot and the fields agents work with: assignee, tags, preference, notes. */
 export function ClaimSide({
+  slug,
   claim,
   ctx,
   canWork,
@@ -28,6 +30,8 @@ export function ClaimSide({
   team,
   patch,
 }: {
+  /** The shop's slug, for the link to the claim's order. */
+  slug: string;
   claim: Claim;
   ctx: Ctx;
   canWork: boolean;
@@ -58,7 +62,9 @@ export function ClaimSide({
         <dl className="facts">
           <dt>Order</dt>
           <dd>
-            {claim.order?.order_name ?? claim.order_number}
+            <a href={`/portal/${slug}/orders/${encodeURIComponent(claim.order_id)}`} onClick={onLink}>
+              {claim.order?.order_name ?? claim.order_number}
+            </a>
             {ctx.placed_at ? ` · ${date(ctx.placed_at)}` : ''}
             {ctx.order_state ? ` · ${label(ctx.order_state)}` : ''}
           </dd>

@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { createUser } from '../../src/shops/users.js';
+import {
+  browserAvailable,
+  launch,
+  newPage,
+  type PageServer,
+  portalSignIn,
+  seriousViolations,
+  shooter,
+  startPageServer,
+  submitClaim,
+  VIEWPORTS,
+} from './support.js';
+
+// A merchant looks an order up in the portal: what was bought, shipped and refunded, where the parcels are, the
+// order's claims, and what the customer changed through a Resolve link.
+
+const run = browserAvailable();
+const [phone, desktop] = VIEWPORTS;
+const VIEWER = { email: 'viewer@demo.test', password: 'viewer-password-1' };
+
+describe('merchant portal: orders', { skip: !run }, () => {
+  let server: PageServer;
+  let browser: Browser;
+  let claim: { id: string; number: string };
+  let order1001: string;
+  let order1003: string;
+
+  const merchant = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${server.url}/v1/shops/demo${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${server.adminKey}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    assert.ok(res.ok, `${method} ${path} → ${res.status} ${text}`);
+    return JSON.parse(text) as T;
+  };
+  const customer = async (bearer: string, path: string, body: unknown) => {
+    const res = await fetch(`${server.url}/v1/resolve/demo${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    assert.ok(res.ok, `${path} → ${res.status} ${await res.text()}`);
+  };
+  const idOf = async (number: string) =>
+    (await merchant<{ data: { id: string }[] }>('GET', `/orders?order_number=${number}`)).data[0].id;
+
+  before(async () => {
+    server = await startPageServer({}, 'portal');
+    browser = await launch();
+    await createUser(server.ctx.db, { shopId: server.demo.id, ...VIEWER, role: 'viewer' });
+    claim = await submitClaim(
+      server,
+      { order_number: '1001', zip_code: '10115' },
+      (flows) => {
+        const f = flows.find((x) => x.flow === 'defective')!;
+        return {
+          flow: 'defective',
+          reason: 'damaged_in_transit',
+          items: [{ line_item_id: f.items[1].line_item_id, quantity: 1 }],
+          resolution_preference: 'refund',
+        };
+      },
+      1,
+    );
+    order1001 = await idOf('1001');
+    order1003 = await idOf('1003');
+    // The customer of 1003 moves the parcel to another street, then cancels, through the shop's link.
+    const link = await merchant<{ token: string }>('POST', `/orders/${order1003}/resolve-link`, {});
+    const s = await fetch(`${server.url}/v1/resolve/demo/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: link.token }),
+    });
+    const bearer = ((await s.json()) as { session: string }).session;
+    await customer(bearer, '/order/address', {
+      name: 'Jonas Meyer',
+      address_line_1: 'Chausseestr. 10',
+      city: 'Berlin',
+      zip_code: '10117',
+      country_code: 'DE',
+    });
+    await customer(bearer, '/order/cancel', { reason: 'Ordered twice' });
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  for (const vp of [desktop, phone]) {
+    test(`a viewer searches orders and reads one with its parcel, claims and activity (${vp.name})`, async () => {
+      const { context, page } = await newPage(browser, vp);
+      const shot = shooter(page, 'portal-orders', vp);
+      const width = () => page.evaluate(() => document.documentElement.scrollWidth);
+      try {
+        await portalSignIn(page, server.url, VIEWER);
+        await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Orders' }).click();
+        await page.getByRole('heading', { name: 'Orders', level: 1 }).waitFor();
+        await page.getByTestId('order-row').nth(5).waitFor();
+        assert.equal(await page.getByTestId('order-row').count(), 6, 'all six demo orders, newest first');
+        await shot('list');
+        assert.ok((await width()) <= vp.viewport.width, `list: ${await width()}px wide`);
+
+        // By customer email, then by ZIP (10115 is the ZIP of 1001 and 1006).
+        await page.getByLabel('Customer email').fill('kim.berg@example.com');
+        await page.getByRole('button', { name: 'Search' }).click();
+        await page.waitForURL(/email=kim.berg/);
+        await page
+          .getByRole('cell', { name: /Kim Berg/ })
+          .first()
+          .waitFor();
+        const rows = page.getByTestId('order-row');
+        assert.deepEqual((await rows.allInnerTexts()).map((t) => t.split(/\s/)[0]).sort(), [
+          '#1001',
+          '#1006',
+        ]);
+        await page.getByRole('link', { name: 'Show all orders' }).click();
+        await page.getByTestId('order-row').nth(5).waitFor();
+        await page.getByLabel('ZIP code').fill('99999');
+        await page.getByRole('button', { name: 'Search' }).click();
+        await page.getByText('No order matches this search.').waitFor();
+        await page.getByLabel('ZIP code').fill('');
+        await page.getByLabel('Order number').fill('1001');
+        await page.getByRole('button', { name: 'Search' }).click();
+        await page.waitForURL(/order_number=1001/);
+        await page.getByTestId('order-row').first().waitFor();
+        assert.equal(await page.getByTestId('order-row').count(), 1);
+        const row = page.getByTestId('order-row');
+        assert.match(await row.innerText(), /#1001[\s\S]*Kim Berg[\s\S]*Shipped[\s\S]*€89\.91/);
+        await row.getByRole('link', { name: '#1001' }).click();
+
+        // The order: state, customer, address, items with what was shipped, the parcel and its events.
+        await page.getByRole('heading', { name: /Order #1001/ }).waitFor();
+        assert.equal(new URL(page.url()).pathname, `/portal/demo/orders/${order1001}`);
+        const body = await page.locator('main').innerText();
+        assert.match(body, /Shipped/);
+        assert.match(body, /kim\.berg@example\.com/);
+        assert.match(body, /Kim Berg, Invalidenstraße 1, 10115 Berlin, DE/);
+        assert.match(body, /2 × Organic cotton T-shirt/);
+        assert.match(body, /2 of 2 shipped/);
+        const parcel = page.getByTestId('order-shipment');
+        assert.match(await parcel.innerText(), /Delivered[\s\S]*DHL[\s\S]*00340434161094001001/);
+        await parcel.getByText('Parcel picked up by the carrier').waitFor();
+        // Its claim, linking to the claim page.
+        const claims = page.getByTestId('order-claims');
+        await claims.getByRole('link', { name: claim.number }).waitFor();
+        assert.match(await claims.innerText(), /Defective · Damaged in transit[\s\S]*1 × Ceramic mug/);
+        assert.match(
+          await page.getByTestId('order-activity').innerText(),
+          /has not cancelled or changed this order/,
+        );
+        assert.deepEqual(await seriousViolations(page), []);
+        await shot('order-1001');
+        assert.ok((await width()) <= vp.viewport.width, `order: ${await width()}px wide`);
+
+        // From the claim back to its order.
+        await claims.getByRole('link', { name: claim.number }).click();
+        await page.getByRole('heading', { name: new RegExp(`Claim ${claim.number}`) }).waitFor();
+        await page.getByRole('link', { name: '#1001' }).click();
+        await page.getByRole('heading', { name: /Order #1001/ }).waitFor();
+
+        // A stuck parcel says so.
+        await page.goto(`${server.url}/portal/demo/orders/${await idOf('1004')}`);
+        await page.getByRole('heading', { name: /Order #1004/ }).waitFor();
+        assert.match(
+          await page.getByTestId('order-shipment').innerText(),
+          /Stuck[\s\S]*No carrier news for 9 days/,
+        );
+
+        // The cancelled order: what the customer did, in words, newest first.
+        await page.goto(`${server.url}/portal/demo/orders/${order1003}`);
+        await page.getByRole('heading', { name: /Order #1003/ }).waitFor();
+        const activity = page.getByTestId('order-activity-row');
+        await activity.nth(1).waitFor();
+        const [cancelled, moved] = await activity.allInnerTexts();
+        assert.match(cancelled, /^Cancelled by the customer · “Ordered twice” · \d{1,2} \w{3}, \d\d:\d\d$/);
+        assert.match(
+          moved,
+          /^Shipping address changed by the customer: Mönckebergstraße 7, 20095 Hamburg → Chausseestr\. 10, 10117 Berlin · /,
+        );
+        assert.match(await page.locator('main').innerText(), /Cancelled[\s\S]*Nothing was shipped\./);
+        assert.deepEqual(await seriousViolations(page), []);
+        await shot('order-1003-cancelled');
+        assert.ok((await width()) <= vp.viewport.width, `cancelled order: ${await width()}px wide`);
+
+        // An id that is no order of this shop.
+        await page.goto(`${server.url}/portal/demo/orders/ord_nope`);
+        await page.getByText('There is no such order in this shop.').waitFor();
+      } finally {
+        await context.close();
+      }
+    });
+  }
+});
