@@ -14,6 +14,7 @@ import {
   seriousViolations,
   shooter,
   startPageServer,
+  submitClaim,
   VIEWPORTS,
 } from './support.js';
 
@@ -54,8 +55,8 @@ describe('customer page: deep links and languages', { skip: !run }, () => {
     await server?.close();
   });
 
-  const link = (params: Record<string, string>) =>
-    `${server.url}/resolve/demo?${new URLSearchParams(params).toString()}`;
+  const link = (params: Record<string, string>, base = server) =>
+    `${base.url}/resolve/demo?${new URLSearchParams(params).toString()}`;
 
   for (const vp of VIEWPORTS) {
     test(`${vp.name}: a deep link with flowType lands in the wizard, in the link's language`, async () => {
@@ -271,20 +272,27 @@ describe('customer page: deep links and languages', { skip: !run }, () => {
       await context.close();
     });
 
-    test(`${vp.name}: a whole missing-item claim in German, to the German confirmation`, async () => {
+    test(`${vp.name}: a whole missing-item claim in German, to the German confirmation; the link again shows it`, async () => {
+      // A server of its own: once 1001 has a missing-item request, its deep link opens the order (below), and the
+      // other tests' links to that flow must still open the form.
+      const own = await startPageServer();
       const { context, page } = await newPage(browser, vp);
       const shot = shooter(page, 'claim-de', vp);
       const claimsOf = () =>
         query<{ number: string; flow: string; reason: string; language: string | null; items: string }>(
-          server.ctx.db,
+          own.ctx.db,
           sql`select c.number, c.flow, c.reason, c.language,
                      (select string_agg(i.quantity || ' ' || i.title, ', ') from claim_items i where i.claim_id = c.id) as items
                 from claims c join orders o on o.id = c.order_id
-               where o.shop_id = ${server.demo.id} and o.order_number = '1001' order by c.created_at`,
+               where o.shop_id = ${own.demo.id} and o.order_number = '1001' order by c.created_at`,
         );
       const before = (await claimsOf()).length;
+      const deepLink = link(
+        { orderNumber: '1001', zipCode: '10115', flowType: 'missing_item', lang: 'de' },
+        own,
+      );
 
-      await page.goto(link({ orderNumber: '1001', zipCode: '10115', flowType: 'missing_item', lang: 'de' }));
+      await page.goto(deepLink);
       await page.getByRole('heading', { name: 'Welche Artikel sind betroffen?' }).waitFor();
       // Each viewport reports another item, one unit.
       const item = vp.name === 'phone' ? 'Organic cotton T-shirt' : 'Merino socks (3 pairs)';
@@ -347,7 +355,76 @@ describe('customer page: deep links and languages', { skip: !run }, () => {
       assert.equal(claim.reason, 'missing_from_parcel');
       assert.equal(claim.language, 'de');
       assert.equal(claim.items, `1 ${item}`);
+
+      // Coming back through the same link ("you can come back to this page at any time to see its status"):
+      // a reload, and the link opened again in a new tab, show the order with the request, not a new form.
+      const requests = (p: Page) => p.getByTestId('earlier-claims');
+      await page.reload();
+      await requests(page).getByText(number).waitFor();
+      await page.getByRole('heading', { name: 'Ihre Anfragen zu dieser Bestellung' }).waitFor();
+      assert.equal(await page.locator('.wizard').count(), 0, 'no new form after a reload');
+      await shot('reload-after-sending');
+      const again = await context.newPage();
+      await again.goto(deepLink);
+      await requests(again).getByText(number).waitFor();
+      assert.equal(await again.locator('.wizard').count(), 0, 'no new form when the link is opened again');
+      assert.match(await requests(again).innerText(), /Fehlender Artikel/);
+      assert.deepEqual(await seriousViolations(again), []);
+      await shooter(again, 'claim-de-link-again', vp)('order');
+      // From there another report of the flow can still be started, and a reload in it keeps the report.
+      await again.getByRole('button', { name: 'In meinem Paket fehlt etwas' }).click();
+      await again.getByRole('heading', { name: 'Welche Artikel sind betroffen?' }).waitFor();
+      assert.match(await again.locator('.progress-text').innerText(), /Schritt 1 von 5/);
+      const other = vp.name === 'phone' ? 'Ceramic mug' : 'Organic cotton T-shirt';
+      await again.getByRole('checkbox', { name: new RegExp(other) }).check();
+      await again.reload();
+      await again.getByRole('heading', { name: 'Welche Artikel sind betroffen?' }).waitFor();
+      assert.ok(
+        await again.getByRole('checkbox', { name: new RegExp(other) }).isChecked(),
+        'the report under way is kept',
+      );
       await context.close();
+      await own.close();
+    });
+
+    test(`${vp.name}: a deep link to a flow the order has a request of (sent elsewhere) opens the order`, async () => {
+      const own = await startPageServer();
+      const { context, page } = await newPage(browser, vp);
+      try {
+        // Sent from another device: this browser has nothing stored about it.
+        const sent = await submitClaim(
+          own,
+          { order_number: '1001', zip_code: '10115' },
+          (flows) => ({
+            flow: 'defective',
+            reason: 'broken_on_arrival',
+            items: [
+              { line_item_id: flows.find((f) => f.flow === 'defective')!.items[1].line_item_id, quantity: 1 },
+            ],
+            resolution_preference: 'replacement',
+          }),
+          1,
+        );
+        await page.goto(
+          link({ orderNumber: '1001', zipCode: '10115', flowType: 'defective', lang: 'en' }, own),
+        );
+        await page.getByTestId('earlier-claims').getByText(sent.number).waitFor();
+        assert.equal(await page.locator('.wizard').count(), 0);
+        await page.getByRole('button', { name: en['flow.defective'] }).waitFor();
+        await shooter(page, 'deep-link-flow-reported', vp)('order');
+        // Another flow of the same order still opens its form.
+        await page.goto(
+          link({ orderNumber: '1001', zipCode: '10115', flowType: 'wrongItem', lang: 'en' }, own),
+        );
+        await page.getByRole('heading', { name: en['items.title'] }).waitFor();
+        assert.match(
+          await page.locator('.progress-text').innerText(),
+          new RegExp(en['flow_short.wrong_item']),
+        );
+      } finally {
+        await context.close();
+        await own.close();
+      }
     });
   }
 });

@@ -216,9 +216,12 @@ export function App({ boot }: { boot: Boot }) {
       }
       updateState(s);
       setExpired(false);
-      api.claims().then(
-        (c) => setClaims(c.data),
-        () => undefined,
+      const earlier = api.claims().then(
+        (c) => {
+          setClaims(c.data);
+          return c.data;
+        },
+        () => null,
       );
       if (resume) return;
       const wanted = parseFlow(params.get('flowType') ?? params.get('flow_type'));
@@ -226,7 +229,12 @@ export function App({ boot }: { boot: Boot }) {
       const savedFlow = draftRef.current.flow
         ? s.flows.find((x) => x.flow === draftRef.current.flow && x.available)
         : undefined;
-      if (f) {
+      // The link's flow already has a request for this order (sent from here or elsewhere), and no report of it
+      // is under way in this tab: the customer coming back (a reload, the link opened again) sees the order with
+      // its requests and their status, and can start another report from there.
+      if (f && draftRef.current.flow !== f.flow && (await earlier)?.some((c) => c.flow === f.flow))
+        go({ stage: 'home' }, how);
+      else if (f) {
         let step = stepRef.current;
         if (draftRef.current.flow !== f.flow) {
           draftRef.current = startDraft(f);
