@@ -96,6 +96,21 @@ export interface CreateClaimArgs {
   now?: Date;
 }
 
+/**
+ * The settings a merchant's goodwill claim (`override_gating`) is checked under: every flow enabled and the
+ * windows wide open; units already claimed or refunded stay off limits.
+ */
+export function goodwillSettings(settings: ResolveSettings): ResolveSettings {
+  return {
+    ...settings,
+    claim_window_days: 3650,
+    return_window_days: 3650,
+    flows: Object.fromEntries(
+      FLOWS.map((f) => [f, { ...settings.flows[f], enabled: true }]),
+    ) as ResolveSettings['flows'],
+  };
+}
+
 const P = (name: string) => sql.placeholder(name);
 
 /** The order's row lock: concurrent claims on the order wait here and then see each other's units. */
@@ -294,16 +309,7 @@ function prepareClaim(a: CreateClaimArgs, snap: ClaimSnapshot, now: Date) {
   const { order, claimed } = snap;
   const shopId = a.shop.id;
   const language = a.languageOf ? a.languageOf(order) : a.language;
-  const settings: ResolveSettings = a.overrideGating
-    ? {
-        ...a.settings,
-        claim_window_days: 3650,
-        return_window_days: 3650,
-        flows: Object.fromEntries(
-          FLOWS.map((f) => [f, { ...a.settings.flows[f], enabled: true }]),
-        ) as ResolveSettings['flows'],
-      }
-    : a.settings;
+  const settings = a.overrideGating ? goodwillSettings(a.settings) : a.settings;
   const {
     flowSettings: fs,
     description,

@@ -2,11 +2,15 @@ import { eq, sql } from 'drizzle-orm';
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import type { App } from '../app.js';
+import { goodwillSettings } from '../claims/create-claim.js';
+import { claimedUnits } from '../claims/read.js';
 import { shops } from '../db/schema.js';
 import type { ReadyDeps } from '../http/context.js';
 import { errorResponses, merchantSecurity } from '../http/schema-helpers.js';
 import { findOrderRow } from '../orders/read.js';
 import { optionalBody } from './api-schemas.js';
+import { loadOrderView, pickLanguage } from './customer-view.js';
+import { computeEligibility } from './eligibility.js';
 import { issuePreviewSession } from './preview.js';
 import { checkResolveSettings, deepMerge, resolveSettingsOf } from './settings.js';
 import { issueOrderToken, revokeOrderTokens, rotateTokenKey } from './tokens.js';
@@ -62,6 +66,49 @@ export function resolveMerchantRoutes(deps: ReadyDeps): FastifyPluginAsync {
         const url = `${deps.config.publicUrl}/resolve/${req.shop.slug}?token=${encodeURIComponent(token)}${body.lang ? `&lang=${body.lang}` : ''}`;
         reply.code(201);
         return { url, token, token_id: claims.jti, expires_at: new Date(claims.exp * 1000).toISOString() };
+      },
+    );
+
+    app.get(
+      '/v1/shops/:slug/orders/:id/eligibility',
+      {
+        config: { auth: 'viewer' },
+        schema: {
+          tags: ['Orders'],
+          security,
+          summary: 'What a claim on this order may cover, per flow',
+          description:
+            "The `flows` array the customer page gets (GET /v1/resolve/{slug}/order), for a merchant taking a claim by phone or email (POST /v1/shops/{slug}/claims): per flow whether it is available and, when not, its stable `reason_code` (`order_cancelled`, `not_fulfilled`, `outside_claim_window`, …); the reasons, items and quantities (`max_quantity`) still open after the order's claims and refunds; the resolutions and the steps (photos are not required of merchant claims). Every flow is listed, also when the shop hides unavailable ones from customers. With `override_gating=true` the answer is what a goodwill claim may cover (every flow enabled, no windows). Labels follow `Accept-Language`, then the order's and the shop's language. `id` is the Resolve id or the external_id. Any role; 404 `order_not_found`.",
+          params: SlugId,
+          querystring: Type.Object(
+            { override_gating: Type.Optional(Type.Boolean()) },
+            { additionalProperties: false },
+          ),
+          response: {
+            200: Type.Object({
+              order_id: Type.String(),
+              language: Type.String(),
+              flows: Type.Array(Type.Ref('FlowEligibility')),
+            }),
+            ...errorResponses,
+          },
+        },
+      },
+      async (req) => {
+        const { id } = req.params as { id: string };
+        const { override_gating } = req.query as { override_gating?: boolean };
+        const row = await findOrderRow(db, req.shop.id, id);
+        const view = await loadOrderView(db, req.shop, row.id);
+        const lang = pickLanguage(req.shop, view, undefined, req.headers['accept-language']);
+        const settings = resolveSettingsOf(req.shop);
+        const flows = computeEligibility(
+          view,
+          await claimedUnits(db, req.shop.id, view.id),
+          override_gating ? goodwillSettings(settings) : settings,
+          new Date(),
+          lang,
+        );
+        return { order_id: view.id, language: lang, flows };
       },
     );
 

@@ -21,6 +21,7 @@ import {
 const run = browserAvailable();
 const [phone, desktop] = VIEWPORTS;
 const VIEWER = { email: 'viewer@demo.test', password: 'viewer-password-1' };
+const AGENT = { email: 'agent@demo.test', password: 'agent-password-1' };
 
 describe('merchant portal: orders', { skip: !run }, () => {
   let server: PageServer;
@@ -57,6 +58,7 @@ describe('merchant portal: orders', { skip: !run }, () => {
     server = await startPageServer({}, 'portal');
     browser = await launch();
     await createUser(server.ctx.db, { shopId: server.demo.id, ...VIEWER, role: 'viewer' });
+    await createUser(server.ctx.db, { shopId: server.demo.id, ...AGENT, role: 'agent' });
     claim = await submitClaim(
       server,
       { order_number: '1001', zip_code: '10115' },
@@ -199,4 +201,117 @@ describe('merchant portal: orders', { skip: !run }, () => {
       }
     });
   }
+
+  const claimsOf = async (orderId: string) =>
+    (await merchant<{ data: { id: string; channel: string }[] }>('GET', `/claims?order_id=${orderId}`)).data;
+
+  test('an agent records a claim taken by phone: only what the order allows, quantities checked at the field, one claim for a double click (desktop)', async () => {
+    const { context, page } = await newPage(browser, desktop);
+    const shot = shooter(page, 'portal-record-claim', desktop);
+    try {
+      await portalSignIn(page, server.url, AGENT);
+      // A parcel still on its way: the issues that need a delivery say why they cannot be chosen.
+      await page.goto(`${server.url}/portal/demo/orders/${await idOf('1002')}`);
+      await page.getByRole('button', { name: 'Record a claim' }).click();
+      const form = page.locator('#record-claim');
+      await form.getByRole('radio', { name: /Damaged or defective/ }).waitFor();
+      assert.equal(await form.getByRole('radio', { name: /Damaged or defective/ }).isDisabled(), true);
+      await form.getByText('The parcel has not been delivered yet').first().waitFor();
+      await form.getByRole('button', { name: 'Cancel' }).click();
+
+      await page.goto(`${server.url}/portal/demo/orders/${order1001}`);
+      await page.getByRole('button', { name: 'Record a claim' }).click();
+      await form.getByRole('radio', { name: /Damaged or defective/ }).check();
+      // The mug is already claimed (by the customer): not offered. Two T-shirts and one pair of socks are.
+      await form.getByLabel(/Organic cotton T-shirt/).waitFor();
+      assert.equal(await form.getByLabel(/Ceramic mug/).count(), 0);
+      assert.match(await form.innerText(), /Organic cotton T-shirt \(Black \/ M\)\s*of 2/);
+      await form.getByLabel(/Organic cotton T-shirt/).fill('5');
+      await form.getByRole('button', { name: 'Record the claim' }).click();
+      await form.getByText('At most 2').waitFor();
+      await form.getByText('Choose a reason', { exact: true }).waitFor();
+      await form.getByText('Choose what the customer would like').waitFor();
+      assert.equal(await form.getByLabel(/Organic cotton T-shirt/).getAttribute('aria-invalid'), 'true');
+      await shot('field-errors');
+      assert.equal((await claimsOf(order1001)).length, 1, 'nothing recorded');
+
+      await form.getByLabel('Reason').selectOption({ label: 'Damaged in transit' });
+      await form.getByLabel(/Organic cotton T-shirt/).fill('2');
+      await form.getByLabel(/What the customer said/).fill('Called: both shirts arrived torn.');
+      await form.getByRole('radio', { name: 'Replacement', exact: true }).check();
+      assert.deepEqual(await seriousViolations(page), []);
+      await shot('filled');
+      await form.getByRole('button', { name: 'Record the claim' }).dblclick();
+      await page.getByRole('heading', { name: /^Claim R-/ }).waitFor();
+      const body = await page.locator('main').innerText();
+      assert.match(body, /2 × Organic cotton T-shirt/);
+      assert.match(body, /Portal \(entered by the team\)/);
+      assert.match(body, /Called: both shirts arrived torn\./);
+      await shot('claim');
+      const claims = await claimsOf(order1001);
+      assert.equal(claims.length, 2, 'one claim for the double click');
+      assert.ok(claims.some((c) => c.channel === 'portal'));
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('a stuck parcel on a phone: the server’s refusal shows at the item, then the claim is recorded (phone)', async () => {
+    const { context, page } = await newPage(browser, phone);
+    const shot = shooter(page, 'portal-record-claim', phone);
+    const order1004 = await idOf('1004');
+    try {
+      await portalSignIn(page, server.url, AGENT);
+      await page.goto(`${server.url}/portal/demo/orders/${order1004}`);
+      await page.getByRole('button', { name: 'Record a claim' }).click();
+      const form = page.locator('#record-claim');
+      await form.getByRole('radio', { name: /Not received/ }).check();
+      await form.getByLabel('Reason').selectOption({ label: 'Stuck in transit' });
+      await form.getByLabel(/Insulated bottle/).fill('1');
+      await form.getByRole('radio', { name: 'No', exact: true }).check();
+      await form.getByRole('radio', { name: 'Refund', exact: true }).check();
+      // Meanwhile a colleague records the bottle through the API.
+      const order = await merchant<{ line_items: { id: string; title: string }[] }>(
+        'GET',
+        `/orders/${order1004}`,
+      );
+      const bottle = order.line_items.find((l) => l.title === 'Insulated bottle')!.id;
+      await merchant('POST', '/claims', {
+        order_id: order1004,
+        flow: 'not_received',
+        reason: 'stuck_in_transit',
+        items: [{ line_item_id: bottle, quantity: 1 }],
+        dropoff_permission: false,
+        resolution_preference: 'refund',
+      });
+      await form.getByRole('button', { name: 'Record the claim' }).click();
+      await page.waitForTimeout(1500);
+      await shot('debug');
+      await form.getByText('Already claimed: earlier claims or refunds cover every unit').waitFor();
+      assert.equal(await form.getByLabel(/Insulated bottle/).getAttribute('aria-invalid'), 'true');
+      assert.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= phone.viewport.width);
+      await shot('server-refusal');
+      await form.getByText('Check the fields marked below.').waitFor();
+      await form.getByLabel(/Insulated bottle/).fill('');
+      await form.getByLabel(/Canvas tote/).fill('1');
+      await form.getByRole('button', { name: 'Record the claim' }).click();
+      await page.getByRole('heading', { name: /^Claim R-/ }).waitFor();
+      assert.match(await page.locator('main').innerText(), /1 × Canvas tote/);
+      await shot('claim');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('a viewer is not offered to record a claim', async () => {
+    const { context, page } = await newPage(browser, desktop);
+    try {
+      await portalSignIn(page, server.url, VIEWER);
+      await page.goto(`${server.url}/portal/demo/orders/${order1001}`);
+      await page.getByRole('heading', { name: /Order #1001/ }).waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Record a claim' }).count(), 0);
+    } finally {
+      await context.close();
+    }
+  });
 });

@@ -36,6 +36,14 @@ const SAID: Record<string, string> = {
   'required when returns.mode is external': 'Enter the address of your returns portal',
   'must not be blank': 'Fill this in',
   'is not a known field': 'Resolve does not know this field',
+  // A claim's checks (src/claims/check-claim.ts).
+  'choose at least one item': 'Choose at least one item',
+  'already claimed': 'Already claimed: earlier claims or refunds cover every unit',
+  'this item cannot be claimed in this flow': 'This item cannot be claimed for this issue',
+  'items from more than one shipment': 'Choose items of one parcel: a not-received claim covers one parcel',
+  'more units than this shipment has left': 'More units than this parcel has left',
+  'required (true or false) for not_received': 'Choose yes or no',
+  'listed twice': 'This item is listed twice',
 };
 
 /**
@@ -72,6 +80,17 @@ const RULES: [RegExp, (f: FieldInfo, m: RegExpExecArray) => string][] = [
   [/^must NOT have fewer than (\d+) items$/, (f, m) => f.tooFew ?? `Add at least ${m[1]}`],
   [/^must NOT have more than (\d+) items$/, (_, m) => `Use at most ${m[1]}`],
   [/^must NOT have duplicate items/, () => 'Each may be chosen only once'],
+  [/^at most (\d+)$/, (_, m) => `At most ${m[1]}`],
+  [/^must be at least (\d+) characters$/, (_, m) => `Use at least ${m[1]} characters`],
+  [/^must be at most (\d+) characters$/, (_, m) => `Use at most ${m[1]} characters`],
+  [/^required: one of /, () => 'Choose one'],
+  [
+    /^does not fit this order's parcels/,
+    () => 'This reason does not fit this order’s parcels; choose another',
+  ],
+  [/^must be one of /, () => 'Choose one of the options'],
+  [/^prompt ".*" is required$/, (f) => `Enter ${f.noun ?? 'an answer'}`],
+  [/^required$/, (f) => `Enter ${f.noun ?? 'a value'}`],
   [/^must match pattern/, unexpected],
   [/^must match format "email"$/, () => 'Enter an email address, such as help@shop.example'],
   [/^must match format "date-time"$/, () => 'Enter a date and time'],

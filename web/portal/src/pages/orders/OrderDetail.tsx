@@ -5,6 +5,7 @@ import { Badge, ErrorBox, Loading } from '../../ui/common';
 import { date, dateTime, label, money } from '../../ui/format';
 import { onLink } from '../../ui/router';
 import { OrderShipments } from './OrderShipments';
+import { RecordClaim } from './RecordClaim';
 import { activityText, addressLine, customerName, STATE, shortDateTime } from './text';
 
 /**
@@ -19,6 +20,9 @@ export function OrderDetail({ shop, id }: { shop: Shop; id: string }) {
   const [activity, setActivity] = useState<OrderActivity[] | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [sideError, setSideError] = useState<ApiError | null>(null);
+  const [recording, setRecording] = useState(false);
+  // Agents and admins take claims (POST …/claims needs the editor role); viewers read.
+  const canWork = shop.role !== 'viewer';
 
   const load = useCallback(async () => {
     setError(null);
@@ -73,6 +77,11 @@ export function OrderDetail({ shop, id }: { shop: Shop; id: string }) {
           Order {o.order_name ?? o.order_number}{' '}
           <Badge value={STATE[o.state].text} kind={STATE[o.state].kind} />
         </h1>
+        {canWork && !recording && (
+          <button type="button" className="button primary" onClick={() => setRecording(true)}>
+            Record a claim
+          </button>
+        )}
       </div>
       <p className="muted">
         Placed {dateTime(o.placed_at)}
@@ -82,6 +91,7 @@ export function OrderDetail({ shop, id }: { shop: Shop; id: string }) {
       <ErrorBox error={sideError} />
       <div className="claim-grid order-grid">
         <div>
+          {recording && <RecordClaim slug={shop.slug} order={o} onCancel={() => setRecording(false)} />}
           <section className="card" aria-labelledby="order-items-title">
             <h2 id="order-items-title">Items</h2>
             <ul className="items">
