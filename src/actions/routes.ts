@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import type { App } from '../app.js';
 import { defaultPlatformDeps } from '../connectors/connections.js';
-import { shopPlatform } from '../connectors/shop-client.js';
+import { shopCapabilities, shopPlatform } from '../connectors/shop-client.js';
 import type { ReadyDeps } from '../http/context.js';
 import { errorResponses, merchantSecurity, NullableOut, Str, StrEnum } from '../http/schema-helpers.js';
 import { ACTION_TYPES, type ActionType, actionView, listActions, requestAction } from './actions.js';
@@ -56,14 +56,35 @@ export function actionRoutes(deps: ReadyDeps): FastifyPluginAsync {
           tags,
           security: merchantSecurity,
           summary: 'A claim’s refunds and replacements',
-          description: UNKNOWN_OUTCOME,
+          description:
+            '`data`: the claim’s actions, oldest first. `capabilities`: whether the shop’s platform can carry out a refund or a replacement through Resolve at all (its connection’s platform; the demo shop’s built-in one; both false for a headless shop, which acts in its own systems) — a POST of a type it cannot do is 422 `action_unsupported`. Readable by every role, unlike the connection itself. ' +
+            UNKNOWN_OUTCOME,
           params: Params,
-          response: { 200: Type.Object({ data: Type.Array(ActionView) }), ...errorResponses },
+          response: {
+            200: Type.Object({
+              data: Type.Array(ActionView),
+              capabilities: Type.Object(
+                {
+                  refund: Type.Boolean({ description: 'The shop’s platform can refund through Resolve.' }),
+                  replacement: Type.Boolean({
+                    description: 'The shop’s platform can send a replacement through Resolve.',
+                  }),
+                },
+                { description: 'What the shop’s platform can do; both false without a connected platform.' },
+              ),
+            }),
+            ...errorResponses,
+          },
         },
       },
-      async (req) => ({
-        data: (await listActions(db, req.shop.id, (req.params as { id: string }).id)).map(actionView),
-      }),
+      async (req) => {
+        const data = (await listActions(db, req.shop.id, (req.params as { id: string }).id)).map(actionView);
+        const can = (await shopCapabilities(db, req.shop)) ?? [];
+        return {
+          data,
+          capabilities: { refund: can.includes('refund'), replacement: can.includes('replacement') },
+        };
+      },
     );
 
     app.post(

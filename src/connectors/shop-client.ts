@@ -24,3 +24,14 @@ export async function shopPlatform(
   if (!connector) return null;
   return { client: await clientFor(master, row, deps), capabilities: connector.manifest.capabilities };
 }
+
+/**
+ * What the shop's platform can do, as shopPlatform would answer it, without opening the connection's
+ * credentials: the demo shop's built-in platform, a connected platform's manifest, or null (headless shop).
+ */
+export async function shopCapabilities(db: Db, shop: Shop): Promise<PlatformCapability[] | null> {
+  if (shop.connector === 'demo') return DEMO_CAPABILITIES;
+  const row = await findConnection(db, shop.id);
+  if (!row) return null;
+  return (await platformConnector(row.platform))?.manifest.capabilities ?? null;
+}
