@@ -132,7 +132,8 @@ export interface Claim {
     currency: string;
     customer: { email: string | null; first_name: string | null; last_name: string | null };
     shipping_address: Record<string, string | null> | null;
-    totals: { total: number };
+    /** Minor units, in `currency`. */
+    totals: { subtotal?: number; shipping: number; discount?: number; tax?: number; total: number };
   };
   shipment?: {
     carrier: string | null;

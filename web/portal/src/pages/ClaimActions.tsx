@@ -1,5 +1,5 @@
 import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
-import { ApiError, api, type Claim } from '../api';
+import { type ApiError, api, type Claim } from '../api';
 import { Badge, ErrorBox } from '../ui/common';
 import { dateTime, label, money } from '../ui/format';
 import { UncertainAction } from './UncertainAction';
@@ -21,6 +21,9 @@ interface Action {
   outcome_unknown: boolean;
   created_at: string;
 }
+
+/** What the shop's platform can do through Resolve (GET …/actions); both false for a headless shop. */
+type Capabilities = Record<ActionType, boolean>;
 
 const VERB: Record<ActionType, string> = { refund: 'Refund', replacement: 'Send a replacement' };
 const STATUS_BADGE = { pending: 'pending', succeeded: 'accepted', failed: 'rejected' } as const;
@@ -44,17 +47,23 @@ export function ClaimActions({
 }) {
   const url = `/v1/shops/${slug}/claims/${claim.id}/actions`;
   const [actions, setActions] = useState<Action[] | null>(null);
+  const [capabilities, setCapabilities] = useState<Capabilities | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [form, setForm] = useState<ActionType | null>(null);
-  const [quantities, setQuantities] = useState<Record<string, number>>({});
+  // As typed: checked at the field, never clamped (a 5 in a field of 1 says so rather than refunding 1).
+  const [quantities, setQuantities] = useState<Record<string, string>>({});
   const [shipping, setShipping] = useState(false);
   const [note, setNote] = useState('');
   const [busy, setBusy] = useState(false);
 
   const load = useCallback(
     () =>
-      api<{ data: Action[] }>('GET', url).then(
-        (r) => setActions(r.data),
+      api<{ data: Action[]; capabilities?: Capabilities }>('GET', url).then(
+        (r) => {
+          setActions(r.data);
+          // An older server does not say: let the request itself answer then.
+          setCapabilities(r.capabilities ?? { refund: true, replacement: true });
+        },
         (e) => setError(e),
       ),
     [url],
@@ -81,6 +90,7 @@ export function ClaimActions({
   const lines = [...new Map(claim.items.map((i) => [i.line_item_id, i])).values()].map((i) => ({
     id: i.line_item_id,
     title: i.title,
+    unitNet: i.unit_net_price,
     claimed: claim.items.filter((x) => x.line_item_id === i.line_item_id).reduce((n, x) => n + x.quantity, 0),
   }));
   const open = () =>
@@ -94,9 +104,50 @@ export function ClaimActions({
     });
   const titles = new Map(lines.map((l) => [l.id, l.title]));
 
+  /** Units of each line held by actions whose outcome is unknown (retry or release them to free the units). */
+  const held = (actions ?? []).some((a) => a.status === 'failed' && a.outcome_unknown && a.lines.length > 0);
+  // Shipping is refunded at most once per order (the server also checks the order's other claims).
+  const shippingRefunded = (actions ?? []).some(
+    (a) => a.type === 'refund' && a.include_shipping && (a.status !== 'failed' || a.outcome_unknown),
+  );
+
+  /** Why a type cannot be requested now, in words for the agent; null when it can. */
+  const whyNot = (type: ActionType): string | null => {
+    if (claim.status === 'rejected')
+      return 'A rejected claim gets no refund or replacement; reopen it first.';
+    if (!actions || !capabilities) return null;
+    if (!capabilities.refund && !capabilities.replacement)
+      return 'No shop platform is connected: refund or send a replacement in your shop’s admin.';
+    if (!capabilities[type])
+      return type === 'refund'
+        ? 'The shop’s platform cannot refund through Resolve: refund in your shop’s admin.'
+        : 'The shop’s platform cannot send a replacement through Resolve: send it from your shop’s admin.';
+    if (open().every((l) => l.left === 0))
+      return held
+        ? 'The items are held by an action whose outcome is unknown: retry it or mark it as not done above.'
+        : 'Every item on this claim has already been refunded or replaced.';
+    return null;
+  };
+
+  /** The form's quantities checked as the server would: a whole number from 0 to what is left, one above 0. */
+  const checked = () => {
+    const errors: Record<string, string> = {};
+    const chosen: { line_item_id: string; quantity: number }[] = [];
+    for (const l of open()) {
+      if (l.left === 0) continue;
+      const raw = (quantities[l.id] ?? '').trim();
+      const n = raw === '' ? 0 : Number(raw);
+      if (!Number.isInteger(n) || n < 0) errors[l.id] = 'Enter a whole number';
+      else if (n > l.left) errors[l.id] = `At most ${l.left}`;
+      else if (n > 0) chosen.push({ line_item_id: l.id, quantity: n });
+    }
+    const none = !chosen.length && !Object.keys(errors).length;
+    return { errors, chosen, none, valid: !none && !Object.keys(errors).length };
+  };
+
   const start = (type: ActionType) => {
     setForm(type);
-    setQuantities(Object.fromEntries(open().map((l) => [l.id, l.left])));
+    setQuantities(Object.fromEntries(open().map((l) => [l.id, String(l.left)])));
     setShipping(false);
     setNote('');
     setError(null);
@@ -104,12 +155,10 @@ export function ClaimActions({
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    if (!form) return;
-    const chosen = Object.entries(quantities)
-      .filter(([, q]) => q > 0)
-      .map(([line_item_id, quantity]) => ({ line_item_id, quantity }));
-    if (!chosen.length) {
-      setError(new ApiError('nothing_chosen', 'Choose at least one unit.', 0));
+    if (!form || busy) return;
+    const { chosen, valid } = checked();
+    if (!valid) {
+      document.querySelector<HTMLElement>('[data-testid="claim-actions"] [aria-invalid="true"]')?.focus();
       return;
     }
     setBusy(true);
@@ -118,7 +167,7 @@ export function ClaimActions({
       await api('POST', url, {
         type: form,
         lines: chosen,
-        ...(form === 'refund' ? { include_shipping: shipping } : {}),
+        ...(form === 'refund' ? { include_shipping: shipping && !shippingRefunded } : {}),
         ...(note.trim() ? { note: note.trim() } : {}),
       });
       setForm(null);
@@ -131,7 +180,19 @@ export function ClaimActions({
     }
   };
 
-  const refusable = claim.status !== 'rejected';
+  const check = checked();
+  const currency = claim.order?.currency ?? null;
+  const shippingTotal = claim.order?.totals.shipping ?? 0;
+  const offerShipping = !shippingRefunded;
+  const estimate =
+    form === 'refund' && check.valid && currency
+      ? check.chosen.reduce(
+          (sum, c) => sum + (lines.find((l) => l.id === c.line_item_id)?.unitNet ?? 0) * c.quantity,
+          0,
+        ) + (shipping && offerShipping ? shippingTotal : 0)
+      : null;
+  const why = { refund: whyNot('refund'), replacement: whyNot('replacement') };
+  const reasons = [...new Set([why.refund, why.replacement].filter((r): r is string => !!r))];
   return (
     <section className="card" aria-labelledby="actions-title" data-testid="claim-actions">
       <h2 id="actions-title">Refunds and replacements</h2>
@@ -174,23 +235,28 @@ export function ClaimActions({
         </ul>
       )}
       <ErrorBox error={error} />
-      {canWork && refusable && !form && (
-        <div className="row">
-          {(['refund', 'replacement'] as const).map((type) => (
-            <button
-              key={type}
-              type="button"
-              className="button"
-              disabled={!actions || open().every((l) => l.left === 0)}
-              onClick={() => start(type)}
-            >
-              {VERB[type]}…
-            </button>
+      {canWork && !form && (
+        <>
+          <div className="row">
+            {(['refund', 'replacement'] as const).map((type) => (
+              <button
+                key={type}
+                type="button"
+                className="button"
+                disabled={!actions || !capabilities || !!why[type]}
+                aria-describedby={why[type] ? `actions-why-${reasons.indexOf(why[type])}` : undefined}
+                onClick={() => start(type)}
+              >
+                {VERB[type]}…
+              </button>
+            ))}
+          </div>
+          {reasons.map((r, i) => (
+            <p key={r} id={`actions-why-${i}`} className="muted small" data-testid="actions-why">
+              {r}
+            </p>
           ))}
-        </div>
-      )}
-      {canWork && !refusable && (
-        <p className="muted small">A rejected claim gets no refund or replacement; reopen it first.</p>
+        </>
       )}
       {form && (
         <form onSubmit={submit}>
@@ -199,33 +265,62 @@ export function ClaimActions({
               {form === 'refund' ? 'Refund these units' : 'Replace these units'}
             </legend>
             {open().map((l) => (
-              <div className="row" key={l.id}>
-                <label htmlFor={`action-qty-${l.id}`}>{l.title}</label>
-                <input
-                  id={`action-qty-${l.id}`}
-                  type="number"
-                  min={0}
-                  max={l.left}
-                  step={1}
-                  value={quantities[l.id] ?? 0}
-                  disabled={l.left === 0}
-                  onChange={(e) =>
-                    setQuantities({
-                      ...quantities,
-                      [l.id]: Math.min(l.left, Math.max(0, Math.trunc(Number(e.target.value) || 0))),
-                    })
-                  }
-                />
-                <span className="muted small">of {l.left}</span>
+              <div className="field" key={l.id}>
+                <div className="row">
+                  <label htmlFor={`action-qty-${l.id}`}>{l.title}</label>
+                  <input
+                    id={`action-qty-${l.id}`}
+                    className="qty"
+                    type="number"
+                    inputMode="numeric"
+                    min={0}
+                    max={l.left}
+                    step={1}
+                    value={l.left === 0 ? '0' : (quantities[l.id] ?? '')}
+                    disabled={l.left === 0}
+                    onChange={(e) => setQuantities({ ...quantities, [l.id]: e.target.value })}
+                    {...(check.errors[l.id]
+                      ? { 'aria-invalid': true, 'aria-describedby': `action-qty-${l.id}-error` }
+                      : {})}
+                  />
+                  <span className="muted small">of {l.left}</span>
+                </div>
+                {check.errors[l.id] && (
+                  <p id={`action-qty-${l.id}-error`} className="field-error">
+                    {check.errors[l.id]}
+                  </p>
+                )}
               </div>
             ))}
+            {check.none && (
+              <p className="field-error" role="alert">
+                Choose at least one item
+              </p>
+            )}
           </fieldset>
           {form === 'refund' && (
             <div className="field">
-              <label className="check">
-                <input type="checkbox" checked={shipping} onChange={(e) => setShipping(e.target.checked)} />
-                Refund the shipping cost too
-              </label>
+              {offerShipping ? (
+                <label className="check">
+                  <input type="checkbox" checked={shipping} onChange={(e) => setShipping(e.target.checked)} />
+                  Refund the shipping cost too
+                  {currency && shippingTotal > 0 ? ` (${money(shippingTotal, currency)})` : ''}
+                </label>
+              ) : (
+                <p className="muted small">The shipping cost was already refunded.</p>
+              )}
+            </div>
+          )}
+          {form === 'refund' && currency && (
+            <div className="field" data-testid="refund-estimate" aria-live="polite">
+              <p className="estimate">
+                Estimated refund: <strong>{estimate === null ? '—' : money(estimate, currency)}</strong>
+              </p>
+              <p className="hint">
+                From the items’ prices after their share of the order’s discount
+                {offerShipping ? ', plus the shipping cost if ticked' : ''}. An estimate: the shop’s platform
+                works out the exact amount (tax, discounts), and it shows here once the refund is done.
+              </p>
             </div>
           )}
           <div className="field">
@@ -239,7 +334,7 @@ export function ClaimActions({
             />
           </div>
           <div className="row">
-            <button className="button primary" type="submit" disabled={busy}>
+            <button className="button primary" type="submit" disabled={busy || !check.valid}>
               Confirm: {form === 'refund' ? 'refund' : 'send the replacement'}
             </button>
             <button className="button" type="button" onClick={() => setForm(null)}>
