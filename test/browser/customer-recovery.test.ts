@@ -32,6 +32,7 @@ const de = {
   'actions.check_fields': 'Bitte prüfen Sie die markierten Felder.',
   'address.zip': 'Postleitzahl',
   'address.country': 'Ländercode',
+  'address.country_name': 'Land',
   'address.zip_invalid': 'Diese Postleitzahl passt nicht zum Land.',
   'address.country_fixed': 'Das Land kann online nicht geändert werden. Bitte wenden Sie sich an den Shop.',
   'lookup.required': 'Bitte füllen Sie dieses Feld aus.',
@@ -270,19 +271,23 @@ describe('customer page: recovering from what went wrong', { skip: !run }, () =>
         return page.locator(`[id="${id}"]`).innerText();
       };
 
-      // Empty required fields and another country: checked on the page, nothing sent yet.
+      // The country cannot be changed online: named in German, with why, instead of a code to type.
+      assert.equal(await field('address.country').count(), 0);
+      assert.deepEqual(await actions.getByTestId('address-country').locator('p').allInnerTexts(), [
+        de['address.country_name'],
+        'Deutschland',
+        de['address.country_fixed'],
+      ]);
+      // An empty required field: checked on the page, nothing sent yet.
       await field('address.zip').fill('');
-      await field('address.country').fill('AT');
       await save();
       await actions.getByTestId('action-error').getByText(de['actions.check_fields']).waitFor();
       assert.equal(await errorOf('address.zip'), de['lookup.required']);
-      assert.equal(await errorOf('address.country'), de['address.country_fixed']);
       assert.equal(await page.evaluate(() => document.activeElement?.id), 'addr-zip_code');
       assert.deepEqual(await seriousViolations(page), []);
       await shot('checked-on-the-page');
 
       // A postcode of the wrong shape for Germany: refused by the server, explained here.
-      await field('address.country').fill('DE');
       await field('address.zip').fill('1234');
       const answered = page.waitForResponse((r) => r.url().includes('/order/address'));
       await save();

@@ -382,6 +382,9 @@ describe('customer page: what each demo order state allows', { skip: !run }, () 
       await openOrder(page, server.url, '1003', '20095', 'Jonas');
       await page.getByRole('heading', { name: en['order.what_happened'] }).waitFor();
       assert.equal(await page.getByTestId('order-actions').count(), 0);
+      // The shipping address is shown where a link may change it, not to a lookup by number and ZIP.
+      assert.equal(await page.getByTestId('current-address').count(), 0);
+      assert.equal(await page.getByText('Mönckebergstraße 7').count(), 0);
       assert.equal(await page.getByRole('heading', { name: en['actions.title'] }).count(), 0);
       assert.equal(await page.getByRole('button', { name: en['actions.cancel'] }).count(), 0);
       const { available } = await flowList(page);
@@ -464,6 +467,15 @@ describe('customer page: what each demo order state allows', { skip: !run }, () 
         assert.equal(await page.getByLabel(en['lookup.order_number']).count(), 0, 'no lookup needed');
         const actions = page.getByTestId('order-actions');
         await actions.getByRole('heading', { name: en['actions.title'] }).waitFor();
+        // Before the form, the address it would change, its country by name.
+        const current = actions.getByTestId('current-address');
+        assert.match(await current.innerText(), new RegExp(`^${en['order.ship_to']}`));
+        assert.deepEqual(await current.locator('address .block').allInnerTexts(), [
+          'Jonas Meyer',
+          'Mönckebergstraße 7',
+          '20095 Hamburg',
+          'Germany',
+        ]);
         assert.deepEqual(await seriousViolations(page), []);
         await shot('order');
 
@@ -474,13 +486,26 @@ describe('customer page: what each demo order state allows', { skip: !run }, () 
         assert.equal(await field('address.line1').inputValue(), 'Mönckebergstraße 7');
         assert.equal(await field('address.zip').inputValue(), '20095');
         assert.equal(await field('address.city').inputValue(), 'Hamburg');
-        assert.equal(await field('address.country').inputValue(), 'DE');
+        // The country cannot be changed online: named, with why, and no field to type another one into.
+        assert.equal(await field('address.country').count(), 0);
+        assert.equal(await actions.getByRole('textbox', { name: /country/i }).count(), 0);
+        assert.deepEqual(await actions.getByTestId('address-country').locator('p').allInnerTexts(), [
+          en['address.country_name'],
+          'Germany',
+          en['address.country_fixed'],
+        ]);
         assert.deepEqual(await seriousViolations(page), []);
         await shot('address-form');
         await field('address.line1').fill('Jungfernstieg 12');
         await field('address.city').fill('Hamburg-Altstadt');
         await actions.getByRole('button', { name: en['actions.address_save'] }).click();
         await page.getByTestId('action-result').getByText(en['actions.address_saved']).waitFor();
+        assert.deepEqual(await current.locator('address .block').allInnerTexts(), [
+          'Jonas Meyer',
+          'Jungfernstieg 12',
+          '20095 Hamburg-Altstadt',
+          'Germany',
+        ]);
         await shot('address-saved');
 
         const changed = await merchant<MerchantOrder>(fresh, 'GET', `/v1/shops/demo/orders/${id}`);
@@ -488,6 +513,7 @@ describe('customer page: what each demo order state allows', { skip: !run }, () 
         assert.equal(changed.shipping_address?.city, 'Hamburg-Altstadt');
         assert.equal(changed.shipping_address?.zip_code, '20095');
         assert.equal(changed.shipping_address?.name, 'Jonas Meyer');
+        assert.equal(changed.shipping_address?.country_code, 'DE', 'the order’s country is sent unchanged');
         const [row] = await query<{ address: Record<string, string | null> }>(
           fresh.ctx.db,
           sql`select shipping_address as address from orders where id = ${id}`,

@@ -238,6 +238,7 @@ export const da: Messages = {
   'address.zip': 'Postnummer',
   'address.province': 'Region (valgfrit)',
   'address.country': 'Landekode',
+  'address.country_name': 'Land',
   'address.phone': 'Telefon (valgfrit)',
   'address.invalid': 'Tjek venligst denne angivelse.',
   'address.zip_invalid': 'Dette postnummer passer ikke til landet.',

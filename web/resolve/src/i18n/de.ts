@@ -250,6 +250,7 @@ export const de: Messages = {
   'address.zip': 'Postleitzahl',
   'address.province': 'Bundesland oder Region (optional)',
   'address.country': 'Ländercode',
+  'address.country_name': 'Land',
   'address.phone': 'Telefon (optional)',
   'address.invalid': 'Bitte prüfen Sie diese Angabe.',
   'address.zip_invalid': 'Diese Postleitzahl passt nicht zum Land.',

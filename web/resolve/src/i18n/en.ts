@@ -238,6 +238,7 @@ export const en = {
   'address.zip': 'ZIP or postal code',
   'address.province': 'State or region (optional)',
   'address.country': 'Country code',
+  'address.country_name': 'Country',
   'address.phone': 'Phone (optional)',
   'address.invalid': 'Please check this entry.',
   'address.zip_invalid': 'This postcode does not match the country.',

@@ -241,6 +241,7 @@ export const es: Messages = {
   'address.zip': 'Código postal',
   'address.province': 'Provincia o región (opcional)',
   'address.country': 'Código de país',
+  'address.country_name': 'País',
   'address.phone': 'Teléfono (opcional)',
   'address.invalid': 'Revisa este dato.',
   'address.zip_invalid': 'Este código postal no corresponde al país.',

@@ -247,6 +247,7 @@ export const fr: Messages = {
   'address.zip': 'Code postal',
   'address.province': 'Région ou province (facultatif)',
   'address.country': 'Code pays',
+  'address.country_name': 'Pays',
   'address.phone': 'Téléphone (facultatif)',
   'address.invalid': 'Veuillez vérifier cette saisie.',
   'address.zip_invalid': 'Ce code postal ne correspond pas au pays.',

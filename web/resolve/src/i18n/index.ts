@@ -91,6 +91,15 @@ export function formatDate(lang: Lang, iso: string | null | undefined): string {
   return new Intl.DateTimeFormat(localeOf(lang), { dateStyle: 'medium' }).format(new Date(iso));
 }
 
+/** A country's name in the page's language ("DE" → "Germany", "Deutschland"); the code when Intl has none. */
+export function formatCountry(lang: Lang, code: string): string {
+  try {
+    return new Intl.DisplayNames([localeOf(lang)], { type: 'region' }).of(code.toUpperCase()) ?? code;
+  } catch {
+    return code; // not a region code Intl knows, or no Intl.DisplayNames
+  }
+}
+
 export function formatWait(t: T, seconds: number): string {
   return seconds < 90
     ? t('time.seconds', { count: seconds })

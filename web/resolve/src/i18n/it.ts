@@ -239,6 +239,7 @@ export const it: Messages = {
   'address.zip': 'CAP',
   'address.province': 'Provincia o regione (facoltativo)',
   'address.country': 'Codice paese',
+  'address.country_name': 'Paese',
   'address.phone': 'Telefono (facoltativo)',
   'address.invalid': 'Controlla questo dato.',
   'address.zip_invalid': 'Questo CAP non corrisponde al paese.',

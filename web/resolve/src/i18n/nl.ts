@@ -244,6 +244,7 @@ export const nl: Messages = {
   'address.zip': 'Postcode',
   'address.province': 'Provincie of regio (optioneel)',
   'address.country': 'Landcode',
+  'address.country_name': 'Land',
   'address.phone': 'Telefoon (optioneel)',
   'address.invalid': 'Controleer dit gegeven.',
   'address.zip_invalid': 'Deze postcode past niet bij het land.',

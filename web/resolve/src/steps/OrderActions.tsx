@@ -1,6 +1,6 @@
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { ApiError } from '../api';
-import type { T } from '../i18n';
+import { formatCountry, type Lang, type T } from '../i18n';
 import type { MessageKey } from '../i18n/en';
 import type { OrderState } from '../types';
 import { Alert, FieldError } from '../ui/common';
@@ -46,13 +46,18 @@ export function addressProblems(
   return out;
 }
 
-/** Cancel / change address: offered only when the server says this (token) session may. */
+/**
+ * Cancel / change address: offered only when the server says this (token) session may. The address to change is
+ * shown first; its country is not a field (the server refuses another one): it is named, in the page's language.
+ */
 export function OrderActions({
   t,
+  lang,
   state,
   onAction,
 }: {
   t: T;
+  lang: Lang;
   state: OrderState;
   onAction(kind: 'cancel' | 'address', body?: Record<string, string | null>): Promise<void>;
 }) {
@@ -70,6 +75,8 @@ export function OrderActions({
     Object.fromEntries(FIELDS.map(([k]) => [k, String((a as Record<string, unknown> | null)?.[k] ?? '')])),
   );
   const [address, setAddress] = useState(original);
+  // The order's country stays as it is (sent unchanged); only an order without one lets the customer type it.
+  const country = original.country_code.trim().toUpperCase();
 
   const fieldsWithErrors = (errs: Record<string, MessageKey>) => {
     setFieldErrors(errs);
@@ -104,6 +111,7 @@ export function OrderActions({
     if (Object.keys(problems).length) return fieldsWithErrors(problems);
     const body: Record<string, string | null> = {};
     for (const [k, , required] of FIELDS) body[k] = address[k].trim() || (required ? '' : null);
+    if (country) body.country_code = country;
     void run('address', body);
   };
 
@@ -113,6 +121,29 @@ export function OrderActions({
         {t('actions.title')}
       </h2>
       {failure && <Alert testId="action-error">{t(failure)}</Alert>}
+      {mode === 'idle' && state.actions.change_address && a && (
+        <div className="address" data-testid="current-address">
+          <p className="label">{t('order.ship_to')}</p>
+          <address>
+            {[
+              a.name,
+              a.company,
+              a.address_line_1,
+              a.address_line_2,
+              [a.zip_code, a.city].filter(Boolean).join(' '),
+              a.province,
+              a.country_code && formatCountry(lang, a.country_code),
+            ]
+              .filter((x): x is string => !!x?.trim())
+              .map((x, i) => (
+                // biome-ignore lint/suspicious/noArrayIndexKey: the lines of one address, in a fixed order
+                <span key={i} className="block">
+                  {x}
+                </span>
+              ))}
+          </address>
+        </div>
+      )}
       {mode === 'idle' && (
         <div className="row">
           {state.actions.change_address && (
@@ -144,21 +175,30 @@ export function OrderActions({
       )}
       {mode === 'address' && (
         <form onSubmit={submitAddress} noValidate>
-          {FIELDS.map(([k, label, required, autoComplete]) => (
-            <div className="field" key={k}>
-              <label htmlFor={`addr-${k}`}>{t(label)}</label>
-              <input
-                id={`addr-${k}`}
-                value={address[k]}
-                required={required}
-                autoComplete={`shipping ${autoComplete}`}
-                aria-invalid={fieldErrors[k] ? true : undefined}
-                aria-describedby={fieldErrors[k] ? `addr-${k}-error` : undefined}
-                onChange={(e) => setAddress({ ...address, [k]: e.target.value })}
-              />
-              <FieldError id={`addr-${k}-error`} text={fieldErrors[k] && t(fieldErrors[k])} />
-            </div>
-          ))}
+          {FIELDS.map(([k, label, required, autoComplete]) =>
+            k === 'country_code' && country ? (
+              // Text, not a field: read in order as "Country", its name, and why it cannot be changed here.
+              <div className="field" key={k} data-testid="address-country">
+                <p className="label">{t('address.country_name')}</p>
+                <p className="value">{formatCountry(lang, country)}</p>
+                <p className="hint">{t('address.country_fixed')}</p>
+              </div>
+            ) : (
+              <div className="field" key={k}>
+                <label htmlFor={`addr-${k}`}>{t(label)}</label>
+                <input
+                  id={`addr-${k}`}
+                  value={address[k]}
+                  required={required}
+                  autoComplete={`shipping ${autoComplete}`}
+                  aria-invalid={fieldErrors[k] ? true : undefined}
+                  aria-describedby={fieldErrors[k] ? `addr-${k}-error` : undefined}
+                  onChange={(e) => setAddress({ ...address, [k]: e.target.value })}
+                />
+                <FieldError id={`addr-${k}-error`} text={fieldErrors[k] && t(fieldErrors[k])} />
+              </div>
+            ),
+          )}
           <div className="row">
             <button type="submit" className="button primary" disabled={busy}>
               {t('actions.address_save')}

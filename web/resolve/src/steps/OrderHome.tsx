@@ -141,7 +141,7 @@ export function OrderHome({
       )}
 
       {(state.actions.cancel || state.actions.change_address) && (
-        <OrderActions t={t} state={state} onAction={onAction} />
+        <OrderActions t={t} lang={lang} state={state} onAction={onAction} />
       )}
 
       {(available.length > 0 || order.state !== 'cancelled') && (
