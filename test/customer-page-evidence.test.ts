@@ -89,3 +89,24 @@ test('photos of the request as a whole: sent without an item, counted as the ser
   );
   assert.deepEqual(Object.keys(two).sort(), ['photo:li-1', 'photo:li-2']);
 });
+
+test('photos of an item the customer unticked: kept in the draft, neither sent nor counted on the review', async () => {
+  const { claimInput, sentEvidence } = await web('validate');
+  const { emptyDraft } = await web('draft');
+  const mug = photo('li-1');
+  const plate = photo('li-2');
+  const general = photo(null);
+  const failed = { ...photo('li-1'), status: 'error', uploadId: null };
+  const signature = { ...photo(null), kind: 'signature' };
+  // The plate was ticked, photographed, then unticked.
+  const d = { ...emptyDraft('defective'), items: { 'li-1': 1 }, photos: [mug, plate, general, failed, signature] };
+  const sent = sentEvidence(d).map((p: { key: string }) => p.key);
+  assert.deepEqual(sent, [mug.key, general.key, signature.key]);
+  assert.deepEqual(
+    claimInput(flow('defective', 1, 5), d).evidence.map((e: { upload_id: string }) => e.upload_id),
+    [mug.uploadId, general.uploadId, signature.uploadId],
+  );
+  // Ticked again, its photo is back.
+  const again = sentEvidence({ ...d, items: { 'li-1': 1, 'li-2': 1 } }).map((p: { key: string }) => p.key);
+  assert.deepEqual(again, [mug.key, plate.key, general.key, signature.key]);
+});

@@ -249,7 +249,8 @@ describe('customer page: what each demo order state allows', { skip: !run }, () 
         'Sara Koch',
         'Hohe Straße 100',
         '50667 Köln',
-        'DE',
+        // The country in the page's language, not its code.
+        'Germany',
       ]);
       // Description is optional here; the drop-off question is not.
       await page.getByLabel(en['details.description_optional']).waitFor();

@@ -69,6 +69,15 @@ export function validateStep(
   return e;
 }
 
+/**
+ * The uploaded files the claim sends: photos of an item the customer chose and then unticked stay in memory (the
+ * customer may tick it again), but are neither sent nor counted on the review.
+ */
+export const sentEvidence = (draft: Draft) =>
+  draft.photos
+    .filter((p) => p.status === 'done' && p.uploadId)
+    .filter((p) => p.kind !== 'photo' || !p.lineItemId || p.lineItemId in draft.items);
+
 /** The claim as the API takes it (SPEC §14). */
 export function claimInput(flow: FlowEligibility, draft: Draft) {
   return {
@@ -77,11 +86,7 @@ export function claimInput(flow: FlowEligibility, draft: Draft) {
     items: Object.entries(draft.items).map(([line_item_id, quantity]) => ({ line_item_id, quantity })),
     description: draft.description.trim() || null,
     resolution_preference: draft.resolution,
-    // Photos of an item the customer chose and then unticked stay in memory, but are not sent.
-    evidence: draft.photos
-      .filter((p) => p.status === 'done' && p.uploadId)
-      .filter((p) => p.kind !== 'photo' || !p.lineItemId || p.lineItemId in draft.items)
-      .map((p) => ({ upload_id: p.uploadId!, kind: p.kind, line_item_id: p.lineItemId })),
+    evidence: sentEvidence(draft).map((p) => ({ upload_id: p.uploadId!, kind: p.kind, line_item_id: p.lineItemId })),
     answers: Object.entries(draft.answers)
       .filter(([, v]) => v !== '')
       .map(([prompt_id, value]) => ({ prompt_id, value })),

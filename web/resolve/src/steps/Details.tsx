@@ -1,4 +1,4 @@
-import type { T } from '../i18n';
+import { formatCountry, type Lang, type T } from '../i18n';
 import { Alert, FieldError } from '../ui/common';
 import type { StepProps } from './Choices';
 
@@ -34,7 +34,7 @@ export function Details({
                   a.address_line_1,
                   a.address_line_2,
                   `${a.zip_code ?? ''} ${a.city ?? ''}`,
-                  a.country_code,
+                  a.country_code && formatCountry(t('lang.code') as Lang, a.country_code),
                 ]
                   .filter((x) => x && String(x).trim())
                   .map((x) => (

@@ -2,6 +2,7 @@ import type { Draft, Step } from '../draft';
 import type { T } from '../i18n';
 import type { MessageKey } from '../i18n/en';
 import type { CustomerOrder, FlowEligibility } from '../types';
+import { sentEvidence } from '../validate';
 
 /** Everything the customer entered, each part with a way back to change it. */
 export function Review({
@@ -21,8 +22,9 @@ export function Review({
 }) {
   const lines = new Map(order.line_items.map((l) => [l.id, l]));
   const reason = flow.reasons.find((r) => r.code === draft.reason)?.label;
-  const photos = draft.photos.filter((p) => p.kind !== 'signature' && p.status === 'done');
-  const signed = draft.photos.some((p) => p.kind === 'signature' && p.status === 'done');
+  const sent = sentEvidence(draft);
+  const photos = sent.filter((p) => p.kind !== 'signature');
+  const signed = sent.some((p) => p.kind === 'signature');
   const row = (label: MessageKey, value: React.ReactNode, step?: Step) => (
     <div className="review-row">
       <dt>{t(label)}</dt>
