@@ -99,7 +99,11 @@ test('photos of an item the customer unticked: kept in the draft, neither sent n
   const failed = { ...photo('li-1'), status: 'error', uploadId: null };
   const signature = { ...photo(null), kind: 'signature' };
   // The plate was ticked, photographed, then unticked.
-  const d = { ...emptyDraft('defective'), items: { 'li-1': 1 }, photos: [mug, plate, general, failed, signature] };
+  const d = {
+    ...emptyDraft('defective'),
+    items: { 'li-1': 1 },
+    photos: [mug, plate, general, failed, signature],
+  };
   const sent = sentEvidence(d).map((p: { key: string }) => p.key);
   assert.deepEqual(sent, [mug.key, general.key, signature.key]);
   assert.deepEqual(

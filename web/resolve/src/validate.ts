@@ -86,7 +86,11 @@ export function claimInput(flow: FlowEligibility, draft: Draft) {
     items: Object.entries(draft.items).map(([line_item_id, quantity]) => ({ line_item_id, quantity })),
     description: draft.description.trim() || null,
     resolution_preference: draft.resolution,
-    evidence: sentEvidence(draft).map((p) => ({ upload_id: p.uploadId!, kind: p.kind, line_item_id: p.lineItemId })),
+    evidence: sentEvidence(draft).map((p) => ({
+      upload_id: p.uploadId!,
+      kind: p.kind,
+      line_item_id: p.lineItemId,
+    })),
     answers: Object.entries(draft.answers)
       .filter(([, v]) => v !== '')
       .map(([prompt_id, value]) => ({ prompt_id, value })),
