@@ -65,7 +65,11 @@ describe('claim actions: what the shop’s platform can do', () => {
     const claim = await claimOn(headless);
     const res = await api(headless, 'GET', `/claims/${claim}/actions`, undefined, headless.auth.viewer);
     assert.equal(res.statusCode, 200, res.body);
-    assert.deepEqual(res.json(), { data: [], capabilities: { refund: false, replacement: false } });
+    assert.deepEqual(res.json(), {
+      data: [],
+      capabilities: { refund: false, replacement: false },
+      shipping_refunded: null,
+    });
     assertError(
       await api(headless, 'POST', `/claims/${claim}/actions`, { type: 'refund' }),
       422,
@@ -121,7 +125,7 @@ describe('claim actions: what the shop’s platform can do', () => {
     assert.match(op.description, /`capabilities`/);
     assert.match(op.description, /headless/);
     const schema = op.responses['200'].content['application/json'].schema;
-    assert.deepEqual(Object.keys(schema.properties).sort(), ['capabilities', 'data']);
+    assert.deepEqual(Object.keys(schema.properties).sort(), ['capabilities', 'data', 'shipping_refunded']);
     assert.deepEqual(Object.keys(schema.properties.capabilities.properties).sort(), [
       'refund',
       'replacement',

@@ -174,12 +174,33 @@ describe('claim actions: caps across claims, state at execution, input', () => {
     const a = await newClaim(order, [{ line_item_id: order.line_items[0].id, quantity: 1 }]);
     const b = await newClaim(order, [{ line_item_id: order.line_items[1].id, quantity: 1 }]);
     // The first try fails at the platform: it refunded nothing, so the shipping is still there to refund.
+    const shippingRefunded = async (claimId: string) =>
+      (await api('GET', `/claims/${claimId}/actions`)).json().shipping_refunded;
     await run();
     fake.failures.push(new PlatformError('rejected', 'The card issuer declined the refund.'));
     assert.equal((await act(a.id, { type: 'refund', include_shipping: true })).statusCode, 202);
+    // Pending: it may take the shipping, so the order's other claim already says so.
+    const pending = (await actionsOf(a.id))[0];
+    assert.equal((await shippingRefunded(b.id))?.action_id, pending.id);
     await run();
     assert.equal((await actionsOf(a.id))[0].status, 'failed');
+    assert.equal(await shippingRefunded(a.id), null, 'a refusal refunded nothing');
+    assert.equal(await shippingRefunded(b.id), null);
     assert.equal((await act(a.id, { type: 'refund', include_shipping: true })).statusCode, 202);
+    const taken = (await actionsOf(a.id))[1];
+    const numberOfA = (await api('GET', `/claims/${a.id}`)).json().number;
+    for (const id of [a.id, b.id])
+      assert.deepEqual(await shippingRefunded(id), {
+        action_id: taken.id,
+        claim_id: a.id,
+        claim_number: numberOfA,
+      });
+    // Another order's claims are not concerned.
+    const otherOrder = await putOrder(newDoc());
+    const elsewhere = await newClaim(otherOrder, [
+      { line_item_id: otherOrder.line_items[0].id, quantity: 1 },
+    ]);
+    assert.equal(await shippingRefunded(elsewhere.id), null);
     const twice = await act(b.id, { type: 'refund', include_shipping: true });
     assertError(twice, 422, 'action_lines_invalid');
     assert.deepEqual(twice.json().error.errors, [

@@ -1,4 +1,5 @@
 import { and, eq, inArray, ne, or, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import { emitEvent } from '../claims/events.js';
 import type { PlatformCapability } from '../connectors/platform.js';
 import type { Db } from '../db/client.js';
@@ -162,6 +163,9 @@ export async function requestAction(
   return row;
 }
 
+/** An action that did or may have happened: not failed, or failed without a definite answer from the shop. */
+const holdsUnits = or(ne(claimActions.status, 'failed'), eq(claimActions.outcomeUnknown, true));
+
 /**
  * Earlier refunds and replacements on every claim of the order that did not fail definitively: a refusal by the
  * platform acted on nothing, a failure of unknown outcome may have (its units stay reserved until retried or
@@ -184,7 +188,7 @@ async function earlierActions(tx: Db, shopId: string, orderId: string) {
         eq(claimActions.shopId, shopId),
         eq(claims.orderId, orderId),
         inArray(claimActions.type, [...ACTION_TYPES]),
-        or(ne(claimActions.status, 'failed'), eq(claimActions.outcomeUnknown, true)),
+        holdsUnits,
       ),
     );
 }
@@ -352,4 +356,30 @@ export async function listActions(db: Db, shopId: string, claimId: string) {
     .orderBy(claimActions.id);
   if (!rows.length) throw new AppError('claim_not_found', 'No such claim.');
   return rows.flatMap((r) => (r.action ? [r.action] : []));
+}
+
+/**
+ * The refund that took (or may have taken) the shipping cost of this claim's order, through this claim or another
+ * one of the order: shipping is refunded at most once per order. Null when none did.
+ */
+export async function orderShippingRefund(db: Db, shopId: string, claimId: string) {
+  const other = alias(claims, 'other');
+  const [row] = await db
+    .select({ action_id: claimActions.id, claim_id: other.id, claim_number: other.number })
+    .from(claims)
+    .innerJoin(other, and(eq(other.shopId, claims.shopId), eq(other.orderId, claims.orderId)))
+    .innerJoin(claimActions, and(eq(claimActions.shopId, other.shopId), eq(claimActions.claimId, other.id)))
+    .where(
+      and(
+        eq(claims.shopId, shopId),
+        eq(claims.id, claimId),
+        eq(claimActions.shopId, shopId),
+        eq(claimActions.type, 'refund'),
+        eq(claimActions.includeShipping, true),
+        holdsUnits,
+      ),
+    )
+    .orderBy(claimActions.id)
+    .limit(1);
+  return row ?? null;
 }

@@ -5,7 +5,14 @@ import { defaultPlatformDeps } from '../connectors/connections.js';
 import { shopCapabilities, shopPlatform } from '../connectors/shop-client.js';
 import type { ReadyDeps } from '../http/context.js';
 import { errorResponses, merchantSecurity, NullableOut, Str, StrEnum } from '../http/schema-helpers.js';
-import { ACTION_TYPES, type ActionType, actionView, listActions, requestAction } from './actions.js';
+import {
+  ACTION_TYPES,
+  type ActionType,
+  actionView,
+  listActions,
+  orderShippingRefund,
+  requestAction,
+} from './actions.js';
 import { releaseAction, retryAction } from './settle.js';
 
 const tags = ['Claims'];
@@ -72,17 +79,33 @@ export function actionRoutes(deps: ReadyDeps): FastifyPluginAsync {
                 },
                 { description: 'What the shop’s platform can do; both false without a connected platform.' },
               ),
+              shipping_refunded: Type.Union(
+                [
+                  Type.Object({
+                    action_id: Type.String(),
+                    claim_id: Type.String(),
+                    claim_number: Type.String({ examples: ['R-1001'] }),
+                  }),
+                  Type.Null(),
+                ],
+                {
+                  description:
+                    'The refund that took (or, its outcome unknown, may have taken) the order’s shipping cost, through this claim or another claim of the same order; null when none did. Shipping is refunded at most once per order: `include_shipping` is then refused.',
+                },
+              ),
             }),
             ...errorResponses,
           },
         },
       },
       async (req) => {
-        const data = (await listActions(db, req.shop.id, (req.params as { id: string }).id)).map(actionView);
+        const id = (req.params as { id: string }).id;
+        const data = (await listActions(db, req.shop.id, id)).map(actionView);
         const can = (await shopCapabilities(db, req.shop)) ?? [];
         return {
           data,
           capabilities: { refund: can.includes('refund'), replacement: can.includes('replacement') },
+          shipping_refunded: await orderShippingRefund(db, req.shop.id, id),
         };
       },
     );

@@ -27,6 +27,7 @@ const eur = (minor: number) =>
 
 interface ClaimJson {
   id: string;
+  number: string;
   version: number;
   items: { line_item_id: string; title: string; quantity: number; unit_net_price: number }[];
   order: { currency: string; totals: { shipping: number } };
@@ -183,6 +184,19 @@ describe('merchant portal: the refund and replacement form', { skip: !run }, () 
       assert.equal(await section.getByRole('button', { name: 'Send a replacement…' }).isDisabled(), true);
       assert.deepEqual(await seriousViolations(page), []);
       await shot('all-done');
+
+      // The order's other claim (the socks) knows that this claim's refund took the shipping: not offered there.
+      await page.goto(`${server.url}/portal/demo/claims/${socks.id}`);
+      const other = page.getByTestId('claim-actions');
+      await other.getByText('None yet.').waitFor();
+      await other.getByRole('button', { name: 'Refund…' }).click();
+      await other
+        .getByTestId('shipping-refunded')
+        .getByText(`The shipping cost was already refunded with claim ${claim.number}.`)
+        .waitFor();
+      assert.equal(await other.getByLabel(/Refund the shipping cost too/).count(), 0);
+      assert.doesNotMatch(await other.getByTestId('refund-estimate').innerText(), /shipping cost if ticked/);
+      await shot('shipping-refunded-elsewhere');
     } finally {
       await context.close();
     }

@@ -24,6 +24,12 @@ interface Action {
 
 /** What the shop's platform can do through Resolve (GET …/actions); both false for a headless shop. */
 type Capabilities = Record<ActionType, boolean>;
+/** The refund that took the order's shipping cost (GET …/actions `shipping_refunded`). */
+interface ShippingRefund {
+  action_id: string;
+  claim_id: string;
+  claim_number: string;
+}
 
 const VERB: Record<ActionType, string> = { refund: 'Refund', replacement: 'Send a replacement' };
 const STATUS_BADGE = { pending: 'pending', succeeded: 'accepted', failed: 'rejected' } as const;
@@ -48,6 +54,7 @@ export function ClaimActions({
   const url = `/v1/shops/${slug}/claims/${claim.id}/actions`;
   const [actions, setActions] = useState<Action[] | null>(null);
   const [capabilities, setCapabilities] = useState<Capabilities | null>(null);
+  const [shippingRefund, setShippingRefund] = useState<ShippingRefund | null | undefined>(undefined);
   const [error, setError] = useState<ApiError | null>(null);
   const [form, setForm] = useState<ActionType | null>(null);
   // As typed: checked at the field, never clamped (a 5 in a field of 1 says so rather than refunding 1).
@@ -58,9 +65,13 @@ export function ClaimActions({
 
   const load = useCallback(
     () =>
-      api<{ data: Action[]; capabilities?: Capabilities }>('GET', url).then(
+      api<{ data: Action[]; capabilities?: Capabilities; shipping_refunded?: ShippingRefund | null }>(
+        'GET',
+        url,
+      ).then(
         (r) => {
           setActions(r.data);
+          setShippingRefund(r.shipping_refunded);
           // An older server does not say: let the request itself answer then.
           setCapabilities(r.capabilities ?? { refund: true, replacement: true });
         },
@@ -106,10 +117,18 @@ export function ClaimActions({
 
   /** Units of each line held by actions whose outcome is unknown (retry or release them to free the units). */
   const held = (actions ?? []).some((a) => a.status === 'failed' && a.outcome_unknown && a.lines.length > 0);
-  // Shipping is refunded at most once per order (the server also checks the order's other claims).
-  const shippingRefunded = (actions ?? []).some(
-    (a) => a.type === 'refund' && a.include_shipping && (a.status !== 'failed' || a.outcome_unknown),
-  );
+  // Shipping is refunded at most once per order, through this claim or another one of the order (the server
+  // says which; an older server does not, and this claim's own actions are what is known then).
+  const shippingRefunded =
+    shippingRefund !== undefined
+      ? shippingRefund !== null
+      : (actions ?? []).some(
+          (a) => a.type === 'refund' && a.include_shipping && (a.status !== 'failed' || a.outcome_unknown),
+        );
+  const refundedWith =
+    shippingRefund && shippingRefund.claim_id !== claim.id
+      ? ` with claim ${shippingRefund.claim_number}`
+      : '';
 
   /** Why a type cannot be requested now, in words for the agent; null when it can. */
   const whyNot = (type: ActionType): string | null => {
@@ -307,7 +326,9 @@ export function ClaimActions({
                   {currency && shippingTotal > 0 ? ` (${money(shippingTotal, currency)})` : ''}
                 </label>
               ) : (
-                <p className="muted small">The shipping cost was already refunded.</p>
+                <p className="muted small" data-testid="shipping-refunded">
+                  The shipping cost was already refunded{refundedWith}.
+                </p>
               )}
             </div>
           )}
