@@ -240,7 +240,7 @@ describe('schema violations name the field', () => {
     ]);
     assert.equal(res.statusCode, 200, res.body);
     const { data, summary } = res.json();
-    assert.deepEqual(summary, { created: 0, updated: 0, unchanged: 0, failed: 2 });
+    assert.deepEqual(summary, { created: 0, updated: 0, unchanged: 0, stale: 0, failed: 2 });
     assert.deepEqual(data[0].error.errors[0].path, '/orders/0/line_items/0/unit_price');
     assert.deepEqual(data[1].error.errors[0].path, '/orders/1/currency');
     await nothingStored();

@@ -421,7 +421,7 @@ describe('bulk', () => {
       if (d.error) assert.equal(d.status, 'error');
       else assert.match(d.id, /^ord_/);
     }
-    assert.deepEqual(summary, { created: 1, updated: 1, unchanged: 1, failed: 5 });
+    assert.deepEqual(summary, { created: 1, updated: 1, unchanged: 1, stale: 0, failed: 5 });
     assert.equal(data[0].order_number, 'NEW-1');
     assert.equal(data[1].order_number, 'BAD-1');
     assert.equal(data[7].order_number, null);
@@ -460,7 +460,7 @@ describe('bulk', () => {
       data.map((d: { status: string; error?: { key: string } }) => d.error?.key ?? d.status),
       ['created', 'duplicate_in_request', 'updated', 'duplicate_in_request'],
     );
-    assert.deepEqual(summary, { created: 1, updated: 1, unchanged: 0, failed: 2 });
+    assert.deepEqual(summary, { created: 1, updated: 1, unchanged: 0, stale: 0, failed: 2 });
     assert.equal(data[2].id, storedId);
     const read = (await api.get(storedId)).json();
     assert.equal(read.order_number, 'S-2');

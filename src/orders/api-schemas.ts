@@ -85,7 +85,10 @@ export const BulkResult = Type.Object({
   data: Type.Array(
     Type.Object({
       index: Int,
-      status: StrEnum(['created', 'updated', 'unchanged', 'error']),
+      status: StrEnum(['created', 'updated', 'unchanged', 'stale', 'error'], {
+        description:
+          '`stale`: the document’s `updated_at` is older than a change the customer made through a Resolve link; nothing was written.',
+      }),
       id: Type.Optional(S),
       order_number: NS,
       error: Type.Optional(
@@ -97,7 +100,7 @@ export const BulkResult = Type.Object({
       ),
     }),
   ),
-  summary: Type.Object({ created: Int, updated: Int, unchanged: Int, failed: Int }),
+  summary: Type.Object({ created: Int, updated: Int, unchanged: Int, stale: Int, failed: Int }),
 });
 
 export const OrderList = Type.Object({

@@ -79,6 +79,12 @@ export const OrderInput = Type.Object(
     order_name: Nullable(Str(255)),
     placed_at: DateTime(),
     cancelled_at: Nullable(DateTime()),
+    updated_at: Nullable(
+      DateTime({
+        description:
+          'When the order last changed in the shop (optional). A document older than a change the customer made through a Resolve link (cancellation, new address) writes nothing, so a late push cannot undo it: the answer says `stale`. Without it, the document is taken as current.',
+      }),
+    ),
     currency: Type.String({ pattern: '^[A-Za-z]{3}$', description: 'ISO 4217 code.' }),
     language: Nullable(Type.String({ pattern: '^[A-Za-z]{2}([-_][A-Za-z]{2})?$' })),
     tags: Type.Optional(Type.Array(Str(100), { maxItems: 100 })),
@@ -182,6 +188,8 @@ export interface NormalizedOrder {
     events: NormalizedEvent[];
   }[];
   state: 'placed' | 'partially_fulfilled' | 'fulfilled' | 'cancelled';
+  /** The shop's `updated_at`, when sent. Not part of `docHash`: a re-push with a newer time changes nothing. */
+  updatedAt: Date | null;
   docHash: string;
 }
 
@@ -321,7 +329,7 @@ export function normalizeOrder(doc: OrderInputT, prefix = '', now = Date.now()):
         ? 'fulfilled'
         : 'partially_fulfilled';
   const t = doc.totals ?? {};
-  const norm: Omit<NormalizedOrder, 'docHash'> = {
+  const norm: Omit<NormalizedOrder, 'docHash' | 'updatedAt'> = {
     externalId: doc.external_id ?? null,
     orderNumber: doc.order_number.trim(),
     orderNumberNorm,
@@ -381,5 +389,5 @@ export function normalizeOrder(doc: OrderInputT, prefix = '', now = Date.now()):
     state,
   };
   const docHash = createHash('sha256').update(JSON.stringify(norm)).digest('base64url');
-  return { ...norm, docHash };
+  return { ...norm, updatedAt: doc.updated_at ? new Date(doc.updated_at) : null, docHash };
 }

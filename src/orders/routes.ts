@@ -51,7 +51,7 @@ export function orderRoutes(deps: AppDeps): FastifyPluginAsync {
           security,
           summary: 'Upsert an order',
           description:
-            'Creates or updates one order document, matched by `external_id`, else by `order_number`. Re-sending the same document changes nothing. Answers 201 when created, 200 otherwise; the `Resolve-Upsert` header says `created`, `updated` or `unchanged`.',
+            'Creates or updates one order document, matched by `external_id`, else by `order_number`. Re-sending the same document changes nothing. Answers 201 when created, 200 otherwise; the `Resolve-Upsert` header says `created`, `updated`, `unchanged` or `stale`. `stale`: the document’s `updated_at` is older than a change the customer made through a Resolve link (cancellation, new address), so it would undo that change; nothing is written and the answer is the order as stored. Send `updated_at` so a late or retried push cannot undo such a change.',
           params: Slug,
           body: OrderInput,
           response: {
@@ -157,9 +157,8 @@ export function orderRoutes(deps: AppDeps): FastifyPluginAsync {
                 : { index, status: o.status, id: o.id, order_number: o.order_number };
           });
         }
-        const summary = { created: 0, updated: 0, unchanged: 0, failed: 0 };
-        for (const r of results)
-          summary[r.status === 'error' ? 'failed' : (r.status as 'created' | 'updated' | 'unchanged')]++;
+        const summary = { created: 0, updated: 0, unchanged: 0, stale: 0, failed: 0 };
+        for (const r of results) summary[r.status === 'error' ? 'failed' : r.status]++;
         return { data: results, summary };
       },
     );

@@ -8,7 +8,10 @@ import { newId } from '../lib/ids.js';
 import type { NormalizedEvent, NormalizedOrder } from './document.js';
 import { derivePhase } from './phase.js';
 
-/** `stale`: a platform document read before the customer's last change to the order (nothing written). */
+/**
+ * `stale`: a document older than the customer's last change to the order (nothing written): read from the
+ * platform before it, or sent with an `updated_at` before it.
+ */
 export type UpsertStatus = 'created' | 'updated' | 'unchanged' | 'stale';
 export type UpsertOutcome<S extends UpsertStatus = UpsertStatus> =
   | { index: number; status: S; id: string; order_number: string }
@@ -43,19 +46,10 @@ const eventKey = (e: { time: Date; code: string }) => `${e.time.getTime()}|${e.c
  *
  * `readAt` (platform syncs): when the documents were read from the platform. A stored order the customer changed
  * through Resolve after that (`local_change_at`) is left as it is (`stale`): the document predates the change and
- * would undo it. The stored orders are locked first, so a change committing meanwhile is seen, not overwritten.
+ * would undo it. A pushed document's own `updated_at` counts the same way, without the margin for clocks (the
+ * shop's time is all there is: nobody reads the order again). The stored orders are locked first, so a change
+ * committing meanwhile is seen, not overwritten.
  */
-export async function upsertOrders(
-  tx: Db,
-  shopId: string,
-  docs: NormalizedOrder[],
-): Promise<UpsertOutcome<Exclude<UpsertStatus, 'stale'>>[]>;
-export async function upsertOrders(
-  tx: Db,
-  shopId: string,
-  docs: NormalizedOrder[],
-  opts: { readAt: Date },
-): Promise<UpsertOutcome[]>;
 export async function upsertOrders(
   tx: Db,
   shopId: string,
@@ -81,7 +75,8 @@ export async function upsertOrders(
           : anyOf(orders.orderNumberNorm, nums),
       ),
     );
-  const existing = opts.readAt ? await matched.orderBy(orders.id).for('update') : await matched;
+  const dated = !!opts.readAt || docs.some((d) => d.updatedAt);
+  const existing = dated ? await matched.orderBy(orders.id).for('update') : await matched;
   const byExt = new Map<string, ExistingOrder>();
   const byNum = new Map<string, ExistingOrder>();
   for (const o of existing) {
@@ -114,12 +109,10 @@ export async function upsertOrders(
       outcomes.push({ index, status: 'unchanged', id: target.id, order_number: doc.orderNumber });
       continue;
     }
-    if (
-      target &&
-      opts.readAt &&
-      target.local_change_at &&
-      target.local_change_at.getTime() > opts.readAt.getTime() - LOCAL_CHANGE_MARGIN_MS
-    ) {
+    const olderThan = opts.readAt
+      ? opts.readAt.getTime() - LOCAL_CHANGE_MARGIN_MS
+      : (doc.updatedAt?.getTime() ?? Number.POSITIVE_INFINITY);
+    if (target?.local_change_at && target.local_change_at.getTime() > olderThan) {
       outcomes.push({ index, status: 'stale', id: target.id, order_number: doc.orderNumber });
       continue;
     }
