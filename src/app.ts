@@ -31,6 +31,7 @@ import { fileRoutes } from './resolve/file-routes.js';
 import { lockoutRoutes } from './resolve/lockout-routes.js';
 import { resolveMerchantRoutes } from './resolve/merchant-routes.js';
 import { redisLookupCounters } from './resolve/redis-counters.js';
+import { orderActionRoutes } from './resolve/order-action-routes.js';
 import { resolveRoutes } from './resolve/routes.js';
 import { ResolveSettingsSchema } from './resolve/settings.js';
 import type { ApiKey, Role } from './shops/api-keys.js';
@@ -335,6 +336,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(orderRoutes(ready));
   await app.register(fp(resolveCors(ready)));
   await app.register(resolveRoutes(ready));
+  await app.register(orderActionRoutes(ready));
   await app.register(fileRoutes(ready));
   await app.register(resolveMerchantRoutes(ready));
   await app.register(lockoutRoutes(ready));

@@ -1,5 +1,5 @@
 import multipart from '@fastify/multipart';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import type { App } from '../app.js';
 import {
@@ -10,135 +10,37 @@ import {
   tryCreateClaim,
 } from '../claims/create-claim.js';
 import { findClaimRow, loadClaimViews, searchClaimRows } from '../claims/read.js';
-import { defaultPlatformDeps } from '../connectors/connections.js';
-import { shopPlatform } from '../connectors/shop-client.js';
-import type { Db } from '../db/client.js';
 import type { ReadyDeps } from '../http/context.js';
 import { requestHash } from '../http/idempotency.js';
 import { errorResponses, Str } from '../http/schema-helpers.js';
 import { AppError } from '../lib/errors.js';
-import { requireShop, type Shop } from '../shops/shops.js';
-import { OrderSessionView, optionalBody, SessionView } from './api-schemas.js';
+import { requireShop } from '../shops/shops.js';
+import { OrderSessionView, SessionView } from './api-schemas.js';
 import { claimContext } from './claim-context.js';
-import { customerState, customerStateOf, loadOrderView, pickLanguage } from './customer-view.js';
+import { bearer, customerContext, LangQuery, Slug, tags, validated } from './customer-context.js';
+import { customerState, customerStateOf, loadOrderView } from './customer-view.js';
 import { returnHandoffUrl } from './handoff.js';
 import { openSessionByZip } from './lookup.js';
 import {
-  type AddressChange,
-  AddressChangeInput,
-  cancelOrderByCustomer,
-  changeAddressByCustomer,
-} from './order-actions.js';
-import {
   isPreviewBearer,
-  type PreviewSession,
   previewAnswer,
   previewClaim,
   previewHit,
-  previewOnly,
   previewUpload,
   verifyPreviewSession,
 } from './preview.js';
-import { hit, rateLimited } from './rate-limit.js';
-import { openSession, type ResolveSession, requireSession } from './sessions.js';
+import { hit } from './rate-limit.js';
+import { openSession } from './sessions.js';
 import { resolveSettingsOf } from './settings.js';
 import { verifyOrderToken } from './tokens.js';
 import { readPhoto } from './upload-body.js';
 import { createUpload } from './uploads.js';
 
-const tags = ['Customer flow'];
-const Slug = Type.Object({ slug: Type.String({ maxLength: 64 }) });
-const LangQuery = Type.Object({ lang: Type.Optional(Type.String({ maxLength: 10 })) });
-const bearer = [{ sessionBearer: [] }];
-
-/**
- * Routes with `attachValidation` check the caller first (shop, session, its level and limits: 401, 403, 404, 429
- * before 400), as the merchant API does in its onRequest hook; then the body's validation error, if any, is
- * answered like any other.
- */
-const validated = (req: FastifyRequest) => {
-  if (req.validationError) throw req.validationError;
-};
-
 /** The customer-flow API (SPEC §14) used by the Resolve page and by headless shops. */
 export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
   const { db } = deps.database;
 
-  /** The shop and the caller: a customer session, or a merchant's preview (which writes nothing). */
-  const context = async (
-    req: FastifyRequest,
-  ): Promise<
-    | { shop: Shop; session: ResolveSession; preview: null }
-    | { shop: Shop; session: null; preview: PreviewSession }
-  > => {
-    const { slug } = req.params as { slug: string };
-    const shop = await requireShop(db, slug);
-    const auth = req.headers.authorization;
-    if (isPreviewBearer(auth))
-      return { shop, session: null, preview: verifyPreviewSession(deps.masterSecret, shop.id, auth) };
-    return { shop, session: await requireSession(db, shop.id, auth), preview: null };
-  };
-  const langOf = (
-    req: FastifyRequest,
-    shop: Awaited<ReturnType<typeof requireShop>>,
-    order: { language: string | null } | null,
-  ) =>
-    pickLanguage(
-      shop,
-      order,
-      (req.query as { lang?: string } | undefined)?.lang,
-      req.headers['accept-language'],
-    );
-
-  /** The shop's connected platform, which carries out token-level order actions (null: headless or demo). */
-  const platformOf = async (req: FastifyRequest, shop: Shop) =>
-    shop.connector === 'demo'
-      ? null
-      : ((await shopPlatform(db, deps.masterSecret, shop, defaultPlatformDeps(deps.config, req.log)))
-          ?.client ?? null);
-
-  /** Order-token sessions per client IP (the lookup's IP limit), in Redis when configured. */
-  const countTokenAttempt = async (ip: string) => {
-    const { ipMax, ipWindowSeconds } = deps.config.lookup;
-    if (!deps.lookupCounters)
-      return hit(db, `token:ip:${ip}`, null, { max: ipMax, windowSeconds: ipWindowSeconds });
-    const n = await deps.lookupCounters.countOne(`token:ip:${ip}`, ipWindowSeconds);
-    if (n.hits > ipMax) throw rateLimited(n.windowLeftMs / 1000);
-  };
-
-  /** The order, its eligibility and the allowed actions, as every session endpoint answers them. */
-  const sessionAnswer = async (req: FastifyRequest, shop: Shop, session: ResolveSession) => {
-    const view = await loadOrderView(db, shop, session.orderId);
-    const state = await customerState(db, shop, view, session.level, langOf(req, shop, view));
-    return { level: session.level, expires_at: session.expiresAt.toISOString(), ...state };
-  };
-
-  /**
-   * A token-level order action (cancel, address change): the session must be a token one; the action runs in one
-   * transaction through the shop's platform, and the answer is the order as it is now.
-   */
-  const orderAction = async (
-    req: FastifyRequest,
-    act: (
-      tx: Db,
-      shop: Shop,
-      orderId: string,
-      platform: Awaited<ReturnType<typeof platformOf>>,
-    ) => Promise<unknown>,
-  ) => {
-    const { shop, session } = await context(req);
-    if (!session) throw previewOnly();
-    if (session.level !== 'token')
-      throw new AppError(
-        'token_required',
-        'This needs the link the shop sent you; a lookup by order number and ZIP code cannot do it.',
-      );
-    validated(req);
-    const platform = await platformOf(req, shop);
-    await db.transaction((tx) => act(tx, shop, session.orderId, platform));
-    deps.nudgeWorker?.();
-    return sessionAnswer(req, shop, session);
-  };
+  const { context, langOf, countTokenAttempt, sessionAnswer } = customerContext(deps);
 
   return async (plain) => {
     const app = plain as unknown as App;
@@ -406,67 +308,6 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
           }),
         };
       },
-    );
-
-    app.post(
-      '/v1/resolve/:slug/order/cancel',
-      {
-        preValidation: optionalBody,
-        attachValidation: true,
-        schema: {
-          tags,
-          security: bearer,
-          summary: 'Cancel the order (token sessions only; nothing fulfilled yet)',
-          description:
-            'Needs a token session (from a Resolve link; a ZIP-lookup session answers 403 `token_required`, a preview 403 `preview_only`) and an order still `placed` (422 `action_not_allowed`). The cancel is carried out in the shop’s connected platform first: one that cannot or will not answers 422 `action_unavailable` and nothing changes. Every cancel emits `orders/cancelled` (webhooks; with `reason` and `initiated_by: customer`), which is how a headless shop learns of it; the answer is the order as it is now.',
-          params: Slug,
-          body: Type.Optional(
-            Type.Object({ reason: Type.Optional(Str(500)) }, { additionalProperties: false }),
-          ),
-          response: {
-            200: OrderSessionView,
-            ...errorResponses,
-            403: Type.Ref('Error'),
-            422: Type.Ref('Error'),
-          },
-        },
-      },
-      (req) =>
-        orderAction(req, (tx, shop, orderId, platform) =>
-          cancelOrderByCustomer(
-            tx,
-            shop,
-            orderId,
-            (req.body as { reason?: string } | undefined)?.reason ?? null,
-            platform,
-          ),
-        ),
-    );
-
-    app.post(
-      '/v1/resolve/:slug/order/address',
-      {
-        attachValidation: true,
-        schema: {
-          tags,
-          security: bearer,
-          summary: 'Change the shipping address (token sessions only; before fulfilment)',
-          description:
-            'Needs a token session (from a Resolve link; a ZIP-lookup session answers 403 `token_required`, a preview 403 `preview_only`) and an order still `placed` (422 `action_not_allowed`). The country cannot change, and DE, AT, CH, FR, IT, ES, NL, BE, DK, US and GB postcodes must have their country’s shape (400 `validation_failed` at the field); an omitted `phone` keeps the old one. The change is carried out in the shop’s connected platform first (422 `action_unavailable` if it cannot or will not; nothing changes), then emits `orders/address_changed` with `from` and `to`. Lookups by order number and ZIP code then need the new ZIP; the answer is the order as it is now.',
-          params: Slug,
-          body: AddressChangeInput,
-          response: {
-            200: OrderSessionView,
-            ...errorResponses,
-            403: Type.Ref('Error'),
-            422: Type.Ref('Error'),
-          },
-        },
-      },
-      (req) =>
-        orderAction(req, (tx, shop, orderId, platform) =>
-          changeAddressByCustomer(tx, shop, orderId, req.body as AddressChange, platform),
-        ),
     );
   };
 }
