@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { registerPlatform } from '../src/connectors/platforms.js';
@@ -8,7 +8,7 @@ import { jobHandlers } from '../src/jobs/catalog.js';
 import { createTestShop, startTestApp, type TestContext, type TestShop } from './support/app.js';
 import { DATABASE_URL } from './support/db.js';
 import { FakePlatform, fakeConnection } from './support/fake-platform.js';
-import { daysAgo } from './support/http.js';
+import { daysAgo, randomIp, tokenSession } from './support/http.js';
 import { drainJobs } from './support/jobs.js';
 import { orderDoc } from './support/orders.js';
 
@@ -37,21 +37,12 @@ describe('platform sync vs a customer’s change to the order', () => {
     assert.equal(res.statusCode, 200, res.body);
     return res.json();
   };
-  const randomIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
   const customer = async (externalId: string, url: string, payload: unknown) => {
-    const link = await api('POST', `/orders/${(await stored(externalId)).id}/resolve-link`);
-    assert.equal(link.statusCode, 201, link.body);
-    const s = await ctx.app.inject({
-      method: 'POST',
-      url: `/v1/resolve/${shop.slug}/sessions`,
-      payload: { token: link.json().token },
-      remoteAddress: randomIp(),
-    });
-    assert.equal(s.statusCode, 201, s.body);
+    const session = await tokenSession(ctx.app, shop, (await stored(externalId)).id);
     const res = await ctx.app.inject({
       method: 'POST',
       url: `/v1/resolve/${shop.slug}${url}`,
-      headers: { authorization: `Bearer ${s.json().session}` },
+      headers: { authorization: `Bearer ${session}` },
       payload: payload as object,
     });
     assert.equal(res.statusCode, 200, res.body);

@@ -8,7 +8,7 @@ import { query } from '../src/db/client.js';
 import { jobHandlers } from '../src/jobs/catalog.js';
 import type { ClaimedJob } from '../src/jobs/queue.js';
 import { createTestShop, startTestApp, type TestContext, type TestShop } from './support/app.js';
-import { assertError } from './support/http.js';
+import { assertError, tokenSession } from './support/http.js';
 import { drainJobs } from './support/jobs.js';
 import { Gql, startVendure, type VendureShop } from './support/vendure.js';
 
@@ -80,19 +80,7 @@ describe('Vendure connector against a real Vendure server', () => {
     assert.equal(res.statusCode, 200, res.body);
     return res.json();
   };
-  const tokenSession = async (orderId: string) => {
-    const link = await api('POST', `/orders/${orderId}/resolve-link`);
-    assert.equal(link.statusCode, 201, link.body);
-    const s = await ctx.app.inject({
-      method: 'POST',
-      url: `/v1/resolve/${shop.slug}/sessions`,
-      payload: { token: link.json().token },
-      remoteAddress: randomIp(),
-    });
-    assert.equal(s.statusCode, 201, s.body);
-    assert.equal(s.json().level, 'token');
-    return s.json().session as string;
-  };
+  const tokenSessionOf = (orderId: string) => tokenSession(ctx.app, shop, orderId);
 
   before(
     async () => {
@@ -337,7 +325,7 @@ describe('Vendure connector against a real Vendure server', () => {
   test('a token session cancels an unfulfilled order in Vendure', { timeout: STEP_TIMEOUT }, async () => {
     const t = Date.now();
     const o = await resolveOrder(toCancel.id);
-    const session = await tokenSession(o.id);
+    const session = await tokenSessionOf(o.id);
     const res = await customer(session, 'POST', '/order/cancel', { reason: 'Ordered twice' });
     assert.equal(res.statusCode, 200, res.body);
     assert.equal(res.json().order.state, 'cancelled');
@@ -349,7 +337,7 @@ describe('Vendure connector against a real Vendure server', () => {
   test('a token session changes the shipping address in Vendure', { timeout: STEP_TIMEOUT }, async () => {
     const t = Date.now();
     const o = await resolveOrder(toReaddress.id);
-    const session = await tokenSession(o.id);
+    const session = await tokenSessionOf(o.id);
     const res = await customer(session, 'POST', '/order/address', {
       name: 'Erika Muster',
       address_line_1: 'Neue Str. 5',

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { OrderInputT } from '../src/orders/document.js';
 import { createTestShop, startTestApp, type TestContext, type TestShop } from './support/app.js';
-import { daysAgo } from './support/http.js';
+import { daysAgo, tokenSession } from './support/http.js';
 import { orderDoc } from './support/orders.js';
 
 /**
@@ -21,22 +20,12 @@ describe('order push (PUT …/orders, bulk) vs a customer’s change through a R
       headers: shop.auth.admin,
       payload: payload as object,
     });
-  const randomIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
   /** What the customer does with a signed link: a token session, then the action. */
   const customer = async (orderId: string, url: string, payload: unknown) => {
-    const link = await api('POST', `/orders/${orderId}/resolve-link`);
-    assert.equal(link.statusCode, 201, link.body);
-    const s = await ctx.app.inject({
-      method: 'POST',
-      url: `/v1/resolve/${shop.slug}/sessions`,
-      payload: { token: link.json().token },
-      remoteAddress: randomIp(),
-    });
-    assert.equal(s.statusCode, 201, s.body);
     const res = await ctx.app.inject({
       method: 'POST',
       url: `/v1/resolve/${shop.slug}${url}`,
-      headers: { authorization: `Bearer ${s.json().session}` },
+      headers: { authorization: `Bearer ${await tokenSession(ctx.app, shop, orderId)}` },
       payload: payload as object,
     });
     assert.equal(res.statusCode, 200, res.body);

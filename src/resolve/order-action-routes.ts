@@ -18,6 +18,14 @@ import {
 } from './order-actions.js';
 import { previewOnly } from './preview.js';
 
+/** Both actions answer the order as it is now, or refuse: 403 (level, preview), 422 (order state, platform). */
+const actionResponses = {
+  200: OrderSessionView,
+  ...errorResponses,
+  403: Type.Ref('Error'),
+  422: Type.Ref('Error'),
+};
+
 /** Token-level order actions of the customer flow (SPEC §3): cancel the order, change its shipping address. */
 export function orderActionRoutes(deps: ReadyDeps): FastifyPluginAsync {
   const { db } = deps.database;
@@ -75,12 +83,7 @@ export function orderActionRoutes(deps: ReadyDeps): FastifyPluginAsync {
           body: Type.Optional(
             Type.Object({ reason: Type.Optional(Str(500)) }, { additionalProperties: false }),
           ),
-          response: {
-            200: OrderSessionView,
-            ...errorResponses,
-            403: Type.Ref('Error'),
-            422: Type.Ref('Error'),
-          },
+          response: actionResponses,
         },
       },
       (req) =>
@@ -107,12 +110,7 @@ export function orderActionRoutes(deps: ReadyDeps): FastifyPluginAsync {
             'Needs a token session (from a Resolve link; a ZIP-lookup session answers 403 `token_required`, a preview 403 `preview_only`) and an order still `placed` (422 `action_not_allowed`). The country cannot change, and DE, AT, CH, FR, IT, ES, NL, BE, DK, US and GB postcodes must have their country’s shape (400 `validation_failed` at the field); an omitted `phone` keeps the old one. The change is carried out in the shop’s connected platform first (422 `action_unavailable` if it cannot or will not; nothing changes), then emits `orders/address_changed` with `from` and `to`. Lookups by order number and ZIP code then need the new ZIP; the answer is the order as it is now.',
           params: Slug,
           body: AddressChangeInput,
-          response: {
-            200: OrderSessionView,
-            ...errorResponses,
-            403: Type.Ref('Error'),
-            422: Type.Ref('Error'),
-          },
+          response: actionResponses,
         },
       },
       (req) =>

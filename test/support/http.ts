@@ -100,3 +100,33 @@ export async function countOrders(db: Db, shopId: string, orderNumberNorm?: stri
 
 /** An ISO timestamp `days` days before now (fractions allowed). */
 export const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
+
+/** A client address of its own per call, so per-IP lookup limits of one test do not meet another's. */
+export const randomIp = () =>
+  `10.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 254)}`;
+
+/**
+ * What a customer holds after opening the shop's signed link: a merchant key creates the link for the order, and
+ * the token opens a `token` session (the level that may cancel or change the address). Returns the bearer.
+ */
+export async function tokenSession(
+  app: App,
+  shop: { slug: string; auth: { admin: Headers } },
+  orderId: string,
+) {
+  const link = await app.inject({
+    method: 'POST',
+    url: `/v1/shops/${shop.slug}/orders/${orderId}/resolve-link`,
+    headers: shop.auth.admin,
+  });
+  assert.equal(link.statusCode, 201, link.body);
+  const s = await app.inject({
+    method: 'POST',
+    url: `/v1/resolve/${shop.slug}/sessions`,
+    payload: { token: link.json().token },
+    remoteAddress: randomIp(),
+  });
+  assert.equal(s.statusCode, 201, s.body);
+  assert.equal(s.json().level, 'token');
+  return s.json().session as string;
+}
