@@ -61,6 +61,22 @@ async function damagedMugToReview(page: Page) {
   await page.getByRole('heading', { name: en['review.title'] }).waitFor();
 }
 
+/** "Something else" on 1003 (nothing shipped: no items to pick), written up to the review. */
+async function reportOn1003(page: Page, text: string) {
+  await page.getByRole('button', { name: en['flow.support'] }).click();
+  const description = page.getByLabel(/Describe the problem/);
+  const title = page.locator('#step-title');
+  for (let step = 0; step < 6; step++) {
+    const now = await title.innerText();
+    if (now === en['review.title']) return;
+    if (await description.isVisible()) await description.fill(text);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    // The next step, before looking at it (a second click on the review would send the report).
+    await page.waitForFunction((t) => document.querySelector('#step-title')?.textContent !== t, now);
+  }
+  assert.fail('the review was not reached');
+}
+
 describe('customer page: recovering from what went wrong', { skip: !run }, () => {
   let server: PageServer;
   let browser: Browser;
@@ -131,6 +147,69 @@ describe('customer page: recovering from what went wrong', { skip: !run }, () =>
              where c.shop_id = ${server.demo.id} and c.description = 'The handle came off in the box.'`,
       );
       assert.equal(row.n, 1, 'the claim has its photo');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('a report is never carried over to another order: a link to another order, a lookup after the session ended', async () => {
+    const { context, page } = await newPage(browser, phone);
+    const shot = shooter(page, 'other-order', phone);
+    const wizard = page.locator('section.wizard');
+    try {
+      await page.goto(`${server.url}/resolve/demo?lang=en`);
+      await lookUp(page, '1003', '20095');
+      await reportOn1003(page, 'Written about order 1003.');
+
+      // A link to another order, opened in the same tab: that order's page, without 1003's report.
+      await page.goto(`${server.url}/resolve/demo?orderNumber=1002&zipCode=80331&lang=en`);
+      await page.getByRole('button', { name: en['flow.support'] }).waitFor();
+      assert.equal(await wizard.count(), 0, 'no report is open');
+      await page.reload();
+      await page.getByRole('button', { name: en['flow.support'] }).waitFor();
+      assert.equal(await wizard.count(), 0, 'not after a reload either');
+      await page.getByRole('button', { name: en['flow.support'] }).click();
+      await page.locator('#step-title').waitFor();
+      assert.match(await page.locator('.progress-text').innerText(), /Step 1 of/, 'a new report, from its start');
+      await shot('link-to-other-order');
+
+      // The session ends mid-report; the customer looks up another order: its page, not an empty one.
+      await page.goto(`${server.url}/resolve/demo?lang=en`);
+      await page.getByRole('button', { name: en['wizard.cancel'] }).first().click();
+      const dialog = page.getByRole('alertdialog');
+      if (await dialog.count()) await dialog.getByRole('button', { name: en['wizard.cancel'] }).click();
+      await lookUp(page, '1003', '20095');
+      await reportOn1003(page, 'Also about 1003.');
+      await query(server.ctx.db, sql`delete from resolve_sessions where shop_id = ${server.demo.id}`);
+      await page.getByRole('button', { name: en['review.submit'] }).click();
+      await page.getByTestId('session-expired').waitFor();
+      await page.getByLabel('Order number').fill('1002');
+      await page.getByLabel('ZIP or postal code').fill('80331');
+      await page.getByRole('button', { name: 'Find my order' }).click();
+      await page.getByRole('button', { name: en['flow.support'] }).waitFor();
+      assert.equal(await wizard.count(), 0);
+      await shot('expired-then-other-order');
+      const [row] = await query<{ n: number }>(
+        server.ctx.db,
+        sql`select count(*)::int as n from claims where shop_id = ${server.demo.id} and description like '%1003%'`,
+      );
+      assert.equal(row.n, 0, 'nothing about 1003 was sent');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('a link that no longer works, then a lookup: a reload continues the report instead of the link’s error', async () => {
+    const { context, page } = await newPage(browser, phone);
+    try {
+      await page.goto(`${server.url}/resolve/demo?token=not-a-real-token&lang=en`);
+      await page.getByText(en['lookup.token_invalid']).waitFor();
+      await lookUp(page, '1003', '20095');
+      await reportOn1003(page, 'Kept across the reload.');
+      await page.reload();
+      await page.getByRole('heading', { name: en['review.title'] }).waitFor();
+      assert.match(await page.getByTestId('review').innerText(), /Kept across the reload\./);
+      assert.equal(await page.getByText(en['lookup.token_invalid']).count(), 0);
     } finally {
       await context.close();
     }

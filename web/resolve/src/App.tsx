@@ -71,6 +71,8 @@ export function App({ boot }: { boot: Boot }) {
   stepRef.current = stepIndex;
   const stateRef = useRef(state);
   stateRef.current = state;
+  /** The order the draft is for: a report is never carried over to another order (a reload included). */
+  const draftOrderRef = useRef<string | null>(saved?.orderId ?? null);
   const lastClaimRef = useRef(lastClaim);
   lastClaimRef.current = lastClaim;
   /** Reports already sent (their idempotency keys): Back never reopens one of them. */
@@ -194,6 +196,7 @@ export function App({ boot }: { boot: Boot }) {
         session: api.session,
         orderNumber: creds.orderNumber,
         zipCode: creds.zipCode,
+        orderId: draftOrderRef.current,
         draft: rest,
         step,
       });
@@ -208,12 +211,16 @@ export function App({ boot }: { boot: Boot }) {
    */
   const enter = useCallback(
     async (s: OrderState, resume: boolean, how: 'push' | 'replace') => {
-      // Another order than the one the report was for (looked up again after Back): its report does not apply.
-      if (stateRef.current && stateRef.current.order.id !== s.order.id) {
+      // Another order than the one the report was for (looked up again after Back or after the session ended,
+      // a link to another order opened in this tab, a reload): its report does not apply, nor does resuming it.
+      const reportOf = stateRef.current?.order.id ?? draftOrderRef.current;
+      const other = !!reportOf && reportOf !== s.order.id;
+      if (other) {
         draftRef.current = emptyDraft();
         setDraft(draftRef.current);
         stepRef.current = 0;
       }
+      draftOrderRef.current = s.order.id;
       updateState(s);
       setExpired(false);
       const earlier = api.claims().then(
@@ -223,7 +230,7 @@ export function App({ boot }: { boot: Boot }) {
         },
         () => null,
       );
-      if (resume) return;
+      if (resume && !other) return;
       const wanted = parseFlow(params.get('flowType') ?? params.get('flow_type'));
       const f = wanted ? s.flows.find((x) => x.flow === wanted && x.available) : undefined;
       const savedFlow = draftRef.current.flow
@@ -242,7 +249,7 @@ export function App({ boot }: { boot: Boot }) {
           step = 0;
         }
         go(wizardAt(step), how);
-      } else if (savedFlow && saved?.draft?.flow) go(wizardAt(stepRef.current), how);
+      } else if (savedFlow && saved?.draft?.flow && !other) go(wizardAt(stepRef.current), how);
       else go({ stage: 'home' }, how);
     },
     [api, params, saved, go, updateState, wizardAt],
@@ -253,6 +260,11 @@ export function App({ boot }: { boot: Boot }) {
     if (!boot.name) return;
     const token = params.get('token');
     const previewSession = new URLSearchParams(location.hash.slice(1)).get('preview');
+    const zipLink =
+      !token &&
+      !!creds.orderNumber &&
+      !!creds.zipCode &&
+      !!(params.get('orderNumber') || params.get('order_number'));
     (async () => {
       try {
         if (preview && previewSession) {
@@ -273,11 +285,7 @@ export function App({ boot }: { boot: Boot }) {
                     : 'lookup.token_invalid',
             });
           }
-        } else if (
-          creds.orderNumber &&
-          creds.zipCode &&
-          (params.get('orderNumber') || params.get('order_number'))
-        ) {
+        } else if (zipLink) {
           try {
             return await enter(await api.openByZip(creds.orderNumber, creds.zipCode), false, 'replace');
           } catch (err) {
@@ -285,10 +293,15 @@ export function App({ boot }: { boot: Boot }) {
               setNotice({ key: 'lookup.throttled', wait: err.retryAfter ?? 60 });
             else setNotice({ key: 'lookup.not_found' });
           }
-        } else if (saved?.session) {
+        }
+        // The tab's session, also after a link that no longer works (the customer looked the order up instead,
+        // then reloaded): the page continues where it was.
+        if (!zipLink && saved?.session) {
           api.session = saved.session;
           try {
-            return await enter(await api.order(), false, 'replace');
+            const s = await api.order();
+            setNotice(null);
+            return await enter(s, false, 'replace');
           } catch {
             api.session = null;
           }

@@ -135,6 +135,8 @@ export interface Saved {
   session: string | null;
   orderNumber: string;
   zipCode: string;
+  /** The order the draft was written for (absent in what an older page saved). */
+  orderId?: string | null;
   draft: Omit<Draft, 'photos'> | null;
   step: number;
 }
