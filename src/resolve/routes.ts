@@ -286,7 +286,7 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
           security: bearer,
           summary: 'The claims of this order',
           description:
-            'Up to 100 claims of the session’s order, newest first, for ZIP and token sessions alike, in the customer’s view: no tags, assignee, history or internal context; evidence `url`s are signed and expire after 15 minutes. With a preview bearer the list is empty (header `resolve-preview: true`). 401 `session_required` without a session, 401 `session_expired` when it has ended.',
+            'Up to 100 claims of the session’s order, newest first, for ZIP and token sessions alike, in the customer’s view: no tags, assignee, history or internal context; evidence `url`s are signed and expire after 15 minutes. A return that is neither rejected nor closed carries `handoff_url` when the shop runs returns in an external portal, as on submission. With a preview bearer the list is empty (header `resolve-preview: true`). 401 `session_required` without a session, 401 `session_expired` when it has ended.',
           params: Slug,
           response: { 200: Type.Object({ data: Type.Array(Type.Ref('CustomerClaim')) }), ...errorResponses },
         },
@@ -299,13 +299,19 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
           return { data: [] };
         }
         const rows = await searchClaimRows(db, shop.id, { order_id: session.orderId, limit: 100 });
+        const data = await loadClaimViews(db, shop.id, rows, {
+          master: deps.masterSecret,
+          publicUrl: deps.config.publicUrl,
+          shopSlug: shop.slug,
+          audience: 'customer',
+        });
+        // The way on to the shop's returns portal stays with an open return (not only on the confirmation).
+        const open = (c: (typeof data)[number]) =>
+          c.flow === 'return' && c.status !== 'rejected' && c.status !== 'closed';
+        if (resolveSettingsOf(shop).returns.mode !== 'external' || !data.some(open)) return { data };
+        const order = await loadOrderView(db, shop, session.orderId);
         return {
-          data: await loadClaimViews(db, shop.id, rows, {
-            master: deps.masterSecret,
-            publicUrl: deps.config.publicUrl,
-            shopSlug: shop.slug,
-            audience: 'customer',
-          }),
+          data: data.map((c) => (open(c) ? { ...c, handoff_url: returnHandoffUrl(shop, order, c) } : c)),
         };
       },
     );

@@ -170,7 +170,11 @@ describe('customer page: recovering from what went wrong', { skip: !run }, () =>
       assert.equal(await wizard.count(), 0, 'not after a reload either');
       await page.getByRole('button', { name: en['flow.support'] }).click();
       await page.locator('#step-title').waitFor();
-      assert.match(await page.locator('.progress-text').innerText(), /Step 1 of/, 'a new report, from its start');
+      assert.match(
+        await page.locator('.progress-text').innerText(),
+        /Step 1 of/,
+        'a new report, from its start',
+      );
       await shot('link-to-other-order');
 
       // The session ends mid-report; the customer looks up another order: its page, not an empty one.
@@ -194,6 +198,30 @@ describe('customer page: recovering from what went wrong', { skip: !run }, () =>
         sql`select count(*)::int as n from claims where shop_id = ${server.demo.id} and description like '%1003%'`,
       );
       assert.equal(row.n, 0, 'nothing about 1003 was sent');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('the review on a phone: a pasted long link wraps, and a reason the customer never chose is not shown', async () => {
+    const { context, page } = await newPage(browser, phone);
+    const shot = shooter(page, 'review-long-text', phone);
+    try {
+      await page.goto(`${server.url}/resolve/demo?lang=en`);
+      await lookUp(page, '1003', '20095');
+      const link = `https://tracking.example.com/${'x'.repeat(300)}`;
+      await reportOn1003(page, link);
+      const review = await page.getByTestId('review').innerText();
+      assert.ok(review.includes(link), 'the text is all there');
+      assert.doesNotMatch(review, new RegExp(en['review.reason']), '"Something else" has no reason to show');
+      const { scroll, client } = await page.evaluate(() => ({
+        scroll: document.documentElement.scrollWidth,
+        client: document.documentElement.clientWidth,
+      }));
+      assert.ok(scroll <= client, `the page does not scroll sideways (${scroll} > ${client})`);
+      await shot('review');
+      await page.getByRole('button', { name: en['wizard.cancel'] }).first().click();
+      await page.getByRole('alertdialog').getByRole('button', { name: en['wizard.cancel'] }).click();
     } finally {
       await context.close();
     }

@@ -115,6 +115,19 @@ describe('customer page: signature and the merchant’s own questions', { skip: 
       await page.getByRole('button', { name: 'Continue' }).click();
       await page.getByLabel(/Refund/).check();
       await page.getByRole('button', { name: 'Continue' }).click();
+      // The review shows the answers in the customer's words (the choice's label, not its value), each with a way
+      // back to them, although no description was written.
+      const review = page.getByTestId('review');
+      await review.waitFor();
+      const text = await review.innerText();
+      assert.match(text, /Did you open the packaging\?\s+No/);
+      assert.match(text, /Which colour did you receive\?\s+Blue/);
+      assert.match(text, /What does the label say\?\s+Navy — size 42/);
+      assert.equal(
+        await review.getByRole('button', { name: 'Change: Which colour did you receive?' }).count(),
+        1,
+      );
+      await shot('review-answers');
       await page.getByRole('button', { name: 'Send request' }).click();
       await page.getByTestId('confirmation').waitFor();
       const number = /request number is ([A-Z0-9-]+)/.exec(

@@ -134,6 +134,17 @@ export function OrderHome({
                   })}
                 </span>
                 <span className={`badge status-${c.status}`}>{t(`status.${c.status}` as MessageKey)}</span>
+                {c.handoff_url && (
+                  // An open return of a shop with its own returns portal: the way on to the label stays here.
+                  <a
+                    className="handoff"
+                    href={c.handoff_url}
+                    rel="noopener noreferrer"
+                    data-testid="claim-handoff"
+                  >
+                    {t('done.handoff')}
+                  </a>
+                )}
               </li>
             ))}
           </ul>

@@ -25,24 +25,42 @@ export function Review({
   const sent = sentEvidence(draft);
   const photos = sent.filter((p) => p.kind !== 'signature');
   const signed = sent.some((p) => p.kind === 'signature');
-  const row = (label: MessageKey, value: React.ReactNode, step?: Step) => (
-    <div className="review-row">
-      <dt>{t(label)}</dt>
-      <dd>
-        {value}
-        {step && steps.includes(step) && (
-          <button
-            type="button"
-            className="link"
-            onClick={() => goTo(step)}
-            aria-label={`${t('review.edit')}: ${t(label)}`}
-          >
-            {t('review.edit')}
-          </button>
-        )}
-      </dd>
-    </div>
-  );
+  // A label is a message key, or the shop's own words (its questions).
+  const row = (label: MessageKey | { text: string }, value: React.ReactNode, step?: Step) => {
+    const text = typeof label === 'string' ? t(label) : label.text;
+    return (
+      <div className="review-row" key={text}>
+        <dt>{text}</dt>
+        <dd>
+          {value}
+          {step && steps.includes(step) && (
+            <button
+              type="button"
+              className="link"
+              onClick={() => goTo(step)}
+              aria-label={`${t('review.edit')}: ${text}`}
+            >
+              {t('review.edit')}
+            </button>
+          )}
+        </dd>
+      </div>
+    );
+  };
+  // The answers to the shop's own questions, in their order, as the customer gave them.
+  const answers = flow.steps.prompts.flatMap((p) => {
+    const v = draft.answers[p.id];
+    if (v === undefined || v === '') return [];
+    const shown =
+      typeof v === 'boolean'
+        ? t(v ? 'details.yes' : 'details.no')
+        : p.type === 'choice'
+          ? (p.options?.find((o) => o.value === v)?.label ?? v)
+          : v;
+    return [{ label: p.label, shown }];
+  });
+  // A reason the customer did not pick (the flow has only "other") says nothing: not shown.
+  const showReason = reason && (steps.includes('reason') || draft.reason !== 'other');
   return (
     <div>
       <dl className="review" data-testid="review">
@@ -60,7 +78,7 @@ export function Review({
             </ul>,
             'items',
           )}
-        {reason && row('review.reason', reason, 'reason')}
+        {showReason && row('review.reason', reason, 'reason')}
         {photos.length > 0 &&
           row(
             'review.photos',
@@ -89,6 +107,7 @@ export function Review({
           row('review.dropoff', t(draft.dropoff ? 'details.yes' : 'details.no'), 'details')}
         {draft.description.trim() &&
           row('review.description', <span className="pre">{draft.description.trim()}</span>, 'details')}
+        {answers.map((a) => row({ text: a.label }, <span className="pre">{a.shown}</span>, 'details'))}
         {draft.resolution &&
           row('review.resolution', t(`resolution.${draft.resolution}` as MessageKey), 'resolution')}
       </dl>
