@@ -114,3 +114,21 @@ test('photos of an item the customer unticked: kept in the draft, neither sent n
   const again = sentEvidence({ ...d, items: { 'li-1': 1, 'li-2': 1 } }).map((p: { key: string }) => p.key);
   assert.deepEqual(again, [mug.key, plate.key, general.key, signature.key]);
 });
+
+test('file sizes in the page’s language: bytes in words, kB and MB short', async () => {
+  const g = globalThis as { document?: unknown };
+  const before = g.document;
+  const { formatFileSize } = await web('i18n/index');
+  try {
+    g.document = { documentElement: { lang: 'en' } };
+    assert.equal(formatFileSize(1), '1 byte');
+    assert.equal(formatFileSize(19), '19 bytes');
+    assert.equal(formatFileSize(240 * 1024), '240 kB');
+    assert.equal(formatFileSize(2.45 * 1024 * 1024), '2.5 MB');
+    g.document = { documentElement: { lang: 'de' } };
+    assert.equal(formatFileSize(19), '19 Byte');
+    assert.equal(formatFileSize(2.45 * 1024 * 1024), '2,5 MB');
+  } finally {
+    g.document = before;
+  }
+});

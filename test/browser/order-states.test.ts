@@ -36,7 +36,7 @@ async function assertUnavailable(page: Page, flow: keyof typeof FLOW_LABEL, reas
   const text = await page.getByTestId(`unavailable-${flow}`).innerText();
   assert.match(text, new RegExp(escapeRe(en[FLOW_LABEL[flow]])), `${flow}: ${text}`);
   assert.ok(
-    text.includes(`${en['order.unavailable']}: ${en[reason]}`),
+    text.includes(en['order.unavailable'].replace('{reason}', en[reason])),
     `${flow} should explain itself with "${en[reason]}", got: ${text}`,
   );
   assert.equal(await page.getByRole('button', { name: en[FLOW_LABEL[flow]] }).count(), 0);

@@ -42,7 +42,7 @@ export const da: Messages = {
   'order.ship_to': 'Leveres til',
   'order.cancelled': 'Denne ordre er blevet annulleret.',
   'order.what_happened': 'Hvad kan vi hjælpe dig med?',
-  'order.unavailable': 'Ikke tilgængelig',
+  'order.unavailable': 'Ikke tilgængelig: {reason}',
   'order.no_flows': 'Der er ikke noget at anmelde for denne ordre lige nu. Kontakt venligst butikken.',
   'order.earlier_claims': 'Dine henvendelser om denne ordre',
   'order.claim_line': '{number} · {flow} · {date}',

@@ -44,7 +44,7 @@ export const de: Messages = {
   'order.ship_to': 'Lieferung an',
   'order.cancelled': 'Diese Bestellung wurde storniert.',
   'order.what_happened': 'Wobei können wir Ihnen helfen?',
-  'order.unavailable': 'Nicht verfügbar',
+  'order.unavailable': 'Nicht verfügbar: {reason}',
   'order.no_flows':
     'Für diese Bestellung gibt es im Moment nichts zu melden. Bitte wenden Sie sich an den Shop.',
   'order.earlier_claims': 'Ihre Anfragen zu dieser Bestellung',

@@ -41,7 +41,7 @@ export const en = {
   'order.ship_to': 'Shipping to',
   'order.cancelled': 'This order has been cancelled.',
   'order.what_happened': 'What can we help you with?',
-  'order.unavailable': 'Not available',
+  'order.unavailable': 'Not available: {reason}',
   'order.no_flows': 'There is nothing to report for this order right now. Please contact the shop.',
   'order.earlier_claims': 'Your requests for this order',
   'order.claim_line': '{number} · {flow} · {date}',

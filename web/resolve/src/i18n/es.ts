@@ -43,7 +43,7 @@ export const es: Messages = {
   'order.ship_to': 'Enviar a',
   'order.cancelled': 'Este pedido se ha cancelado.',
   'order.what_happened': '¿En qué podemos ayudarte?',
-  'order.unavailable': 'No disponible',
+  'order.unavailable': 'No disponible: {reason}',
   'order.no_flows':
     'Ahora mismo no hay nada que notificar sobre este pedido. Ponte en contacto con la tienda.',
   'order.earlier_claims': 'Tus solicitudes para este pedido',

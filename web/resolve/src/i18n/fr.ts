@@ -43,7 +43,7 @@ export const fr: Messages = {
   'order.ship_to': 'Livraison à',
   'order.cancelled': 'Cette commande a été annulée.',
   'order.what_happened': 'Comment pouvons-nous vous aider ?',
-  'order.unavailable': 'Non disponible',
+  'order.unavailable': 'Non disponible : {reason}',
   'order.no_flows':
     'Il n’y a rien à signaler pour cette commande pour le moment. Veuillez contacter la boutique.',
   'order.earlier_claims': 'Vos demandes pour cette commande',

@@ -107,7 +107,7 @@ export function formatWait(t: T, seconds: number): string {
 }
 
 /**
- * "863 B", "240 kB", "2.4 MB" in the page's language (its digits and separators). Counted in 1024s, as the
+ * "863 bytes", "240 kB", "2.4 MB" in the page's language (its digits and separators). Counted in 1024s, as the
  * upload limit is (10 MB = 10,485,760 bytes), so a file shown as "10.2 MB" is over a "10 MB" limit.
  */
 export function formatFileSize(bytes: number): string {
@@ -123,6 +123,8 @@ export function formatFileSize(bytes: number): string {
       style: 'unit',
       unit,
       maximumFractionDigits: unit === 'megabyte' ? 1 : 0,
+      // "19 bytes" (the short form of a byte is "byte" in English), "240 kB", "2.4 MB".
+      unitDisplay: unit === 'byte' ? 'long' : 'short',
     }).format(n);
   } catch {
     return `${Math.round(n)} ${unit === 'byte' ? 'B' : unit === 'kilobyte' ? 'kB' : 'MB'}`;

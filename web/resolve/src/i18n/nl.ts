@@ -44,7 +44,7 @@ export const nl: Messages = {
   'order.ship_to': 'Verzenden naar',
   'order.cancelled': 'Deze bestelling is geannuleerd.',
   'order.what_happened': 'Waarmee kunnen we je helpen?',
-  'order.unavailable': 'Niet beschikbaar',
+  'order.unavailable': 'Niet beschikbaar: {reason}',
   'order.no_flows':
     'Er is op dit moment niets te melden voor deze bestelling. Neem contact op met de winkel.',
   'order.earlier_claims': 'Je aanvragen voor deze bestelling',

@@ -123,6 +123,8 @@ function PhotoGroup({
             id={groupId}
             type="file"
             accept={ACCEPT}
+            // Several photos in one pick (a phone's gallery), cut to the places left.
+            multiple={max - taken > 1}
             className="sr-only"
             tabIndex={-1}
             aria-hidden="true"

@@ -179,7 +179,7 @@ export function OrderHome({
               >
                 <span>{t(`flow.${f.flow}` as MessageKey)}</span>
                 <span className="muted small">
-                  {t('order.unavailable')}: {reasonText(t, f.flow, f.reason_code, order)}
+                  {t('order.unavailable', { reason: reasonText(t, f.flow, f.reason_code, order) })}
                 </span>
               </li>
             ))}
