@@ -859,6 +859,38 @@ describe('bad input is refused with a stable key and stores nothing', () => {
     assert.equal(ok.json().dropoff_permission, true);
   });
 
+  test('a parcel stuck in transit: no drop-off question, and none required (it never reached the door)', async () => {
+    // Picked up 9 days ago and silent since: stuck, not delivered.
+    const doc = { ...inTransitDoc(), placed_at: daysAgo(12) };
+    doc.shipments = doc.shipments!.map((sh) => ({ ...sh, events: [pickedUp(9)] }));
+    const c = await customerOn(shop, doc);
+    const order = await ctx.app.inject({
+      method: 'GET',
+      url: `/v1/resolve/${shop.slug}/order`,
+      headers: bearer(c.session),
+    });
+    const nr = order.json().flows.find((f: { flow: string }) => f.flow === 'not_received');
+    assert.ok(nr.available, order.body);
+    assert.deepEqual(
+      nr.reasons.map((r: { code: string }) => r.code),
+      ['stuck_in_transit'],
+    );
+    assert.equal(nr.steps.dropoff_permission, false);
+    const ok = await submit(
+      shop,
+      c.session,
+      {
+        flow: 'not_received',
+        reason: 'stuck_in_transit',
+        items: [{ line_item_id: c.li1, quantity: 2 }],
+        resolution_preference: 'refund',
+      },
+      { 'idempotency-key': `stuck-${randomBytes(4).toString('hex')}` },
+    );
+    assert.equal(ok.statusCode, 201, ok.body);
+    assert.equal(ok.json().dropoff_permission, null);
+  });
+
   test('answers to prompts the flow does not have', async () => {
     const c = await customerOn(shop, deliveredDoc());
     const res = await refused(shop, () =>

@@ -1,6 +1,11 @@
 import { AppError, type FieldError } from '../lib/errors.js';
 import type { OrderView } from '../orders/read.js';
-import { type ClaimedUnits, computeEligibility, type EligibleItem } from '../resolve/eligibility.js';
+import {
+  type ClaimedUnits,
+  computeEligibility,
+  dropoffAsked,
+  type EligibleItem,
+} from '../resolve/eligibility.js';
 import type { Flow, ResolveSettings } from '../resolve/settings.js';
 import type { ClaimInputT } from './create-claim.js';
 
@@ -70,8 +75,11 @@ export function checkClaimInput(
     errors.push({ path: '/description', message: `must be at least ${d.min_length} characters` });
   if (description && description.length > d.max_length)
     errors.push({ path: '/description', message: `must be at most ${d.max_length} characters` });
-  if (input.flow === 'not_received' && typeof input.dropoff_permission !== 'boolean')
-    errors.push({ path: '/dropoff_permission', message: 'required (true or false) for not_received' });
+  if (dropoffAsked(input.flow, input.reason) && typeof input.dropoff_permission !== 'boolean')
+    errors.push({
+      path: '/dropoff_permission',
+      message: 'required (true or false) for not_received, unless the parcel is stuck in transit',
+    });
   if (input.flow !== 'not_received' && input.dropoff_permission != null)
     errors.push({ path: '/dropoff_permission', message: 'only for not_received' });
   if (input.flow !== 'support' && input.items.length === 0)

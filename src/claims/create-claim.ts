@@ -64,7 +64,12 @@ export const ClaimInput = Type.Object(
         },
       ),
     ),
-    dropoff_permission: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+    dropoff_permission: Type.Optional(
+      Type.Union([Type.Boolean(), Type.Null()], {
+        description:
+          'not_received only: whether the customer let the carrier leave the parcel without a signature. Required (true or false) unless the reason is `stuck_in_transit` (the parcel never reached the door; the flow’s `steps.dropoff_permission` then says false); refused on other flows.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -159,13 +159,12 @@ export function computeEligibility(
       flow === 'not_received' && reason === null
         ? notReceivedReasons(delivered.filter((s) => deliveredWithin(s, settings.claim_window_days)))
         : new Set<string>();
+    const offered = fs.reasons.filter((r) => !skip.has(r.code));
     return {
       flow,
       available: reason === null,
       reason_code: reason,
-      reasons: fs.reasons
-        .filter((r) => !skip.has(r.code))
-        .map((r) => ({ code: r.code, label: label(r.labels, lang) })),
+      reasons: offered.map((r) => ({ code: r.code, label: label(r.labels, lang) })),
       items,
       resolutions: fs.resolutions,
       steps: {
@@ -183,9 +182,18 @@ export function computeEligibility(
             ? { options: p.options.map((o) => ({ value: o.value, label: label(o.labels, lang) })) }
             : {}),
         })),
-        dropoff_permission: flow === 'not_received',
+        // Whether the carrier could leave the parcel: asked unless the only reason left is a stuck parcel, which
+        // never reached the door (dropoffAsked() says it per reason).
+        dropoff_permission: flow === 'not_received' && offered.some((r) => dropoffAsked(flow, r.code)),
         handoff: flow === 'return' ? settings.returns.mode : 'native',
       },
     };
   });
 }
+
+/**
+ * A not_received claim says whether the customer let the carrier leave the parcel without a signature, unless
+ * the parcel is stuck in transit: it never reached the door.
+ */
+export const dropoffAsked = (flow: string, reason: string) =>
+  flow === 'not_received' && reason !== 'stuck_in_transit';

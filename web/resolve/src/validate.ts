@@ -57,7 +57,7 @@ export function validateStep(
         const v = draft.answers[p.id];
         if (p.required && (v === undefined || v === '')) e[`prompt:${p.id}`] = t('details.required_answer');
       }
-      if (s.dropoff_permission && draft.dropoff === null) e.dropoff = t('details.required_answer');
+      if (asksDropoff(flow, draft) && draft.dropoff === null) e.dropoff = t('details.required_answer');
       break;
     }
     case 'resolution':
@@ -68,6 +68,14 @@ export function validateStep(
   }
   return e;
 }
+
+/**
+ * A parcel reported missing although the carrier marked it delivered (not_received, any reason but a stuck
+ * parcel): the customer is asked whether the carrier could leave it without a signature, and gets the tips for
+ * finding it. A stuck parcel never reached the door (the server asks the same: src/resolve/eligibility.ts).
+ */
+export const asksDropoff = (flow: FlowEligibility, draft: Pick<Draft, 'reason'>) =>
+  flow.steps.dropoff_permission && draft.reason !== 'stuck_in_transit';
 
 /**
  * The uploaded files the claim sends: photos of an item the customer chose and then unticked stay in memory (the
@@ -94,6 +102,6 @@ export function claimInput(flow: FlowEligibility, draft: Draft) {
     answers: Object.entries(draft.answers)
       .filter(([, v]) => v !== '')
       .map(([prompt_id, value]) => ({ prompt_id, value })),
-    dropoff_permission: flow.steps.dropoff_permission ? draft.dropoff : null,
+    dropoff_permission: asksDropoff(flow, draft) ? draft.dropoff : null,
   };
 }

@@ -1,5 +1,6 @@
 import { formatCountry, type Lang, type T } from '../i18n';
 import { Alert, FieldError } from '../ui/common';
+import { asksDropoff } from '../validate';
 import type { StepProps } from './Choices';
 
 type Prompt = StepProps['flow']['steps']['prompts'][number];
@@ -20,10 +21,12 @@ export function Details({
     <div>
       {flow.flow === 'not_received' && (
         <>
-          <Alert kind="info">
-            <strong className="block">{t('details.not_received_title')}</strong>
-            {t('details.not_received_tips')}
-          </Alert>
+          {asksDropoff(flow, draft) && (
+            <Alert kind="info">
+              <strong className="block">{t('details.not_received_title')}</strong>
+              {t('details.not_received_tips')}
+            </Alert>
+          )}
           {a && (
             <div className="address" data-testid="address-check">
               <p className="label">{t('details.address_check')}</p>
@@ -47,7 +50,7 @@ export function Details({
           )}
         </>
       )}
-      {flow.steps.dropoff_permission && (
+      {asksDropoff(flow, draft) && (
         <fieldset className="fieldset" aria-describedby="dropoff-error">
           <legend className="label">{t('details.dropoff')}</legend>
           <YesNo t={t} name="dropoff" value={draft.dropoff} onChange={(v) => update({ dropoff: v })} />

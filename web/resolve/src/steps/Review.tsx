@@ -2,7 +2,7 @@ import type { Draft, Step } from '../draft';
 import type { T } from '../i18n';
 import type { MessageKey } from '../i18n/en';
 import type { CustomerOrder, FlowEligibility } from '../types';
-import { sentEvidence } from '../validate';
+import { asksDropoff, sentEvidence } from '../validate';
 
 /** Everything the customer entered, each part with a way back to change it. */
 export function Review({
@@ -102,7 +102,7 @@ export function Review({
             'evidence',
           )}
         {signed && row('review.signature', t('review.signed'), 'evidence')}
-        {flow.steps.dropoff_permission &&
+        {asksDropoff(flow, draft) &&
           draft.dropoff !== null &&
           row('review.dropoff', t(draft.dropoff ? 'details.yes' : 'details.no'), 'details')}
         {draft.description.trim() &&
