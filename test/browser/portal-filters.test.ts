@@ -150,6 +150,57 @@ describe('portal claims filters in Chromium', { skip: !run }, () => {
     await context.close();
   });
 
+  test('a sort keeps the status counts; From and To are the agent’s own days, far from UTC too', async () => {
+    // UTC+14: a claim made now is already "tomorrow" here for most of the UTC day.
+    const { context, page } = await newPage(browser, desktop, { timezoneId: 'Pacific/Kiritimati' });
+    try {
+      await portalSignIn(page, server.url, ADMIN);
+      await page.getByTestId('claim-row').first().waitFor();
+      const all = page.getByTestId('count-all');
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid=count-all]')?.textContent !== '…',
+      );
+      const total = Number(await all.innerText());
+      assert.ok(total >= 2, `counted ${total}`);
+      await page.getByRole('combobox', { name: 'Sort' }).selectOption('created_at');
+      await page.waitForURL(/sort=created_at/);
+      await page.waitForFunction(
+        (n) => document.querySelector('[data-testid=count-all]')?.textContent === String(n),
+        total,
+      );
+
+      // Today in Kiritimati: every claim (all made in the last minutes) is from today, none from tomorrow.
+      const today = await page.evaluate(() =>
+        [new Date().getFullYear(), new Date().getMonth() + 1, new Date().getDate()]
+          .map((n) => String(n).padStart(2, '0'))
+          .join('-'),
+      );
+      const from = page.getByLabel('From', { exact: true });
+      const to = page.getByLabel('To', { exact: true });
+      await from.fill(today);
+      await to.fill(today);
+      await page.waitForURL(/created_to=/);
+      await page.waitForFunction(
+        (n) => document.querySelector('[data-testid=count-all]')?.textContent === String(n),
+        total,
+      );
+      assert.equal(await page.getByTestId('claim-row').count(), total);
+      assert.equal(await from.inputValue(), today, 'the field shows the day chosen');
+      assert.equal(await to.inputValue(), today);
+      // The URL holds the local midnight as an instant: 10:00 UTC the day before, in UTC+14.
+      const url = new URL(page.url());
+      const start = new Date(url.searchParams.get('created_from')!);
+      assert.equal(start.getUTCHours(), 10);
+      assert.equal(
+        new Date(url.searchParams.get('created_to')!).getTime() - start.getTime(),
+        86_400_000,
+        'one local day',
+      );
+    } finally {
+      await context.close();
+    }
+  });
+
   test('a filter value the list refuses is named in a sentence, without the validator’s pattern', async () => {
     for (const vp of [desktop, phone]) {
       const { context, page } = await newPage(browser, vp);

@@ -142,13 +142,14 @@ export async function launch(): Promise<Browser> {
 export async function newPage(
   browser: Browser,
   vp: Viewport,
-  opts: { locale?: string } = {},
+  opts: { locale?: string; timezoneId?: string } = {},
 ): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({
     viewport: vp.viewport,
     isMobile: vp.isMobile,
     hasTouch: vp.hasTouch,
     locale: opts.locale ?? 'en-GB',
+    ...(opts.timezoneId ? { timezoneId: opts.timezoneId } : {}),
     deviceScaleFactor: 1,
   });
   const page = await context.newPage();

@@ -14,10 +14,13 @@ export function AcceptInvite({ onSignedIn }: { onSignedIn(me: Me): void }) {
         await api<Me>('POST', '/v1/portal/invites/accept', { token, password, name: name || undefined }),
       );
     } catch (err) {
+      const at = (p: string) => err instanceof ApiError && err.errors.some((e) => e.path.startsWith(p));
       setError(
-        err instanceof ApiError && err.key === 'validation_failed'
+        err instanceof ApiError && err.key === 'validation_failed' && at('/password')
           ? 'Choose a password of at least 10 characters.'
-          : (err as Error).message,
+          : err instanceof ApiError && err.key === 'validation_failed' && at('/token')
+            ? 'This invitation link is incomplete. Open the whole link from your invitation, or ask for a new one.'
+            : (err as Error).message,
       );
     }
   };

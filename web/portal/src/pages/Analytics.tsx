@@ -45,6 +45,8 @@ export function Analytics({ shop, search }: { shop: Shop; search: string }) {
     let live = true;
     setLoading(true);
     setError(null);
+    // Figures of another range never stand next to these dates: cleared until the answer comes.
+    setData(null);
     api<Data>(
       'GET',
       `/v1/shops/${shop.slug}/analytics/claims${qs({ from, to, interval: range.interval, tz })}`,

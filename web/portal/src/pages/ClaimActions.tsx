@@ -141,6 +141,7 @@ export function ClaimActions({
       return type === 'refund'
         ? 'The shop’s platform cannot refund through Resolve: refund in your shop’s admin.'
         : 'The shop’s platform cannot send a replacement through Resolve: send it from your shop’s admin.';
+    if (!lines.length) return 'This claim has no items to refund or replace.';
     if (open().every((l) => l.left === 0))
       return held
         ? 'The items are held by an action whose outcome is unknown: retry it or mark it as not done above.'

@@ -1,6 +1,6 @@
 import { type FormEvent, useEffect, useState } from 'react';
 import { api, type Claim, type Me } from '../api';
-import { date, label, money } from '../ui/format';
+import { carrierName, date, label, money } from '../ui/format';
 import { onLink } from '../ui/router';
 
 interface Ctx {
@@ -109,7 +109,7 @@ export function ClaimSide({
                 {s.stuck ? ' (stuck)' : ''}
                 {s.delivered_at ? ` · delivered ${date(s.delivered_at)}` : ''}
                 <span className="block small">
-                  {s.carrier?.toUpperCase()}{' '}
+                  {s.carrier ? carrierName(s.carrier) : ''}{' '}
                   {s.tracking_url ? <a href={s.tracking_url}>{s.tracking_number}</a> : s.tracking_number}
                 </span>
               </dd>

@@ -70,8 +70,9 @@ export function Claims({ shop, search }: { shop: Shop; search: string }) {
       },
       (e) => live && setError(e),
     );
-    const { status: _s, ...withoutStatus } = query;
-    api<Record<string, number>>('GET', `${base}/claims/counts${qs(withoutStatus)}`).then(
+    // Counts per status of the same filters: the tabs are the status, and the order does not change a count.
+    const { status: _s, sort: _o, ...filters } = query;
+    api<Record<string, number>>('GET', `${base}/claims/counts${qs(filters)}`).then(
       (c) => live && setCounts(c),
       () => live && setCounts(null),
     );
@@ -185,9 +186,9 @@ export function Claims({ shop, search }: { shop: Shop; search: string }) {
           <span className="label">From</span>
           <input
             type="date"
-            value={query.created_from?.slice(0, 10) ?? ''}
+            value={query.created_from ? localDay(new Date(query.created_from)) : ''}
             onChange={(e) =>
-              setQuery({ created_from: e.target.value ? `${e.target.value}T00:00:00Z` : undefined })
+              setQuery({ created_from: e.target.value ? dayStart(e.target.value, 0) : undefined })
             }
           />
         </label>
@@ -195,17 +196,9 @@ export function Claims({ shop, search }: { shop: Shop; search: string }) {
           <span className="label">To</span>
           <input
             type="date"
-            value={
-              query.created_to
-                ? new Date(new Date(query.created_to).getTime() - 86_400_000).toISOString().slice(0, 10)
-                : ''
-            }
+            value={query.created_to ? localDay(new Date(query.created_to), -1) : ''}
             onChange={(e) =>
-              setQuery({
-                created_to: e.target.value
-                  ? new Date(new Date(`${e.target.value}T00:00:00Z`).getTime() + 86_400_000).toISOString()
-                  : undefined,
-              })
+              setQuery({ created_to: e.target.value ? dayStart(e.target.value, 1) : undefined })
             }
           />
         </label>
@@ -225,7 +218,10 @@ export function Claims({ shop, search }: { shop: Shop; search: string }) {
           <button
             className="button ghost"
             type="button"
-            onClick={() => navigate(`/portal/${shop.slug}/claims`)}
+            onClick={() => {
+              setQ('');
+              navigate(`/portal/${shop.slug}/claims`);
+            }}
           >
             Clear
           </button>
@@ -332,4 +328,21 @@ function ListError({
       )}
     </div>
   );
+}
+
+/**
+ * Day filters in the agent's own days, as the list shows times: "From 1 Dec" starts at local midnight of 1 Dec,
+ * "To 30 Nov" ends (exclusive) at local midnight of 1 Dec. The URL holds the instants.
+ */
+function dayStart(day: string, plusDays: number): string {
+  const d = new Date(`${day}T00:00:00`); // no zone: local time
+  d.setDate(d.getDate() + plusDays);
+  return d.toISOString();
+}
+/** The local day (yyyy-mm-dd) of an instant, shifted by whole days (the exclusive end shows as the day before). */
+function localDay(d: Date, plusDays = 0): string {
+  const x = new Date(d);
+  x.setDate(x.getDate() + plusDays);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${x.getFullYear()}-${pad(x.getMonth() + 1)}-${pad(x.getDate())}`;
 }
