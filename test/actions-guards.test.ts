@@ -214,6 +214,44 @@ describe('claim actions: caps across claims, state at execution, input', () => {
     assert.equal((await act(b.id, { type: 'refund', include_shipping: false })).statusCode, 202);
   });
 
+  test('the actions of a claim named by its number; a refund moves the claim’s updated_at, not its version', async () => {
+    const order = await putOrder(newDoc());
+    const claim = await newClaim(order, [{ line_item_id: order.line_items[0].id, quantity: 1 }]);
+    const read = async () => (await api('GET', `/claims/${claim.id}`)).json();
+    const before = await read();
+    const byNumber = (path = '') => api('GET', `/claims/${before.number}/actions${path}`);
+    assert.deepEqual((await byNumber()).json().data, []);
+
+    await new Promise((r) => setTimeout(r, 5));
+    const requested = await api('POST', `/claims/${before.number}/actions`, {
+      type: 'refund',
+      include_shipping: true,
+    });
+    assert.equal(requested.statusCode, 202, requested.body);
+    const afterRequest = await read();
+    assert.ok(afterRequest.updated_at > before.updated_at, 'the request is a change of the claim');
+    assert.equal(afterRequest.version, before.version, 'an agent’s edit in progress is not made stale');
+    assert.deepEqual(afterRequest.history.at(-1).changes, {
+      action_id: requested.json().id,
+      lines: [{ line_item_id: order.line_items[0].id, quantity: 1 }],
+      include_shipping: true,
+    });
+    await new Promise((r) => setTimeout(r, 5));
+    await run();
+    const done = await read();
+    assert.ok(done.updated_at > afterRequest.updated_at, 'so is its outcome');
+    assert.equal(done.version, before.version);
+    const listed = (await byNumber()).json().data;
+    assert.deepEqual(
+      listed.map((a: { id: string; status: string }) => [a.id, a.status]),
+      [[requested.json().id, 'succeeded']],
+    );
+    // A sync by last update finds it first.
+    const recent = (await api('GET', '/claims?sort=-updated_at&per_page=1')).json().data;
+    assert.equal(recent[0].id, claim.id);
+    assert.equal((await api('GET', '/claims/R-999999/actions')).json().error.key, 'claim_not_found');
+  });
+
   test('a claim rejected after the request gets no refund: the action fails and says why', async () => {
     const doc = newDoc();
     const order = await putOrder(doc);

@@ -887,6 +887,15 @@ describe('PATCH: tag edits, notes, conflicts, and the list sees the change', () 
       await refusedPatch(c.id, () => api(s).patch(c.id, { version: 3, remove_tags: [''] })),
       '/remove_tags/0',
     );
+    // The tag filter separates tags with commas: a tag with one could never be found.
+    assertInvalidAt(
+      await refusedPatch(c.id, () => api(s).patch(c.id, { version: 3, add_tags: ['ok', 'a,b'] })),
+      '/add_tags/1',
+    );
+    assertInvalidAt(
+      await refusedPatch(c.id, () => api(s).patch(c.id, { version: 3, tags: ['x,y'] })),
+      '/tags/0',
+    );
     r = await api(s).patch(c.id, { version: 3, tags: ['only'] });
     assert.deepEqual(r.json().tags, ['only']);
   });

@@ -151,9 +151,11 @@ export async function requestAction(
     changes: {
       action_id: id,
       lines: rows.map((r) => ({ line_item_id: r.line_item_id, quantity: r.quantity })),
+      ...(input.include_shipping ? { include_shipping: true } : {}),
     },
     note: input.note ?? null,
   });
+  await touchClaim(tx, input.shopId, claim.id);
   await enqueue(
     tx,
     'claims.action',
@@ -161,6 +163,18 @@ export async function requestAction(
     { shopId: input.shopId, uniqueKey: `claims.action:${id}` },
   );
   return row;
+}
+
+/**
+ * A refund or replacement requested or finished is a change of the claim: its `updated_at` moves, so a sync by
+ * `sort=-updated_at` sees it. Its `version` does not: that guards the claim's own fields (status, tags, assignee),
+ * and a refund finishing in the background must not make an agent's pending edit stale.
+ */
+export async function touchClaim(tx: Db, shopId: string, claimId: string) {
+  await tx
+    .update(claims)
+    .set({ updatedAt: new Date() })
+    .where(and(eq(claims.shopId, shopId), eq(claims.id, claimId)));
 }
 
 /** An action that did or may have happened: not failed, or failed without a definite answer from the shop. */
@@ -322,6 +336,7 @@ export async function finishAction(
     },
     note: outcome.status === 'failed' ? outcome.error.slice(0, 500) : null,
   });
+  await touchClaim(tx, action.shopId, action.claimId);
   await emitEvent(tx, action.shopId, 'claims/action', action.claimId, { action: actionView(row) });
   return row;
 }

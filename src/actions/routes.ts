@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import type { App } from '../app.js';
+import { findClaimRow } from '../claims/read.js';
 import { defaultPlatformDeps } from '../connectors/connections.js';
 import { shopCapabilities, shopPlatform } from '../connectors/shop-client.js';
 import type { ReadyDeps } from '../http/context.js';
@@ -16,10 +17,11 @@ import {
 import { releaseAction, retryAction } from './settle.js';
 
 const tags = ['Claims'];
-const Params = Type.Object({ slug: Type.String({ maxLength: 64 }), id: Type.String({ maxLength: 64 }) });
+const ClaimId = Type.String({ maxLength: 64, description: 'Resolve id (clm_…) or claim number (R-1001).' });
+const Params = Type.Object({ slug: Type.String({ maxLength: 64 }), id: ClaimId });
 const ActionParams = Type.Object({
   slug: Type.String({ maxLength: 64 }),
-  id: Type.String({ maxLength: 64 }),
+  id: ClaimId,
   action_id: Type.String({ maxLength: 64 }),
 });
 const UNKNOWN_OUTCOME =
@@ -52,6 +54,9 @@ export const ActionView = Type.Object({
 /** Refunds and replacements through the shop's platform, recorded as claim actions (SPEC §6). */
 export function actionRoutes(deps: ReadyDeps): FastifyPluginAsync {
   const { db } = deps.database;
+  /** A claim's id from the path, which may name it by number as every other claim route does. */
+  const claimIdOf = async (shopId: string, idOrNumber: string) =>
+    idOrNumber.startsWith('clm_') ? idOrNumber : (await findClaimRow(db, shopId, idOrNumber)).id;
   return async (plain) => {
     const app = plain as unknown as App;
 
@@ -99,7 +104,7 @@ export function actionRoutes(deps: ReadyDeps): FastifyPluginAsync {
         },
       },
       async (req) => {
-        const id = (req.params as { id: string }).id;
+        const id = await claimIdOf(req.shop.id, (req.params as { id: string }).id);
         const data = (await listActions(db, req.shop.id, id)).map(actionView);
         const can = (await shopCapabilities(db, req.shop)) ?? [];
         return {
@@ -161,11 +166,12 @@ export function actionRoutes(deps: ReadyDeps): FastifyPluginAsync {
           include_shipping?: boolean;
           note?: string;
         };
+        const claimId = await claimIdOf(req.shop.id, (req.params as { id: string }).id);
         const row = await db.transaction((tx) =>
           requestAction(tx, {
             ...body,
             shopId: req.shop.id,
-            claimId: (req.params as { id: string }).id,
+            claimId,
             capabilities: platform?.capabilities ?? null,
             actor: { type: req.principal.type, id: req.principal.id },
           }),
@@ -192,10 +198,11 @@ export function actionRoutes(deps: ReadyDeps): FastifyPluginAsync {
       },
       async (req, reply) => {
         const p = req.params as { id: string; action_id: string };
+        const claimId = await claimIdOf(req.shop.id, p.id);
         const row = await db.transaction((tx) =>
           retryAction(tx, {
             shopId: req.shop.id,
-            claimId: p.id,
+            claimId,
             actionId: p.action_id,
             actor: { type: req.principal.type, id: req.principal.id },
           }),
@@ -231,10 +238,11 @@ export function actionRoutes(deps: ReadyDeps): FastifyPluginAsync {
       },
       async (req) => {
         const p = req.params as { id: string; action_id: string };
+        const claimId = await claimIdOf(req.shop.id, p.id);
         const row = await db.transaction((tx) =>
           releaseAction(tx, {
             shopId: req.shop.id,
-            claimId: p.id,
+            claimId,
             actionId: p.action_id,
             note: (req.body as { note: string }).note,
             actor: { type: req.principal.type, id: req.principal.id },

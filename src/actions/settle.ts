@@ -5,7 +5,7 @@ import { claimActions, claimHistory, claims } from '../db/schema.js';
 import { enqueue } from '../jobs/queue.js';
 import { AppError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
-import { type ActionRow, actionView, finishAction } from './actions.js';
+import { type ActionRow, actionView, finishAction, touchClaim } from './actions.js';
 
 /**
  * The two ways out of a failure whose outcome is unknown (the platform may have refunded or created the
@@ -62,6 +62,7 @@ async function history(
     changes: { action_id: action.id },
     note,
   });
+  await touchClaim(tx, action.shopId, action.claimId);
 }
 
 /** Queues the same action again (status `pending`); its result arrives as a normal finish does. */

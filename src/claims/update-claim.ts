@@ -148,6 +148,17 @@ function nextTags(current: string[], patch: ClaimPatchT): string[] | null {
       'Send tags (to replace them) or add_tags/remove_tags, not both.',
       [{ path: '/tags', message: 'not together with add_tags or remove_tags' }],
     );
+  // The list's tag filter takes several tags separated by commas: a tag with a comma could never be found.
+  for (const field of ['tags', 'add_tags'] as const)
+    (patch[field] ?? []).forEach((t, i) => {
+      if (t.includes(','))
+        throw new AppError('validation_failed', `A tag cannot contain a comma: "${t}".`, [
+          {
+            path: `/${field}/${i}`,
+            message: 'must not contain a comma (the tag filter separates tags with commas)',
+          },
+        ]);
+    });
   if (patch.tags !== undefined) return clean(patch.tags);
   if (!editing) return null;
   const add = clean(patch.add_tags ?? []);

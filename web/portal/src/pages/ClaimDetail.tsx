@@ -306,9 +306,10 @@ export function historyChanges(changes: Record<string, unknown>, items: Map<stri
           (l) =>
             `${l.quantity ?? '?'} × ${(l.line_item_id && items.get(l.line_item_id)) ?? 'an item no longer on the claim'}`,
         )
-        .join(', '),
+        .join(', ') + (c.include_shipping === true ? ' + shipping' : ''),
     );
     delete c.lines;
+    delete c.include_shipping;
   }
   if ('amount' in c || 'currency' in c) {
     if (typeof c.amount === 'number' && typeof c.currency === 'string')
@@ -324,14 +325,18 @@ export function historyChanges(changes: Record<string, unknown>, items: Map<stri
     parts.push('Outcome unknown: the shop did not confirm it');
     delete c.outcome_unknown;
   }
-  for (const [k, v] of Object.entries(c)) parts.push(`${label(k)}: ${changeText(v)}`);
+  for (const [k, v] of Object.entries(c)) parts.push(`${label(k)}: ${changeText(v, CODE_FIELDS.has(k))}`);
   return parts.join(' · ');
 }
 
-function changeText(v: unknown): string {
+/** Fields whose values are codes ("store_credit"), shown in words; tags, notes and assignees stay as written. */
+const CODE_FIELDS = new Set(['status', 'resolution_preference', 'flow', 'reason', 'outcome']);
+
+function changeText(v: unknown, code = false): string {
+  const text = (x: unknown) => (code && typeof x === 'string' && x ? label(x) : valueText(x));
   if (v && typeof v === 'object' && !Array.isArray(v) && 'from' in v && 'to' in v) {
     const c = v as { from: unknown; to: unknown };
-    return `${valueText(c.from)} → ${valueText(c.to)}`;
+    return `${text(c.from)} → ${text(c.to)}`;
   }
-  return valueText(v);
+  return text(v);
 }
