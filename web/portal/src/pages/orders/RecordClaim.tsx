@@ -23,6 +23,10 @@ export function RecordClaim({ slug, order, onCancel }: { slug: string; order: Or
   const [pref, setPref] = useState('');
   const [dropoff, setDropoff] = useState<'' | 'yes' | 'no'>('');
   const [answers, setAnswers] = useState<Record<string, string>>({});
+  // Whether the carrier could leave the parcel: asked for not_received unless the parcel is stuck in transit
+  // (it never reached the door), as the server asks it.
+  const asksDropoff = (f: { steps: { dropoff_permission: boolean } }) =>
+    f.steps.dropoff_permission && reason !== 'stuck_in_transit';
   const [errors, setErrors] = useState<Errors>({});
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
@@ -83,7 +87,7 @@ export function RecordClaim({ slug, order, onCancel }: { slug: string; order: Or
     else if (text && text.length < d.min_length)
       e['/description'] = `Use at least ${d.min_length} characters`;
     if (f.resolutions.length && !pref) e['/resolution_preference'] = 'Choose what the customer would like';
-    if (f.steps.dropoff_permission && !dropoff) e['/dropoff_permission'] = 'Choose yes or no';
+    if (asksDropoff(f) && !dropoff) e['/dropoff_permission'] = 'Choose yes or no';
     f.steps.prompts.forEach((p) => {
       if (p.required && !(answers[p.id] ?? '').trim()) e[`prompt:${p.id}`] = 'Enter an answer';
     });
@@ -111,7 +115,7 @@ export function RecordClaim({ slug, order, onCancel }: { slug: string; order: Or
       items,
       description: description.trim() || null,
       resolution_preference: pref || null,
-      ...(flow.steps.dropoff_permission ? { dropoff_permission: dropoff === 'yes' } : {}),
+      ...(asksDropoff(flow) ? { dropoff_permission: dropoff === 'yes' } : {}),
       ...(prompts.length
         ? {
             answers: prompts.map((p) => ({
@@ -259,7 +263,7 @@ export function RecordClaim({ slug, order, onCancel }: { slug: string; order: Or
             ))}
             {say('/items')}
           </fieldset>
-          {flow.steps.dropoff_permission && (
+          {asksDropoff(flow) && (
             <fieldset className="plain field" {...described('/dropoff_permission')}>
               <legend className="label">
                 Had the customer allowed the carrier to leave the parcel (drop-off)?
