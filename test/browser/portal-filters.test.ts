@@ -196,6 +196,23 @@ describe('portal claims filters in Chromium', { skip: !run }, () => {
         86_400_000,
         'one local day',
       );
+
+      // The shop's own words for a reason, wherever the claim shows it (not only in the filter).
+      const res = await fetch(`${server.url}/v1/shops/demo/settings/resolve`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${server.adminKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          flows: {
+            defective: { reasons: [{ code: 'broken_on_arrival', labels: { en: 'Arrived in pieces' } }] },
+          },
+        }),
+      });
+      assert.equal(res.status, 200, await res.text());
+      await page.reload();
+      const row = page.getByTestId('claim-row').filter({ hasText: damaged.number });
+      await row.getByText('Arrived in pieces', { exact: true }).waitFor();
+      await page.goto(`${server.url}/portal/demo/claims/${damaged.id}`);
+      await page.getByText('Arrived in pieces', { exact: true }).waitFor();
     } finally {
       await context.close();
     }

@@ -5,6 +5,7 @@ import { Badge, ErrorBox, Loading, Notice } from '../ui/common';
 import { channelLabel, dateTime, label, languageName, money } from '../ui/format';
 import { onLink } from '../ui/router';
 import { ClaimActions } from './ClaimActions';
+import { useReasonLabel } from './ClaimFilters';
 import { ClaimSide, useTeam } from './ClaimSide';
 import { Gallery } from './Gallery';
 
@@ -32,6 +33,7 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
   const url = `/v1/shops/${shop.slug}/claims/${id}`;
   const canWork = shop.role !== 'viewer';
   const team = useTeam(shop.slug);
+  const reasonLabel = useReasonLabel(shop.slug);
 
   const load = useCallback(() => {
     setStale(false);
@@ -172,7 +174,7 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
               <dt>Issue</dt>
               <dd>{label(claim.flow)}</dd>
               <dt>Reason</dt>
-              <dd>{label(claim.reason)}</dd>
+              <dd>{reasonLabel(claim.flow, claim.reason)}</dd>
               <dt>Preference</dt>
               <dd>{label(claim.resolution_preference)}</dd>
               <dt>Submitted</dt>

@@ -61,6 +61,30 @@ export function useKnownValues(slug: string): Known {
   return known;
 }
 
+/** A claim's reason in the shop's words (its configured English label), or the code in words when none. */
+export function reasonLabeller(settings: ResolveSettings | null) {
+  return (flow: string, code: string) =>
+    (settings?.flows as Record<string, FlowSettings> | undefined)?.[flow]?.reasons.find(
+      (r) => r.code === code,
+    )?.labels.en || label(code);
+}
+
+/** reasonLabeller for a page that does not load the filters' values (claim, order). */
+export function useReasonLabel(slug: string) {
+  const [settings, setSettings] = useState<ResolveSettings | null>(null);
+  useEffect(() => {
+    let live = true;
+    api<ResolveSettings>('GET', `/v1/shops/${slug}/settings/resolve`).then(
+      (s) => live && setSettings(s),
+      () => undefined, // the codes in words, then
+    );
+    return () => {
+      live = false;
+    };
+  }, [slug]);
+  return reasonLabeller(settings);
+}
+
 const NONE_LABEL: Record<string, string> = {
   carrier: 'No single shipment',
   country: 'No shipping address',

@@ -4,7 +4,14 @@ import { type ApiError, api, type Claim, type Page, qs } from '../api';
 import { Badge, Loading } from '../ui/common';
 import { channelLabel, dateTime, label, money } from '../ui/format';
 import { navigate, onLink } from '../ui/router';
-import { CHOICE_FILTERS, ChoiceSelect, choicesOf, listErrorText, useKnownValues } from './ClaimFilters';
+import {
+  CHOICE_FILTERS,
+  ChoiceSelect,
+  choicesOf,
+  listErrorText,
+  reasonLabeller,
+  useKnownValues,
+} from './ClaimFilters';
 import { SavedViews } from './SavedViews';
 
 export const FILTERS = [
@@ -43,6 +50,7 @@ export function Claims({ shop, search }: { shop: Shop; search: string }) {
   const searchRef = useRef<HTMLInputElement>(null);
   const base = `/v1/shops/${shop.slug}`;
   const known = useKnownValues(shop.slug);
+  const reasonLabel = useMemo(() => reasonLabeller(known.settings), [known.settings]);
   const choices = useMemo(
     () => choicesOf(known, (query.flow ?? '').split(',').filter(Boolean)),
     [known, query.flow],
@@ -270,7 +278,7 @@ export function Claims({ shop, search }: { shop: Shop; search: string }) {
                   </td>
                   <td>
                     {label(c.flow)}
-                    <span className="muted small block">{label(c.reason)}</span>
+                    <span className="muted small block">{reasonLabel(c.flow, c.reason)}</span>
                   </td>
                   <td>{c.order_number}</td>
                   <td className="truncate">{ctx.customer?.email ?? '—'}</td>

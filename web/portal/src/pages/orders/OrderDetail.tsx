@@ -4,6 +4,7 @@ import { type ApiError, api, type Claim, type Order, type OrderActivity, type Pa
 import { Badge, ErrorBox, Loading } from '../../ui/common';
 import { date, dateTime, label, money } from '../../ui/format';
 import { onLink } from '../../ui/router';
+import { useReasonLabel } from '../ClaimFilters';
 import { OrderShipments } from './OrderShipments';
 import { RecordClaim } from './RecordClaim';
 import { activityText, addressLine, customerName, STATE, shortDateTime } from './text';
@@ -15,6 +16,7 @@ import { activityText, addressLine, customerName, STATE, shortDateTime } from '.
  */
 export function OrderDetail({ shop, id }: { shop: Shop; id: string }) {
   const url = `/v1/shops/${shop.slug}/orders/${encodeURIComponent(id)}`;
+  const reasonLabel = useReasonLabel(shop.slug);
   const [order, setOrder] = useState<Order | null>(null);
   const [claims, setClaims] = useState<Claim[] | null>(null);
   const [activity, setActivity] = useState<OrderActivity[] | null>(null);
@@ -154,7 +156,7 @@ export function OrderDetail({ shop, id }: { shop: Shop; id: string }) {
                     <a href={`/portal/${shop.slug}/claims/${c.id}`} onClick={onLink}>
                       <strong>{c.number}</strong>
                     </a>{' '}
-                    <Badge value={c.status} /> {label(c.flow)} · {label(c.reason)}{' '}
+                    <Badge value={c.status} /> {label(c.flow)} · {reasonLabel(c.flow, c.reason)}{' '}
                     <span className="muted small">{date(c.created_at)}</span>
                     <span className="block small">
                       {c.items.map((it) => `${it.quantity} × ${it.title}`).join(', ') || 'No items'}
