@@ -232,6 +232,14 @@ describe('PATCH settings', () => {
       assertInvalidAt(res, path);
     }
     assertError(await patchSettings(shop, [{ claim_window_days: 3 }]), 400, 'validation_failed');
+    // An empty code is missing, not malformed: the portal then asks for a code (src/ui/errors.ts).
+    const empty = await patchSettings(shop, {
+      flows: { defective: { reasons: [{ code: '', labels: { en: 'x' } }] } },
+    });
+    assert.deepEqual(empty.json().error.errors[0], {
+      path: '/flows/defective/reasons/0/code',
+      message: 'must NOT have fewer than 1 characters',
+    });
     assert.deepEqual((await getSettings(shop)).json(), defaultResolveSettings());
   });
 

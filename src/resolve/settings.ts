@@ -28,7 +28,7 @@ const LabelsSchema = Type.Object(
   { additionalProperties: false },
 );
 const Optionality = StrEnum(['off', 'optional', 'required']);
-const Code = Type.String({ pattern: '^[a-z0-9_]{1,64}$' });
+const Code = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9_]{1,64}$' });
 
 export const PromptSchema = Type.Object(
   {

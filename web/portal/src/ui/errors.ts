@@ -42,7 +42,7 @@ const SAID: Record<string, string> = {
   'this item cannot be claimed in this flow': 'This item cannot be claimed for this issue',
   'items from more than one shipment': 'Choose items of one parcel: a not-received claim covers one parcel',
   'more units than this shipment has left': 'More units than this parcel has left',
-  'required (true or false) for not_received': 'Choose yes or no',
+  'required (true or false) for not_received, unless the parcel is stuck in transit': 'Choose yes or no',
   'listed twice': 'This item is listed twice',
 };
 

@@ -81,7 +81,10 @@ export function useSettingsDoc(slug: string) {
       return true;
     } catch (err) {
       const raw = err instanceof ApiError ? err : new ApiError('unknown', String(err), 0);
-      const readable = raw.errors.map((x) => ({ path: x.path, message: readableError(x.path, x.message) }));
+      // One message per field, the validator's first: an empty code is "Enter a code", not also a pattern.
+      const readable = raw.errors
+        .filter((x, i) => raw.errors.findIndex((y) => y.path === x.path) === i)
+        .map((x) => ({ path: x.path, message: readableError(x.path, x.message) }));
       const e = new ApiError(raw.key, raw.message, raw.status, readable, raw.retryAfter);
       setSaveError(e);
       setErrors(Object.fromEntries(e.errors.map((x) => [x.path, x.message])));
