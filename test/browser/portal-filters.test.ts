@@ -196,6 +196,18 @@ describe('portal claims filters in Chromium', { skip: !run }, () => {
         86_400_000,
         'one local day',
       );
+      // To before From: said, instead of a silent empty list.
+      const yesterday = await page.evaluate(() => {
+        const d = new Date();
+        d.setDate(d.getDate() - 1);
+        return [d.getFullYear(), d.getMonth() + 1, d.getDate()]
+          .map((n) => String(n).padStart(2, '0'))
+          .join('-');
+      });
+      await to.fill(yesterday);
+      await page.getByTestId('dates-inverted').waitFor();
+      await to.fill(today);
+      await page.getByTestId('dates-inverted').waitFor({ state: 'detached' });
 
       // The shop's own words for a reason, wherever the claim shows it (not only in the filter).
       const res = await fetch(`${server.url}/v1/shops/demo/settings/resolve`, {

@@ -200,8 +200,8 @@ describe('merchant portal in Chromium', { skip: !run }, () => {
     // The history reads as words: who (the customer, you), and what changed, without ids or JSON.
     const history = await page.locator('ol.history > li').allInnerTexts();
     assert.equal(history.length, 2, history.join('\n'));
-    assert.match(history[0], /Created\s+by the customer\s+Status: — → pending/);
-    assert.match(history[1], /Accepted\s+by you\s+Status: pending → accepted/);
+    assert.match(history[0], /Created\s+by the customer\s+Status: — → Pending/);
+    assert.match(history[1], /Accepted\s+by you\s+Status: Pending → Accepted/);
     assert.doesNotMatch(history.join('\n'), /"|ses_|usr_|\bnull\b/);
     await shot('accepted');
 

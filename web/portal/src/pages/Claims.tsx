@@ -210,6 +210,11 @@ export function Claims({ shop, search }: { shop: Shop; search: string }) {
             }
           />
         </label>
+        {query.created_from && query.created_to && query.created_from >= query.created_to && (
+          <p className="field-error" role="alert" data-testid="dates-inverted">
+            “From” is after “To”: no claim can match. Change one of the dates.
+          </p>
+        )}
         <label>
           <span className="label">Sort</span>
           <select value={query.sort ?? '-created_at'} onChange={(e) => setQuery({ sort: e.target.value })}>

@@ -95,6 +95,17 @@ export function SavedViews({
           <button className="button small primary" type="submit">
             Save
           </button>
+          <button
+            className="button small ghost"
+            type="button"
+            onClick={() => {
+              setSaving(false);
+              setName('');
+              setError(null);
+            }}
+          >
+            Cancel
+          </button>
         </form>
       ) : (
         <button type="button" className="button small" onClick={() => setSaving(true)}>
