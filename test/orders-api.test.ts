@@ -284,14 +284,27 @@ describe('pagination', () => {
   let all: string[] = [];
   before(async () => {
     ({ api } = await freshShop());
-    const docs = Array.from({ length: 7 }, () => orderDoc());
-    const r = await api.bulk(docs);
+    // Imported in an order that is not the shops' (a backfill reads the newest first); two share an instant.
+    const placed = [
+      '2026-03-01T10:00:00Z',
+      '2026-05-01T10:00:00Z',
+      '2026-01-01T10:00:00Z',
+      '2026-04-01T10:00:00.250Z',
+      '2026-04-01T10:00:00Z',
+      '2026-04-01T10:00:00Z',
+      '2026-02-01T10:00:00Z',
+    ];
+    const r = await api.bulk(placed.map((placed_at) => orderDoc({ placed_at })));
     assert.equal(r.statusCode, 200, r.body);
-    all = r.json().data.map((x: { id: string }) => x.id);
-    assert.equal(new Set(all).size, 7);
+    const created = r.json().data.map((x: { id: string }, k: number) => ({ id: x.id, at: placed[k] }));
+    assert.equal(new Set(created.map((c: { id: string }) => c.id)).size, 7);
+    // Newest placed first; the same instant by id, highest first.
+    all = [...created]
+      .sort((a, b) => Date.parse(b.at) - Date.parse(a.at) || (a.id < b.id ? 1 : -1))
+      .map((c) => c.id);
   });
 
-  test('by page: page and per_page in the answer, has_more, newest first', async () => {
+  test('by page: page and per_page in the answer, has_more, newest placed first', async () => {
     const pages: string[][] = [];
     for (let page = 1; page <= 3; page++) {
       const r = await api.search({ page, per_page: 3 });
@@ -307,7 +320,7 @@ describe('pagination', () => {
       [3, 3, 1],
     );
     const flat = pages.flat();
-    assert.deepEqual(flat, [...all].sort().reverse(), 'every order once, newest (highest id) first');
+    assert.deepEqual(flat, all, 'every order once, newest placed_at first, then highest id');
     const beyond = (await api.search({ page: 4, per_page: 3 })).json();
     assert.deepEqual(beyond.data, []);
     assert.equal(beyond.has_more, false);
@@ -332,7 +345,25 @@ describe('pagination', () => {
     } while (cursor);
     assert.equal(calls, 4);
     assert.equal(new Set(seen).size, seen.length, 'no duplicates');
-    assert.deepEqual(seen, [...all].sort().reverse());
+    assert.deepEqual(seen, all);
+  });
+
+  test('a cursor of the version that listed by id (a bare order id) continues from that order', async () => {
+    const old = Buffer.from(all[2]).toString('base64url');
+    const r = await api.search({ per_page: 10, cursor: old });
+    assert.equal(r.statusCode, 200, r.body);
+    assert.deepEqual(
+      r.json().data.map((o: { id: string }) => o.id),
+      all.slice(3),
+    );
+    const forged = (raw: unknown) => Buffer.from(JSON.stringify(raw)).toString('base64url');
+    for (const bad of [
+      ['2026-02-30T10:00:00.000000Z', all[0]],
+      ['2026-02-01T10:00:00Z', all[0]],
+      ['2026-02-01T10:00:00.000000Z', 'clm_0000000000000000000000000a'],
+      ['2026-02-01T10:00:00.000000Z'],
+    ])
+      assertInvalidAt(await api.search({ cursor: forged(bad) }), 'querystring:/cursor');
   });
 
   test('default page size 25, per_page max 100, bad paging params → 400', async () => {

@@ -2,6 +2,7 @@ import { and, eq, gte, inArray, isNull, lt, or, type SQL, sql } from 'drizzle-or
 import type { PgColumn } from 'drizzle-orm/pg-core';
 import { Type } from 'typebox';
 import { claims } from '../db/schema.js';
+import { badCursor, instantText, isKeysetInstant } from '../http/pagination.js';
 import { StrEnum } from '../http/schema-helpers.js';
 import { AppError } from '../lib/errors.js';
 import { normalizeOrderNumber } from '../orders/document.js';
@@ -179,9 +180,8 @@ export function orderBy(sort: Sort): SQL {
   return isDesc(sort) ? sql`${col} desc, ${claims.id} desc` : sql`${col} asc, ${claims.id} asc`;
 }
 
-/** The sort column as exact text (microseconds): a cursor must not lose precision a JS Date would drop. */
-export const sortKeyOf = (sort: Sort) =>
-  sql<string>`to_char(${sortColumn(sort)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+/** The sort column as exact text (instantText). */
+export const sortKeyOf = (sort: Sort) => instantText(sortColumn(sort));
 
 export interface Keyset {
   sort: Sort;
@@ -208,38 +208,23 @@ export function upToKeyset(k: Keyset): SQL {
 /** The cursor's text (base64url-encoded by splitPage): the sort, the row's sort key and id. */
 export const keysetText = (k: Keyset) => JSON.stringify([k.sort, k.at, k.id]);
 
-const badCursor = (message: string) =>
-  new AppError('validation_failed', 'Invalid cursor.', [{ path: 'querystring:/cursor', message }]);
-
 /** Decodes a claims-list cursor and checks it belongs to this sort. */
-/** A timestamp that exists (no February 30th, no year 0), as PostgreSQL will take it. */
-const isRealInstant = (iso: string) => {
-  const t = Date.parse(iso);
-  return (
-    !Number.isNaN(t) &&
-    iso.slice(0, 4) !== '0000' &&
-    new Date(t).toISOString().slice(0, 19) === iso.slice(0, 19)
-  );
-};
-
 export function decodeKeyset(raw: string, sort: Sort): Keyset {
   let parts: unknown;
   try {
     parts = JSON.parse(raw);
   } catch {
-    throw badCursor('not a cursor from this API');
+    throw badCursor();
   }
   if (
     !Array.isArray(parts) ||
     parts.length !== 3 ||
     !(SORTS as readonly unknown[]).includes(parts[0]) ||
-    typeof parts[1] !== 'string' ||
-    !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(parts[1]) ||
-    !isRealInstant(parts[1]) ||
+    !isKeysetInstant(parts[1]) ||
     typeof parts[2] !== 'string' ||
     !/^clm_[0-9a-z]{26}$/.test(parts[2])
   )
-    throw badCursor('not a cursor from this API');
+    throw badCursor();
   if (parts[0] !== sort) throw badCursor(`this cursor belongs to sort=${parts[0]}, not ${sort}`);
   return { sort, at: parts[1], id: parts[2] };
 }

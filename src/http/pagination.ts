@@ -1,3 +1,5 @@
+import { type SQL, sql } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { Type } from 'typebox';
 import { AppError } from '../lib/errors.js';
 
@@ -41,10 +43,7 @@ export function pageRequest(
   let after: string | undefined;
   if (q.cursor) {
     after = Buffer.from(q.cursor, 'base64url').toString('utf8');
-    if (!(opts.validCursor ?? ((v: string) => ID_CURSOR.test(v)))(after))
-      throw new AppError('validation_failed', 'Invalid cursor.', [
-        { path: 'querystring:/cursor', message: 'not a cursor from this API' },
-      ]);
+    if (!(opts.validCursor ?? ((v: string) => ID_CURSOR.test(v)))(after)) throw badCursor();
   }
   // One extra row tells whether there is a next page.
   return {
@@ -73,3 +72,23 @@ export function splitPage<T extends { id: string }>(
     ...(req.byPage ? { page: req.page, per_page: perPage } : {}),
   };
 }
+
+// ------------------------------------------------------------------------------------------------ time keysets
+
+/** A timestamp column as exact text (microseconds, UTC): a cursor must not lose precision a JS Date would drop. */
+export const instantText = (col: AnyPgColumn | SQL) =>
+  sql<string>`to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/** instantText()'s form, and a timestamp that exists (no February 30th, no year 0), as PostgreSQL will take it. */
+export const isKeysetInstant = (iso: unknown): iso is string => {
+  if (typeof iso !== 'string' || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(iso)) return false;
+  const t = Date.parse(iso);
+  return (
+    !Number.isNaN(t) &&
+    iso.slice(0, 4) !== '0000' &&
+    new Date(t).toISOString().slice(0, 19) === iso.slice(0, 19)
+  );
+};
+
+export const badCursor = (message = 'not a cursor from this API') =>
+  new AppError('validation_failed', 'Invalid cursor.', [{ path: 'querystring:/cursor', message }]);

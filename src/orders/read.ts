@@ -2,6 +2,7 @@ import { and, eq, getTableColumns, gte, lte, type Placeholder, type SQL, sql } f
 import { PgDialect, type PgTable } from 'drizzle-orm/pg-core';
 import { type Db, runPrepared } from '../db/client.js';
 import { lineItems, orders, shipmentEvents, shipmentLineItems, shipments } from '../db/schema.js';
+import { badCursor, instantText, isKeysetInstant } from '../http/pagination.js';
 import { AppError } from '../lib/errors.js';
 import { normalizeOrderNumber, normalizeZip } from './document.js';
 import { isStuck, type Phase } from './phase.js';
@@ -223,26 +224,71 @@ export interface OrderSearch {
   email?: string;
   placed_from?: string;
   placed_to?: string;
-  /** Keyset cursor: the last id of the previous page. */
-  after?: string;
+  /** Keyset cursor: the previous page's last order (placed_at as instantText, id). */
+  after?: OrderKeyset;
   offset?: number;
   limit: number;
 }
 
-/** Orders newest first by id (ids are time-sortable); keyset over (shop_id, id). */
-export async function searchOrderRows(db: Db, shopId: string, q: OrderSearch): Promise<OrderRow[]> {
+export interface OrderKeyset {
+  at: string;
+  id: string;
+}
+
+/** The orders list's cursor text (base64url-encoded by splitPage): the last order's placed_at and id. */
+export const orderKeysetText = (k: OrderKeyset) => JSON.stringify([k.at, k.id]);
+
+/**
+ * Decodes an orders-list cursor. A bare order id is the cursor of versions that listed orders by id: it still
+ * continues, from that order's place in the placed-at order.
+ */
+export function decodeOrderKeyset(raw: string): OrderKeyset | { id: string } {
+  if (/^ord_[0-9a-z]{26}$/.test(raw)) return { id: raw };
+  let parts: unknown;
+  try {
+    parts = JSON.parse(raw);
+  } catch {
+    throw badCursor();
+  }
+  if (
+    !Array.isArray(parts) ||
+    parts.length !== 2 ||
+    !isKeysetInstant(parts[0]) ||
+    typeof parts[1] !== 'string' ||
+    !/^ord_[0-9a-z]{26}$/.test(parts[1])
+  )
+    throw badCursor();
+  return { at: parts[0], id: parts[1] };
+}
+
+/**
+ * Orders newest first by placed_at (the shop's date, not the import's: a backfill imports the newest first), then
+ * by id; keyset over (shop_id, placed_at, id), the index orders_shop_placed_idx read backwards.
+ */
+export async function searchOrderRows(
+  db: Db,
+  shopId: string,
+  q: Omit<OrderSearch, 'after'> & { after?: OrderKeyset | { id: string } },
+): Promise<(OrderRow & { placedKey: string })[]> {
   const conds: (SQL | undefined)[] = [eq(orders.shopId, shopId)];
   if (q.order_number) conds.push(eq(orders.orderNumberNorm, normalizeOrderNumber(q.order_number)));
   if (q.zip_code) conds.push(eq(orders.zipNorm, normalizeZip(q.zip_code)));
   if (q.email) conds.push(sql`lower(${orders.customerEmail}) = ${q.email.trim().toLowerCase()}`);
   if (q.placed_from) conds.push(gte(orders.placedAt, new Date(q.placed_from)));
   if (q.placed_to) conds.push(lte(orders.placedAt, new Date(q.placed_to)));
-  if (q.after) conds.push(sql`${orders.id} < ${q.after}`);
+  const after = q.after;
+  if (after) {
+    const at =
+      'at' in after
+        ? sql`${after.at}::timestamptz`
+        : sql`(select p.placed_at from orders p where p.shop_id = ${shopId} and p.id = ${after.id})`;
+    conds.push(sql`(${orders.placedAt}, ${orders.id}) < (${at}, ${after.id})`);
+  }
   return db
-    .select()
+    .select({ ...getTableColumns(orders), placedKey: instantText(orders.placedAt) })
     .from(orders)
     .where(and(...conds))
-    .orderBy(sql`${orders.id} desc`)
+    .orderBy(sql`${orders.placedAt} desc, ${orders.id} desc`)
     .limit(q.limit)
     .offset(q.offset ?? 0);
 }

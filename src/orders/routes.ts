@@ -11,7 +11,7 @@ import { shopNumber } from '../shops/shops.js';
 import { ACTIVITY_LIMIT, OrderActivity, orderActivity } from './activity.js';
 import { BulkResult, OrderList } from './api-schemas.js';
 import { futureTimes, normalizeOrder, OrderInput, type OrderInputT, ShipmentEventInput } from './document.js';
-import { findOrderRow, loadOrderViews, searchOrderRows } from './read.js';
+import { decodeOrderKeyset, findOrderRow, loadOrderViews, orderKeysetText, searchOrderRows } from './read.js';
 import { addShipmentEvents } from './shipment-events.js';
 import { upsertOrder, upsertOrders } from './upsert.js';
 
@@ -172,7 +172,7 @@ export function orderRoutes(deps: AppDeps): FastifyPluginAsync {
           security,
           summary: 'Search orders',
           description:
-            'Newest first. `order_number` and `zip_code` are matched normalised (case, leading `#`, spaces and dashes in ZIPs).',
+            'Newest first by `placed_at` (the shop’s date of the order, not when Resolve received it), then by id. `order_number` and `zip_code` are matched normalised (case, leading `#`, spaces and dashes in ZIPs).',
           params: Slug,
           querystring: Type.Object(
             {
@@ -194,14 +194,16 @@ export function orderRoutes(deps: AppDeps): FastifyPluginAsync {
           per_page?: number;
           cursor?: string;
         };
-        const page = pageRequest(q);
+        const page = pageRequest(q, { validCursor: () => true });
         const rows = await searchOrderRows(db, req.shop.id, {
           ...(q as object),
-          after: page.after,
+          after: page.after ? decodeOrderKeyset(page.after) : undefined,
           offset: page.offset,
           limit: page.limit,
         });
-        const { rows: pageRows, ...meta } = splitPage(rows, page);
+        const { rows: pageRows, ...meta } = splitPage(rows, page, (r) =>
+          orderKeysetText({ at: r.placedKey, id: r.id }),
+        );
         return { data: await loadOrderViews(db, req.shop.id, pageRows, readOpts(req.shop)), ...meta };
       },
     );
