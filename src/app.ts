@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import fp from 'fastify-plugin';
+import { Type } from 'typebox';
 import { actionRoutes } from './actions/routes.js';
 import { claimRoutes } from './claims/routes.js';
 import { inboundWebhookRoutes } from './connectors/inbound.js';
@@ -27,6 +28,7 @@ import { portalRoutes } from './portal/routes.js';
 import { teamRoutes } from './portal/team-routes.js';
 import { CustomerClaim, CustomerOrder, FlowView, MerchantClaim } from './resolve/api-schemas.js';
 import { resolveCors } from './resolve/cors.js';
+import { LangQuery } from './resolve/customer-context.js';
 import { fileRoutes } from './resolve/file-routes.js';
 import { lockoutRoutes } from './resolve/lockout-routes.js';
 import { resolveMerchantRoutes } from './resolve/merchant-routes.js';
@@ -125,6 +127,9 @@ function toAppError(
 /** Builds the HTTP app. It never listens: `start` does, tests use `inject`. */
 const redisCountersOf = (config: AppDeps['config']) =>
   config.redisUrl ? redisLookupCounters(config.redisUrl) : null;
+
+/** The query string of a route that takes none. */
+const NO_QUERY = Type.Object({}, { additionalProperties: false });
 
 export async function buildApp(deps: AppDeps): Promise<App> {
   const compilers = lazyCompilers(validatorCompiler);
@@ -241,6 +246,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
+  });
+
+  // An API route that takes no query parameters says so: an unknown one is a 400 naming it, never ignored (a typo
+  // such as ?per_pgae=5 must not quietly give the default). Routes with query parameters list theirs, closed. The
+  // customer-flow routes all take `lang` (the customer page sends it on every call).
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/v1/') || route.schema?.hide) return;
+    route.schema ??= {};
+    route.schema.querystring ??= route.url.startsWith('/v1/resolve/') ? LangQuery : NO_QUERY;
   });
 
   app.addHook('onResponse', async (req, reply) => {

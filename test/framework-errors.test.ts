@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createTestShop, startTestApp, type TestContext, type TestShop } from './support/app.js';
-import { assertError, ordersApi } from './support/http.js';
+import { assertError, assertInvalidAt, ordersApi } from './support/http.js';
 import { orderDoc } from './support/orders.js';
 
 // Errors raised by Fastify's router or Node's HTTP parser, before the app's error handler runs, still answer in
@@ -114,6 +114,29 @@ describe('router errors (frameworkErrors)', () => {
       const res = await ctx.app.inject({ method: 'GET', url, headers: shop.auth.viewer });
       assertError(res, 400, 'invalid_request');
     }
+  });
+});
+
+describe('query parameters', () => {
+  test('a route that takes none refuses an unknown one by name, as routes with parameters do', async () => {
+    const order = (await ordersApi(ctx.app, shop.slug, shop.auth.editor).put(orderDoc())).json();
+    for (const url of [
+      `/v1/shops/${shop.slug}/api-keys?per_page=5`,
+      `/v1/shops/${shop.slug}/claim-views?sort=name`,
+      `/v1/shops/${shop.slug}/orders/${order.id}?expand=claims`,
+      `/v1/shops/${shop.slug}/orders/${order.id}/activity?limit=5`,
+      `/v1/shops/${shop.slug}/settings/resolve?lang=de`,
+    ]) {
+      const res = await ctx.app.inject({ method: 'GET', url, headers: shop.auth.admin });
+      const name = new URL(url, 'http://x').searchParams.keys().next().value;
+      assertInvalidAt(res, `querystring:/${name}`);
+    }
+    const ok = await ctx.app.inject({
+      method: 'GET',
+      url: `/v1/shops/${shop.slug}/orders/${order.id}/activity`,
+      headers: shop.auth.admin,
+    });
+    assert.equal(ok.statusCode, 200, ok.body);
   });
 });
 

@@ -10,7 +10,10 @@ import { type ResolveSession, requireSession } from './sessions.js';
 /** What every customer-flow route shares: its tag, path and query shapes, and the session bearer. */
 export const tags = ['Customer flow'];
 export const Slug = Type.Object({ slug: Type.String({ maxLength: 64 }) });
-export const LangQuery = Type.Object({ lang: Type.Optional(Type.String({ maxLength: 10 })) });
+export const LangQuery = Type.Object(
+  { lang: Type.Optional(Type.String({ maxLength: 10 })) },
+  { additionalProperties: false },
+);
 export const bearer = [{ sessionBearer: [] }];
 
 /**
