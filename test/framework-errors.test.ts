@@ -140,6 +140,30 @@ describe('query parameters', () => {
   });
 });
 
+describe('validation messages', () => {
+  test('name the allowed values and word patterns, never showing a regular expression', async () => {
+    const get = (q: string) =>
+      ctx.app.inject({ method: 'GET', url: `/v1/shops/${shop.slug}/claims?${q}`, headers: shop.auth.viewer });
+    const said = (res: Parameters<typeof assertInvalidAt>[0], path: string) => {
+      const e = assertInvalidAt(res, path);
+      const m = e.errors!.find((x) => x.path === path)!.message;
+      assert.doesNotMatch(m, /\^|\$|allowed values|pattern/, m);
+      return m;
+    };
+    assert.match(
+      said(await get('status=pendng'), 'querystring:/status'),
+      /comma-separated values of: .*pending/,
+    );
+    assert.match(said(await get('country=Germany'), 'querystring:/country'), /two-letter country code/);
+    assert.equal(
+      said(await get('sort=newest'), 'querystring:/sort'),
+      'must be one of: -created_at, created_at, -updated_at, updated_at',
+    );
+    const put = await ordersApi(ctx.app, shop.slug, shop.auth.editor).put(orderDoc({ currency: 'euro' }));
+    assert.equal(said(put, '/currency'), 'must be a three-letter currency code such as EUR');
+  });
+});
+
 describe('HTTP parser errors (clientErrorHandler), over real sockets', () => {
   test('a body shorter than its Content-Length: 400 invalid_request, and the connection closes', async () => {
     const body = '{"order_number":"1","zip_code":"1"}';

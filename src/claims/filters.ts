@@ -4,7 +4,6 @@ import { Type } from 'typebox';
 import { claims } from '../db/schema.js';
 import { badCursor, instantText, isKeysetInstant } from '../http/pagination.js';
 import { StrEnum } from '../http/schema-helpers.js';
-import { AppError } from '../lib/errors.js';
 import { normalizeOrderNumber } from '../orders/document.js';
 import { PHASES } from '../orders/phase.js';
 import { FLOWS, RESOLUTIONS } from '../resolve/settings.js';
@@ -16,49 +15,63 @@ export const NONE = 'none';
 export const UNASSIGNED = 'unassigned';
 const MAX_VALUES = 50;
 
-/** A comma-separated list of up to 50 items, each matching `item` (a regex without anchors). */
-const list = (item: string, description: string, examples: string[]) =>
+/**
+ * A comma-separated list of up to 50 items, each one of `item`'s values, or matching `item` (a regex without
+ * anchors) and worded by `each` in the error message.
+ */
+const list = (
+  item: readonly string[] | { re: string; each: string },
+  description: string,
+  examples: string[],
+) =>
   Type.Optional(
     Type.String({
-      pattern: `^(${item})(,(${item})){0,${MAX_VALUES - 1}}$`,
+      pattern: `^(${'re' in item ? item.re : item.join('|')})(,(${'re' in item ? item.re : item.join('|')})){0,${MAX_VALUES - 1}}$`,
+      patternMessage:
+        're' in item
+          ? `must be up to ${MAX_VALUES} comma-separated values, each ${item.each}`
+          : `must be up to ${MAX_VALUES} comma-separated values of: ${item.join(', ')}`,
       maxLength: 4000,
       description: `${description} Comma-separated, any of (at most ${MAX_VALUES}).`,
       examples,
     }),
   );
-const oneOf = (values: readonly string[]) => values.join('|');
 
 /**
  * The claims list's filters (SPEC §7), shared by the list, counts, export, analytics and saved views. Every
  * value is a string, so the same schema validates a query string and a saved view's JSON.
  */
 export const FilterProps = {
-  status: list(oneOf(CLAIM_STATUSES), 'Status.', ['pending,accepted']),
-  flow: list(oneOf(FLOWS), 'Flow.', ['not_received,defective']),
-  reason: list('[a-z0-9_]{1,64}', 'Reason code (as configured per flow).', ['broken_on_arrival']),
+  status: list(CLAIM_STATUSES, 'Status.', ['pending,accepted']),
+  flow: list(FLOWS, 'Flow.', ['not_received,defective']),
+  reason: list(
+    { re: '[a-z0-9_]{1,64}', each: 'a reason code (a–z, 0–9, _)' },
+    'Reason code (as configured per flow).',
+    ['broken_on_arrival'],
+  ),
   carrier: list(
-    '[^,]{1,100}',
+    { re: '[^,]{1,100}', each: '1 to 100 characters' },
     'Carrier of the claimed shipment at submission, case-insensitive; `none` = no single shipment.',
     ['dhl,ups'],
   ),
   country: list(
-    `[A-Za-z]{2}|${NONE}`,
+    { re: `[A-Za-z]{2}|${NONE}`, each: `a two-letter country code or ${NONE}` },
     'Shipping country (ISO 3166-1 alpha-2) at submission; `none` = no address.',
     ['DE,AT'],
   ),
   shipment_phase: list(
-    `${oneOf(PHASES)}|${NONE}`,
+    [...PHASES, NONE],
     'Phase of the claimed shipment at submission; `none` = no single shipment.',
     ['delivered'],
   ),
-  resolution_preference: list(`${oneOf(RESOLUTIONS)}|${NONE}`, 'Resolution the customer prefers.', [
-    'refund',
-  ]),
-  tag: list('[^,]{1,100}', 'Tag (exact).', ['vip']),
-  assignee: list('[^,]{1,320}', `Assignee (exact); \`${UNASSIGNED}\` = nobody.`, [
-    'agent@shop.example,unassigned',
-  ]),
-  channel: list(oneOf(CHANNELS), 'Where the claim was taken.', ['zip,token']),
+  resolution_preference: list([...RESOLUTIONS, NONE], 'Resolution the customer prefers.', ['refund']),
+  tag: list({ re: '[^,]{1,100}', each: '1 to 100 characters' }, 'Tag (exact).', ['vip']),
+  assignee: list(
+    { re: '[^,]{1,320}', each: 'an email address or unassigned' },
+    `Assignee (exact); \`${UNASSIGNED}\` = nobody.`,
+    ['agent@shop.example,unassigned'],
+  ),
+  channel: list(CHANNELS, 'Where the claim was taken.', ['zip,token']),
   order_id: Type.Optional(Type.String({ maxLength: 64, description: 'Resolve order id.' })),
   created_from: Type.Optional(
     Type.String({ format: 'date-time', description: 'Created at or after (inclusive).' }),

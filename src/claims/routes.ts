@@ -86,7 +86,12 @@ export function claimRoutes(deps: ReadyDeps): FastifyPluginAsync {
               ...ClaimInput.properties,
               order_id: Str(64, { minLength: 1, description: 'Resolve order id or external_id.' }),
               channel: Type.Optional(StrEnum(['api', 'portal'])),
-              language: Type.Optional(Type.String({ pattern: '^[a-z]{2}$' })),
+              language: Type.Optional(
+                Type.String({
+                  pattern: '^[a-z]{2}$',
+                  patternMessage: 'must be a two-letter language code such as de',
+                }),
+              ),
               override_gating: Type.Optional(Type.Boolean()),
             },
             {

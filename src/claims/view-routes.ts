@@ -14,7 +14,12 @@ const security: { [k: string]: string[] }[] = [{ basicAuth: [] }, { bearerAuth: 
 const tags = ['Claims'];
 const Slug = Type.Object({ slug: Type.String() });
 const SlugId = Type.Object({ slug: Type.String(), id: Type.String({ maxLength: 64 }) });
-const Name = Str(100, { minLength: 1, pattern: '\\S', description: 'Unique among your views.' });
+const Name = Str(100, {
+  minLength: 1,
+  pattern: '\\S',
+  patternMessage: 'must not be blank',
+  description: 'Unique among your views.',
+});
 const Shared = Type.Boolean({ description: 'List it for everyone in the shop (needs the editor role).' });
 
 /** Sharing a view puts it in front of everyone: an editor's decision; a viewer keeps views to themselves. */

@@ -14,6 +14,8 @@ function makeAjv(coerce: boolean): Ajv {
     strict: false,
     removeAdditional: false,
     useDefaults: true,
+    // Errors carry their schema: a pattern's `patternMessage` words it (patternMessage()).
+    verbose: true,
     coerceTypes: coerce ? 'array' : false,
   });
   addFormats(ajv);
@@ -76,6 +78,23 @@ function closestBranches(validation: FastifySchemaValidationError[]) {
   return errors;
 }
 
+const listed = (values: unknown[]) => {
+  const words = values.map((x) => (typeof x === 'string' ? x : JSON.stringify(x)));
+  return words.length > 20
+    ? `${words.slice(0, 20).join(', ')}, … (${words.length} in all)`
+    : words.join(', ');
+};
+
+/**
+ * A pattern's own words when its schema has them (`patternMessage`, an annotation ajv ignores), else the pattern:
+ * "must be a two-letter country code such as DE" rather than "must match pattern "^[A-Za-z]{2}$"".
+ */
+function patternMessage(v: FastifySchemaValidationError): string {
+  const own = (v as { parentSchema?: { patternMessage?: unknown } }).parentSchema?.patternMessage;
+  if (typeof own === 'string') return own;
+  return `must match the pattern ${(v.params as { pattern: string }).pattern}`;
+}
+
 /** ajv errors → `[{path, message}]` with JSON-pointer paths that name the offending field. */
 export function fieldErrors(
   validation: FastifySchemaValidationError[],
@@ -92,6 +111,9 @@ export function fieldErrors(
       path += `/${params.additionalProperty}`;
       message = 'is not a known field';
     }
+    if (v.keyword === 'enum') message = `must be one of: ${listed(params.allowedValues as unknown[])}`;
+    if (v.keyword === 'const') message = `must be ${JSON.stringify(params.allowedValue)}`;
+    if (v.keyword === 'pattern') message = patternMessage(v);
     if (v.keyword === 'anyOf' || v.keyword === 'if') continue; // the branch errors say more
     const full = part && part !== 'body' ? `${part}:${path || '/'}` : path || '/';
     const k = `${full}|${message}`;

@@ -6,7 +6,12 @@ import { PHASES, type Phase } from './phase.js';
 
 const PhaseSchema = StrEnum(PHASES, { description: 'Normalised shipment phase.' });
 /** A link shown to customers and merchants: http(s) only (no javascript:, data: or other schemes). */
-const WebUrl = () => Str(2048, { pattern: '^[Hh][Tt][Tt][Pp][Ss]?://.', description: 'An http(s) URL.' });
+const WebUrl = () =>
+  Str(2048, {
+    pattern: '^[Hh][Tt][Tt][Pp][Ss]?://.',
+    patternMessage: 'must be an http(s) URL',
+    description: 'An http(s) URL.',
+  });
 
 export const AddressInput = Type.Object(
   {
@@ -17,7 +22,12 @@ export const AddressInput = Type.Object(
     city: Nullable(Str()),
     zip_code: Nullable(Str(32)),
     province: Nullable(Str()),
-    country_code: Nullable(Type.String({ pattern: '^[A-Za-z]{2}$' })),
+    country_code: Nullable(
+      Type.String({
+        pattern: '^[A-Za-z]{2}$',
+        patternMessage: 'must be a two-letter country code such as DE',
+      }),
+    ),
     phone: Nullable(Str(64)),
   },
   { additionalProperties: false },
@@ -85,8 +95,17 @@ export const OrderInput = Type.Object(
           'When the order last changed in the shop (optional). A document older than a change the customer made through a Resolve link (cancellation, new address) writes nothing, so a late push cannot undo it: the answer says `stale`. Without it, the document is taken as current.',
       }),
     ),
-    currency: Type.String({ pattern: '^[A-Za-z]{3}$', description: 'ISO 4217 code.' }),
-    language: Nullable(Type.String({ pattern: '^[A-Za-z]{2}([-_][A-Za-z]{2})?$' })),
+    currency: Type.String({
+      pattern: '^[A-Za-z]{3}$',
+      patternMessage: 'must be a three-letter currency code such as EUR',
+      description: 'ISO 4217 code.',
+    }),
+    language: Nullable(
+      Type.String({
+        pattern: '^[A-Za-z]{2}([-_][A-Za-z]{2})?$',
+        patternMessage: 'must be a language code such as de or de-AT',
+      }),
+    ),
     tags: Type.Optional(Type.Array(Str(100), { maxItems: 100 })),
     customer: Nullable(
       Type.Object(

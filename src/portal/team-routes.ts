@@ -263,7 +263,11 @@ export function teamRoutes(deps: ReadyDeps): FastifyPluginAsync {
           params: Slug,
           body: Type.Object(
             {
-              name: Str(100, { minLength: 1, pattern: '^[A-Za-z0-9._-]+$' }),
+              name: Str(100, {
+                minLength: 1,
+                pattern: '^[A-Za-z0-9._-]+$',
+                patternMessage: 'must be letters, digits, dots, dashes and _ only',
+              }),
               role: StrEnum(ROLES),
               expires_at: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
             },

@@ -41,7 +41,12 @@ export function resolveMerchantRoutes(deps: ReadyDeps): FastifyPluginAsync {
             Type.Object(
               {
                 expires_in_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 365 })),
-                lang: Type.Optional(Type.String({ pattern: '^[a-z]{2}$' })),
+                lang: Type.Optional(
+                  Type.String({
+                    pattern: '^[a-z]{2}$',
+                    patternMessage: 'must be a two-letter language code such as de',
+                  }),
+                ),
               },
               { additionalProperties: false },
             ),
@@ -126,7 +131,14 @@ export function resolveMerchantRoutes(deps: ReadyDeps): FastifyPluginAsync {
           params: Slug,
           body: Type.Optional(
             Type.Object(
-              { lang: Type.Optional(Type.String({ pattern: '^[a-z]{2}$' })) },
+              {
+                lang: Type.Optional(
+                  Type.String({
+                    pattern: '^[a-z]{2}$',
+                    patternMessage: 'must be a two-letter language code such as de',
+                  }),
+                ),
+              },
               { additionalProperties: false },
             ),
           ),
@@ -165,6 +177,7 @@ export function resolveMerchantRoutes(deps: ReadyDeps): FastifyPluginAsync {
                 token_id: Type.Optional(
                   Type.String({
                     pattern: '^tok_[A-Za-z0-9_-]{16}$',
+                    patternMessage: 'must be a token id: tok_ and 16 characters',
                     description: 'The `token_id` answered when the link was issued (`tok_` + 16 characters).',
                   }),
                 ),

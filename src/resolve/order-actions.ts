@@ -19,7 +19,10 @@ export const AddressChangeInput = Type.Object(
     city: Str(255, { minLength: 1 }),
     zip_code: Str(32, { minLength: 1 }),
     province: Type.Optional(Type.Union([Str(255), Type.Null()])),
-    country_code: Type.String({ pattern: '^[A-Za-z]{2}$' }),
+    country_code: Type.String({
+      pattern: '^[A-Za-z]{2}$',
+      patternMessage: 'must be a two-letter country code such as DE',
+    }),
     phone: Type.Optional(Type.Union([Str(64), Type.Null()])),
   },
   { additionalProperties: false },

@@ -28,7 +28,12 @@ const LabelsSchema = Type.Object(
   { additionalProperties: false },
 );
 const Optionality = StrEnum(['off', 'optional', 'required']);
-const Code = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9_]{1,64}$' });
+const Code = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  pattern: '^[a-z0-9_]{1,64}$',
+  patternMessage: 'must be lower-case letters, digits and _ only, such as broken_box',
+});
 
 export const PromptSchema = Type.Object(
   {
@@ -75,7 +80,11 @@ export const FlowSettingsSchema = Type.Object(
 );
 export type FlowSettings = Static<typeof FlowSettingsSchema>;
 
-const Colour = Type.String({ pattern: '^#[0-9a-fA-F]{6}$', description: 'A hex colour such as #1f6feb.' });
+const Colour = Type.String({
+  pattern: '^#[0-9a-fA-F]{6}$',
+  patternMessage: 'must be a hex colour such as #1f6feb',
+  description: 'A hex colour such as #1f6feb.',
+});
 const CopySchema = Type.Object(
   {
     headline: Type.Optional(Str(120)),
@@ -88,13 +97,21 @@ const CopySchema = Type.Object(
 /** How the customer page looks: the page derives readable text colours from these, so any colour stays legible. */
 export const BrandingSchema = Type.Object(
   {
-    logo_url: Type.Union([Type.String({ maxLength: 2048, pattern: '^https://[^\\s"\'<>]+$' }), Type.Null()]),
+    logo_url: Type.Union([
+      Type.String({
+        maxLength: 2048,
+        pattern: '^https://[^\\s"\'<>]+$',
+        patternMessage: 'must be an https:// URL without spaces, quotes or angle brackets',
+      }),
+      Type.Null(),
+    ]),
     primary_color: Colour,
     background_color: Colour,
     font_family: Type.Union([
       Type.String({
         maxLength: 200,
         pattern: '^[A-Za-z0-9 ,\'"-]+$',
+        patternMessage: 'must be font names separated by commas (letters, digits, spaces, quotes and - only)',
         description:
           'A CSS font-family list of fonts installed on the customer’s device, e.g. "Georgia, serif".',
       }),
@@ -120,17 +137,24 @@ export const ResolveSettingsSchema = Type.Object(
     }),
     upload_max_bytes: Type.Integer({ minimum: 100_000, maximum: 25 * 1024 * 1024 }),
     token_ttl_days: Type.Integer({ minimum: 1, maximum: 365 }),
-    allowed_origins: Type.Array(Type.String({ pattern: '^(\\*|https?://[^/\\s]+)$', maxLength: 255 }), {
-      maxItems: 50,
-      description:
-        'Origins whose pages may call the customer-flow API (CORS); "*" allows any. Sessions travel as Bearer tokens, never cookies.',
-    }),
+    allowed_origins: Type.Array(
+      Type.String({
+        pattern: '^(\\*|https?://[^/\\s]+)$',
+        patternMessage: 'must be * or an origin such as https://shop.example (no path)',
+        maxLength: 255,
+      }),
+      {
+        maxItems: 50,
+        description:
+          'Origins whose pages may call the customer-flow API (CORS); "*" allows any. Sessions travel as Bearer tokens, never cookies.',
+      },
+    ),
     branding: BrandingSchema,
     returns: Type.Object(
       {
         mode: StrEnum(['native', 'external']),
         external_url_template: Type.Union([
-          Type.String({ maxLength: 2048, pattern: '^https://' }),
+          Type.String({ maxLength: 2048, pattern: '^https://', patternMessage: 'must be an https:// URL' }),
           Type.Null(),
         ]),
       },

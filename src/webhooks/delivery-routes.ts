@@ -44,12 +44,14 @@ export function deliveryRoutes(deps: ReadyDeps): FastifyPluginAsync {
               status: Type.Optional(
                 Type.String({
                   pattern: `^(${STATUSES.join('|')})(,(${STATUSES.join('|')}))*$`,
+                  patternMessage: `must be comma-separated values of: ${STATUSES.join(', ')}`,
                   examples: ['failed', 'pending,failed'],
                 }),
               ),
               event_type: Type.Optional(
                 Type.String({
                   pattern: '^[a-z_]{1,32}(/[a-z_]{1,32})?$',
+                  patternMessage: 'must be an event type such as claims/created, or a source such as claims',
                   examples: ['claims', 'claims/created'],
                 }),
               ),

@@ -57,6 +57,8 @@ export function plainMessage(message: string, field?: FieldInfo): string {
     const m = pattern.exec(message);
     if (m) return say(f, m);
   }
+  // A pattern the server words itself ("must be a hex colour such as #1f6feb"): the form's own words first.
+  if (f.format && message.startsWith('must be ')) return f.format;
   return message.charAt(0).toUpperCase() + message.slice(1);
 }
 
@@ -91,7 +93,7 @@ const RULES: [RegExp, (f: FieldInfo, m: RegExpExecArray) => string][] = [
   [/^must be one of /, () => 'Choose one of the options'],
   [/^prompt ".*" is required$/, (f) => `Enter ${f.noun ?? 'an answer'}`],
   [/^required$/, (f) => `Enter ${f.noun ?? 'a value'}`],
-  [/^must match pattern/, unexpected],
+  [/^must match (the )?pattern/, unexpected],
   [/^must match format "email"$/, () => 'Enter an email address, such as help@shop.example'],
   [/^must match format "date-time"$/, () => 'Enter a date and time'],
   [/^must match format/, unexpected],
