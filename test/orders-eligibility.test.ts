@@ -157,3 +157,73 @@ describe('GET /v1/shops/{slug}/orders/{id}/eligibility', () => {
     assert.match(op.description, /override_gating/);
   });
 });
+
+describe('a document that drops a claimed line', () => {
+  test('keeps the line for its claim, hides it from the order, and the same line comes back when listed again', async () => {
+    const doc = delivered(2);
+    const o = await put(s, doc);
+    const tee = o.line_items.find((l) => l.external_id === 'li-1')!.id;
+    const mug = o.line_items.find((l) => l.external_id === 'li-2')!.id;
+    const claim = (quantity: number) =>
+      ctx.app.inject({
+        method: 'POST',
+        url: `/v1/shops/${s.slug}/claims`,
+        headers: s.auth.editor,
+        payload: {
+          order_id: o.id,
+          flow: 'defective',
+          reason: 'damaged_in_transit',
+          items: [{ line_item_id: tee, quantity }],
+          resolution_preference: 'refund',
+          channel: 'portal',
+        },
+      });
+    const first = await claim(2);
+    assert.equal(first.statusCode, 201, first.body);
+
+    // The shop drops the claimed T-shirt (an order edit): it stays for the claim, hidden from the order.
+    const only = (ext: string) => ({
+      ...doc,
+      line_items: doc.line_items.filter((l) => l.external_id === ext),
+      shipments: doc.shipments!.map((sh) => ({
+        ...sh,
+        line_items: sh.line_items.filter((l) => l.external_id === ext),
+      })),
+    });
+    const dropped = await put(s, only('li-2'));
+    assert.deepEqual(
+      dropped.line_items.map((l) => l.id),
+      [mug],
+      'the order shows what the document says',
+    );
+    const got = await ctx.app.inject({
+      method: 'GET',
+      url: `/v1/shops/${s.slug}/claims/${first.json().id}`,
+      headers: s.auth.viewer,
+    });
+    assert.equal(got.statusCode, 200, got.body);
+    assert.deepEqual(
+      got.json().items.map((i: { line_item_id: string; quantity: number }) => [i.line_item_id, i.quantity]),
+      [[tee, 2]],
+    );
+    assert.deepEqual(
+      flow(await eligibility(s, o.id), 'defective').items.map((i) => i.line_item_id),
+      [mug],
+    );
+
+    // The unclaimed mug dropped goes for good; listed again, it is a new line. The T-shirt listed again is the same
+    // line, its units still claimed.
+    await put(s, only('li-1'));
+    const back = await put(s, doc);
+    assert.equal(back.line_items.find((l) => l.external_id === 'li-1')!.id, tee);
+    assert.notEqual(back.line_items.find((l) => l.external_id === 'li-2')!.id, mug);
+    const items = flow(await eligibility(s, o.id), 'defective').items;
+    assert.equal(
+      items.find((i) => i.line_item_id === tee),
+      undefined,
+      'both T-shirts are claimed already',
+    );
+    const second = await claim(1);
+    assertError(second, 422, 'already_claimed');
+  });
+});

@@ -38,12 +38,13 @@ export function fromJson<T extends PgTable>(table: T, rows: Record<string, unkno
  * column), as json columns: one statement, one round trip, whatever the number of orders.
  */
 export function childrenColumns(shopId: Placeholder | SQL, isOrder: (column: SQL) => SQL) {
-  const shipmentsOf = sql`select s.id from shipments s where s.shop_id = ${shopId} and ${isOrder(sql`s.order_id`)}`;
+  const shipmentsOf = sql`select s.id from shipments s
+    where s.shop_id = ${shopId} and ${isOrder(sql`s.order_id`)} and s.removed_at is null`;
   return sql`
     coalesce((select json_agg(l order by l.position) from line_items l
-              where l.shop_id = ${shopId} and ${isOrder(sql`l.order_id`)}), '[]') as lis,
+              where l.shop_id = ${shopId} and ${isOrder(sql`l.order_id`)} and l.removed_at is null), '[]') as lis,
     coalesce((select json_agg(s order by s.position) from shipments s
-              where s.shop_id = ${shopId} and ${isOrder(sql`s.order_id`)}), '[]') as shps,
+              where s.shop_id = ${shopId} and ${isOrder(sql`s.order_id`)} and s.removed_at is null), '[]') as shps,
     coalesce((select json_agg(k) from shipment_line_items k
               where k.shop_id = ${shopId} and k.shipment_id in (${shipmentsOf})), '[]') as links,
     coalesce((select json_agg(e order by e.time, e.id) from shipment_events e

@@ -1,4 +1,4 @@
-import { and, asc, eq, or } from 'drizzle-orm';
+import { and, asc, eq, isNull, or } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { orders, shipmentEvents, shipments } from '../db/schema.js';
 import { AppError } from '../lib/errors.js';
@@ -25,6 +25,7 @@ export async function addShipmentEvents(
         eq(shipments.shopId, shopId),
         eq(shipments.orderId, orderId),
         or(eq(shipments.id, shipmentRef), eq(shipments.externalId, shipmentRef)),
+        isNull(shipments.removedAt),
       ),
     )
     .limit(1)

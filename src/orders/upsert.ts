@@ -201,6 +201,7 @@ export async function upsertOrders(
       imageUrl: l.imageUrl,
       productId: l.productId,
       variantId: l.variantId,
+      removedAt: null,
     }));
   const shipmentRows = ({ doc, id }: WriteItem) =>
     doc.shipments.map((s, position) => {
@@ -275,7 +276,9 @@ export async function upsertOrders(
   for (const r of keptShp) shpIds.set(`${r.order_id}|${r.external_id}`, r.id as string);
 
   if (changedIds.length) {
-    // Lines and shipments dropped from the document go; their shipment links are rebuilt below.
+    // Lines and shipments dropped from the document go; their shipment links are rebuilt below. One that a claim
+    // names stays, marked removed: the claim keeps its line (refunds, the claimed units), the order's views and
+    // eligibility no longer show it, and a document that lists it again brings back the same row.
     await tx
       .delete(shipmentLineItems)
       .where(
@@ -284,28 +287,39 @@ export async function upsertOrders(
           inArray(shipmentLineItems.shipmentId, sqlSubShipments(shopId, changedIds)),
         ),
       );
-    await tx.delete(shipments).where(
-      and(
-        eq(shipments.shopId, shopId),
-        anyOf(shipments.orderId, changedIds),
-        keptShp.length
-          ? noneOf(
-              shipments.id,
-              keptShp.map((r) => r.id as string),
-            )
-          : undefined,
+    const goneShp = and(
+      eq(shipments.shopId, shopId),
+      anyOf(shipments.orderId, changedIds),
+      keptShp.length
+        ? noneOf(
+            shipments.id,
+            keptShp.map((r) => r.id as string),
+          )
+        : undefined,
+    );
+    const claimedShp = sql`(exists (select 1 from claims c where c.shop_id = ${shopId} and c.order_id = ${shipments.orderId}
+        and c.shipment_id = ${shipments.id})
+      or exists (select 1 from claim_items ci join claims c on c.id = ci.claim_id
+        where c.shop_id = ${shopId} and c.order_id = ${shipments.orderId} and ci.shipment_id = ${shipments.id}))`;
+    await tx.delete(shipments).where(and(goneShp, sql`not ${claimedShp}`));
+    await tx
+      .update(shipments)
+      .set({ removedAt: sql`coalesce(${shipments.removedAt}, now())` })
+      .where(goneShp);
+    const goneLi = and(
+      eq(lineItems.shopId, shopId),
+      anyOf(lineItems.orderId, changedIds),
+      noneOf(
+        lineItems.id,
+        keptLi.map((r) => r.id as string),
       ),
     );
-    await tx.delete(lineItems).where(
-      and(
-        eq(lineItems.shopId, shopId),
-        anyOf(lineItems.orderId, changedIds),
-        noneOf(
-          lineItems.id,
-          keptLi.map((r) => r.id as string),
-        ),
-      ),
-    );
+    const claimedLi = sql`exists (select 1 from claim_items ci where ci.shop_id = ${shopId} and ci.line_item_id = ${lineItems.id})`;
+    await tx.delete(lineItems).where(and(goneLi, sql`not ${claimedLi}`));
+    await tx
+      .update(lineItems)
+      .set({ removedAt: sql`coalesce(${lineItems.removedAt}, now())` })
+      .where(goneLi);
   }
 
   const sliRows = toWrite.flatMap(({ doc, id }) =>

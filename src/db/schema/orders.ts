@@ -82,6 +82,8 @@ export const lineItems = pgTable(
     imageUrl: text('image_url'),
     productId: text('product_id'),
     variantId: text('variant_id'),
+    /** Set when a document dropped the line while a claim names it (kept for the claim; hidden from the order). */
+    removedAt: ts('removed_at'),
   },
   (t) => [uniqueIndex('line_items_order_external_uq').on(t.orderId, t.externalId)],
 );
@@ -106,6 +108,8 @@ export const shipments = pgTable(
     phase: text('phase').notNull(),
     deliveredAt: ts('delivered_at'),
     lastEventAt: ts('last_event_at'),
+    /** Set when a document dropped the shipment while a claim names it (as line_items.removed_at). */
+    removedAt: ts('removed_at'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
