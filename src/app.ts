@@ -14,6 +14,7 @@ import type { AppDeps, ReadyDeps } from './http/context.js';
 import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH } from './http/framework-errors.js';
 import { beginIdempotent, finishIdempotent, requestHash } from './http/idempotency.js';
 import { lazyCompilers } from './http/lazy-compile.js';
+import { loggedUrl } from './http/log-url.js';
 import { documentErrorResponses } from './http/openapi-errors.js';
 import { documentRateLimits } from './http/openapi-rate-limit.js';
 import { ErrorResponse } from './http/schema-helpers.js';
@@ -267,7 +268,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     req.log[level](
       {
         method: req.method,
-        url: req.url,
+        url: loggedUrl(req.url),
         route,
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime),

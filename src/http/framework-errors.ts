@@ -2,6 +2,7 @@ import { type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, errorBody } from '../lib/errors.js';
+import { loggedUrl } from './log-url.js';
 
 /**
  * Errors raised before a request reaches a route (so before the app's error handler), answered in the app's
@@ -35,7 +36,11 @@ function routerError(err: FastifyError): AppError {
 export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   const appErr = routerError(err);
   if (appErr.status >= 500) req.log.error({ err }, 'router error');
-  else req.log.info({ method: req.method, url: req.url, status: appErr.status, code: err.code }, 'request');
+  else
+    req.log.info(
+      { method: req.method, url: loggedUrl(req.url), status: appErr.status, code: err.code },
+      'request',
+    );
   reply.code(appErr.status).header('x-request-id', req.id).headers(appErr.headers).send(errorBody(appErr));
 }
 
