@@ -40,7 +40,10 @@ test('credential parameters are redacted in the request log, other parameters ke
   const token = 'eyJhbGciOiJIUzI1NiJ9.secret-part.signature-part';
   await app.inject({ method: 'GET', url: `/resolve/${shop.slug}?lang=de&token=${token}` });
   await app.inject({ method: 'GET', url: '/v1/files/upl_x?exp=1893456000&sig=c2lnbmF0dXJlLXNlY3JldA' });
-  await app.inject({ method: 'GET', url: `/v1/shops/${shop.slug}/claims?q=kim&%74oken=percent-encoded-secret` });
+  await app.inject({
+    method: 'GET',
+    url: `/v1/shops/${shop.slug}/claims?q=kim&%74oken=percent-encoded-secret`,
+  });
   const requests = lines.filter((l) => l.msg === 'request').map((l) => String(l.url));
   assert.ok(requests.includes(`/resolve/${shop.slug}?lang=de&token=[redacted]`), requests.join('\n'));
   assert.ok(requests.includes('/v1/files/upl_x?exp=1893456000&sig=[redacted]'), requests.join('\n'));
