@@ -586,6 +586,40 @@ describe('token-only order actions', () => {
     assert.equal((await orderEvents(shop, order.id)).length, 1);
   });
 
+  test('cancel and address change with an Idempotency-Key: a retry gets the first answer, another body a conflict', async () => {
+    const shop = await createTestShop(ctx.db, 'tok');
+    const { order } = await placedOrder(shop);
+    const token = (await link(shop, order.id)).token;
+    const s = await tokenSession(shop.slug, token);
+    const send = (session: string, path: string, key: string, payload: object) =>
+      ctx.app.inject({
+        method: 'POST',
+        url: `/v1/resolve/${shop.slug}${path}?lang=de`,
+        headers: { authorization: `Bearer ${session}`, 'idempotency-key': key },
+        remoteAddress: nextIp(),
+        payload,
+      });
+    const moved = await send(s.session, '/order/address', 'addr-1', newAddress);
+    assert.equal(moved.statusCode, 200, moved.body);
+    const first = await send(s.session, '/order/cancel', 'cancel-1', { reason: 'Ordered twice' });
+    assert.equal(first.statusCode, 200, first.body);
+    // The answer was lost; the page retries from a session opened again with the same link.
+    const again = await tokenSession(shop.slug, token);
+    const retry = await send(again.session, '/order/cancel', 'cancel-1', { reason: 'Ordered twice' });
+    assert.equal(retry.statusCode, 200, retry.body);
+    assert.equal(retry.headers['idempotent-replayed'], 'true');
+    assert.equal(retry.json().order.state, 'cancelled');
+    assert.equal((await orderEvents(shop, order.id)).filter((e) => e.type === 'orders/cancelled').length, 1);
+    // Without the key, or with a new one, the order is simply cancelled already.
+    assertError(await send(s.session, '/order/cancel', 'cancel-2', {}), 422, 'action_not_allowed');
+    assertError(
+      await send(s.session, '/order/address', 'addr-1', { ...newAddress, city: 'Potsdam' }),
+      409,
+      'idempotency_conflict',
+    );
+    assertInvalidAt(await send(s.session, '/order/cancel', 'x'.repeat(256), {}), 'header:idempotency-key');
+  });
+
   test('cancel validates its body', async () => {
     const shop = await createTestShop(ctx.db, 'tok');
     const { order } = await placedOrder(shop);

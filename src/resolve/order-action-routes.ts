@@ -1,10 +1,11 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { App } from '../app.js';
 import { defaultPlatformDeps } from '../connectors/connections.js';
 import { shopPlatform } from '../connectors/shop-client.js';
 import type { Db } from '../db/client.js';
 import type { ReadyDeps } from '../http/context.js';
+import { beginIdempotent, requestHash } from '../http/idempotency.js';
 import { errorResponses, Str } from '../http/schema-helpers.js';
 import { AppError } from '../lib/errors.js';
 import type { Shop } from '../shops/shops.js';
@@ -44,6 +45,7 @@ export function orderActionRoutes(deps: ReadyDeps): FastifyPluginAsync {
    */
   const orderAction = async (
     req: FastifyRequest,
+    reply: FastifyReply,
     act: (
       tx: Db,
       shop: Shop,
@@ -59,6 +61,26 @@ export function orderActionRoutes(deps: ReadyDeps): FastifyPluginAsync {
         'This needs the link the shop sent you; a lookup by order number and ZIP code cannot do it.',
       );
     validated(req);
+    // A retry with the same Idempotency-Key (a lost answer, a double tap) gets the first answer again, not a 422
+    // for an order already cancelled. Scoped to the link's token, so reopening the link keeps the key's answer.
+    const key = req.headers['idempotency-key'];
+    if (typeof key === 'string') {
+      const scope = `customer:${session.tokenId ?? session.id}:${shop.id}`;
+      const began = await beginIdempotent(
+        db,
+        scope,
+        key,
+        requestHash('POST', req.routeOptions.url!, req.body),
+      );
+      if (began.kind === 'replay') {
+        reply
+          .code(began.statusCode)
+          .header('content-type', 'application/json; charset=utf-8')
+          .header('idempotent-replayed', 'true');
+        return reply.send(began.body);
+      }
+      req.idempotency = { scope, key };
+    }
     const platform = await platformOf(req, shop);
     await db.transaction((tx) => act(tx, shop, session.orderId, platform));
     deps.nudgeWorker?.();
@@ -78,7 +100,7 @@ export function orderActionRoutes(deps: ReadyDeps): FastifyPluginAsync {
           security: bearer,
           summary: 'Cancel the order (token sessions only; nothing fulfilled yet)',
           description:
-            'Needs a token session (from a Resolve link; a ZIP-lookup session answers 403 `token_required`, a preview 403 `preview_only`) and an order still `placed` (422 `action_not_allowed`). The cancel is carried out in the shop’s connected platform first: one that cannot or will not answers 422 `action_unavailable` and nothing changes. Every cancel emits `orders/cancelled` (webhooks; with `reason` and `initiated_by: customer`), which is how a headless shop learns of it; the answer is the order as it is now.',
+            'Needs a token session (from a Resolve link; a ZIP-lookup session answers 403 `token_required`, a preview 403 `preview_only`) and an order still `placed` (422 `action_not_allowed`). The cancel is carried out in the shop’s connected platform first: one that cannot or will not answers 422 `action_unavailable` and nothing changes. Every cancel emits `orders/cancelled` (webhooks; with `reason` and `initiated_by: customer`), which is how a headless shop learns of it; the answer is the order as it is now. With an `Idempotency-Key` header (1–255 characters, kept 24 hours per link), a retry answers the first answer again (header `idempotent-replayed: true`) and the same key with another body 409 `idempotency_conflict`.',
           params: Slug,
           body: Type.Optional(
             Type.Object({ reason: Type.Optional(Str(500)) }, { additionalProperties: false }),
@@ -86,8 +108,8 @@ export function orderActionRoutes(deps: ReadyDeps): FastifyPluginAsync {
           response: actionResponses,
         },
       },
-      (req) =>
-        orderAction(req, (tx, shop, orderId, platform) =>
+      (req, reply) =>
+        orderAction(req, reply, (tx, shop, orderId, platform) =>
           cancelOrderByCustomer(
             tx,
             shop,
@@ -107,14 +129,14 @@ export function orderActionRoutes(deps: ReadyDeps): FastifyPluginAsync {
           security: bearer,
           summary: 'Change the shipping address (token sessions only; before fulfilment)',
           description:
-            'Needs a token session (from a Resolve link; a ZIP-lookup session answers 403 `token_required`, a preview 403 `preview_only`) and an order still `placed` (422 `action_not_allowed`). The country cannot change, and DE, AT, CH, FR, IT, ES, NL, BE, DK, US and GB postcodes must have their country’s shape (400 `validation_failed` at the field); an omitted `phone` keeps the old one. The change is carried out in the shop’s connected platform first (422 `action_unavailable` if it cannot or will not; nothing changes), then emits `orders/address_changed` with `from` and `to`. Lookups by order number and ZIP code then need the new ZIP; the answer is the order as it is now.',
+            'Needs a token session (from a Resolve link; a ZIP-lookup session answers 403 `token_required`, a preview 403 `preview_only`) and an order still `placed` (422 `action_not_allowed`). The country cannot change, and DE, AT, CH, FR, IT, ES, NL, BE, DK, US and GB postcodes must have their country’s shape (400 `validation_failed` at the field); an omitted `phone` keeps the old one. The change is carried out in the shop’s connected platform first (422 `action_unavailable` if it cannot or will not; nothing changes), then emits `orders/address_changed` with `from` and `to`. Lookups by order number and ZIP code then need the new ZIP; the answer is the order as it is now. With an `Idempotency-Key` header (1–255 characters, kept 24 hours per link), a retry answers the first answer again (header `idempotent-replayed: true`) and the same key with another body 409 `idempotency_conflict`.',
           params: Slug,
           body: AddressChangeInput,
           response: actionResponses,
         },
       },
-      (req) =>
-        orderAction(req, (tx, shop, orderId, platform) =>
+      (req, reply) =>
+        orderAction(req, reply, (tx, shop, orderId, platform) =>
           changeAddressByCustomer(tx, shop, orderId, req.body as AddressChange, platform),
         ),
     );

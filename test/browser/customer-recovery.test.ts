@@ -5,6 +5,7 @@ import { sql } from 'drizzle-orm';
 import type { Browser, Page } from 'playwright-core';
 import { query } from '../../src/db/client.js';
 import { en } from '../../web/resolve/src/i18n/en.js';
+import { orderDoc } from '../support/orders.js';
 import {
   browserAvailable,
   FIXTURE_JPEG,
@@ -469,6 +470,43 @@ describe('customer page: recovering from what went wrong', { skip: !run }, () =>
         assert.ok(!text.includes(en['unavailable.awaiting_delivery']), `${flow}: ${text}`);
       }
       await shooter(page, 'split-order-claimed', phone)('order');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('a cancel whose answer was lost: tapping again shows the order cancelled, not "no longer possible"', async () => {
+    const doc = { ...orderDoc({ shipments: [] }), customer: { ...orderDoc().customer, first_name: 'Lena' } };
+    const order = await merchant<{ id: string }>('PUT', '/v1/shops/demo/orders', doc);
+    const link = await merchant<{ token: string }>(
+      'POST',
+      `/v1/shops/demo/orders/${order.id}/resolve-link`,
+      {},
+    );
+    const { context, page } = await newPage(browser, phone);
+    try {
+      let cancels = 0;
+      // The first cancel reaches the server and is carried out; its answer never reaches the page.
+      await page.route('**/order/cancel**', async (route) => {
+        if (++cancels > 1) return route.continue();
+        await route.fetch();
+        await route.abort('connectionreset');
+      });
+      await page.goto(`${server.url}/resolve/demo?token=${encodeURIComponent(link.token)}&lang=en`);
+      await page.getByRole('heading', { name: 'Hi Lena!' }).waitFor();
+      const actions = page.getByTestId('order-actions');
+      const yes = page.getByRole('alertdialog').getByRole('button', { name: en['actions.cancel_yes'] });
+      await actions.getByRole('button', { name: en['actions.cancel'] }).click();
+      await yes.click();
+      // "You are offline": the question stays, and the customer confirms again.
+      await page.getByText(en['page.offline']).first().waitFor();
+      await shooter(page, 'cancel-lost-answer', phone)('offline');
+      await yes.click();
+      await page.getByText(en['order.cancelled']).waitFor();
+      assert.equal(cancels, 2);
+      assert.equal(await page.getByText(en['actions.not_allowed']).count(), 0);
+      const stored = await merchant<{ state: string }>('GET', `/v1/shops/demo/orders/${order.id}`);
+      assert.equal(stored.state, 'cancelled');
     } finally {
       await context.close();
     }

@@ -438,10 +438,17 @@ export function App({ boot }: { boot: Boot }) {
     go(wizardAt(step));
   };
 
+  const actionKeys = useRef(new Map<string, string>());
   const orderAction = async (kind: 'cancel' | 'address', body?: Record<string, string | null>) => {
+    // The same request sent again (after a lost answer: "No connection") keeps its Idempotency-Key, so a cancel
+    // that went through answers as done instead of "not possible any more".
+    const attempt = `${kind}:${JSON.stringify(body ?? {})}`;
+    let key = actionKeys.current.get(attempt);
+    if (!key) actionKeys.current.set(attempt, (key = newKey()));
     try {
       setActionNotice(null);
-      updateState(kind === 'cancel' ? await api.cancelOrder() : await api.changeAddress(body ?? {}));
+      updateState(kind === 'cancel' ? await api.cancelOrder(key) : await api.changeAddress(body ?? {}, key));
+      actionKeys.current.delete(attempt);
       // Shown by the order view: the actions section itself may disappear (a cancelled order has none).
       setActionNotice({ key: kind === 'cancel' ? 'actions.cancelled' : 'actions.address_saved' });
     } catch (err) {

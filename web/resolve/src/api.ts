@@ -97,11 +97,11 @@ export class Api {
   submitClaim(input: ClaimDraftInput, idempotencyKey: string) {
     return this.call<CustomerClaim>('POST', '/claims', input, { 'idempotency-key': idempotencyKey });
   }
-  cancelOrder() {
-    return this.call<OrderState>('POST', '/order/cancel', {});
+  cancelOrder(idempotencyKey: string) {
+    return this.call<OrderState>('POST', '/order/cancel', {}, { 'idempotency-key': idempotencyKey });
   }
-  changeAddress(address: Record<string, string | null>) {
-    return this.call<OrderState>('POST', '/order/address', address);
+  changeAddress(address: Record<string, string | null>, idempotencyKey: string) {
+    return this.call<OrderState>('POST', '/order/address', address, { 'idempotency-key': idempotencyKey });
   }
 
   /** Multipart upload through XHR, the one browser API that reports upload progress. */
