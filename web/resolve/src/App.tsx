@@ -443,8 +443,8 @@ export function App({ boot }: { boot: Boot }) {
     // The same request sent again (after a lost answer: "No connection") keeps its Idempotency-Key, so a cancel
     // that went through answers as done instead of "not possible any more".
     const attempt = `${kind}:${JSON.stringify(body ?? {})}`;
-    let key = actionKeys.current.get(attempt);
-    if (!key) actionKeys.current.set(attempt, (key = newKey()));
+    const key = actionKeys.current.get(attempt) ?? newKey();
+    actionKeys.current.set(attempt, key);
     try {
       setActionNotice(null);
       updateState(kind === 'cancel' ? await api.cancelOrder(key) : await api.changeAddress(body ?? {}, key));
