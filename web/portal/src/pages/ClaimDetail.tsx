@@ -7,6 +7,7 @@ import { onLink } from '../ui/router';
 import { ClaimActions } from './ClaimActions';
 import { useReasonLabel } from './ClaimFilters';
 import { ClaimSide, useTeam } from './ClaimSide';
+import { lastListSearch } from './Claims';
 import { Gallery } from './Gallery';
 
 type Decision = 'accepted' | 'rejected' | 'closed' | 'pending';
@@ -84,7 +85,10 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
   return (
     <article aria-labelledby="claim-title" className="claim">
       <p>
-        <a href={`/portal/${shop.slug}/claims`} onClick={onLink}>
+        <a
+          href={`/portal/${shop.slug}/claims${lastListSearch(shop.slug)}`}
+          onClick={(e) => onLink(e, { claim: id })}
+        >
           ← Claims
         </a>
       </p>

@@ -39,6 +39,39 @@ export function queryOf(search: string): Record<string, string> {
   return out;
 }
 
+/**
+ * The list as the agent left it (its query string), per shop in this browser tab, so a claim's "← Claims"
+ * returns to it; a claim opened with no list before goes back to the plain list. Without storage, so does it.
+ */
+const listKey = (slug: string) => `resolve.portal.claims-list.${slug}`;
+export function lastListSearch(slug: string): string {
+  try {
+    const s = sessionStorage.getItem(listKey(slug)) ?? '';
+    return s.startsWith('?') ? s : '';
+  } catch {
+    return '';
+  }
+}
+function rememberListSearch(slug: string, search: string) {
+  try {
+    sessionStorage.setItem(listKey(slug), search);
+  } catch {
+    // no storage: "← Claims" goes to the plain list
+  }
+}
+
+/**
+ * Whether a key belongs to what has the focus (a link, a button, a field, a tab, anything in a dialog) rather
+ * than to the list's shortcuts: Enter on a link opens that link, not the highlighted claim.
+ */
+const INTERACTIVE =
+  'a, button, input, select, textarea, summary, [contenteditable]:not([contenteditable="false"]), ' +
+  '[role=button], [role=link], [role=tab], [role=menuitem], [role=option], [role=checkbox], [role=radio], ' +
+  '[role=switch], [role=textbox], [role=combobox], dialog, [role=dialog], [role=alertdialog]';
+function keyBelongsToFocus(target: EventTarget | null): boolean {
+  return target instanceof Element && target.closest(INTERACTIVE) !== null;
+}
+
 export function Claims({ shop, search }: { shop: Shop; search: string }) {
   const query = useMemo(() => queryOf(search), [search]);
   const [rows, setRows] = useState<Claim[] | null>(null);
@@ -48,6 +81,9 @@ export function Claims({ shop, search }: { shop: Shop; search: string }) {
   const [selected, setSelected] = useState(0);
   const [q, setQ] = useState(query.q ?? '');
   const searchRef = useRef<HTMLInputElement>(null);
+  // The box shows what the list is searched by: after Back, Forward or a saved view too.
+  useEffect(() => setQ(query.q ?? ''), [query.q]);
+  useEffect(() => rememberListSearch(shop.slug, search), [shop.slug, search]);
   const base = `/v1/shops/${shop.slug}`;
   const known = useKnownValues(shop.slug);
   const reasonLabel = useMemo(() => reasonLabeller(known.settings), [known.settings]);
@@ -74,7 +110,10 @@ export function Claims({ shop, search }: { shop: Shop; search: string }) {
         if (!live) return;
         setRows(p.data);
         setCursor(p.has_more ? p.next_cursor : null);
-        setSelected(0);
+        // Back from a claim ("← Claims"): the highlight is on that claim when it is listed.
+        const from = (history.state as { claim?: unknown } | null)?.claim;
+        const at = p.data.findIndex((c) => c.id === from);
+        setSelected(Math.max(at, 0));
       },
       (e) => live && setError(e),
     );
@@ -96,11 +135,10 @@ export function Claims({ shop, search }: { shop: Shop; search: string }) {
     setCursor(p.has_more ? p.next_cursor : null);
   };
 
-  // Keyboard: / search, j/k move, Enter opens.
+  // Keyboard: / search, j/k move, Enter opens; only when no link, button, field or dialog has the focus.
   useEffect(() => {
     const on = (e: KeyboardEvent) => {
-      const t = e.target as HTMLElement;
-      if (['INPUT', 'SELECT', 'TEXTAREA'].includes(t.tagName)) return;
+      if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || keyBelongsToFocus(e.target)) return;
       if (e.key === '/') {
         e.preventDefault();
         searchRef.current?.focus();

@@ -1,7 +1,8 @@
-import { type FormEvent, useEffect, useState } from 'react';
+import { type FormEvent, useEffect, useRef, useState } from 'react';
 import type { Shop } from '../App';
 import { type ApiError, api } from '../api';
 import { ErrorBox } from '../ui/common';
+import { ConfirmButton } from './settings/ui';
 
 interface View {
   id: string;
@@ -26,6 +27,8 @@ export function SavedViews({
   const [name, setName] = useState('');
   const [shared, setShared] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
+  const picker = useRef<HTMLSelectElement>(null);
+  const deleted = useRef(false);
   const url = `/v1/shops/${shop.slug}/claim-views`;
   const load = () => api<{ data: View[] }>('GET', url).then((r) => setViews(r.data), setError);
   // biome-ignore lint/correctness/useExhaustiveDependencies: reload when the shop changes
@@ -47,15 +50,25 @@ export function SavedViews({
     }
   };
   const remove = async (v: View) => {
-    await api('DELETE', `${url}/${v.id}`).catch(setError);
+    await api('DELETE', `${url}/${v.id}`);
+    deleted.current = true;
     await load();
   };
+  // The focused button (in its dialog) is gone with the view: the focus goes to the list of views, once the
+  // dialog is closed.
+  useEffect(() => {
+    if (deleted.current && !current) {
+      deleted.current = false;
+      picker.current?.focus();
+    }
+  }, [current]);
 
   return (
     <div className="saved-views">
       <label>
         <span className="sr-only">Saved view</span>
         <select
+          ref={picker}
           aria-label="Saved view"
           value={current?.id ?? ''}
           onChange={(e) => {
@@ -73,9 +86,21 @@ export function SavedViews({
         </select>
       </label>
       {current?.mine && (
-        <button type="button" className="button small ghost" onClick={() => remove(current)}>
+        <ConfirmButton
+          className="button small ghost"
+          title={`Delete the view “${current.name}”?`}
+          message={
+            <p>
+              {current.shared
+                ? 'It is shared: it disappears for everyone in the shop.'
+                : 'Only the view is deleted: no claim changes.'}
+            </p>
+          }
+          confirmText="Delete view"
+          onConfirm={() => remove(current)}
+        >
           Delete view
-        </button>
+        </ConfirmButton>
       )}
       {saving ? (
         <form className="row" onSubmit={save}>

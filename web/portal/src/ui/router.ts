@@ -1,9 +1,12 @@
 import { useEffect, useState } from 'react';
 
-/** A small history router: the portal's state lives in its URL (filters included), so views can be shared. */
-export function navigate(to: string, replace = false) {
+/**
+ * A small history router: the portal's state lives in its URL (filters included), so views can be shared.
+ * `state` rides along in the history entry (read back as `history.state`), for what the URL need not show.
+ */
+export function navigate(to: string, replace = false, state: unknown = null) {
   if (to === location.pathname + location.search) return;
-  history[replace ? 'replaceState' : 'pushState'](null, '', to);
+  history[replace ? 'replaceState' : 'pushState'](state, '', to);
   dispatchEvent(new PopStateEvent('popstate'));
 }
 
@@ -31,8 +34,8 @@ export function match(pattern: string, path: string): Record<string, string> | n
 }
 
 /** Links that navigate inside the app, but still open in a new tab with a modifier key. */
-export function onLink(e: React.MouseEvent<HTMLAnchorElement>) {
+export function onLink(e: React.MouseEvent<HTMLAnchorElement>, state: unknown = null) {
   if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
   e.preventDefault();
-  navigate(e.currentTarget.getAttribute('href') ?? '/portal');
+  navigate(e.currentTarget.getAttribute('href') ?? '/portal', false, state);
 }
