@@ -208,6 +208,10 @@ describe('claims list: every filter, search, counts', () => {
     await expect({ flow: 'return,support' }, ['c3', 'c6']);
     await expect({ reason: 'quality' }, ['c4']);
     await expect({ reason: 'stuck_in_transit,missing_from_parcel' }, ['c5', 'c1']);
+    // A code is not unique across flows: flow:code names one flow's reason.
+    await expect({ reason: 'support:other' }, ['c6']);
+    await expect({ reason: 'return:other' }, []);
+    await expect({ reason: 'return:changed_mind,quality' }, ['c3', 'c4']);
     await expect({ created_from: daysAgo(7) }, ['c3', 'c4', 'c5']);
     await expect({ created_to: daysAgo(7) }, ['c1', 'c2', 'c6']);
     await expect({ created_from: daysAgo(9), created_to: daysAgo(5) }, ['c2', 'c3', 'c4']);
@@ -313,6 +317,8 @@ describe('claims list: every filter, search, counts', () => {
       [{ status: 'pending,' }, 'status'],
       [{ flow: 'broken' }, 'flow'],
       [{ reason: 'Bad Reason' }, 'reason'],
+      [{ reason: 'shipping:other' }, 'reason'],
+      [{ reason: 'return:' }, 'reason'],
       [{ carrier: 'a,,b' }, 'carrier'],
       [{ carrier: 'x'.repeat(101) }, 'carrier'],
       [{ country: 'DEU' }, 'country'],

@@ -900,6 +900,45 @@ describe('PATCH: tag edits, notes, conflicts, and the list sees the change', () 
     assert.deepEqual(r.json().tags, ['only']);
   });
 
+  test('tags are one whatever their case, blank tags and assignees are refused, the preference is one the flow offers', async () => {
+    const c = await newClaim();
+    let r = await api(s).patch(c.id, { version: 1, add_tags: ['vip'], assignee: ' anna@shop.test ' });
+    assert.equal(r.statusCode, 200, r.body);
+    assert.equal(r.json().assignee, 'anna@shop.test');
+    r = await api(s).patch(c.id, { version: 2, add_tags: ['VIP', 'Fragile', 'fragile'] });
+    assert.deepEqual(r.json().tags, ['vip', 'Fragile']);
+    r = await api(s).patch(c.id, { version: 3, remove_tags: ['Vip'] });
+    assert.deepEqual(r.json().tags, ['Fragile']);
+    for (const [body, path] of [
+      [{ add_tags: ['ok', '   '] }, '/add_tags/1'],
+      [{ tags: [' '] }, '/tags/0'],
+      [{ assignee: '  ' }, '/assignee'],
+      [{ resolution_preference: 'store_credit' }, '/resolution_preference'],
+    ] as const) {
+      const e = assertInvalidAt(
+        await refusedPatch(c.id, () => api(s).patch(c.id, { version: 4, ...body })),
+        path,
+      );
+      assert.doesNotMatch(JSON.stringify(e), /pattern/);
+    }
+    r = await api(s).patch(c.id, { version: 4, resolution_preference: 'refund' });
+    assert.equal(r.statusCode, 200, r.body);
+    r = await api(s).patch(c.id, { version: 5, resolution_preference: null, assignee: null });
+    assert.equal(r.json().resolution_preference, null);
+    assert.equal(r.json().assignee, null);
+    // A version never handed out is not "changed by someone else".
+    const ahead = assertError(await api(s).patch(c.id, { version: 9, note: 'x' }), 409, 'stale_version');
+    assert.match(ahead.message, /version 9 was never read/);
+    const accepted = await api(s).patch(c.id, { version: 6, status: 'accepted' });
+    assert.equal(accepted.statusCode, 200, accepted.body);
+    const wrong = assertError(
+      await api(s).patch(c.id, { version: 7, status: 'rejected' }),
+      409,
+      'invalid_transition',
+    );
+    assert.equal(wrong.message, 'An accepted claim cannot become rejected.');
+  });
+
   test('a status change keeps its reason; notes are history rows returned by GET', async () => {
     const c = await newClaim();
     const r = await api(s).patch(c.id, { version: 1, status: 'rejected', note: 'No proof of damage.' });

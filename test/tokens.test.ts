@@ -231,6 +231,9 @@ describe('POST …/orders/{id}/resolve-link', () => {
       assertInvalidAt(await createLink(shop, order.id, { expires_in_days: days }), '/expires_in_days');
     }
     assertInvalidAt(await createLink(shop, order.id, { lang: 'german' }), '/lang');
+    // A language the customer page does not speak is refused, not put into the link.
+    const xx = assertInvalidAt(await createLink(shop, order.id, { lang: 'xx' }), '/lang');
+    assert.match(xx.errors![0].message, /^must be one of: en, de, fr/);
     assertInvalidAt(await createLink(shop, order.id, { scope: 'admin' }), '/scope');
     assertError(await createLink(shop, order.id, {}, shop.auth.viewer), 403, 'forbidden');
     assertError(await createLink(shop, order.id, {}, { authorization: 'Bearer nope' }), 401, 'unauthorized');

@@ -45,9 +45,12 @@ export const FilterProps = {
   status: list(CLAIM_STATUSES, 'Status.', ['pending,accepted']),
   flow: list(FLOWS, 'Flow.', ['not_received,defective']),
   reason: list(
-    { re: '[a-z0-9_]{1,64}', each: 'a reason code (a–z, 0–9, _)' },
-    'Reason code (as configured per flow).',
-    ['broken_on_arrival'],
+    {
+      re: `(?:(?:${FLOWS.join('|')}):)?[a-z0-9_]{1,64}`,
+      each: 'a reason code, or flow:code for one flow’s reason',
+    },
+    'Reason code (as configured per flow), in any flow; `flow:code` (e.g. `return:other`) for the reason of one flow.',
+    ['broken_on_arrival', 'return:other'],
   ),
   carrier: list(
     { re: '[^,]{1,100}', each: '1 to 100 characters' },
@@ -116,6 +119,16 @@ function anyOf(col: PgColumn, vals: string[], nullToken?: string): SQL {
   return or(...parts.filter((p): p is SQL => !!p))!;
 }
 
+/** Reasons by code in any flow (`other`), or of one flow (`return:other`): a code alone is not unique. */
+function reasonCondition(vals: string[]): SQL {
+  const plain = vals.filter((v) => !v.includes(':'));
+  const qualified = vals.filter((v) => v.includes(':')).map((v) => v.split(':') as [string, string]);
+  const parts: SQL[] = [];
+  if (plain.length) parts.push(inArray(claims.reason, plain));
+  for (const [flow, code] of qualified) parts.push(and(eq(claims.flow, flow), eq(claims.reason, code))!);
+  return or(...parts)!;
+}
+
 /** What a search string may mean; every interpretation that fits is tried (OR). */
 export function searchTerms(q: string) {
   const compact = q.replace(/\s+/g, '');
@@ -133,7 +146,7 @@ export function filterConditions(shopId: string, f: ClaimFilters): SQL[] {
   const c: SQL[] = [eq(claims.shopId, shopId)];
   if (f.status) c.push(anyOf(claims.status, values(f.status)));
   if (f.flow) c.push(anyOf(claims.flow, values(f.flow)));
-  if (f.reason) c.push(anyOf(claims.reason, values(f.reason)));
+  if (f.reason) c.push(reasonCondition(values(f.reason)));
   if (f.carrier)
     c.push(
       anyOf(

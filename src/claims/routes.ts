@@ -6,6 +6,7 @@ import { requestHash } from '../http/idempotency.js';
 import { errorResponses, Str, StrEnum } from '../http/schema-helpers.js';
 import { findOrderRow, loadOrderViews } from '../orders/read.js';
 import { loadOrderView, pickLanguage } from '../resolve/customer-view.js';
+import { LANGUAGES } from '../resolve/labels.js';
 import { resolveSettingsOf } from '../resolve/settings.js';
 import { CLAIM_EXAMPLE } from './api-schemas.js';
 import { ClaimInput, type ClaimInputT, createClaim } from './create-claim.js';
@@ -86,12 +87,7 @@ export function claimRoutes(deps: ReadyDeps): FastifyPluginAsync {
               ...ClaimInput.properties,
               order_id: Str(64, { minLength: 1, description: 'Resolve order id or external_id.' }),
               channel: Type.Optional(StrEnum(['api', 'portal'])),
-              language: Type.Optional(
-                Type.String({
-                  pattern: '^[a-z]{2}$',
-                  patternMessage: 'must be a two-letter language code such as de',
-                }),
-              ),
+              language: Type.Optional(StrEnum(LANGUAGES)),
               override_gating: Type.Optional(Type.Boolean()),
             },
             {
@@ -178,6 +174,7 @@ export function claimRoutes(deps: ReadyDeps): FastifyPluginAsync {
             req.body as ClaimPatchT,
             { type: req.principal.type, id: req.principal.id },
             req.principal.role === 'admin',
+            resolveSettingsOf(req.shop),
           ),
         );
         deps.nudgeWorker?.();

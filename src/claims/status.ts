@@ -18,5 +18,8 @@ export function checkTransition(from: ClaimStatus, to: ClaimStatus, isAdmin: boo
     return;
   }
   if (!NEXT[from].includes(to))
-    throw new AppError('invalid_transition', `A ${from} claim cannot become ${to}.`);
+    throw new AppError(
+      'invalid_transition',
+      `${from === 'accepted' ? 'An' : 'A'} ${from} claim cannot become ${to}.`,
+    );
 }

@@ -5,7 +5,7 @@ import { claimHistory, claims } from '../db/schema.js';
 import { Str, StrEnum } from '../http/schema-helpers.js';
 import { AppError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
-import { RESOLUTIONS } from '../resolve/settings.js';
+import { type Flow, RESOLUTIONS, type ResolveSettings } from '../resolve/settings.js';
 import type { Actor } from './create-claim.js';
 import { emitEvent } from './events.js';
 import { CLAIM_STATUSES, type ClaimStatus, checkTransition } from './status.js';
@@ -61,6 +61,7 @@ export async function transitionClaim(
   patch: ClaimPatchT,
   actor: Actor,
   isAdmin: boolean,
+  settings: ResolveSettings,
   now = new Date(),
 ) {
   const [c] = await tx
@@ -72,7 +73,9 @@ export async function transitionClaim(
   if (c.version !== patch.version)
     throw new AppError(
       'stale_version',
-      `This claim was changed by someone else since you loaded it (it is at version ${c.version}, you sent ${patch.version}). Reload it, check the changes, and apply yours again.`,
+      patch.version > c.version
+        ? `This claim is at version ${c.version}; version ${patch.version} was never read. Send the version of the claim you loaded.`
+        : `This claim was changed by someone else since you loaded it (it is at version ${c.version}, you sent ${patch.version}). Reload it, check the changes, and apply yours again.`,
       [{ path: '/version', message: `is ${patch.version}; the claim is at version ${c.version}` }],
     );
 
@@ -88,6 +91,18 @@ export async function transitionClaim(
     set.status = patch.status;
   }
   if (patch.resolution_preference !== undefined && patch.resolution_preference !== c.resolutionPreference) {
+    // As on submission: one of the resolutions the shop offers for the claim's flow (null clears it).
+    const offered = settings.flows[c.flow as Flow].resolutions;
+    const pref = patch.resolution_preference;
+    if (pref !== null && !offered.includes(pref))
+      throw new AppError('validation_failed', 'The request is invalid.', [
+        {
+          path: '/resolution_preference',
+          message: offered.length
+            ? `must be one of ${offered.join(', ')} (the resolutions offered for ${c.flow})`
+            : `the ${c.flow} flow takes no resolution`,
+        },
+      ]);
     changes.resolution_preference = { from: c.resolutionPreference, to: patch.resolution_preference };
     set.resolutionPreference = patch.resolution_preference;
   }
@@ -98,9 +113,14 @@ export async function transitionClaim(
       set.tags = tags;
     }
   }
-  if (patch.assignee !== undefined && patch.assignee !== c.assignee) {
-    changes.assignee = { from: c.assignee, to: patch.assignee };
-    set.assignee = patch.assignee;
+  const assignee = patch.assignee === undefined ? undefined : (patch.assignee?.trim() ?? null);
+  if (assignee === '')
+    throw new AppError('validation_failed', 'The request is invalid.', [
+      { path: '/assignee', message: 'must not be blank (null unassigns)' },
+    ]);
+  if (assignee !== undefined && assignee !== c.assignee) {
+    changes.assignee = { from: c.assignee, to: assignee };
+    set.assignee = assignee;
   }
   const note = patch.note?.trim() || null;
   if (!Object.keys(changes).length && !note) return { changed: false, version: c.version };
@@ -140,7 +160,12 @@ export async function transitionClaim(
 
 /** The tags after the patch (null: tags not touched): `tags` replaces, `add_tags`/`remove_tags` edit. */
 function nextTags(current: string[], patch: ClaimPatchT): string[] | null {
-  const clean = (ts: string[]) => [...new Set(ts.map((t) => t.trim()).filter(Boolean))];
+  // Tags differ by more than case: "VIP" added to a claim tagged "vip" keeps "vip", removing "VIP" removes it.
+  const fold = (t: string) => t.trim().toLowerCase();
+  const clean = (ts: string[]) => {
+    const seen = new Set<string>();
+    return ts.map((t) => t.trim()).filter((t) => t && !seen.has(fold(t)) && seen.add(fold(t)));
+  };
   const editing = patch.add_tags !== undefined || patch.remove_tags !== undefined;
   if (patch.tags !== undefined && editing)
     throw new AppError(
@@ -149,9 +174,13 @@ function nextTags(current: string[], patch: ClaimPatchT): string[] | null {
       [{ path: '/tags', message: 'not together with add_tags or remove_tags' }],
     );
   // The list's tag filter takes several tags separated by commas: a tag with a comma could never be found.
-  for (const field of ['tags', 'add_tags'] as const)
+  for (const field of ['tags', 'add_tags', 'remove_tags'] as const)
     (patch[field] ?? []).forEach((t, i) => {
-      if (t.includes(','))
+      if (!t.trim())
+        throw new AppError('validation_failed', 'A tag cannot be blank.', [
+          { path: `/${field}/${i}`, message: 'must not be blank' },
+        ]);
+      if (field !== 'remove_tags' && t.includes(','))
         throw new AppError('validation_failed', `A tag cannot contain a comma: "${t}".`, [
           {
             path: `/${field}/${i}`,
@@ -162,13 +191,13 @@ function nextTags(current: string[], patch: ClaimPatchT): string[] | null {
   if (patch.tags !== undefined) return clean(patch.tags);
   if (!editing) return null;
   const add = clean(patch.add_tags ?? []);
-  const remove = new Set(clean(patch.remove_tags ?? []));
-  const both = add.find((t) => remove.has(t));
+  const remove = new Set(clean(patch.remove_tags ?? []).map(fold));
+  const both = add.find((t) => remove.has(fold(t)));
   if (both !== undefined)
     throw new AppError('validation_failed', `The tag "${both}" is both added and removed.`, [
       { path: '/remove_tags', message: `"${both}" is also in add_tags` },
     ]);
-  const out = clean([...current, ...add]).filter((t) => !remove.has(t));
+  const out = clean([...current, ...add]).filter((t) => !remove.has(fold(t)));
   if (out.length > MAX_TAGS)
     throw new AppError('validation_failed', `A claim takes at most ${MAX_TAGS} tags.`, [
       { path: '/add_tags', message: `would make ${out.length} tags` },

@@ -6,11 +6,12 @@ import { goodwillSettings } from '../claims/create-claim.js';
 import { claimedUnits } from '../claims/read.js';
 import { shops } from '../db/schema.js';
 import type { ReadyDeps } from '../http/context.js';
-import { errorResponses, merchantSecurity } from '../http/schema-helpers.js';
+import { errorResponses, merchantSecurity, StrEnum } from '../http/schema-helpers.js';
 import { findOrderRow } from '../orders/read.js';
 import { optionalBody } from './api-schemas.js';
 import { loadOrderView, pickLanguage } from './customer-view.js';
 import { computeEligibility } from './eligibility.js';
+import { LANGUAGES } from './labels.js';
 import { issuePreviewSession } from './preview.js';
 import { checkResolveSettings, deepMerge, resolveSettingsOf } from './settings.js';
 import { issueOrderToken, revokeOrderTokens, rotateTokenKey } from './tokens.js';
@@ -41,12 +42,7 @@ export function resolveMerchantRoutes(deps: ReadyDeps): FastifyPluginAsync {
             Type.Object(
               {
                 expires_in_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 365 })),
-                lang: Type.Optional(
-                  Type.String({
-                    pattern: '^[a-z]{2}$',
-                    patternMessage: 'must be a two-letter language code such as de',
-                  }),
-                ),
+                lang: Type.Optional(StrEnum(LANGUAGES)),
               },
               { additionalProperties: false },
             ),
@@ -132,12 +128,7 @@ export function resolveMerchantRoutes(deps: ReadyDeps): FastifyPluginAsync {
           body: Type.Optional(
             Type.Object(
               {
-                lang: Type.Optional(
-                  Type.String({
-                    pattern: '^[a-z]{2}$',
-                    patternMessage: 'must be a two-letter language code such as de',
-                  }),
-                ),
+                lang: Type.Optional(StrEnum(LANGUAGES)),
               },
               { additionalProperties: false },
             ),
