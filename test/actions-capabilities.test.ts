@@ -65,11 +65,16 @@ describe('claim actions: what the shop’s platform can do', () => {
     const claim = await claimOn(headless);
     const res = await api(headless, 'GET', `/claims/${claim}/actions`, undefined, headless.auth.viewer);
     assert.equal(res.statusCode, 200, res.body);
-    assert.deepEqual(res.json(), {
+    const { lines, ...rest } = res.json();
+    assert.deepEqual(rest, {
       data: [],
       capabilities: { refund: false, replacement: false },
       shipping_refunded: null,
     });
+    assert.deepEqual(
+      lines.map((l: Record<string, unknown>) => ({ ...l, line_item_id: typeof l.line_item_id })),
+      [{ line_item_id: 'string', claimed: 1, left: 1, refunded: 0, replaced: 0 }],
+    );
     assertError(
       await api(headless, 'POST', `/claims/${claim}/actions`, { type: 'refund' }),
       422,
@@ -125,7 +130,12 @@ describe('claim actions: what the shop’s platform can do', () => {
     assert.match(op.description, /`capabilities`/);
     assert.match(op.description, /headless/);
     const schema = op.responses['200'].content['application/json'].schema;
-    assert.deepEqual(Object.keys(schema.properties).sort(), ['capabilities', 'data', 'shipping_refunded']);
+    assert.deepEqual(Object.keys(schema.properties).sort(), [
+      'capabilities',
+      'data',
+      'lines',
+      'shipping_refunded',
+    ]);
     assert.deepEqual(Object.keys(schema.properties.capabilities.properties).sort(), [
       'refund',
       'replacement',

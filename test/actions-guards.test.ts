@@ -63,7 +63,7 @@ describe('claim actions: caps across claims, state at execution, input', () => {
       s,
     );
     assert.equal(res.statusCode, 201, res.body);
-    return res.json() as { id: string; version: number };
+    return res.json() as { id: string; number: string; version: number };
   };
   const act = (claimId: string, body: unknown) => api('POST', `/claims/${claimId}/actions`, body);
   const actionsOf = async (claimId: string) =>
@@ -126,7 +126,16 @@ describe('claim actions: caps across claims, state at execution, input', () => {
     const again = await act(support.id, { type: 'refund' });
     assertError(again, 422, 'action_lines_invalid');
     assert.deepEqual(again.json().error.errors, [
-      { path: '/lines/0/quantity', message: 'at most 0 more unit(s) of this line for a refund' },
+      {
+        path: '/lines/0/quantity',
+        message: 'at most 0 more unit(s) of this line for a refund (1 already refunded)',
+      },
+    ]);
+    // The form reads what each line has left before it offers anything (GET …/actions `lines`), by number too.
+    const left = await api('GET', `/claims/${support.number.toLowerCase()}/actions`);
+    assert.equal(left.statusCode, 200, left.body);
+    assert.deepEqual(left.json().lines, [
+      { line_item_id: mug, claimed: 1, left: 0, refunded: 1, replaced: 0 },
     ]);
     await run();
     assert.equal(unitsSentFor(doc.external_id as string), 1);
@@ -160,7 +169,10 @@ describe('claim actions: caps across claims, state at execution, input', () => {
     const res = await act(claim.id, { type: 'refund' });
     assertError(res, 422, 'action_lines_invalid');
     assert.deepEqual(res.json().error.errors, [
-      { path: '/lines/0/quantity', message: 'at most 1 more unit(s) of this line for a refund' },
+      {
+        path: '/lines/0/quantity',
+        message: 'at most 1 more unit(s) of this line for a refund (1 already refunded)',
+      },
     ]);
     assert.equal(
       (await act(claim.id, { type: 'refund', lines: [{ line_item_id: tee, quantity: 1 }] })).statusCode,

@@ -1,12 +1,13 @@
-import { and, eq, inArray, ne, or, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import { emitEvent } from '../claims/events.js';
 import type { PlatformCapability } from '../connectors/platform.js';
 import type { Db } from '../db/client.js';
-import { claimActions, claimHistory, claimItems, claims, lineItems, orders } from '../db/schema.js';
+import { claimActions, claimHistory, claims, orders } from '../db/schema.js';
 import { enqueue } from '../jobs/queue.js';
 import { AppError, type FieldError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
+import { claimUnits, holdsUnits, type Units } from './units.js';
 
 export const ACTION_TYPES = ['refund', 'replacement'] as const;
 export type ActionType = (typeof ACTION_TYPES)[number];
@@ -70,34 +71,11 @@ export async function requestAction(
   await tx.execute(
     sql`select id from orders where shop_id = ${input.shopId} and id = ${claim.orderId} for update`,
   );
-  const items = await tx
-    .select()
-    .from(claimItems)
-    .where(and(eq(claimItems.shopId, input.shopId), eq(claimItems.claimId, claim.id)));
-  const claimed = new Map<string, number>();
-  for (const it of items) claimed.set(it.lineItemId, (claimed.get(it.lineItemId) ?? 0) + it.quantity);
-  const wanted = input.lines ?? [...claimed].map(([line_item_id, quantity]) => ({ line_item_id, quantity }));
-  const ids = [...new Set(wanted.map((l) => l.line_item_id))];
-  const lines = ids.length
-    ? await tx
-        .select({
-          id: lineItems.id,
-          externalId: lineItems.externalId,
-          quantity: lineItems.quantity,
-          refunded: lineItems.quantityRefunded,
-        })
-        .from(lineItems)
-        .where(
-          and(
-            eq(lineItems.shopId, input.shopId),
-            eq(lineItems.orderId, claim.orderId),
-            inArray(lineItems.id, ids),
-          ),
-        )
-    : [];
-  const line = new Map(lines.map((l) => [l.id, l]));
-  const earlier = await earlierActions(tx, input.shopId, claim.orderId);
-  const errors = checkLines(input, wanted, claimed, line, earlier, claim.id);
+  const u = await claimUnits(tx, input.shopId, claim);
+  const wanted =
+    input.lines ?? [...u.claimed].map(([line_item_id, quantity]) => ({ line_item_id, quantity }));
+  const errors = checkLines(input, wanted, u);
+  const { earlier } = u;
   if (errors.length) {
     // Units held by an action whose outcome is unknown: only retrying it (same key) or releasing it frees them.
     const held = earlier.find(
@@ -115,10 +93,10 @@ export async function requestAction(
     throw new AppError('action_lines_invalid', 'These lines cannot be acted on.', errors);
   }
 
-  const price = new Map(items.map((i) => [i.lineItemId, i.unitNetPrice]));
+  const price = new Map(u.items.map((i) => [i.lineItemId, i.unitNetPrice]));
   const rows: ActionLineRow[] = wanted.map((l) => ({
     line_item_id: l.line_item_id,
-    external_line_id: line.get(l.line_item_id)?.externalId ?? null,
+    external_line_id: u.lines.get(l.line_item_id)?.externalId ?? null,
     quantity: l.quantity,
     unit_net_price: price.get(l.line_item_id) ?? 0,
   }));
@@ -177,95 +155,34 @@ export async function touchClaim(tx: Db, shopId: string, claimId: string) {
     .where(and(eq(claims.shopId, shopId), eq(claims.id, claimId)));
 }
 
-/** An action that did or may have happened: not failed, or failed without a definite answer from the shop. */
-const holdsUnits = or(ne(claimActions.status, 'failed'), eq(claimActions.outcomeUnknown, true));
-
 /**
- * Earlier refunds and replacements on every claim of the order that did not fail definitively: a refusal by the
- * platform acted on nothing, a failure of unknown outcome may have (its units stay reserved until retried or
- * released).
- */
-async function earlierActions(tx: Db, shopId: string, orderId: string) {
-  return tx
-    .select({
-      id: claimActions.id,
-      type: claimActions.type,
-      outcomeUnknown: claimActions.outcomeUnknown,
-      claimId: claimActions.claimId,
-      lines: claimActions.lines,
-      includeShipping: claimActions.includeShipping,
-    })
-    .from(claimActions)
-    .innerJoin(claims, and(eq(claims.shopId, claimActions.shopId), eq(claims.id, claimActions.claimId)))
-    .where(
-      and(
-        eq(claimActions.shopId, shopId),
-        eq(claims.orderId, orderId),
-        inArray(claimActions.type, [...ACTION_TYPES]),
-        holdsUnits,
-      ),
-    );
-}
-
-/**
- * No line more than once. A unit is either refunded or replaced, never both, and at most once: no line for more
- * units than its claim has left after its refunds and replacements together, nor than its order line has left
- * across every claim of the order (a unit claimed twice — by a support request and a defective claim, or again
- * after a rejection — is still covered once), refunds counting what the platform reports refunded too (that
- * figure includes Resolve's own refunds once synced, hence the larger of the two). Shipping is refunded at most
- * once per order and is no unit: it is unaffected by replacements.
+ * No line more than once, none for more units than it has left (unitsLeft: claimed on this claim, and what the
+ * order line has left across every claim of the order), shipping refunded at most once per order.
  */
 function checkLines(
   input: RequestActionInput,
   wanted: { line_item_id: string; quantity: number }[],
-  claimed: Map<string, number>,
-  line: Map<string, { quantity: number; refunded: number }>,
-  earlier: { type: string; claimId: string; lines: unknown; includeShipping: boolean }[],
-  claimId: string,
-): FieldError[] {
-  // Units per line and type: on this claim, and on the order (every claim).
-  const byClaim = new Map<string, { refund: number; replacement: number }>();
-  const byOrder = new Map<string, { refund: number; replacement: number }>();
-  const add = (
-    m: Map<string, { refund: number; replacement: number }>,
-    id: string,
-    type: string,
-    n: number,
-  ) => {
-    const cur = m.get(id) ?? { refund: 0, replacement: 0 };
-    if (type === 'refund' || type === 'replacement') cur[type] += n;
-    m.set(id, cur);
-  };
-  for (const a of earlier)
-    for (const l of a.lines as ActionLineRow[]) {
-      add(byOrder, l.line_item_id, a.type, l.quantity);
-      if (a.claimId === claimId) add(byClaim, l.line_item_id, a.type, l.quantity);
-    }
-  const other: ActionType = input.type === 'refund' ? 'replacement' : 'refund';
+  u: Units,
+) {
   const seen = new Set<string>();
   const errors: FieldError[] = wanted.flatMap((l, i) => {
     const path = `/lines/${i}`;
-    if (!claimed.has(l.line_item_id) || !line.has(l.line_item_id))
-      return [{ path: `${path}/line_item_id`, message: 'not an item of this claim' }];
+    const left = u.left.get(l.line_item_id);
+    if (!left) return [{ path: `${path}/line_item_id`, message: 'not an item of this claim' }];
     if (seen.has(l.line_item_id)) return [{ path: `${path}/line_item_id`, message: 'listed twice' }];
     seen.add(l.line_item_id);
-    const { quantity, refunded } = line.get(l.line_item_id)!;
-    const onClaim = byClaim.get(l.line_item_id) ?? { refund: 0, replacement: 0 };
-    const onOrder = byOrder.get(l.line_item_id) ?? { refund: 0, replacement: 0 };
-    const doneOnOrder = Math.max(onOrder.refund, refunded) + onOrder.replacement;
-    const left = Math.max(
-      0,
-      Math.min(claimed.get(l.line_item_id)! - onClaim.refund - onClaim.replacement, quantity - doneOnOrder),
-    );
-    if (l.quantity > left) {
-      // Say when the other kind of action holds the units: a refunded unit is not also replaced, nor vice versa.
-      const held = other === 'refund' ? Math.max(onOrder.refund, refunded) : onOrder.replacement;
+    if (l.quantity > left.left) {
+      // Say what holds the units: a refunded unit is not also replaced, nor vice versa.
+      const held = [
+        left.refunded ? `${left.refunded} already refunded` : '',
+        left.replaced ? `${left.replaced} already replaced` : '',
+      ].filter(Boolean);
       return [
         {
           path: `${path}/quantity`,
           message:
-            `at most ${left} more unit(s) of this line for a ${input.type}` +
-            (held > 0 ? ` (${held} already ${other === 'refund' ? 'refunded' : 'replaced'})` : ''),
+            `at most ${left.left} more unit(s) of this line for a ${input.type}` +
+            (held.length ? ` (${held.join(', ')})` : ''),
         },
       ];
     }
@@ -273,7 +190,7 @@ function checkLines(
   });
   if (input.include_shipping && input.type !== 'refund')
     errors.push({ path: '/include_shipping', message: 'only a refund includes shipping' });
-  else if (input.include_shipping && earlier.some((a) => a.type === 'refund' && a.includeShipping))
+  else if (input.include_shipping && u.earlier.some((a) => a.type === 'refund' && a.includeShipping))
     errors.push({ path: '/include_shipping', message: "this order's shipping was already refunded" });
   if (!wanted.length && !input.include_shipping)
     errors.push({ path: '/lines', message: 'nothing to act on' });

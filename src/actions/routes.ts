@@ -15,6 +15,7 @@ import {
   requestAction,
 } from './actions.js';
 import { releaseAction, retryAction } from './settle.js';
+import { claimUnits } from './units.js';
 
 const tags = ['Claims'];
 const ClaimId = Type.String({ maxLength: 64, description: 'Resolve id (clm_…) or claim number (R-1001).' });
@@ -84,6 +85,24 @@ export function actionRoutes(deps: ReadyDeps): FastifyPluginAsync {
                 },
                 { description: 'What the shop’s platform can do; both false without a connected platform.' },
               ),
+              lines: Type.Array(
+                Type.Object({
+                  line_item_id: Type.String(),
+                  claimed: Type.Integer({ description: 'Units of the line on this claim.' }),
+                  left: Type.Integer({
+                    description:
+                      'Units a refund or replacement through this claim may still take: what the claim has left after its own refunds and replacements, and at most what the order line has left across every claim of the order (a unit is refunded or replaced once).',
+                  }),
+                  refunded: Type.Integer({
+                    description:
+                      'Units of the order line refunded, through any claim (or as the platform reports, when more).',
+                  }),
+                  replaced: Type.Integer({
+                    description: 'Units of the order line replaced, through any claim.',
+                  }),
+                }),
+                { description: 'Per claimed line, what it has left: the most a POST may ask for each.' },
+              ),
               shipping_refunded: Type.Union(
                 [
                   Type.Object({
@@ -104,12 +123,15 @@ export function actionRoutes(deps: ReadyDeps): FastifyPluginAsync {
         },
       },
       async (req) => {
-        const id = await claimIdOf(req.shop.id, (req.params as { id: string }).id);
+        const claim = await findClaimRow(db, req.shop.id, (req.params as { id: string }).id);
+        const id = claim.id;
         const data = (await listActions(db, req.shop.id, id)).map(actionView);
+        const units = await claimUnits(db, req.shop.id, claim);
         const can = (await shopCapabilities(db, req.shop)) ?? [];
         return {
           data,
           capabilities: { refund: can.includes('refund'), replacement: can.includes('replacement') },
+          lines: [...units.left].map(([line_item_id, u]) => ({ line_item_id, ...u })),
           shipping_refunded: await orderShippingRefund(db, req.shop.id, id),
         };
       },

@@ -131,7 +131,11 @@ export async function loadClaimViews(db: Db, shopId: string, rows: ClaimRow[], o
 }
 
 export async function findClaimRow(db: Db, shopId: string, idOrNumber: string): Promise<ClaimRow> {
-  const cond = idOrNumber.startsWith('clm_') ? eq(claims.id, idOrNumber) : eq(claims.number, idOrNumber);
+  // A number as people write it: r-1001, R1001, #R-1001 (as the list's search takes it).
+  const n = /^#?r-?0*(\d{1,15})$/i.exec(idOrNumber.trim());
+  const cond = idOrNumber.startsWith('clm_')
+    ? eq(claims.id, idOrNumber)
+    : eq(claims.number, n ? `R-${n[1]}` : idOrNumber);
   const [row] = await db
     .select()
     .from(claims)
