@@ -99,6 +99,23 @@ describe('order push (PUT …/orders, bulk) vs a customer’s change through a R
     assert.equal(res.order.state, 'placed');
   });
 
+  test('the very document sent before the customer’s change, sent again, is stale, not unchanged', async () => {
+    const doc = placed('sp-again', '9206');
+    const { order } = await put(doc);
+    await customer(order.id, '/order/cancel', { reason: 'Ordered twice' });
+    const again = await put(doc);
+    assert.equal(again.upsert, 'stale', 'the stored order no longer matches this document');
+    assert.equal(again.order.state, 'cancelled');
+    const bulk = await api('POST', '/orders/bulk', { orders: [doc] });
+    assert.deepEqual(bulk.json().summary, { created: 0, updated: 0, unchanged: 0, stale: 1, failed: 0 });
+    // With a time after the change, the shop says its order is current: taken.
+    const current = await put({ ...doc, updated_at: new Date(Date.now() + 1000).toISOString() });
+    assert.equal(current.upsert, 'updated');
+    assert.equal(current.order.state, 'placed');
+    // Once a document is applied after the change, sending it again is unchanged.
+    assert.equal((await put(doc)).upsert, 'unchanged');
+  });
+
   test('updated_at is not part of the document: the same document with a newer time changes nothing', async () => {
     const doc = placed('sp-same', '9205');
     assert.equal((await put({ ...doc, updated_at: secondsAgo(60) })).upsert, 'created');

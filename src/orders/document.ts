@@ -92,7 +92,7 @@ export const OrderInput = Type.Object(
     updated_at: Nullable(
       DateTime({
         description:
-          'When the order last changed in the shop (optional). A document older than a change the customer made through a Resolve link (cancellation, new address) writes nothing, so a late push cannot undo it: the answer says `stale`. Without it, the document is taken as current.',
+          'When the order last changed in the shop (optional). A document older than a change the customer made through a Resolve link (cancellation, new address) writes nothing, so a late push cannot undo it: the answer says `stale`. Without it, the document is taken as current — except the very document applied before the change, sent again: it is `stale` too.',
       }),
     ),
     currency: Type.String({

@@ -23,6 +23,7 @@ interface ExistingOrder {
   order_number_norm: string;
   doc_hash: string;
   local_change_at: Date | null;
+  updated_at: Date;
 }
 
 /**
@@ -65,6 +66,7 @@ export async function upsertOrders(
       order_number_norm: orders.orderNumberNorm,
       doc_hash: orders.docHash,
       local_change_at: orders.localChangeAt,
+      updated_at: orders.updatedAt,
     })
     .from(orders)
     .where(
@@ -106,8 +108,16 @@ export async function upsertOrders(
     }
     const target = conflict.target;
     if (target && target.doc_hash === doc.docHash) {
-      outcomes.push({ index, status: 'unchanged', id: target.id, order_number: doc.orderNumber });
-      continue;
+      // The document last applied, sent again after the customer changed the order (the customer's change is the
+      // order's last write): it does not hold that change, so it is stale, not `unchanged` — unless its own time
+      // (or the sync's) says it is newer than the change (below).
+      const customerLast =
+        target.local_change_at !== null && target.local_change_at.getTime() >= target.updated_at.getTime();
+      if (!customerLast || (!doc.updatedAt && !opts.readAt)) {
+        const status = customerLast ? 'stale' : 'unchanged';
+        outcomes.push({ index, status, id: target.id, order_number: doc.orderNumber });
+        continue;
+      }
     }
     const olderThan = opts.readAt
       ? opts.readAt.getTime() - LOCAL_CHANGE_MARGIN_MS
