@@ -17,6 +17,7 @@ import { lazyCompilers } from './http/lazy-compile.js';
 import { loggedUrl } from './http/log-url.js';
 import { documentErrorResponses } from './http/openapi-errors.js';
 import { documentRateLimits } from './http/openapi-rate-limit.js';
+import { checkQuery, type QueryChecks, queryChecksOf } from './http/query-checks.js';
 import { ErrorResponse } from './http/schema-helpers.js';
 import { addSharedSchema, fieldErrors, unstorableTextPath, validatorCompiler } from './http/validation.js';
 import { AppError, errorBody } from './lib/errors.js';
@@ -256,6 +257,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     if (!route.url.startsWith('/v1/') || route.schema?.hide) return;
     route.schema ??= {};
     route.schema.querystring ??= route.url.startsWith('/v1/resolve/') ? LangQuery : NO_QUERY;
+    const checks = queryChecksOf(route);
+    if (checks) route.config = { ...route.config, queryChecks: checks } as typeof route.config;
+  });
+  app.addHook('preValidation', async (req) => {
+    const checks = (req.routeOptions.config as { queryChecks?: QueryChecks }).queryChecks;
+    if (checks) checkQuery(checks, req.query as Record<string, unknown>);
   });
 
   app.addHook('onResponse', async (req, reply) => {

@@ -164,6 +164,31 @@ describe('validation messages', () => {
   });
 });
 
+describe('query strings the validator alone would take', () => {
+  const get = (url: string) =>
+    ctx.app.inject({ method: 'GET', url: `/v1/shops/${shop.slug}${url}`, headers: shop.auth.admin });
+  test('a whole number is digits: 0x10, 1e1 or 2.0 are refused, not read as 16, 10 or 2', async () => {
+    for (const v of ['0x10', '1e1', '2.0', '%205', '0b11'])
+      assertInvalidAt(await get(`/claims?per_page=${v}`), 'querystring:/per_page');
+    assert.equal((await get('/claims?per_page=5')).statusCode, 200);
+  });
+  test('a range ending before it starts is refused by name, on claims, orders and deliveries alike', async () => {
+    const from = '2026-05-02T00:00:00Z';
+    const to = '2026-05-01T00:00:00Z';
+    assertInvalidAt(await get(`/claims?created_from=${from}&created_to=${to}`), 'querystring:/created_to');
+    assertInvalidAt(
+      await get(`/claims/counts?created_from=${from}&created_to=${to}`),
+      'querystring:/created_to',
+    );
+    assertInvalidAt(await get(`/orders?placed_from=${from}&placed_to=${to}`), 'querystring:/placed_to');
+    assert.equal((await get(`/orders?placed_from=${to}&placed_to=${from}`)).statusCode, 200);
+  });
+  test('a list parameter given twice says to separate values with commas', async () => {
+    const e = assertInvalidAt(await get('/claims?status=pending&status=accepted'), 'querystring:/status');
+    assert.equal(e.errors![0].message, 'must be given once; separate several values with commas');
+  });
+});
+
 describe('HTTP parser errors (clientErrorHandler), over real sockets', () => {
   test('a body shorter than its Content-Length: 400 invalid_request, and the connection closes', async () => {
     const body = '{"order_number":"1","zip_code":"1"}';

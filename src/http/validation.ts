@@ -114,6 +114,11 @@ export function fieldErrors(
     if (v.keyword === 'enum') message = `must be one of: ${listed(params.allowedValues as unknown[])}`;
     if (v.keyword === 'const') message = `must be ${JSON.stringify(params.allowedValue)}`;
     if (v.keyword === 'pattern') message = patternMessage(v);
+    if (v.keyword === 'minProperties')
+      message = `must have at least ${params.limit} field${params.limit === 1 ? '' : 's'}`;
+    // `?status=a&status=b`: a list parameter is given once, its values separated by commas.
+    if (v.keyword === 'type' && part === 'querystring' && Array.isArray((v as { data?: unknown }).data))
+      message = 'must be given once; separate several values with commas';
     if (v.keyword === 'anyOf' || v.keyword === 'if') continue; // the branch errors say more
     const full = part && part !== 'body' ? `${part}:${path || '/'}` : path || '/';
     const k = `${full}|${message}`;
