@@ -147,6 +147,44 @@ test('/v1/openapi.json gives every operation a summary and a description', async
   assert.deepEqual(offenders, [], `operations without a summary or description:\n${offenders.join('\n')}`);
 });
 
+test('/v1/openapi.json names every operation once (operationId) and declares Idempotency-Key where it is honoured', async () => {
+  const paths = (await ctx.app.inject({ url: '/v1/openapi.json' })).json().paths as Record<
+    string,
+    Record<string, { operationId?: string; parameters?: { name: string; in: string }[] }>
+  >;
+  const ids: string[] = [];
+  const missing: string[] = [];
+  const idempotent: string[] = [];
+  for (const [p, item] of Object.entries(paths))
+    for (const [m, op] of Object.entries(item)) {
+      if (op.operationId) ids.push(op.operationId);
+      else missing.push(`${m} ${p}`);
+      if (op.parameters?.some((x) => x.in === 'header' && x.name === 'Idempotency-Key'))
+        idempotent.push(`${m} ${p}`);
+    }
+  assert.deepEqual(missing, []);
+  assert.equal(new Set(ids).size, ids.length, 'unique');
+  assert.ok(
+    ids.every((id) => /^[a-z][A-Za-z]+$/.test(id)),
+    ids.join(' '),
+  );
+  assert.equal(paths['/v1/shops/{slug}/claims'].get.operationId, 'listClaims');
+  for (const op of [
+    'post /v1/shops/{slug}/claims',
+    'post /v1/shops/{slug}/orders/bulk',
+    'post /v1/shops/{slug}/claims/{id}/actions',
+    'post /v1/resolve/{slug}/claims',
+    'post /v1/resolve/{slug}/order/cancel',
+  ])
+    assert.ok(idempotent.includes(op), op);
+  for (const op of [
+    'post /v1/portal/login',
+    'post /v1/resolve/{slug}/sessions',
+    'get /v1/shops/{slug}/claims',
+  ])
+    assert.ok(!idempotent.includes(op), op);
+});
+
 test('/v1/openapi.json words every answer, and its 403s follow the routes’ roles and the portal’s CSRF check', async () => {
   const doc = (await ctx.app.inject({ url: '/v1/openapi.json' })).json();
   type Op = { responses: Record<string, { description: string }> };

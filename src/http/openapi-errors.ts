@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import type { Role } from '../shops/api-keys.js';
+import { CUSTOMER_IDEMPOTENT, IDEMPOTENCY_HEADER, OPERATION_IDS } from './operation-ids.js';
 
 type Json = Record<string, unknown>;
 interface RouteLike {
@@ -81,6 +82,12 @@ export function documentErrorResponses() {
         (doc.paths ?? {}) as Record<string, Record<string, Operation>>,
       )) {
         for (const [method, op] of Object.entries(item)) {
+          const key = `${method} ${path}`;
+          const named = op as Operation & { operationId?: string; parameters?: Json[] };
+          named.operationId ??= OPERATION_IDS[key];
+          const idempotent = method === 'post' && (auth.has(key) || CUSTOMER_IDEMPOTENT.has(key));
+          if (idempotent && !named.parameters?.some((p) => p.name === IDEMPOTENCY_HEADER.name))
+            named.parameters = [...(named.parameters ?? []), IDEMPOTENCY_HEADER];
           for (const [status, response] of Object.entries(op?.responses ?? {})) {
             if (response.description !== DEFAULT_DESCRIPTION) continue;
             const text = status === '403' ? forbidden(auth.get(`${method} ${path}`)) : generic(status, path);
