@@ -239,6 +239,9 @@ describe('claims list: every filter, search, counts', () => {
     await expect({ channel: 'portal' }, ['c2']);
     await expect({ channel: 'api,zip' }, ['c1', 'c3', 'c4', 'c5', 'c6']);
     await expect({ order_id: o2.id }, ['c3', 'c4']);
+    // By the shop's own id too, as POST …/claims takes it; another shop's order is nobody's.
+    await expect({ order_id: o2.external_id }, ['c3', 'c4']);
+    await expect({ order_id: 'no-such-order' }, []);
   });
 
   test('search: order number, claim number or email, normalised', async () => {

@@ -75,7 +75,9 @@ export const FilterProps = {
     ['agent@shop.example,unassigned'],
   ),
   channel: list(CHANNELS, 'Where the claim was taken.', ['zip,token']),
-  order_id: Type.Optional(Type.String({ maxLength: 64, description: 'Resolve order id.' })),
+  order_id: Type.Optional(
+    Type.String({ maxLength: 255, description: 'The order: its Resolve id (`ord_…`) or its `external_id`.' }),
+  ),
   created_from: Type.Optional(
     Type.String({ format: 'date-time', description: 'Created at or after (inclusive).' }),
   ),
@@ -177,7 +179,12 @@ export function filterConditions(shopId: string, f: ClaimFilters): SQL[] {
       )}]::text[]`,
     );
   }
-  if (f.order_id) c.push(eq(claims.orderId, f.order_id));
+  // The Resolve id or the shop's own external_id, as everywhere an order is named.
+  if (f.order_id)
+    c.push(
+      sql`${claims.orderId} in (select o.id from orders o where o.shop_id = ${shopId}
+            and (o.id = ${f.order_id} or o.external_id = ${f.order_id}))`,
+    );
   if (f.created_from) c.push(gte(claims.createdAt, new Date(f.created_from)));
   if (f.created_to) c.push(lt(claims.createdAt, new Date(f.created_to)));
   const q = f.q?.trim();

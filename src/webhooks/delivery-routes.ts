@@ -1,9 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import type { App } from '../app.js';
+import { EVENT_TYPES } from '../claims/events.js';
 import type { ReadyDeps } from '../http/context.js';
 import { pageRequest, splitPage } from '../http/pagination.js';
-import { errorResponses } from '../http/schema-helpers.js';
+import { errorResponses, StrEnum } from '../http/schema-helpers.js';
 import { AppError } from '../lib/errors.js';
 import { optionalBody } from '../resolve/api-schemas.js';
 import {
@@ -18,6 +19,10 @@ import {
 import { attemptView, deliveryView, loadAttempts, searchDeliveries } from './deliveries.js';
 import { findEndpoint } from './endpoints.js';
 import { findMessage, replayFailed, replayMessage } from './messages.js';
+
+/** The event types a delivery can carry (the test event too), and their sources. */
+const DELIVERY_TYPES = [...EVENT_TYPES, 'webhooks/test'];
+const DELIVERY_EVENT_FILTERS = [...new Set(DELIVERY_TYPES.map((t) => t.split('/')[0])), ...DELIVERY_TYPES];
 
 const STATUSES = ['pending', 'succeeded', 'failed'];
 const MAX_REPLAY_RANGE_DAYS = 31;
@@ -49,9 +54,8 @@ export function deliveryRoutes(deps: ReadyDeps): FastifyPluginAsync {
                 }),
               ),
               event_type: Type.Optional(
-                Type.String({
-                  pattern: '^[a-z_]{1,32}(/[a-z_]{1,32})?$',
-                  patternMessage: 'must be an event type such as claims/created, or a source such as claims',
+                StrEnum(DELIVERY_EVENT_FILTERS, {
+                  description: 'An event type, or a source (every type of it).',
                   examples: ['claims', 'claims/created'],
                 }),
               ),
