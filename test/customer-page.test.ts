@@ -42,6 +42,19 @@ describe('serving the customer page', () => {
     assert.equal(data.upload_max_bytes, 10 * 1024 * 1024);
   });
 
+  test('the served page says its language before any script runs: ?lang, the browser’s, the shop’s', async () => {
+    const slug = uniqueSlug('page');
+    await createShop(ctx.db, { slug, name: 'Lang Shop', defaultLanguage: 'nl' });
+    const langOf = async (query: string, headers: Record<string, string> = {}) =>
+      /<html lang="([a-z]{2})">/.exec(
+        (await ctx.app.inject({ method: 'GET', url: `/resolve/${slug}${query}`, headers })).body,
+      )?.[1];
+    assert.equal(await langOf('?lang=de'), 'de');
+    assert.equal(await langOf('', { 'accept-language': 'xx, fr-CH;q=0.9, en;q=0.5' }), 'fr');
+    assert.equal(await langOf('?lang=zz"><script>', { 'accept-language': 'da' }), 'da');
+    assert.equal(await langOf(''), 'nl');
+  });
+
   test('an unknown shop is a 404 page that still explains itself', async () => {
     const res = await ctx.app.inject({ method: 'GET', url: '/resolve/no-such-shop' });
     assert.equal(res.statusCode, 404);

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { ReadyDeps } from '../http/context.js';
+import { pickLanguage } from '../resolve/customer-view.js';
 import { LANGUAGES } from '../resolve/labels.js';
 import { resolveSettingsOf } from '../resolve/settings.js';
 import { findShopBySlug, type Shop } from '../shops/shops.js';
@@ -40,7 +41,7 @@ function frameAncestors(shop: Shop | null): string {
 export function customerPageRoutes(deps: ReadyDeps): FastifyPluginAsync {
   const template = htmlTemplate('resolve');
 
-  const sendPage = (reply: FastifyReply, shop: Shop | null, slug: string) => {
+  const sendPage = (reply: FastifyReply, shop: Shop | null, slug: string, lang: string) => {
     const html = template();
     if (!html) return notBuilt(reply);
     const boot = shop ? bootConfig(shop) : { slug, name: null, default_language: 'en', languages: LANGUAGES };
@@ -48,10 +49,14 @@ export function customerPageRoutes(deps: ReadyDeps): FastifyPluginAsync {
       "img-src 'self' data: blob: https:",
       `frame-ancestors ${frameAncestors(shop)}`,
     ]).send(
-      html.replace(
-        '<!--boot-->',
-        `<script type="application/json" id="resolve-boot">${embedJson(boot)}</script>`,
-      ),
+      html
+        // The language the page will speak (as it picks it: ?lang, the browser's, the shop's), before the script
+        // runs: screen readers and translation tools read it from the first byte.
+        .replace('<html lang="en">', `<html lang="${lang}">`)
+        .replace(
+          '<!--boot-->',
+          `<script type="application/json" id="resolve-boot">${embedJson(boot)}</script>`,
+        ),
     );
   };
 
@@ -61,7 +66,13 @@ export function customerPageRoutes(deps: ReadyDeps): FastifyPluginAsync {
       { schema: { hide: true, params: Type.Object({ slug: Type.String({ maxLength: 64 }) }) } },
       async (req, reply) => {
         const { slug } = req.params as { slug: string };
-        return sendPage(reply, await findShopBySlug(deps.database.db, slug), slug);
+        const shop = await findShopBySlug(deps.database.db, slug);
+        const { lang } = req.query as { lang?: unknown };
+        const accept = req.headers['accept-language'];
+        const picked = shop
+          ? pickLanguage(shop, null, typeof lang === 'string' ? lang : undefined, accept)
+          : 'en';
+        return sendPage(reply, shop, slug, picked);
       },
     );
     serveAssets(app, 'resolve');
