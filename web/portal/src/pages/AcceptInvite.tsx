@@ -31,9 +31,6 @@ export function AcceptInvite({ onSignedIn }: { onSignedIn(me: Me): void }) {
         <label htmlFor="name">Your name</label>
         <input id="name" autoComplete="name" value={name} onChange={(e) => setName(e.target.value)} />
         <label htmlFor="new-password">Choose a password (at least 10 characters)</label>
-        <p className="hint">
-          Already on Resolve with this email address? Enter your current password instead.
-        </p>
         <input
           id="new-password"
           type="password"
@@ -41,8 +38,12 @@ export function AcceptInvite({ onSignedIn }: { onSignedIn(me: Me): void }) {
           minLength={10}
           value={password}
           required
+          aria-describedby="new-password-hint"
           onChange={(e) => setPassword(e.target.value)}
         />
+        <p className="hint" id="new-password-hint">
+          Already on Resolve with this email address? Enter your current password instead.
+        </p>
         {error && (
           <p className="alert alert-error" role="alert">
             {error}

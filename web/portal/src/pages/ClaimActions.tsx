@@ -5,7 +5,7 @@ import { dateTime, label, money } from '../ui/format';
 import { UncertainAction } from './UncertainAction';
 
 type ActionType = 'refund' | 'replacement';
-interface Action {
+export interface Action {
   id: string;
   type: ActionType;
   status: 'pending' | 'succeeded' | 'failed';
@@ -24,6 +24,14 @@ interface Action {
 
 /** What the shop's platform can do through Resolve (GET …/actions); both false for a headless shop. */
 type Capabilities = Record<ActionType, boolean>;
+/** Per claimed line, what a new refund or replacement may still take, across every claim of the order (GET …/actions `lines`). */
+interface LineLeft {
+  line_item_id: string;
+  claimed: number;
+  left: number;
+  refunded: number;
+  replaced: number;
+}
 /** The refund that took the order's shipping cost (GET …/actions `shipping_refunded`). */
 interface ShippingRefund {
   action_id: string;
@@ -44,17 +52,21 @@ export function ClaimActions({
   claim,
   canWork,
   onChanged,
+  onActions,
 }: {
   slug: string;
   claim: Claim;
   canWork: boolean;
   /** The claim changed (its history has the request, then the outcome): read it again. */
   onChanged(): void;
+  /** Each time the actions are read: the claim page suggests a decision and names them in the history. */
+  onActions?(actions: Action[]): void;
 }) {
   const url = `/v1/shops/${slug}/claims/${claim.id}/actions`;
   const [actions, setActions] = useState<Action[] | null>(null);
   const [capabilities, setCapabilities] = useState<Capabilities | null>(null);
   const [shippingRefund, setShippingRefund] = useState<ShippingRefund | null | undefined>(undefined);
+  const [lineLeft, setLineLeft] = useState<LineLeft[] | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [form, setForm] = useState<ActionType | null>(null);
   // As typed: checked at the field, never clamped (a 5 in a field of 1 says so rather than refunding 1).
@@ -62,16 +74,23 @@ export function ClaimActions({
   const [shipping, setShipping] = useState(false);
   const [note, setNote] = useState('');
   const [busy, setBusy] = useState(false);
+  const heard = useRef(onActions);
+  heard.current = onActions;
 
   const load = useCallback(
     () =>
-      api<{ data: Action[]; capabilities?: Capabilities; shipping_refunded?: ShippingRefund | null }>(
-        'GET',
-        url,
-      ).then(
+      api<{
+        data: Action[];
+        capabilities?: Capabilities;
+        lines?: LineLeft[];
+        shipping_refunded?: ShippingRefund | null;
+      }>('GET', url).then(
         (r) => {
           setActions(r.data);
+          heard.current?.(r.data);
           setShippingRefund(r.shipping_refunded);
+          // An older server does not say: this claim's own actions are what is known then.
+          setLineLeft(r.lines ?? null);
           // An older server does not say: let the request itself answer then.
           setCapabilities(r.capabilities ?? { refund: true, replacement: true });
         },
@@ -95,9 +114,10 @@ export function ClaimActions({
   }, [pending, actions, load, onChanged]);
 
   // One entry per line (a line split over two parcels is one line here), with the units still open to a
-  // refund or a replacement (a unit gets one or the other, never both): claimed minus what earlier refunds and
-  // replacements covered that did not fail, or failed without a definite answer from the shop (those may have
-  // been carried out). The server checks this again, across the order's claims.
+  // refund or a replacement (a unit gets one or the other, never both). The server says what is left across
+  // every claim of the order (GET …/actions `lines`): a unit refunded or replaced through another claim is not
+  // offered again. An older server does not: claimed minus what this claim's refunds and replacements covered
+  // that did not fail, or failed without a definite answer from the shop (those may have been carried out).
   const lines = [...new Map(claim.items.map((i) => [i.line_item_id, i])).values()].map((i) => ({
     id: i.line_item_id,
     title: i.title,
@@ -106,12 +126,20 @@ export function ClaimActions({
   }));
   const open = () =>
     lines.map((l) => {
+      const known = lineLeft?.find((x) => x.line_item_id === l.id);
+      if (known)
+        return {
+          ...l,
+          left: Math.max(0, Math.min(known.left, l.claimed)),
+          refunded: known.refunded,
+          replaced: known.replaced,
+        };
       const used = (actions ?? [])
         .filter((a) => a.status !== 'failed' || a.outcome_unknown)
         .flatMap((a) => a.lines)
         .filter((x) => x.line_item_id === l.id)
         .reduce((n, x) => n + x.quantity, 0);
-      return { ...l, left: Math.max(0, l.claimed - used) };
+      return { ...l, left: Math.max(0, l.claimed - used), refunded: null, replaced: null };
     });
   const titles = new Map(lines.map((l) => [l.id, l.title]));
 
@@ -299,12 +327,23 @@ export function ClaimActions({
                     value={l.left === 0 ? '0' : (quantities[l.id] ?? '')}
                     disabled={l.left === 0}
                     onChange={(e) => setQuantities({ ...quantities, [l.id]: e.target.value })}
-                    {...(check.errors[l.id]
-                      ? { 'aria-invalid': true, 'aria-describedby': `action-qty-${l.id}-error` }
-                      : {})}
+                    aria-invalid={check.errors[l.id] ? true : undefined}
+                    aria-describedby={
+                      [
+                        check.errors[l.id] ? `action-qty-${l.id}-error` : null,
+                        l.left < l.claimed ? `action-qty-${l.id}-used` : null,
+                      ]
+                        .filter(Boolean)
+                        .join(' ') || undefined
+                    }
                   />
                   <span className="muted small">of {l.left}</span>
                 </div>
+                {l.left < l.claimed && (
+                  <p id={`action-qty-${l.id}-used`} className="hint" data-testid="action-line-used">
+                    {usedText(l)}
+                  </p>
+                )}
                 {check.errors[l.id] && (
                   <p id={`action-qty-${l.id}-error`} className="field-error">
                     {check.errors[l.id]}
@@ -367,4 +406,23 @@ export function ClaimActions({
       )}
     </section>
   );
+}
+
+/**
+ * Why a line offers fewer units than claimed, in words: "Not available: 1 already refunded, 1 already replaced",
+ * "1 left: 1 already refunded". The figures are the order line's, through any of the order's claims.
+ */
+function usedText(l: { left: number; claimed: number; refunded: number | null; replaced: number | null }) {
+  const why = [
+    l.refunded ? `${l.refunded} already refunded` : null,
+    l.replaced ? `${l.replaced} already replaced` : null,
+  ]
+    .filter(Boolean)
+    .join(', ');
+  const because =
+    why ||
+    (l.refunded === null
+      ? 'already refunded or replaced'
+      : 'held by a refund or replacement whose outcome is unknown');
+  return l.left === 0 ? `Not available: ${because}.` : `${l.left} of ${l.claimed} left: ${because}.`;
 }

@@ -1,10 +1,10 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Shop } from '../App';
 import { ApiError, api, type Claim, type Me } from '../api';
 import { Badge, ErrorBox, Loading, Notice } from '../ui/common';
 import { channelLabel, dateTime, label, languageName, money } from '../ui/format';
 import { onLink } from '../ui/router';
-import { ClaimActions } from './ClaimActions';
+import { type Action, ClaimActions } from './ClaimActions';
 import { useReasonLabel } from './ClaimFilters';
 import { ClaimSide, useTeam } from './ClaimSide';
 import { lastListSearch } from './Claims';
@@ -31,6 +31,11 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
   const [deciding, setDeciding] = useState<Decision | null>(null);
   const [reason, setReason] = useState('');
   const [reasonError, setReasonError] = useState(false);
+  const [actions, setActions] = useState<Action[]>([]);
+  const reasonRef = useRef<HTMLTextAreaElement>(null);
+  const statusRef = useRef<HTMLSpanElement>(null);
+  /** A decision just confirmed: the focus goes to the new status once it shows. */
+  const [decided, setDecided] = useState(false);
   const url = `/v1/shops/${shop.slug}/claims/${id}`;
   const canWork = shop.role !== 'viewer';
   const team = useTeam(shop.slug);
@@ -43,6 +48,29 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
   useEffect(() => {
     void load();
   }, [load]);
+  // Accept, Reject, …: the keyboard goes on in the form's reason box (switching decisions too).
+  useEffect(() => {
+    if (deciding) reasonRef.current?.focus();
+  }, [deciding]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the new status is the claim just read
+  useEffect(() => {
+    if (!decided) return;
+    setDecided(false);
+    statusRef.current?.focus();
+  }, [decided, claim]);
+
+  const decide = (d: Decision) => {
+    setDeciding(d);
+    setReason('');
+    setReasonError(false);
+  };
+  /** Closes the form without a change; the focus goes back to the button that opened it. */
+  const cancelDecision = () => {
+    const d = deciding;
+    setDeciding(null);
+    setReasonError(false);
+    if (d) document.querySelector<HTMLElement>(`[data-decision="${d}"]`)?.focus();
+  };
 
   /** Every change carries the version read; someone else's change in between is a clear conflict. */
   const patch = async (body: Record<string, unknown>) => {
@@ -81,6 +109,12 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
     ...(shop.role === 'admin' && claim.status !== 'pending' ? (['pending'] as const) : []),
   ];
   const items = new Map(claim.items.map((i) => [i.line_item_id, i.title]));
+  // Refunds and replacements done (or under way) on this claim: a pending claim they were made for is
+  // suggested to be accepted, and rejecting it says they are not undone.
+  const done = claim.status === 'pending' ? doneText(actions) : null;
+  const numbers = new Map(
+    actions.filter((a) => a.external_id && a.external_number).map((a) => [a.external_id, a.external_number]),
+  );
 
   return (
     <article aria-labelledby="claim-title" className="claim">
@@ -94,7 +128,11 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
       </p>
       <div className="page-head">
         <h1 id="claim-title">
-          Claim {claim.number} <Badge value={claim.status} />
+          Claim {claim.number}{' '}
+          <span ref={statusRef} tabIndex={-1} className="claim-status" data-testid="claim-status">
+            <span className="sr-only">Status: </span>
+            <Badge value={claim.status} />
+          </span>
         </h1>
         {canWork && (
           <fieldset className="row plain">
@@ -104,10 +142,9 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
                 key={d}
                 type="button"
                 className={`button ${d === 'accepted' ? 'primary' : d === 'rejected' ? 'danger' : ''}`}
-                onClick={() => {
-                  setDeciding(d);
-                  setReason('');
-                }}
+                data-decision={d}
+                aria-expanded={deciding === d}
+                onClick={() => decide(d)}
               >
                 {VERB[d]}
               </button>
@@ -124,9 +161,23 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
         </div>
       )}
       <ErrorBox error={error} />
+      {done && canWork && !deciding && (
+        <div className="alert alert-info row" data-testid="decision-suggestion">
+          <span>{done.sentence} — accept the claim?</span>
+          <button type="button" className="button small primary" onClick={() => decide('accepted')}>
+            Accept
+          </button>
+        </div>
+      )}
       {deciding && (
         <form
           className="card decision"
+          onKeyDown={(e) => {
+            if (e.key === 'Escape') {
+              e.preventDefault();
+              cancelDecision();
+            }
+          }}
           onSubmit={async (e) => {
             e.preventDefault();
             // A rejection needs a reason the customer's case can be explained by; spaces alone are none.
@@ -135,14 +186,24 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
               document.getElementById('decision-reason')?.focus();
               return;
             }
-            if (await patch({ status: deciding, note: reason.trim() || undefined })) setDeciding(null);
+            if (await patch({ status: deciding, note: reason.trim() || undefined })) {
+              setDeciding(null);
+              setDecided(true);
+            }
           }}
         >
+          {deciding === 'rejected' && done && (
+            <p className="alert alert-warning" role="alert" data-testid="reject-warning">
+              {done.sentence} on this claim. Rejecting it does not undo that: the customer keeps {done.kinds}.
+              Reject anyway?
+            </p>
+          )}
           <label htmlFor="decision-reason">
             {VERB[deciding]} claim {claim.number}: reason{' '}
             {deciding === 'rejected' ? '(shown in the history)' : '(optional)'}
           </label>
           <textarea
+            ref={reasonRef}
             id="decision-reason"
             rows={2}
             value={reason}
@@ -163,8 +224,9 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
           <div className="row">
             <button className="button primary" type="submit">
               Confirm: {VERB[deciding].toLowerCase()}
+              {deciding === 'rejected' && done ? ' anyway' : ''}
             </button>
-            <button className="button" type="button" onClick={() => setDeciding(null)}>
+            <button className="button" type="button" onClick={cancelDecision}>
               Cancel
             </button>
           </div>
@@ -237,7 +299,13 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
               <Gallery evidence={claim.evidence} itemTitle={(id) => (id ? items.get(id) : undefined)} />
             )}
           </section>
-          <ClaimActions slug={shop.slug} claim={claim} canWork={canWork} onChanged={load} />
+          <ClaimActions
+            slug={shop.slug}
+            claim={claim}
+            canWork={canWork}
+            onChanged={load}
+            onActions={setActions}
+          />
           <section className="card" aria-labelledby="history-title">
             <h2 id="history-title">History</h2>
             <ol className="history">
@@ -246,8 +314,8 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
                   <span className="muted small">{dateTime(h.created_at)}</span>{' '}
                   <strong>{label(h.action)}</strong>{' '}
                   <span className="muted small">by {actorText(h.actor, me.user.id)}</span>
-                  {historyChanges(h.changes, items) && (
-                    <span className="block small">{historyChanges(h.changes, items)}</span>
+                  {historyChanges(h.changes, items, numbers) && (
+                    <span className="block small">{historyChanges(h.changes, items, numbers)}</span>
                   )}
                   {h.note && <span className="block note">“{h.note}”</span>}
                 </li>
@@ -300,7 +368,12 @@ function valueText(v: unknown): string {
  * "Amount: €29.94", "In the shop: R-1234". Refunds' and replacements' lines are named by their items and the
  * amount is money in its currency; the action's own id (shown nowhere else in the portal) is left out.
  */
-export function historyChanges(changes: Record<string, unknown>, items: Map<string, string>): string {
+export function historyChanges(
+  changes: Record<string, unknown>,
+  items: Map<string, string>,
+  /** The shop's own ids of the claim's refunds and replacements → their numbers ("R-PS5HH8"), when known. */
+  numbers: Map<string | null, string | null> = new Map(),
+): string {
   const parts: string[] = [];
   const c = { ...changes };
   delete c.action_id;
@@ -323,9 +396,15 @@ export function historyChanges(changes: Record<string, unknown>, items: Map<stri
     delete c.amount;
     delete c.currency;
   }
-  if ('external_id' in c) {
-    if (c.external_id) parts.push(`In the shop: ${valueText(c.external_id)}`);
+  if ('external_id' in c || 'external_number' in c) {
+    // The number people use (a replacement order's "R-PS5HH8"), as the actions card shows it; the id otherwise.
+    const number =
+      (typeof c.external_number === 'string' && c.external_number) ||
+      (typeof c.external_id === 'string' && numbers.get(c.external_id)) ||
+      c.external_id;
+    if (number) parts.push(`In the shop: ${valueText(number)}`);
     delete c.external_id;
+    delete c.external_number;
   }
   if (c.outcome_unknown === true) {
     parts.push('Outcome unknown: the shop did not confirm it');
@@ -333,6 +412,42 @@ export function historyChanges(changes: Record<string, unknown>, items: Map<stri
   }
   for (const [k, v] of Object.entries(c)) parts.push(`${label(k)}: ${changeText(v, CODE_FIELDS.has(k))}`);
   return parts.join(' · ');
+}
+
+/**
+ * What was done on a claim through its refunds and replacements that succeeded or are under way, in words:
+ * "Refunded €29.94 and sent a replacement (R-PS5HH8)"; null when nothing was.
+ */
+function doneText(actions: Action[]): { sentence: string; kinds: string } | null {
+  const live = actions.filter((a) => a.status === 'succeeded' || a.status === 'pending');
+  if (!live.length) return null;
+  const parts: string[] = [];
+  const refunds = live.filter((a) => a.type === 'refund');
+  const paid = new Map<string, number>();
+  for (const a of refunds)
+    if (a.status === 'succeeded' && a.amount !== null && a.currency)
+      paid.set(a.currency, (paid.get(a.currency) ?? 0) + a.amount);
+  if (paid.size) parts.push(`Refunded ${[...paid].map(([cur, n]) => money(n, cur)).join(' + ')}`);
+  else if (refunds.some((a) => a.status === 'succeeded')) parts.push('Refunded');
+  if (refunds.some((a) => a.status === 'pending'))
+    parts.push(parts.length ? 'a refund is under way' : 'A refund is under way');
+  const replacements = live.filter((a) => a.type === 'replacement');
+  const sent = replacements.filter((a) => a.status === 'succeeded');
+  if (sent.length) {
+    const nums = sent.map((a) => a.external_number ?? a.external_id).filter(Boolean);
+    const what = `${sent.length === 1 ? 'a replacement' : `${sent.length} replacements`}${nums.length ? ` (${nums.join(', ')})` : ''}`;
+    parts.push(parts.length ? `sent ${what}` : `Sent ${what}`);
+  }
+  if (replacements.some((a) => a.status === 'pending'))
+    parts.push(parts.length ? 'a replacement is being sent' : 'A replacement is being sent');
+  const kinds = [
+    refunds.length ? 'the money' : null,
+    replacements.length ? (refunds.length ? 'the replacement' : 'the replacement goods') : null,
+  ]
+    .filter(Boolean)
+    .join(' and ');
+  const sentence = parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}` : parts[0];
+  return { sentence, kinds };
 }
 
 /** Fields whose values are codes ("store_credit"), shown in words; tags, notes and assignees stay as written. */

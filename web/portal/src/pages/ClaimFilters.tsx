@@ -15,6 +15,8 @@ interface Assignee {
 export interface Choice {
   value: string;
   label: string;
+  /** Other values meaning the same (a reason's `flow:code` where the bare code is unambiguous). */
+  same?: string[];
 }
 /** Options of a select, in groups (`label: ''`: no group around them). */
 export interface ChoiceGroup {
@@ -104,21 +106,31 @@ export function choicesOf(known: Known, flows: string[]): Record<ChoiceFilter, C
     hasNone ? [{ value: NONE_VALUE[key], label: NONE_LABEL[key] }, ...choices] : choices;
 
   // Reasons: each flow's configured reasons (their English label), and codes only old claims still carry.
+  // A code offered in several of the flows shown ("other") is sent as flow:code, so the one under "Return"
+  // lists Return claims only; a code of one flow is sent as it is (it means that flow's reason anyway).
   const reasonGroups: ChoiceGroup[] = [];
-  const flowsShown = new Set<string>([
-    ...Object.keys(settings?.flows ?? {}),
-    ...(facets?.reason.map((r) => r.flow) ?? []),
-  ]);
-  for (const flow of flowsShown) {
-    if (flows.length && !flows.includes(flow)) continue;
+  const flowsShown = [
+    ...new Set<string>([...Object.keys(settings?.flows ?? {}), ...(facets?.reason.map((r) => r.flow) ?? [])]),
+  ].filter((flow) => !flows.length || flows.includes(flow));
+  const perFlow = flowsShown.map((flow) => {
     const configured = (settings?.flows as Record<string, FlowSettings> | undefined)?.[flow]?.reasons ?? [];
-    const choices: Choice[] = configured.map((r) => ({
-      value: r.code,
+    const found: { code: string; label: string }[] = configured.map((r) => ({
+      code: r.code,
       label: r.labels.en || label(r.code),
     }));
     for (const r of facets?.reason ?? [])
-      if (r.flow === flow && !choices.some((c) => c.value === r.key))
-        choices.push({ value: r.key, label: `${label(r.key)} (no longer offered)` });
+      if (r.flow === flow && !found.some((c) => c.code === r.key))
+        found.push({ code: r.key, label: `${label(r.key)} (no longer offered)` });
+    return { flow, found };
+  });
+  const flowsOf = new Map<string, number>();
+  for (const { found } of perFlow) for (const c of found) flowsOf.set(c.code, (flowsOf.get(c.code) ?? 0) + 1);
+  for (const { flow, found } of perFlow) {
+    const choices: Choice[] = found.map((c) =>
+      (flowsOf.get(c.code) ?? 0) > 1
+        ? { value: `${flow}:${c.code}`, label: `${c.label} (${label(flow)})` }
+        : { value: c.code, label: c.label, same: [`${flow}:${c.code}`] },
+    );
     if (choices.length) reasonGroups.push({ label: label(flow), choices });
   }
 
@@ -166,12 +178,20 @@ export function describeValue(key: ChoiceFilter, value: string, groups: ChoiceGr
     .map((v) => v.trim())
     .filter(Boolean)
     .map((v) => {
-      const known = all.find((c) => c.value === v);
+      const known = all.find((c) => c.value === v || c.same?.includes(v));
       if (known) return known.label;
       if (v === NONE_VALUE[key]) return NONE_LABEL[key];
       if (key === 'country' && /^[A-Za-z]{2}$/.test(v)) return countryName(v);
       if (key === 'carrier') return carrierName(v);
-      if (key === 'reason') return label(v);
+      if (key === 'reason') {
+        // flow:code of a reason not offered now; a bare code (an old saved view or link) is that code in
+        // every flow, said so.
+        const [flow, code] = v.includes(':') ? v.split(':', 2) : [null, v];
+        if (flow) return `${label(code)} (${label(flow)})`;
+        const flows = groups.filter((g) => g.choices.some((c) => c.value.endsWith(`:${code}`)));
+        const named = all.find((c) => c.value.endsWith(`:${code}`))?.label.replace(/ \([^)]*\)$/, '');
+        return flows.length > 1 ? `${named ?? label(code)} (any issue)` : label(code);
+      }
       return v;
     })
     .join(', ');
@@ -191,7 +211,9 @@ export function ChoiceSelect({
   groups: ChoiceGroup[];
   onChange(value: string | undefined): void;
 }) {
-  const listed = groups.some((g) => g.choices.some((c) => c.value === value));
+  // A value meaning the same as a listed one (a reason's flow:code for its bare code) selects that one.
+  const shown = groups.flatMap((g) => g.choices).find((c) => c.same?.includes(value))?.value ?? value;
+  const listed = groups.some((g) => g.choices.some((c) => c.value === shown));
   return (
     <label>
       <span className="label">{text}</span>
@@ -199,11 +221,11 @@ export function ChoiceSelect({
         name={name}
         aria-label={text}
         className="choice-filter"
-        value={value}
+        value={shown}
         onChange={(e) => onChange(e.target.value || undefined)}
       >
         <option value="">Any</option>
-        {value && !listed && <option value={value}>{describeValue(name, value, groups)}</option>}
+        {shown && !listed && <option value={shown}>{describeValue(name, shown, groups)}</option>}
         {groups.map((g) =>
           g.label ? (
             <optgroup key={g.label} label={g.label}>

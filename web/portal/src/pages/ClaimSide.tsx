@@ -2,6 +2,10 @@ import { type FormEvent, useEffect, useState } from 'react';
 import { api, type Claim, type Me } from '../api';
 import { carrierName, date, label, money } from '../ui/format';
 import { onLink } from '../ui/router';
+import { STATE } from './orders/text';
+
+/** The order's state in the words the orders pages use ("Shipped", not "Fulfilled"). */
+const orderStateText = (state: string) => STATE[state as keyof typeof STATE]?.text ?? label(state);
 
 interface Ctx {
   currency?: string;
@@ -66,7 +70,7 @@ export function ClaimSide({
               {claim.order?.order_name ?? claim.order_number}
             </a>
             {ctx.placed_at ? ` · ${date(ctx.placed_at)}` : ''}
-            {ctx.order_state ? ` · ${label(ctx.order_state)}` : ''}
+            {ctx.order_state ? ` · ${orderStateText(ctx.order_state)}` : ''}
           </dd>
           {typeof ctx.order_total === 'number' && ctx.currency && (
             <>

@@ -79,6 +79,9 @@ export function Claims({ shop, search }: { shop: Shop; search: string }) {
   const [counts, setCounts] = useState<Record<string, number> | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [selected, setSelected] = useState(0);
+  // On a narrow screen the filters fold behind "Filters (n)", so the list is on the first screen.
+  const [filtersOpen, setFiltersOpen] = useState(false);
+  const activeFilters = Object.keys(query).filter((k) => !['status', 'q', 'sort'].includes(k)).length;
   const [q, setQ] = useState(query.q ?? '');
   const searchRef = useRef<HTMLInputElement>(null);
   // The box shows what the list is searched by: after Back, Forward or a saved view too.
@@ -151,6 +154,11 @@ export function Claims({ shop, search }: { shop: Shop; search: string }) {
     return () => removeEventListener('keydown', on);
   }, [rows, selected, shop.slug]);
 
+  // A filter the list refuses is shown, to be changed or cleared there.
+  useEffect(() => {
+    if (error) setFiltersOpen(true);
+  }, [error]);
+
   const exportUrl = `${base}/claims/export.csv${qs({ ...query, bom: 1 })}`;
   const total = counts ? Object.entries(counts).reduce((n, [k, v]) => (k === 'total' ? n : n + v), 0) : null;
 
@@ -186,7 +194,7 @@ export function Claims({ shop, search }: { shop: Shop; search: string }) {
         ))}
       </div>
       <form
-        className="filters"
+        className={`filters${filtersOpen ? ' open' : ''}`}
         onSubmit={(e) => {
           e.preventDefault();
           setQuery({ q: q.trim() || undefined });
@@ -202,68 +210,79 @@ export function Claims({ shop, search }: { shop: Shop; search: string }) {
             onChange={(e) => setQ(e.target.value)}
           />
         </label>
-        {FILTERS.map(([key, text, options]) => (
-          <label key={key}>
-            <span className="label">{text}</span>
-            <select
+        <div className="filters-more" id="claim-filters-more" data-testid="filters-more">
+          {FILTERS.map(([key, text, options]) => (
+            <label key={key}>
+              <span className="label">{text}</span>
+              <select
+                value={query[key] ?? ''}
+                onChange={(e) => setQuery({ [key]: e.target.value || undefined })}
+              >
+                <option value="">Any</option>
+                {options.map((o) => (
+                  <option key={o} value={o}>
+                    {key === 'channel' ? channelLabel(o) : label(o)}
+                  </option>
+                ))}
+              </select>
+            </label>
+          ))}
+          {CHOICE_FILTERS.map(([key, text]) => (
+            <ChoiceSelect
+              key={key}
+              name={key}
+              text={text}
               value={query[key] ?? ''}
-              onChange={(e) => setQuery({ [key]: e.target.value || undefined })}
-            >
-              <option value="">Any</option>
-              {options.map((o) => (
-                <option key={o} value={o}>
-                  {key === 'channel' ? channelLabel(o) : label(o)}
-                </option>
-              ))}
+              groups={choices[key]}
+              onChange={(v) => setQuery({ [key]: v })}
+            />
+          ))}
+          <label>
+            <span className="label">From</span>
+            <input
+              type="date"
+              value={query.created_from ? localDay(new Date(query.created_from)) : ''}
+              onChange={(e) =>
+                setQuery({ created_from: e.target.value ? dayStart(e.target.value, 0) : undefined })
+              }
+            />
+          </label>
+          <label>
+            <span className="label">To</span>
+            <input
+              type="date"
+              value={query.created_to ? localDay(new Date(query.created_to), -1) : ''}
+              onChange={(e) =>
+                setQuery({ created_to: e.target.value ? dayStart(e.target.value, 1) : undefined })
+              }
+            />
+          </label>
+          {query.created_from && query.created_to && query.created_from >= query.created_to && (
+            <p className="field-error" role="alert" data-testid="dates-inverted">
+              “From” is after “To”: no claim can match. Change one of the dates.
+            </p>
+          )}
+          <label>
+            <span className="label">Sort</span>
+            <select value={query.sort ?? '-created_at'} onChange={(e) => setQuery({ sort: e.target.value })}>
+              <option value="-created_at">Newest first</option>
+              <option value="created_at">Oldest first</option>
+              <option value="-updated_at">Recently updated</option>
+              <option value="updated_at">Least recently updated</option>
             </select>
           </label>
-        ))}
-        {CHOICE_FILTERS.map(([key, text]) => (
-          <ChoiceSelect
-            key={key}
-            name={key}
-            text={text}
-            value={query[key] ?? ''}
-            groups={choices[key]}
-            onChange={(v) => setQuery({ [key]: v })}
-          />
-        ))}
-        <label>
-          <span className="label">From</span>
-          <input
-            type="date"
-            value={query.created_from ? localDay(new Date(query.created_from)) : ''}
-            onChange={(e) =>
-              setQuery({ created_from: e.target.value ? dayStart(e.target.value, 0) : undefined })
-            }
-          />
-        </label>
-        <label>
-          <span className="label">To</span>
-          <input
-            type="date"
-            value={query.created_to ? localDay(new Date(query.created_to), -1) : ''}
-            onChange={(e) =>
-              setQuery({ created_to: e.target.value ? dayStart(e.target.value, 1) : undefined })
-            }
-          />
-        </label>
-        {query.created_from && query.created_to && query.created_from >= query.created_to && (
-          <p className="field-error" role="alert" data-testid="dates-inverted">
-            “From” is after “To”: no claim can match. Change one of the dates.
-          </p>
-        )}
-        <label>
-          <span className="label">Sort</span>
-          <select value={query.sort ?? '-created_at'} onChange={(e) => setQuery({ sort: e.target.value })}>
-            <option value="-created_at">Newest first</option>
-            <option value="created_at">Oldest first</option>
-            <option value="-updated_at">Recently updated</option>
-            <option value="updated_at">Least recently updated</option>
-          </select>
-        </label>
+        </div>
         <button className="button" type="submit">
           Search
+        </button>
+        <button
+          className="button filters-toggle"
+          type="button"
+          aria-expanded={filtersOpen}
+          aria-controls="claim-filters-more"
+          onClick={() => setFiltersOpen((o) => !o)}
+        >
+          Filters{activeFilters ? ` (${activeFilters})` : ''}
         </button>
         {Object.keys(query).length > 0 && (
           <button
@@ -310,28 +329,30 @@ export function Claims({ shop, search }: { shop: Shop; search: string }) {
               };
               return (
                 <tr key={c.id} className={i === selected ? 'selected' : undefined} data-testid="claim-row">
-                  <td>
+                  <td className="claim-number">
                     <a href={`/portal/${shop.slug}/claims/${c.id}`} onClick={onLink}>
                       {c.number}
                     </a>
                   </td>
-                  <td>{dateTime(c.created_at)}</td>
-                  <td>
+                  <td data-label="Created">{dateTime(c.created_at)}</td>
+                  <td className="claim-status-cell">
                     <Badge value={c.status} />
                   </td>
-                  <td>
+                  <td data-label="Issue">
                     {label(c.flow)}
                     <span className="muted small block">{reasonLabel(c.flow, c.reason)}</span>
                   </td>
-                  <td>{c.order_number}</td>
-                  <td className="truncate">{ctx.customer?.email ?? '—'}</td>
-                  <td>
+                  <td data-label="Order">{c.order_number}</td>
+                  <td data-label="Customer" className="truncate">
+                    {ctx.customer?.email ?? '—'}
+                  </td>
+                  <td data-label="Items">
                     {c.items.reduce((n, it) => n + it.quantity, 0)}
                     {typeof ctx.claim_value === 'number' && ctx.currency && (
                       <span className="muted small block">{money(ctx.claim_value, ctx.currency)}</span>
                     )}
                   </td>
-                  <td>
+                  <td data-label="Assignee">
                     {c.assignee ? (
                       (known.members?.find((m) => m.email === c.assignee?.toLowerCase())?.name ?? c.assignee)
                     ) : (

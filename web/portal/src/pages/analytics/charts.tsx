@@ -118,6 +118,25 @@ export function LineChart({
   return <ChartCanvas config={config} label={label} height={260} />;
 }
 
+let measurer: CanvasRenderingContext2D | null = null;
+/** A category label cut to fit `room` pixels ("Customer, by order nu…"); the tooltip keeps the whole of it. */
+export function fitLabel(text: string, room: number): string {
+  measurer ??= document.createElement('canvas').getContext('2d');
+  if (!measurer) return text;
+  const size = Chart.defaults.font.size ?? 12;
+  measurer.font = `${size}px ${Chart.defaults.font.family}`;
+  const width = (t: string) => measurer?.measureText(t).width ?? 0;
+  if (width(text) <= room) return text;
+  let lo = 0;
+  let hi = text.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (width(`${text.slice(0, mid).trimEnd()}…`) <= room) lo = mid;
+    else hi = mid - 1;
+  }
+  return `${text.slice(0, lo).trimEnd()}…`;
+}
+
 export function BarChart({ labels, values, label }: { labels: string[]; values: number[]; label: string }) {
   const config: ChartConfiguration = {
     type: 'bar',
@@ -137,7 +156,20 @@ export function BarChart({ labels, values, label }: { labels: string[]; values: 
       indexAxis: 'y',
       responsive: true,
       maintainAspectRatio: false,
-      scales: { x: integerAxis, y: { grid: { display: false } } },
+      scales: {
+        x: integerAxis,
+        y: {
+          grid: { display: false },
+          ticks: {
+            // Chart.js gives the labels at most half the chart's width and cuts the rest off at the edge:
+            // a long one ("Customer, by order number + ZIP") is shortened to fit instead.
+            callback(value) {
+              const text = this.getLabelForValue(Number(value));
+              return fitLabel(text, Math.max(40, this.chart.width / 2 - 16));
+            },
+          },
+        },
+      },
       plugins: { legend: { display: false } },
     },
   };

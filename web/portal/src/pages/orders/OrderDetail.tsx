@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import type { Shop } from '../../App';
 import { type ApiError, api, type Claim, type Order, type OrderActivity, type Page } from '../../api';
 import { Badge, ErrorBox, Loading } from '../../ui/common';
-import { date, dateTime, label, money } from '../../ui/format';
+import { date, dateTime, label, languageName, money } from '../../ui/format';
 import { onLink } from '../../ui/router';
 import { useReasonLabel } from '../ClaimFilters';
 import { OrderShipments } from './OrderShipments';
@@ -218,7 +218,7 @@ export function OrderDetail({ shop, id }: { shop: Shop; id: string }) {
               {o.language && (
                 <>
                   <dt>Language</dt>
-                  <dd>{o.language.toUpperCase()}</dd>
+                  <dd>{languageName(o.language)}</dd>
                 </>
               )}
             </dl>

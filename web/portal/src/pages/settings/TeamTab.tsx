@@ -2,7 +2,7 @@ import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import type { Shop } from '../../App';
 import { type ApiError, api, type Me } from '../../api';
 import { Badge, ErrorBox, Loading, Notice } from '../../ui/common';
-import { date, dateTime } from '../../ui/format';
+import { date, dateTime, label } from '../../ui/format';
 import { AdminOnly, ConfirmButton, SecretOnce } from './ui';
 
 type Role = 'viewer' | 'agent' | 'admin';
@@ -190,7 +190,7 @@ export function TeamTab({ shop, me }: { shop: Shop; me: Me }) {
               {invites.map((i) => (
                 <tr key={i.id} data-testid="invite-row">
                   <th scope="row">{i.email}</th>
-                  <td>{i.role}</td>
+                  <td>{ROLES.find(([v]) => v === i.role)?.[1] ?? label(i.role)}</td>
                   <td>{dateTime(i.created_at)}</td>
                   <td>
                     {new Date(i.expires_at).getTime() <= Date.now() ? (

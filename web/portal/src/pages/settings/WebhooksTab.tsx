@@ -327,7 +327,11 @@ function CreateEndpoint({
             value={target}
             aria-invalid={!!urlError || undefined}
             aria-describedby="wh-url-hint"
-            onChange={(e) => setTarget(e.target.value)}
+            onChange={(e) => {
+              setTarget(e.target.value);
+              // The server's word was about the value sent: an edited value is not that one.
+              if (urlMessage) setError(null);
+            }}
           />
           <span className="hint" id="wh-url-hint">
             https only, a public address.

@@ -81,9 +81,15 @@ export function useSettingsDoc(slug: string) {
       return true;
     } catch (err) {
       const raw = err instanceof ApiError ? err : new ApiError('unknown', String(err), 0);
+      // The server checks min ≤ max only once everything else is valid: checked here too, so every problem
+      // is listed at once instead of one more after the next save.
+      const all =
+        raw.key === 'validation_failed'
+          ? [...raw.errors, ...rangeErrors(draft).filter((x) => !raw.errors.some((y) => y.path === x.path))]
+          : raw.errors;
       // One message per field, the validator's first: an empty code is "Enter a code", not also a pattern.
-      const readable = raw.errors
-        .filter((x, i) => raw.errors.findIndex((y) => y.path === x.path) === i)
+      const readable = all
+        .filter((x, i) => all.findIndex((y) => y.path === x.path) === i)
         .map((x) => ({ path: x.path, message: readableError(x.path, x.message) }));
       const e = new ApiError(raw.key, raw.message, raw.status, readable, raw.retryAfter);
       setSaveError(e);
@@ -114,3 +120,19 @@ export function useSettingsDoc(slug: string) {
   return { saved, draft, set, save, discard, changes, dirty, saving, savedAt, errors, saveError, loadError };
 }
 export type SettingsDoc = ReturnType<typeof useSettingsDoc>;
+
+/** The ranges the server checks after its schema (src/resolve/settings.ts), in its words: min ≤ max per flow. */
+function rangeErrors(draft: ResolveSettings): { path: string; message: string }[] {
+  const out: { path: string; message: string }[] = [];
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  for (const [flow, f] of Object.entries(draft.flows ?? {})) {
+    const fs = f as { photos?: { min?: unknown; max?: unknown }; description?: Record<string, unknown> };
+    const [pMin, pMax] = [num(fs.photos?.min), num(fs.photos?.max)];
+    if (pMin !== null && pMax !== null && pMin > pMax)
+      out.push({ path: `/flows/${flow}/photos/min`, message: 'must not exceed max' });
+    const [dMin, dMax] = [num(fs.description?.min_length), num(fs.description?.max_length)];
+    if (dMin !== null && dMax !== null && dMin > dMax)
+      out.push({ path: `/flows/${flow}/description/min_length`, message: 'must not exceed max_length' });
+  }
+  return out;
+}
