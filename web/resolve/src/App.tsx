@@ -23,7 +23,7 @@ import { Wizard } from './steps/Wizard';
 import { problemText, type SubmitProblem, submitProblem } from './submit-errors';
 import type { Boot, CustomerClaim, Flow, FlowEligibility, OrderState } from './types';
 import { Footer, Header, StartOver } from './ui/Chrome';
-import { Alert, Spinner } from './ui/common';
+import { Alert, Heading, Spinner } from './ui/common';
 import { applyBranding } from './ui/theme';
 import { claimInput } from './validate';
 
@@ -184,9 +184,23 @@ export function App({ boot }: { boot: Boot }) {
       setExpired(true);
       return true;
     }
-    if (err instanceof ApiError && err.key === 'offline') setOffline(true);
+    // A request that did not get through says so where it was made; the banner is for the browser being offline.
+    if (err instanceof ApiError && err.key === 'offline' && !navigator.onLine) setOffline(true);
     return false;
   }, []);
+  // Any answer of the server means the page is online again (the browser's 'online' event may not come).
+  api.onAnswer = () => setOffline(false);
+  // The session ended under the customer: the card takes the focus; once it is resumed the focus returns to where
+  // it was (the form the customer was filling in is kept, out of sight, meanwhile).
+  const focusBeforeExpiry = useRef<Element | null>(null);
+  useEffect(() => {
+    if (expired) focusBeforeExpiry.current = document.activeElement;
+    else {
+      const el = focusBeforeExpiry.current;
+      focusBeforeExpiry.current = null;
+      if (el instanceof HTMLElement) requestAnimationFrame(() => el.isConnected && el.focus());
+    }
+  }, [expired]);
 
   const persist = useCallback(
     (d: Draft, step: number) => {
@@ -497,10 +511,13 @@ export function App({ boot }: { boot: Boot }) {
         {stage === 'loading' && (
           <Spinner label={params.get('token') ? t('lookup.token_opening') : t('lookup.searching')} />
         )}
-        {expired && stage !== 'lookup' ? (
-          params.get('token') || preview ? (
-            <section className="card" data-testid="session-expired">
-              <h2 className="heading">{t('expired.title')}</h2>
+        {expired &&
+          stage !== 'lookup' &&
+          (params.get('token') || preview ? (
+            <section className="card" data-testid="session-expired" aria-labelledby="expired-title">
+              <Heading>
+                <span id="expired-title">{t('expired.title')}</span>
+              </Heading>
               <p>{t('expired.body')}</p>
               {!preview && (
                 <button type="button" className="button primary block" onClick={reopenWithToken}>
@@ -519,78 +536,77 @@ export function App({ boot }: { boot: Boot }) {
                 onLookup={lookup}
               />
             </div>
-          )
-        ) : (
-          <>
-            {stage === 'lookup' && (
-              <Lookup
-                t={t}
-                initialNumber={creds.orderNumber}
-                initialZip={creds.zipCode}
-                notice={notice && t(notice.key, { time: formatWait(t, notice.wait ?? 0) })}
-                onLookup={lookup}
-              />
-            )}
-            {stage === 'home' && state && (
-              <OrderHome
-                t={t}
-                lang={lang}
-                state={state}
-                claims={claims}
-                notice={
-                  actionNotice &&
-                  t(actionNotice.key, {
-                    reason: !actionNotice.reason
-                      ? ''
-                      : actionNotice.flow
-                        ? reasonText(t, actionNotice.flow, actionNotice.reason, state.order)
-                        : t(`reason_code.${actionNotice.reason}` as MessageKey),
-                  })
-                }
-                noticeTone={actionNotice?.tone}
-                onPick={pick}
-                onAction={orderAction}
-              />
-            )}
-            {stage === 'wizard' && state && flow && (
-              <Wizard
-                t={t}
-                flow={flow}
-                order={state.order}
-                draft={draft}
-                steps={steps}
-                index={Math.min(stepIndex, steps.length - 1)}
-                setIndex={(i) => {
-                  setSubmitError(null);
-                  go(wizardAt(i));
-                }}
-                fixIndex={(i) => go(wizardAt(i), 'replace')}
-                goBack={(i) => goBack(i < 0 ? { stage: 'home' } : wizardAt(i))}
-                update={(patch) => setDraft((d) => ({ ...d, ...patch }))}
-                submitting={submitting}
-                submitError={
-                  submitError &&
-                  problemText(t, submitError, (code) => reasonText(t, flow.flow, code, state.order))
-                }
-                onSubmit={submit}
-                onToOrder={submitError?.toOrder ? () => go({ stage: 'home' }) : undefined}
-                closed={submitError?.key === 'error.not_eligible'}
-                onAdd={photos.add}
-                onRetry={photos.retry}
-                onRemove={photos.remove}
-              />
-            )}
-            {stage === 'done' && lastClaim && (
-              <Done
-                t={t}
-                claim={lastClaim}
-                copy={copy?.confirmation}
-                preview={preview}
-                onBack={() => goBack({ stage: 'home' })}
-              />
-            )}
-          </>
-        )}
+          ))}
+        {/* Kept while the session is confirmed again: what the customer typed (an address, a report) stays. */}
+        <div className="view" hidden={expired && stage !== 'lookup'}>
+          {stage === 'lookup' && (
+            <Lookup
+              t={t}
+              initialNumber={creds.orderNumber}
+              initialZip={creds.zipCode}
+              notice={notice && t(notice.key, { time: formatWait(t, notice.wait ?? 0) })}
+              onLookup={lookup}
+            />
+          )}
+          {stage === 'home' && state && (
+            <OrderHome
+              t={t}
+              lang={lang}
+              state={state}
+              claims={claims}
+              notice={
+                actionNotice &&
+                t(actionNotice.key, {
+                  reason: !actionNotice.reason
+                    ? ''
+                    : actionNotice.flow
+                      ? reasonText(t, actionNotice.flow, actionNotice.reason, state.order)
+                      : t(`reason_code.${actionNotice.reason}` as MessageKey),
+                })
+              }
+              noticeTone={actionNotice?.tone}
+              onPick={pick}
+              onAction={orderAction}
+            />
+          )}
+          {stage === 'wizard' && state && flow && (
+            <Wizard
+              t={t}
+              flow={flow}
+              order={state.order}
+              draft={draft}
+              steps={steps}
+              index={Math.min(stepIndex, steps.length - 1)}
+              setIndex={(i) => {
+                setSubmitError(null);
+                go(wizardAt(i));
+              }}
+              fixIndex={(i) => go(wizardAt(i), 'replace')}
+              goBack={(i) => goBack(i < 0 ? { stage: 'home' } : wizardAt(i))}
+              update={(patch) => setDraft((d) => ({ ...d, ...patch }))}
+              submitting={submitting}
+              submitError={
+                submitError &&
+                problemText(t, submitError, (code) => reasonText(t, flow.flow, code, state.order))
+              }
+              onSubmit={submit}
+              onToOrder={submitError?.toOrder ? () => go({ stage: 'home' }) : undefined}
+              closed={submitError?.key === 'error.not_eligible'}
+              onAdd={photos.add}
+              onRetry={photos.retry}
+              onRemove={photos.remove}
+            />
+          )}
+          {stage === 'done' && lastClaim && (
+            <Done
+              t={t}
+              claim={lastClaim}
+              copy={copy?.confirmation}
+              preview={preview}
+              onBack={() => goBack({ stage: 'home' })}
+            />
+          )}
+        </div>
         {state && stage !== 'lookup' && !preview && (
           <StartOver
             key={stage === 'wizard' ? `wizard:${stepIndex}` : stage}

@@ -50,6 +50,8 @@ export interface ClaimDraftInput {
 /** The customer-flow API (SPEC §14), exactly as headless shops would call it. */
 export class Api {
   session: string | null = null;
+  /** Called on every answer of the server (an error status included): the connection works. */
+  onAnswer?: () => void;
   constructor(
     readonly slug: string,
     public lang: string,
@@ -74,6 +76,7 @@ export class Api {
     } catch {
       throw new ApiError('offline', 'No connection', 0);
     }
+    this.onAnswer?.();
     if (!res.ok) throw await toError(res);
     return (await res.json()) as R;
   }
@@ -113,6 +116,7 @@ export class Api {
       xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
       xhr.onerror = () => reject(new ApiError('offline', 'No connection', 0));
       xhr.onload = () => {
+        this.onAnswer?.();
         const res = new Response(xhr.responseText, {
           status: xhr.status,
           headers: { 'retry-after': xhr.getResponseHeader('retry-after') ?? '' },

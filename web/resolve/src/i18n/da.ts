@@ -21,6 +21,7 @@ export const da: Messages = {
   'lookup.not_found':
     'Vi kunne ikke finde en ordre med dette nummer og postnummer. Tjek begge dele, og prøv igen.',
   'lookup.throttled': 'For mange forsøg. Vent venligst {time}, før du prøver igen.',
+  'lookup.try_again_now': 'Du kan prøve igen nu.',
   'lookup.required': 'Udfyld venligst dette felt.',
   'lookup.token_opening': 'Åbner din ordre…',
   'lookup.token_invalid': 'Dette link er ikke gyldigt. Find din ordre herunder.',
@@ -131,6 +132,9 @@ export const da: Messages = {
   'evidence.retry': 'Prøv igen',
   'evidence.uploading': 'Uploader {percent} %',
   'evidence.uploaded': 'Uploadet',
+  'evidence.uploading_name': 'Uploader {name} …',
+  'evidence.not_added':
+    'Her kan der kun tilføjes {max, plural, one {# billede} other {# billeder}}: {count, plural, one {# billede blev} other {# billeder blev}} ikke tilføjet.',
   'evidence.rejected_type': 'Denne fil kan vi ikke modtage som billede. Brug JPEG, PNG, WebP eller HEIC.',
   'evidence.rejected_content':
     'Vi kan ikke bruge dette billede: filen indeholder mere end et billede. Upload et skærmbillede af det, eller tag billedet igen.',

@@ -23,6 +23,7 @@ export const de: Messages = {
   'lookup.not_found':
     'Wir konnten keine Bestellung mit dieser Nummer und Postleitzahl finden. Bitte prüfen Sie beide Angaben und versuchen Sie es erneut.',
   'lookup.throttled': 'Zu viele Versuche. Bitte warten Sie {time}, bevor Sie es erneut versuchen.',
+  'lookup.try_again_now': 'Sie können es jetzt erneut versuchen.',
   'lookup.required': 'Bitte füllen Sie dieses Feld aus.',
   'lookup.token_opening': 'Ihre Bestellung wird geöffnet…',
   'lookup.token_invalid': 'Dieser Link ist ungültig. Bitte suchen Sie Ihre Bestellung unten.',
@@ -110,7 +111,7 @@ export const de: Messages = {
   'wizard.continue': 'Weiter',
   'wizard.cancel': 'Neu beginnen',
 
-  'wizard.cancel_confirm': 'Neu beginnen? Deine Angaben zu dieser Meldung gehen verloren.',
+  'wizard.cancel_confirm': 'Neu beginnen? Ihre Angaben zu dieser Meldung gehen verloren.',
   'wizard.keep_going': 'Weitermachen',
   'items.title': 'Welche Artikel sind betroffen?',
   'items.hint': 'Wählen Sie die Artikel und die jeweilige Anzahl.',
@@ -136,6 +137,9 @@ export const de: Messages = {
   'evidence.retry': 'Erneut versuchen',
   'evidence.uploading': 'Wird hochgeladen: {percent} %',
   'evidence.uploaded': 'Hochgeladen',
+  'evidence.uploading_name': '{name}: Upload läuft …',
+  'evidence.not_added':
+    'Hier {max, plural, one {kann # Foto} other {können # Fotos}} hinzugefügt werden: {count, plural, one {# Foto wurde} other {# Fotos wurden}} nicht hinzugefügt.',
   'evidence.rejected_type':
     'Diese Datei können wir nicht als Foto annehmen. Bitte verwenden Sie JPEG, PNG, WebP oder HEIC.',
   'evidence.rejected_content':

@@ -13,13 +13,14 @@ export const en = {
   'lookup.title': 'Find your order',
   'lookup.intro': 'Enter your order number and the ZIP or postal code of the shipping address.',
   'lookup.order_number': 'Order number',
-  'lookup.order_number_hint': 'You find it in your order confirmation email, e.g. 1001.',
+  'lookup.order_number_hint': 'You can find it in your order confirmation email, e.g. 1001.',
   'lookup.zip_code': 'ZIP or postal code',
   'lookup.submit': 'Find my order',
   'lookup.searching': 'Looking up your order…',
   'lookup.not_found':
     'We could not find an order with this number and ZIP code. Please check both and try again.',
   'lookup.throttled': 'Too many attempts. Please wait {time} before trying again.',
+  'lookup.try_again_now': 'You can try again now.',
   'lookup.required': 'Please fill in this field.',
   'lookup.token_opening': 'Opening your order…',
   'lookup.token_invalid': 'This link is not valid. Please look up your order below.',
@@ -131,6 +132,9 @@ export const en = {
   'evidence.retry': 'Try again',
   'evidence.uploading': 'Uploading {percent}%',
   'evidence.uploaded': 'Uploaded',
+  'evidence.uploading_name': 'Uploading {name}…',
+  'evidence.not_added':
+    'Only {max, plural, one {# photo} other {# photos}} can be added here: {count, plural, one {# photo was} other {# photos were}} not added.',
   'evidence.rejected_type': 'This file is not a photo we can accept. Please use JPEG, PNG, WebP or HEIC.',
   'evidence.rejected_content':
     'We can’t use this photo: the file holds more than a picture. Please take a screenshot of it and upload that, or take the photo again.',
@@ -205,7 +209,7 @@ export const en = {
     'Some photos could no longer be attached. Please send again: we will upload them once more.',
   'submit.changed': 'The shop has changed its form in the meantime. Please check: {parts}.',
   'submit.already_sent':
-    'This request was already sent with slightly different answers (perhaps from another window, or before the connection dropped). You find it with your order, under your requests.',
+    'This request was already sent with slightly different answers (perhaps from another window, or before the connection dropped). You can find it with your order, under your requests.',
   'submit.busy': 'Your request is still being sent. Please wait a moment, then try again.',
   'submit.too_large': 'Your request is too long to send. Please shorten the description.',
 

@@ -22,6 +22,7 @@ export const es: Messages = {
   'lookup.not_found':
     'No hemos encontrado ningún pedido con este número y código postal. Comprueba ambos datos e inténtalo de nuevo.',
   'lookup.throttled': 'Demasiados intentos. Espera {time} antes de volver a intentarlo.',
+  'lookup.try_again_now': 'Ya puedes volver a intentarlo.',
   'lookup.required': 'Rellena este campo.',
   'lookup.token_opening': 'Abriendo tu pedido…',
   'lookup.token_invalid': 'Este enlace no es válido. Busca tu pedido a continuación.',
@@ -134,6 +135,9 @@ export const es: Messages = {
   'evidence.retry': 'Reintentar',
   'evidence.uploading': 'Subiendo {percent} %',
   'evidence.uploaded': 'Subida',
+  'evidence.uploading_name': 'Subiendo {name}…',
+  'evidence.not_added':
+    'Aquí solo se {max, plural, one {puede añadir # foto} other {pueden añadir # fotos}}: {count, plural, one {# foto no se ha añadido} other {# fotos no se han añadido}}.',
   'evidence.rejected_type': 'No podemos aceptar este archivo como foto. Usa JPEG, PNG, WebP o HEIC.',
   'evidence.rejected_content':
     'No podemos usar esta foto: el archivo contiene algo más que una imagen. Sube una captura de pantalla de la foto o vuelve a hacerla.',

@@ -22,6 +22,7 @@ export const fr: Messages = {
   'lookup.not_found':
     'Nous n’avons trouvé aucune commande avec ce numéro et ce code postal. Veuillez vérifier les deux et réessayer.',
   'lookup.throttled': 'Trop de tentatives. Veuillez patienter {time} avant de réessayer.',
+  'lookup.try_again_now': 'Vous pouvez réessayer maintenant.',
   'lookup.required': 'Veuillez remplir ce champ.',
   'lookup.token_opening': 'Ouverture de votre commande…',
   'lookup.token_invalid': 'Ce lien n’est pas valide. Veuillez rechercher votre commande ci-dessous.',
@@ -135,6 +136,9 @@ export const fr: Messages = {
   'evidence.retry': 'Réessayer',
   'evidence.uploading': 'Envoi en cours : {percent} %',
   'evidence.uploaded': 'Envoyée',
+  'evidence.uploading_name': 'Envoi de {name}…',
+  'evidence.not_added':
+    'Vous ne pouvez ajouter ici que {max, plural, one {# photo} other {# photos}} : {count, plural, one {# photo n’a pas été ajoutée} other {# photos n’ont pas été ajoutées}}.',
   'evidence.rejected_type':
     'Nous ne pouvons pas accepter ce fichier comme photo. Veuillez utiliser le format JPEG, PNG, WebP ou HEIC.',
   'evidence.rejected_content':

@@ -21,6 +21,7 @@ export const it: Messages = {
   'lookup.not_found':
     'Non abbiamo trovato nessun ordine con questo numero e CAP. Controllali entrambi e riprova.',
   'lookup.throttled': 'Troppi tentativi. Attendi {time} prima di riprovare.',
+  'lookup.try_again_now': 'Ora puoi riprovare.',
   'lookup.required': 'Compila questo campo.',
   'lookup.token_opening': 'Apertura del tuo ordine…',
   'lookup.token_invalid': 'Questo link non è valido. Cerca il tuo ordine qui sotto.',
@@ -131,6 +132,9 @@ export const it: Messages = {
   'evidence.retry': 'Riprova',
   'evidence.uploading': 'Caricamento {percent}%',
   'evidence.uploaded': 'Caricata',
+  'evidence.uploading_name': 'Caricamento di {name}…',
+  'evidence.not_added':
+    'Qui si {max, plural, one {può aggiungere # foto} other {possono aggiungere # foto}}: {count, plural, one {# foto non è stata aggiunta} other {# foto non sono state aggiunte}}.',
   'evidence.rejected_type': 'Non possiamo accettare questo file come foto. Usa JPEG, PNG, WebP o HEIC.',
   'evidence.rejected_content':
     'Non possiamo usare questa foto: il file contiene più di un’immagine. Carica uno screenshot della foto oppure scattala di nuovo.',

@@ -23,6 +23,7 @@ export const nl: Messages = {
   'lookup.not_found':
     'We kunnen geen bestelling vinden met dit nummer en deze postcode. Controleer beide en probeer het opnieuw.',
   'lookup.throttled': 'Te veel pogingen. Wacht {time} voordat je het opnieuw probeert.',
+  'lookup.try_again_now': 'Je kunt het nu opnieuw proberen.',
   'lookup.required': 'Vul dit veld in.',
   'lookup.token_opening': 'Je bestelling wordt geopend…',
   'lookup.token_invalid': 'Deze link is ongeldig. Zoek je bestelling hieronder op.',
@@ -135,6 +136,9 @@ export const nl: Messages = {
   'evidence.retry': 'Opnieuw proberen',
   'evidence.uploading': 'Bezig met uploaden: {percent}%',
   'evidence.uploaded': 'Geüpload',
+  'evidence.uploading_name': 'Bezig met uploaden: {name}…',
+  'evidence.not_added':
+    'Hier {max, plural, one {kan # foto} other {kunnen # foto’s}} worden toegevoegd: {count, plural, one {# foto is} other {# foto’s zijn}} niet toegevoegd.',
   'evidence.rejected_type':
     'Dit bestand kunnen we niet als foto accepteren. Gebruik JPEG, PNG, WebP of HEIC.',
   'evidence.rejected_content':

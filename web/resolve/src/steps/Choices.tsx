@@ -41,6 +41,8 @@ export function Items({ t, flow, order, draft, update, error }: StepProps) {
                 type="checkbox"
                 id={id}
                 checked={q > 0}
+                aria-invalid={error ? true : undefined}
+                aria-describedby={error ? 'items-error' : undefined}
                 onChange={(e) => setQty(it.line_item_id, e.target.checked ? Math.max(1, q || 1) : 0)}
               />
               <label htmlFor={id} className="item-label">
@@ -57,8 +59,9 @@ export function Items({ t, flow, order, draft, update, error }: StepProps) {
                     type="button"
                     className="button small"
                     aria-label={t('items.decrease', { title })}
-                    disabled={q <= 1}
-                    onClick={() => setQty(it.line_item_id, q - 1)}
+                    // aria-disabled, not disabled: at the limit the focus stays on the button.
+                    aria-disabled={q <= 1 || undefined}
+                    onClick={() => q > 1 && setQty(it.line_item_id, q - 1)}
                   >
                     −
                   </button>
@@ -69,8 +72,8 @@ export function Items({ t, flow, order, draft, update, error }: StepProps) {
                     type="button"
                     className="button small"
                     aria-label={t('items.increase', { title })}
-                    disabled={q >= it.max_quantity}
-                    onClick={() => setQty(it.line_item_id, q + 1)}
+                    aria-disabled={q >= it.max_quantity || undefined}
+                    onClick={() => q < it.max_quantity && setQty(it.line_item_id, q + 1)}
                   >
                     +
                   </button>
@@ -96,6 +99,8 @@ export function Reason({ t, flow, draft, update, error }: StepProps) {
               type="radio"
               name="reason"
               value={r.code}
+              aria-invalid={error ? true : undefined}
+              aria-describedby={error ? 'reason-error' : undefined}
               checked={draft.reason === r.code}
               onChange={() => update({ reason: r.code })}
             />
@@ -119,6 +124,8 @@ export function Resolution({ t, flow, draft, update, error }: StepProps) {
               type="radio"
               name="resolution"
               value={r}
+              aria-invalid={error ? true : undefined}
+              aria-describedby={error ? 'resolution-error' : undefined}
               checked={draft.resolution === r}
               onChange={() => update({ resolution: r })}
             />

@@ -53,7 +53,13 @@ export function Details({
       {asksDropoff(flow, draft) && (
         <fieldset className="fieldset" aria-describedby="dropoff-error">
           <legend className="label">{t('details.dropoff')}</legend>
-          <YesNo t={t} name="dropoff" value={draft.dropoff} onChange={(v) => update({ dropoff: v })} />
+          <YesNo
+            t={t}
+            name="dropoff"
+            value={draft.dropoff}
+            errorId={errors.dropoff ? 'dropoff-error' : undefined}
+            onChange={(v) => update({ dropoff: v })}
+          />
           <FieldError id="dropoff-error" text={errors.dropoff} />
         </fieldset>
       )}
@@ -111,7 +117,13 @@ function PromptField({
     return (
       <fieldset className="fieldset" aria-describedby={`${id}-error`}>
         <legend className="label">{label}</legend>
-        <YesNo t={t} name={id} value={typeof value === 'boolean' ? value : null} onChange={onChange} />
+        <YesNo
+          t={t}
+          name={id}
+          value={typeof value === 'boolean' ? value : null}
+          errorId={error ? `${id}-error` : undefined}
+          onChange={onChange}
+        />
         <FieldError id={`${id}-error`} text={error} />
       </fieldset>
     );
@@ -122,6 +134,7 @@ function PromptField({
         <select
           id={id}
           value={typeof value === 'string' ? value : ''}
+          aria-invalid={error ? true : undefined}
           aria-describedby={`${id}-error`}
           onChange={(e) => onChange(e.target.value)}
         >
@@ -143,6 +156,7 @@ function PromptField({
         id={id}
         value={text}
         maxLength={p.max_length}
+        aria-invalid={error ? true : undefined}
         aria-describedby={`${id}-counter ${id}-error`}
         onChange={(e) => onChange(e.target.value)}
       />
@@ -160,18 +174,28 @@ function YesNo({
   t,
   name,
   value,
+  errorId,
   onChange,
 }: {
   t: T;
   name: string;
   value: boolean | null;
+  /** The group's message, when there is one: each radio is marked invalid and points at it. */
+  errorId?: string;
   onChange(v: boolean): void;
 }) {
   return (
     <div className="options inline">
       {[true, false].map((v) => (
         <label key={String(v)} className={`option${value === v ? ' selected' : ''}`}>
-          <input type="radio" name={name} checked={value === v} onChange={() => onChange(v)} />
+          <input
+            type="radio"
+            name={name}
+            checked={value === v}
+            aria-invalid={errorId ? true : undefined}
+            aria-describedby={errorId}
+            onChange={() => onChange(v)}
+          />
           <span>{t(v ? 'details.yes' : 'details.no')}</span>
         </label>
       ))}

@@ -1,7 +1,7 @@
 import { useRef, useState } from 'react';
 import { type EvidenceKind, type Photo, photoErrorText } from '../draft';
 import { formatFileSize, type T } from '../i18n';
-import { FieldError } from '../ui/common';
+import { FieldError, focusSoon } from '../ui/common';
 import type { StepProps } from './Choices';
 import { SignaturePad } from './SignaturePad';
 
@@ -100,22 +100,51 @@ function PhotoGroup({
     error?: string;
   }) {
   const input = useRef<HTMLInputElement>(null);
+  const group = useRef<HTMLFieldSetElement>(null);
+  /** Photos of the last pick that did not fit (the group's places were taken): said, not dropped silently. */
+  const [dropped, setDropped] = useState(0);
   const photos = draft.photos.filter((p) => p.kind === kind && p.lineItemId === lineItemId);
   // A refused file stays listed with its reason, but does not take one of the places.
   const taken = photos.filter((p) => p.status !== 'error').length;
   const place = lineItemId ?? (kind === 'photo' ? 'claim' : 'package');
   const groupId = `photos-${kind}-${place}`;
+  const addId = `${groupId}-add`;
+  const removeButtons = () => group.current?.querySelectorAll<HTMLElement>('[data-remove]') ?? [];
+  // The removed tile's button is gone: the focus goes to the next photo's, or to "Add a photo", or the one before.
+  const remove = (key: string) => {
+    const i = photos.findIndex((p) => p.key === key);
+    setDropped(0);
+    onRemove(key);
+    focusSoon(
+      () => removeButtons()[i],
+      addId,
+      () => removeButtons()[i - 1],
+    );
+  };
+  // "Try again" gives way to the progress bar: the focus stays on the tile (its Remove button).
+  const retry = (key: string) => {
+    onRetry(key);
+    focusSoon(() => group.current?.querySelector(`[data-remove="${key}"]`));
+  };
   return (
-    <fieldset className="fieldset photo-group" aria-describedby={`${groupId}-hint ${groupId}-error`}>
+    <fieldset
+      ref={group}
+      className="fieldset photo-group"
+      aria-describedby={`${groupId}-hint ${groupId}-error`}
+    >
       <legend className="label">{title}</legend>
       <p id={`${groupId}-hint`} className="hint">
         {hint}
       </p>
+      {/* Said when a photo is added and when it is uploaded or refused; not every step of its progress. */}
       <ul className="photos" aria-live="polite">
         {photos.map((p) => (
-          <PhotoTile key={p.key} t={t} photo={p} full={taken >= max} onRetry={onRetry} onRemove={onRemove} />
+          <PhotoTile key={p.key} t={t} photo={p} full={taken >= max} onRetry={retry} onRemove={remove} />
         ))}
       </ul>
+      <div role="status" className={dropped ? 'hint' : undefined} data-testid={`dropped-${kind}-${place}`}>
+        {dropped > 0 && t('evidence.not_added', { max, count: dropped })}
+      </div>
       {taken < max && (
         <>
           <input
@@ -130,12 +159,13 @@ function PhotoGroup({
             aria-hidden="true"
             data-testid={`file-${kind}-${place}`}
             onChange={(e) => {
-              for (const f of Array.from(e.target.files ?? []).slice(0, max - taken))
-                onAdd(kind, lineItemId, f, f.name);
+              const files = Array.from(e.target.files ?? []);
+              for (const f of files.slice(0, max - taken)) onAdd(kind, lineItemId, f, f.name);
+              setDropped(Math.max(0, files.length - (max - taken)));
               e.target.value = '';
             }}
           />
-          <button type="button" className="button" onClick={() => input.current?.click()}>
+          <button type="button" className="button" id={addId} onClick={() => input.current?.click()}>
             + {t('evidence.add_photo')}
           </button>
         </>
@@ -173,6 +203,8 @@ function PhotoTile({
         <img src={photo.preview} alt={photo.name} onError={() => setNoPreview(true)} />
       )}
       <div className="photo-meta">
+        {/* A refused file is named too: the customer knows which one to look at. */}
+        {!noPreview && photo.status === 'error' && <span className="photo-name">{photo.name}</span>}
         {noPreview && (
           <>
             <span className="photo-name">{photo.name}</span>
@@ -184,9 +216,10 @@ function PhotoTile({
         {photo.status === 'uploading' && (
           <>
             <progress max={1} value={photo.progress} aria-label={photo.name} />
-            <span className="small">
+            <span className="small" aria-hidden="true">
               {t('evidence.uploading', { percent: Math.round(photo.progress * 100) })}
             </span>
+            <span className="sr-only">{t('evidence.uploading_name', { name: photo.name })}</span>
           </>
         )}
         {photo.status === 'done' && <span className="small ok">✓ {t('evidence.uploaded')}</span>}
@@ -196,13 +229,24 @@ function PhotoTile({
               {photoErrorText(t, photo.error)}
             </span>
             {photo.retryable !== false && !full && (
-              <button type="button" className="button small" onClick={() => onRetry(photo.key)}>
+              <button
+                type="button"
+                className="button small"
+                aria-label={`${t('evidence.retry')}: ${photo.name}`}
+                onClick={() => onRetry(photo.key)}
+              >
                 {t('evidence.retry')}
               </button>
             )}
           </>
         )}
-        <button type="button" className="button small ghost" onClick={() => onRemove(photo.key)}>
+        <button
+          type="button"
+          className="button small ghost"
+          data-remove={photo.key}
+          aria-label={`${t('evidence.remove')}: ${photo.name}`}
+          onClick={() => onRemove(photo.key)}
+        >
           {t('evidence.remove')}
         </button>
       </div>

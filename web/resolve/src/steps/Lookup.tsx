@@ -1,7 +1,7 @@
 import { type FormEvent, useEffect, useState } from 'react';
 import { ApiError } from '../api';
 import { formatWait, type T } from '../i18n';
-import { Alert, FieldError, Heading } from '../ui/common';
+import { Alert, FieldError, focusSoon, Heading } from '../ui/common';
 
 export interface LookupProps {
   t: T;
@@ -21,6 +21,8 @@ export function Lookup({ t, initialNumber, initialZip, notice, title, intro, onL
   const [error, setError] = useState<ApiError | null>(null);
   const [missing, setMissing] = useState<{ number?: boolean; zip?: boolean }>({});
   const [wait, setWait] = useState(0);
+  /** The wait the server asked for: said once (a countdown read every second would drown everything else). */
+  const [waitFrom, setWaitFrom] = useState(0);
 
   useEffect(() => {
     if (wait <= 0) return;
@@ -32,7 +34,8 @@ export function Lookup({ t, initialNumber, initialZip, notice, title, intro, onL
     e.preventDefault();
     const m = { number: !number.trim(), zip: !zip.trim() };
     setMissing(m);
-    if (m.number || m.zip || busy || wait > 0) return;
+    if (m.number || m.zip) return focusSoon(m.number ? 'order-number' : 'zip-code');
+    if (busy || wait > 0) return;
     setBusy(true);
     setError(null);
     try {
@@ -40,7 +43,12 @@ export function Lookup({ t, initialNumber, initialZip, notice, title, intro, onL
     } catch (err) {
       const apiErr = err instanceof ApiError ? err : new ApiError('unknown', String(err), 0);
       setError(apiErr);
-      if (apiErr.key === 'rate_limited') setWait(apiErr.retryAfter ?? 60);
+      if (apiErr.key === 'rate_limited') {
+        setWait(apiErr.retryAfter ?? 60);
+        setWaitFrom(apiErr.retryAfter ?? 60);
+        // The button is off during the wait: the focus goes to the message that says for how long.
+        focusSoon('lookup-error');
+      }
     } finally {
       setBusy(false);
     }
@@ -50,7 +58,7 @@ export function Lookup({ t, initialNumber, initialZip, notice, title, intro, onL
     if (!error) return null;
     if (error.key === 'order_not_found') return t('lookup.not_found');
     if (error.key === 'rate_limited')
-      return t('lookup.throttled', { time: formatWait(t, Math.max(wait, 1)) });
+      return t('lookup.throttled', { time: formatWait(t, Math.max(waitFrom, 1)) });
     if (error.key === 'offline') return t('page.offline');
     // Longer than any order number or ZIP code: as good as not found.
     if (error.key === 'validation_failed') return t('lookup.not_found');
@@ -105,14 +113,31 @@ export function Lookup({ t, initialNumber, initialZip, notice, title, intro, onL
           />
           <FieldError id="zip-code-error" text={missing.zip ? t('lookup.required') : null} />
         </div>
-        {message && (
-          <Alert testId={`lookup-error-${error?.key}`}>
-            {error?.key === 'rate_limited' && wait > 0
-              ? t('lookup.throttled', { time: formatWait(t, wait) })
-              : message}
-          </Alert>
-        )}
-        <button className="button primary block" type="submit" disabled={busy || wait > 0}>
+        {message &&
+          (error?.key !== 'rate_limited' ? (
+            <Alert testId={`lookup-error-${error?.key}`} id="lookup-error">
+              {message}
+            </Alert>
+          ) : wait > 0 ? (
+            <Alert testId="lookup-error-rate_limited" id="lookup-error">
+              {/* The countdown is seen; the wait as first told is what screen readers hear, once. */}
+              <span aria-hidden="true">{t('lookup.throttled', { time: formatWait(t, wait) })}</span>
+              <span className="sr-only">{message}</span>
+            </Alert>
+          ) : (
+            <Alert kind="info" testId="lookup-ready">
+              {t('lookup.try_again_now')}
+            </Alert>
+          ))}
+        <button
+          className="button primary block"
+          type="submit"
+          // While searching the button stays focusable (aria-disabled; a press does nothing): a failed search
+          // would otherwise leave the focus on the page's body. During a lock-out it is off (the focus is on the
+          // message then).
+          disabled={wait > 0}
+          aria-disabled={busy || undefined}
+        >
           {busy ? t('lookup.searching') : t('lookup.submit')}
         </button>
       </form>

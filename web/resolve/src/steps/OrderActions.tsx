@@ -3,7 +3,7 @@ import { ApiError } from '../api';
 import { formatCountry, type Lang, type T } from '../i18n';
 import type { MessageKey } from '../i18n/en';
 import type { OrderState } from '../types';
-import { Alert, FieldError } from '../ui/common';
+import { Alert, FieldError, focusSoon } from '../ui/common';
 
 const FIELDS: [string, MessageKey, boolean, string][] = [
   ['name', 'address.name', true, 'name'],
@@ -70,6 +70,11 @@ export function OrderActions({
   useEffect(() => {
     if (mode === 'confirm-cancel') keepRef.current?.focus();
   }, [mode]);
+  /** Back to the order's actions: the focus returns to the button that opened the form or the question. */
+  const close = (opener: 'action-address' | 'action-cancel') => {
+    setMode('idle');
+    focusSoon(opener);
+  };
   const a = state.order.shipping_address;
   const [original] = useState<Record<string, string>>(() =>
     Object.fromEntries(FIELDS.map(([k]) => [k, String((a as Record<string, unknown> | null)?.[k] ?? '')])),
@@ -92,8 +97,12 @@ export function OrderActions({
     try {
       await onAction(kind, body);
       setMode('idle');
+      // Done: the focus goes to the message above the order that says so.
+      focusSoon('action-result');
     } catch (err) {
       const e = err instanceof ApiError ? err : null;
+      // The session ended: the page asks to confirm the order again and keeps the form as it is (no error here).
+      if (e?.sessionEnded) return;
       const paths = (e?.errors ?? []).map((x) => x.path.replace(/^\/(body\/)?/, ''));
       const problems =
         kind === 'address' && e?.key === 'validation_failed' ? addressProblems(address, original, paths) : {};
@@ -106,6 +115,7 @@ export function OrderActions({
 
   const submitAddress = (e: FormEvent) => {
     e.preventDefault();
+    if (busy) return;
     // Checked here first, in the customer's language; the server checks again (and the postcode's shape).
     const problems = addressProblems(address, original, []);
     if (Object.keys(problems).length) return fieldsWithErrors(problems);
@@ -147,27 +157,54 @@ export function OrderActions({
       {mode === 'idle' && (
         <div className="row">
           {state.actions.change_address && (
-            <button type="button" className="button" onClick={() => setMode('address')}>
+            <button
+              type="button"
+              className="button"
+              id="action-address"
+              onClick={() => {
+                setMode('address');
+                focusSoon(() =>
+                  document.querySelector<HTMLInputElement>('[data-testid="order-actions"] form input'),
+                );
+              }}
+            >
               {t('actions.change_address')}
             </button>
           )}
           {state.actions.cancel && (
-            <button type="button" className="button danger" onClick={() => setMode('confirm-cancel')}>
+            <button
+              type="button"
+              className="button danger"
+              id="action-cancel"
+              onClick={() => setMode('confirm-cancel')}
+            >
               {t('actions.cancel')}
             </button>
           )}
         </div>
       )}
       {mode === 'confirm-cancel' && (
-        <div role="alertdialog" aria-labelledby="cancel-q" className="confirm">
+        <div
+          role="alertdialog"
+          aria-labelledby="cancel-q"
+          className="confirm"
+          onKeyDown={(e) => {
+            if (e.key === 'Escape' && !busy) close('action-cancel');
+          }}
+        >
           <p id="cancel-q">
             {t('actions.cancel_confirm', { number: state.order.order_name ?? state.order.order_number })}
           </p>
           <div className="row">
-            <button type="button" className="button danger" disabled={busy} onClick={() => run('cancel')}>
+            <button
+              type="button"
+              className="button danger"
+              aria-disabled={busy || undefined}
+              onClick={() => !busy && run('cancel')}
+            >
               {t('actions.cancel_yes')}
             </button>
-            <button type="button" className="button" ref={keepRef} onClick={() => setMode('idle')}>
+            <button type="button" className="button" ref={keepRef} onClick={() => close('action-cancel')}>
               {t('actions.cancel_no')}
             </button>
           </div>
@@ -200,14 +237,14 @@ export function OrderActions({
             ),
           )}
           <div className="row">
-            <button type="submit" className="button primary" disabled={busy}>
+            <button type="submit" className="button primary" aria-disabled={busy || undefined}>
               {t('actions.address_save')}
             </button>
             <button
               type="button"
               className="button"
               onClick={() => {
-                setMode('idle');
+                close('action-address');
                 setFailure(null);
                 setFieldErrors({});
               }}

@@ -38,7 +38,13 @@ export function OrderHome({
   return (
     <>
       {notice && (
-        <div className={`alert alert-${noticeTone}`} role="status" data-testid="action-result">
+        <div
+          className={`alert alert-${noticeTone}`}
+          role="status"
+          data-testid="action-result"
+          id="action-result"
+          tabIndex={-1}
+        >
           {notice}
         </div>
       )}

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { type Photo, photoErrorText } from '../draft';
 import type { T } from '../i18n';
-import { FieldError } from '../ui/common';
+import { FieldError, focusSoon } from '../ui/common';
 
 /** A drawn signature (pointer: finger, pen or mouse), or a typed name for keyboard users. */
 export function SignaturePad({
@@ -65,7 +65,12 @@ export function SignaturePad({
       g.font = 'italic 48px "Brush Script MT", "Segoe Script", cursive';
       g.fillText(typed.trim(), 24, 100);
     }
-    c?.toBlob((b) => b && onSave(b), 'image/png');
+    c?.toBlob((b) => {
+      if (!b) return;
+      onSave(b);
+      // The pad gives way to the saved signature: the focus goes to its status (saved, or why not).
+      focusSoon('signature-status');
+    }, 'image/png');
   };
 
   return (
@@ -76,14 +81,21 @@ export function SignaturePad({
       {photo ? (
         <div className="signature-saved">
           <img src={photo.preview} alt={t('signature.title')} />
-          <p className="small ok" role="status">
+          <p className="small ok" role="status" id="signature-status" tabIndex={-1}>
             {photo.status === 'done'
               ? `✓ ${t('signature.saved')}`
               : photo.status === 'error'
                 ? photoErrorText(t, photo.error)
                 : '…'}
           </p>
-          <button type="button" className="button small" onClick={() => onClear(photo.key)}>
+          <button
+            type="button"
+            className="button small"
+            onClick={() => {
+              onClear(photo.key);
+              focusSoon('signature-typed', 'signature-type-instead');
+            }}
+          >
             {t('signature.clear')}
           </button>
         </div>
@@ -118,10 +130,24 @@ export function SignaturePad({
             }}
           />
           <div className="row">
-            <button type="button" className="button small" onClick={clear} disabled={!drawn}>
+            <button
+              type="button"
+              className="button small"
+              // Not disabled: cleared, it keeps the focus.
+              onClick={() => drawn && clear()}
+              aria-disabled={!drawn || undefined}
+            >
               {t('signature.clear')}
             </button>
-            <button type="button" className="button small" onClick={() => setTyped('')}>
+            <button
+              type="button"
+              className="button small"
+              id="signature-type-instead"
+              onClick={() => {
+                setTyped('');
+                focusSoon('signature-typed');
+              }}
+            >
               {t('signature.type_instead')}
             </button>
             <button type="button" className="button small primary" onClick={save} disabled={!drawn}>
@@ -139,7 +165,14 @@ export function SignaturePad({
             onChange={(e) => setTyped(e.target.value)}
           />
           <div className="row">
-            <button type="button" className="button small" onClick={() => setTyped(null)}>
+            <button
+              type="button"
+              className="button small"
+              onClick={() => {
+                setTyped(null);
+                focusSoon('signature-type-instead');
+              }}
+            >
               {t('signature.draw_instead')}
             </button>
             <button

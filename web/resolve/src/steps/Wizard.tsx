@@ -1,9 +1,9 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { Draft, Step } from '../draft';
 import type { T } from '../i18n';
 import type { MessageKey } from '../i18n/en';
 import type { CustomerOrder, FlowEligibility } from '../types';
-import { Alert, Heading } from '../ui/common';
+import { Alert, focusFirstError, focusSoon, Heading } from '../ui/common';
 import { validateStep } from '../validate';
 import { Items, Reason, Resolution } from './Choices';
 import { Details } from './Details';
@@ -45,7 +45,9 @@ export interface WizardProps extends EvidenceHandlers {
 export function Wizard(props: WizardProps) {
   const { t, flow, order, draft, steps, index, setIndex, fixIndex, update, submitting, submitError } = props;
   const [errors, setErrors] = useState<Record<string, string>>({});
+  const form = useRef<HTMLFormElement>(null);
   const step = steps[index];
+  const sendClosed = step === 'review' && (!flow.available || !!props.closed);
   const shown = Object.keys(errors).length > 0;
   // Once errors are shown they follow the customer's corrections live.
   useEffect(() => {
@@ -74,16 +76,24 @@ export function Wizard(props: WizardProps) {
       requestAnimationFrame(() =>
         (document.querySelector('.field-error') as HTMLElement | null)?.scrollIntoView({ block: 'center' }),
       );
+      // The first field to correct takes the focus: its label, state and message are read together.
+      focusFirstError(form.current);
       return;
     }
-    if (step === 'review') props.onSubmit();
-    else setIndex(index + 1);
+    if (step === 'review') {
+      // Send stays focusable while sending (aria-disabled): a press meanwhile does nothing.
+      if (!submitting && !sendClosed) props.onSubmit();
+    } else setIndex(index + 1);
   };
   const back = () => {
     setErrors({});
     props.goBack(index - 1);
   };
   const common = { t, flow, order, draft, update };
+  // A refusal that closes the flow turns Send off: the focus goes to the message and its way back to the order.
+  useEffect(() => {
+    if (props.closed) focusSoon('submit-error');
+  }, [props.closed]);
 
   return (
     <section className="card wizard" aria-labelledby="step-title" data-step={step}>
@@ -99,6 +109,7 @@ export function Wizard(props: WizardProps) {
       </Heading>
       <form
         noValidate
+        ref={form}
         onSubmit={(e) => {
           e.preventDefault();
           next();
@@ -129,7 +140,7 @@ export function Wizard(props: WizardProps) {
           />
         )}
         {submitError && (
-          <Alert testId="submit-error">
+          <Alert testId="submit-error" id="submit-error">
             <p>{submitError}</p>
             {props.onToOrder && (
               <button type="button" className="button" onClick={props.onToOrder}>
@@ -146,7 +157,9 @@ export function Wizard(props: WizardProps) {
             type="submit"
             className="button primary"
             // A flow closed meanwhile (the refusal above says why): sending again cannot help.
-            disabled={submitting || (step === 'review' && (!flow.available || !!props.closed))}
+            disabled={sendClosed}
+            // Not \`disabled\` while sending: the focus would drop to the page's body, and stay lost after a failure.
+            aria-disabled={(step === 'review' && submitting) || undefined}
             aria-busy={submitting || undefined}
           >
             {step === 'review'

@@ -67,6 +67,12 @@ export function StartOver({
 }) {
   const [asking, setAsking] = useState(false);
   const keepGoing = useRef<HTMLButtonElement>(null);
+  const opener = useRef<HTMLButtonElement>(null);
+  /** "Keep going" (or Escape): the question closes and the focus returns to "Start over". */
+  const keep = () => {
+    setAsking(false);
+    requestAnimationFrame(() => opener.current?.focus());
+  };
   useEffect(() => {
     if (asking) keepGoing.current?.focus();
   }, [asking]);
@@ -77,18 +83,28 @@ export function StartOver({
   return (
     <>
       <p className="footer-actions">
-        <button type="button" className="link" onClick={() => (inProgress ? setAsking(true) : startOver())}>
+        <button
+          type="button"
+          className="link"
+          ref={opener}
+          onClick={() => (inProgress ? setAsking(true) : startOver())}
+        >
           {t('wizard.cancel')}
         </button>
       </p>
       {asking && inProgress && (
-        <div role="alertdialog" aria-labelledby="start-over-q" className="confirm">
+        <div
+          role="alertdialog"
+          aria-labelledby="start-over-q"
+          className="confirm"
+          onKeyDown={(e) => e.key === 'Escape' && keep()}
+        >
           <p id="start-over-q">{t('wizard.cancel_confirm')}</p>
           <div className="row">
             <button type="button" className="button danger" onClick={startOver}>
               {t('wizard.cancel')}
             </button>
-            <button type="button" className="button" ref={keepGoing} onClick={() => setAsking(false)}>
+            <button type="button" className="button" ref={keepGoing} onClick={keep}>
               {t('wizard.keep_going')}
             </button>
           </div>

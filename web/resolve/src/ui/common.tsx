@@ -24,24 +24,59 @@ export function Alert({
   kind = 'error',
   children,
   testId,
+  id,
 }: {
   kind?: 'error' | 'info' | 'success' | 'warning';
   children: ReactNode;
   testId?: string;
+  /** Set when the page may move the focus here (the alert is then focusable by script). */
+  id?: string;
 }) {
   return (
-    <div className={`alert alert-${kind}`} role={kind === 'error' ? 'alert' : 'status'} data-testid={testId}>
+    <div
+      id={id}
+      tabIndex={id ? -1 : undefined}
+      className={`alert alert-${kind}`}
+      role={kind === 'error' ? 'alert' : 'status'}
+      data-testid={testId}
+    >
       {children}
     </div>
   );
 }
 
+/** A field's message: announced when it appears (role="alert"), and focusable when no field can take the focus. */
 export function FieldError({ id, text }: { id: string; text: string | null | undefined }) {
   if (!text) return null;
   return (
-    <p id={id} className="field-error">
+    <p id={id} className="field-error" role="alert" tabIndex={-1}>
       {text}
     </p>
+  );
+}
+
+/**
+ * Moves the focus after React has drawn the change (a button that disappears or is replaced would leave it on
+ * the page's body): to the first of `targets` (an element id, an element, or a function finding one) present.
+ */
+export function focusSoon(...targets: (string | (() => Element | null | undefined))[]): void {
+  let frames = 0;
+  const attempt = () => {
+    for (const x of targets) {
+      const el = typeof x === 'string' ? document.getElementById(x) : x();
+      if (el instanceof HTMLElement && el.isConnected) return el.focus();
+    }
+    // Drawn after an answer of the server: a few frames later.
+    if (++frames < 20) requestAnimationFrame(attempt);
+  };
+  requestAnimationFrame(attempt);
+}
+
+/** The first invalid field (or, failing that, the first message) in `root`, after a refused Continue. */
+export function focusFirstError(root: ParentNode | null | undefined): void {
+  focusSoon(
+    () => root?.querySelector('[aria-invalid="true"]:not([type="file"])'),
+    () => root?.querySelector('.field-error'),
   );
 }
 
