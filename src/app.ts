@@ -12,7 +12,7 @@ import { isDatabaseUnavailable } from './db/errors.js';
 import { authorizeRequest, type Principal } from './http/auth.js';
 import type { AppDeps, ReadyDeps } from './http/context.js';
 import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH } from './http/framework-errors.js';
-import { beginIdempotent, finishIdempotent, requestHash } from './http/idempotency.js';
+import { beginIdempotent, finishIdempotent, requestHash, sendReplay } from './http/idempotency.js';
 import { lazyCompilers } from './http/lazy-compile.js';
 import { loggedUrl } from './http/log-url.js';
 import { documentErrorResponses } from './http/openapi-errors.js';
@@ -318,13 +318,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         idemKey,
         requestHash(req.method, req.url, req.body),
       );
-      if (began.kind === 'replay') {
-        reply
-          .code(began.statusCode)
-          .header('content-type', 'application/json; charset=utf-8')
-          .header('idempotent-replayed', 'true');
-        return reply.send(began.body);
-      }
+      if (began.kind === 'replay') return sendReplay(reply, began);
       req.idempotency = { scope, key: idemKey };
     }
   });

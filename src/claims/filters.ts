@@ -2,7 +2,7 @@ import { and, eq, gte, inArray, isNull, lt, or, type SQL, sql } from 'drizzle-or
 import type { PgColumn } from 'drizzle-orm/pg-core';
 import { Type } from 'typebox';
 import { claims } from '../db/schema.js';
-import { badCursor, instantText, isKeysetInstant } from '../http/pagination.js';
+import { badCursor, cursorTuple, instantText, isKeysetInstant, matching } from '../http/pagination.js';
 import { StrEnum } from '../http/schema-helpers.js';
 import { normalizeOrderNumber } from '../orders/document.js';
 import { PHASES } from '../orders/phase.js';
@@ -243,21 +243,11 @@ export const keysetText = (k: Keyset) => JSON.stringify([k.sort, k.at, k.id]);
 
 /** Decodes a claims-list cursor and checks it belongs to this sort. */
 export function decodeKeyset(raw: string, sort: Sort): Keyset {
-  let parts: unknown;
-  try {
-    parts = JSON.parse(raw);
-  } catch {
-    throw badCursor();
-  }
-  if (
-    !Array.isArray(parts) ||
-    parts.length !== 3 ||
-    !(SORTS as readonly unknown[]).includes(parts[0]) ||
-    !isKeysetInstant(parts[1]) ||
-    typeof parts[2] !== 'string' ||
-    !/^clm_[0-9a-z]{26}$/.test(parts[2])
-  )
-    throw badCursor();
-  if (parts[0] !== sort) throw badCursor(`this cursor belongs to sort=${parts[0]}, not ${sort}`);
-  return { sort, at: parts[1], id: parts[2] };
+  const [from, at, id] = cursorTuple(raw, [
+    (v) => (SORTS as readonly unknown[]).includes(v),
+    isKeysetInstant,
+    matching(/^clm_[0-9a-z]{26}$/),
+  ]) as [Sort, string, string];
+  if (from !== sort) throw badCursor(`this cursor belongs to sort=${from}, not ${sort}`);
+  return { sort, at, id };
 }

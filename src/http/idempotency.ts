@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { and, eq, lt, sql } from 'drizzle-orm';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../db/client.js';
 import { idempotencyKeys } from '../db/schema.js';
 import { AppError } from '../lib/errors.js';
@@ -52,6 +52,15 @@ export async function beginIdempotent(
     );
   }
   return { kind: 'replay', statusCode: row.statusCode, body: row.responseBody };
+}
+
+/** Answers a replayed request with the stored answer, as the first one was answered. */
+export function sendReplay(reply: FastifyReply, began: { statusCode: number; body: string }) {
+  return reply
+    .code(began.statusCode)
+    .header('content-type', 'application/json; charset=utf-8')
+    .header('idempotent-replayed', 'true')
+    .send(began.body);
 }
 
 export async function finishIdempotent(

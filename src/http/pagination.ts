@@ -92,3 +92,22 @@ export const isKeysetInstant = (iso: unknown): iso is string => {
 
 export const badCursor = (message = 'not a cursor from this API') =>
   new AppError('validation_failed', 'Invalid cursor.', [{ path: 'querystring:/cursor', message }]);
+
+/**
+ * A keyset cursor's JSON array of `checks.length` items, each passing its check (e.g. isKeysetInstant, an id
+ * pattern); anything else is 400 `Invalid cursor.`
+ */
+export function cursorTuple(raw: string, checks: ((v: unknown) => boolean)[]): unknown[] {
+  let parts: unknown;
+  try {
+    parts = JSON.parse(raw);
+  } catch {
+    throw badCursor();
+  }
+  if (!Array.isArray(parts) || parts.length !== checks.length || !checks.every((ok, i) => ok(parts[i])))
+    throw badCursor();
+  return parts;
+}
+
+/** A check for cursorTuple: a string matching `re`. */
+export const matching = (re: RegExp) => (v: unknown) => typeof v === 'string' && re.test(v);

@@ -2,7 +2,7 @@ import { and, eq, getTableColumns, gte, lte, type Placeholder, type SQL, sql } f
 import { PgDialect, type PgTable } from 'drizzle-orm/pg-core';
 import { type Db, runPrepared } from '../db/client.js';
 import { lineItems, orders, shipmentEvents, shipmentLineItems, shipments } from '../db/schema.js';
-import { badCursor, instantText, isKeysetInstant } from '../http/pagination.js';
+import { cursorTuple, instantText, isKeysetInstant, matching } from '../http/pagination.js';
 import { AppError } from '../lib/errors.js';
 import { normalizeOrderNumber, normalizeZip } from './document.js';
 import { isStuck, type Phase } from './phase.js';
@@ -243,23 +243,11 @@ export const orderKeysetText = (k: OrderKeyset) => JSON.stringify([k.at, k.id]);
  * Decodes an orders-list cursor. A bare order id is the cursor of versions that listed orders by id: it still
  * continues, from that order's place in the placed-at order.
  */
+const ORDER_ID = /^ord_[0-9a-z]{26}$/;
 export function decodeOrderKeyset(raw: string): OrderKeyset | { id: string } {
-  if (/^ord_[0-9a-z]{26}$/.test(raw)) return { id: raw };
-  let parts: unknown;
-  try {
-    parts = JSON.parse(raw);
-  } catch {
-    throw badCursor();
-  }
-  if (
-    !Array.isArray(parts) ||
-    parts.length !== 2 ||
-    !isKeysetInstant(parts[0]) ||
-    typeof parts[1] !== 'string' ||
-    !/^ord_[0-9a-z]{26}$/.test(parts[1])
-  )
-    throw badCursor();
-  return { at: parts[0], id: parts[1] };
+  if (ORDER_ID.test(raw)) return { id: raw };
+  const [at, id] = cursorTuple(raw, [isKeysetInstant, matching(ORDER_ID)]) as [string, string];
+  return { at, id };
 }
 
 /**

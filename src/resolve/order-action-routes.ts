@@ -5,7 +5,7 @@ import { defaultPlatformDeps } from '../connectors/connections.js';
 import { shopPlatform } from '../connectors/shop-client.js';
 import type { Db } from '../db/client.js';
 import type { ReadyDeps } from '../http/context.js';
-import { beginIdempotent, requestHash } from '../http/idempotency.js';
+import { beginIdempotent, requestHash, sendReplay } from '../http/idempotency.js';
 import { errorResponses, Str } from '../http/schema-helpers.js';
 import { AppError } from '../lib/errors.js';
 import type { Shop } from '../shops/shops.js';
@@ -72,13 +72,7 @@ export function orderActionRoutes(deps: ReadyDeps): FastifyPluginAsync {
         key,
         requestHash('POST', req.routeOptions.url!, req.body),
       );
-      if (began.kind === 'replay') {
-        reply
-          .code(began.statusCode)
-          .header('content-type', 'application/json; charset=utf-8')
-          .header('idempotent-replayed', 'true');
-        return reply.send(began.body);
-      }
+      if (began.kind === 'replay') return sendReplay(reply, began);
       req.idempotency = { scope, key };
     }
     const platform = await platformOf(req, shop);
