@@ -58,6 +58,15 @@ describe('portal team: invitations, users and API keys', () => {
     );
     assert.equal(JSON.stringify(listed).includes(token), false, 'the token is shown once');
 
+    // The invitation page reads what it is for before anything is typed.
+    const read = (t: string) =>
+      ctx.app.inject({ method: 'GET', url: `/v1/portal/invite?token=${encodeURIComponent(t)}` });
+    const about = await read(token);
+    assert.equal(about.statusCode, 200, about.body);
+    const { expires_at, ...rest } = about.json();
+    assert.deepEqual(rest, { shop_name: shop.shop.name, email, role: 'agent', has_account: false });
+    assert.ok(Date.parse(expires_at) > Date.now());
+    assertError(await read(`${token.slice(0, -2)}xx`), 410, 'invite_invalid');
     const tooShort = await ctx.app.inject({
       method: 'POST',
       url: '/v1/portal/invites/accept',
@@ -83,6 +92,7 @@ describe('portal team: invitations, users and API keys', () => {
       payload: { token, password: 'another long password' },
     });
     assertError(again, 410, 'invite_invalid');
+    assertError(await read(token), 410, 'invite_invalid');
     assert.deepEqual((await api('GET', `/v1/shops/${shop.slug}/invites`)).json().data, []);
   });
 

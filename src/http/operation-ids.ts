@@ -62,6 +62,7 @@ export const OPERATION_IDS: Record<string, string> = {
   'post /v1/portal/login': 'portalLogin',
   'get /v1/portal/me': 'getPortalSession',
   'post /v1/portal/logout': 'portalLogout',
+  'get /v1/portal/invite': 'getInvite',
   'post /v1/portal/invites/accept': 'acceptInvite',
   [`get ${S}/connection/platforms`]: 'listPlatforms',
   [`get ${S}/connection`]: 'getConnection',

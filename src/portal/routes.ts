@@ -127,6 +127,41 @@ export function portalRoutes(deps: ReadyDeps): FastifyPluginAsync {
       },
     );
 
+    app.get(
+      '/v1/portal/invite',
+      {
+        schema: {
+          tags,
+          summary: 'What an invitation is for, before accepting it',
+          description:
+            'For the invitation page: the shop, the invited email and role, when the invitation expires, and whether that email has a Resolve account already (then it is accepted with that account’s password). The token is the one in the invitation link. A used, revoked or expired invitation answers 410 `invite_invalid`.',
+          querystring: Type.Object({ token: Str(200, { minLength: 10 }) }, { additionalProperties: false }),
+          response: {
+            200: Type.Object({
+              shop_name: Type.String(),
+              email: Type.String(),
+              role: Type.String({ examples: ['agent'] }),
+              has_account: Type.Boolean(),
+              expires_at: Type.String({ format: 'date-time' }),
+            }),
+            ...errorResponses,
+            410: Type.Ref('Error'),
+          },
+        },
+      },
+      async (req, reply) => {
+        const inv = await openInvite(db, (req.query as { token: string }).token);
+        reply.header('cache-control', 'no-store');
+        return {
+          shop_name: inv.shopName,
+          email: inv.email,
+          role: inv.role,
+          has_account: inv.hasAccount,
+          expires_at: inv.expiresAt.toISOString(),
+        };
+      },
+    );
+
     app.post(
       '/v1/portal/invites/accept',
       {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, desc, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
-import { apiKeys, invites, memberships, users } from '../db/schema.js';
+import { apiKeys, invites, memberships, shops, users } from '../db/schema.js';
 import { AppError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { createUser, USER_ROLES, type UserRole } from '../shops/users.js';
@@ -162,11 +162,18 @@ export const accountPasswordRequired = () =>
     'This email address already has a Resolve account: enter its current password to join the shop.',
   );
 
-/** The email of an open (unused, unrevoked, unexpired) invitation, and whether it has an account already. */
-export async function openInvite(db: Db, token: string): Promise<{ email: string; hasAccount: boolean }> {
+/** An open (unused, unrevoked, unexpired) invitation: its email, shop and role, and whether the email has an account. */
+export async function openInvite(db: Db, token: string) {
   const [inv] = await db
-    .select({ email: invites.email, userId: users.id })
+    .select({
+      email: invites.email,
+      userId: users.id,
+      role: invites.role,
+      shopName: shops.name,
+      expiresAt: invites.expiresAt,
+    })
     .from(invites)
+    .innerJoin(shops, eq(shops.id, invites.shopId))
     .leftJoin(users, eq(users.email, invites.email))
     .where(
       and(
@@ -178,7 +185,13 @@ export async function openInvite(db: Db, token: string): Promise<{ email: string
     )
     .limit(1);
   if (!inv) throw inviteInvalid();
-  return { email: inv.email, hasAccount: inv.userId !== null };
+  return {
+    email: inv.email,
+    hasAccount: inv.userId !== null,
+    role: inv.role as UserRole,
+    shopName: inv.shopName,
+    expiresAt: inv.expiresAt,
+  };
 }
 
 /**

@@ -355,6 +355,12 @@ describe('portal analytics and settings in Chromium', { skip: !run }, () => {
 
     const fresh = await newPage(browser, desktop);
     await fresh.page.goto(link);
+    // The page names the shop, the invited email and role before anything is typed.
+    await fresh.page.getByRole('heading', { name: 'Join Demo Shop on Resolve' }).waitFor();
+    assert.equal(
+      await fresh.page.getByTestId('invite-for').innerText(),
+      'Invited as Agent: new.agent@demo.test',
+    );
     await fresh.page.getByLabel('Your name').fill('Nia Agent');
     await fresh.page.getByLabel(/Choose a password/).fill('agent-password-42');
     await fresh.page.getByRole('button', { name: 'Accept invitation' }).click();
