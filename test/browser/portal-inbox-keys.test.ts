@@ -258,4 +258,33 @@ describe('portal claims inbox: keys, way back, search box, saved views', { skip:
       await context.close();
     }
   });
+
+  test('a 100-character tag and a long assignee wrap instead of widening the inbox', async () => {
+    const api = (method: string, path: string, body?: unknown) =>
+      fetch(`${server.url}/v1/shops/demo${path}`, {
+        method,
+        headers: { authorization: `Bearer ${server.adminKey}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }).then(async (r) => ({ status: r.status, json: await r.json() }));
+    const claim = (await api('GET', `/claims/${gb1.id}`)).json as { version: number };
+    const patched = await api('PATCH', `/claims/${gb1.id}`, {
+      version: claim.version,
+      add_tags: ['x'.repeat(100)],
+      assignee: `helpdesk-agent-${'y'.repeat(80)}@example.com`,
+    });
+    assert.equal(patched.status, 200, JSON.stringify(patched.json));
+    const { context, page } = await newPage(browser, desktop);
+    try {
+      await portalSignIn(page, server.url, ADMIN);
+      await waitRows(page, 3);
+      const overflow = await page.evaluate(() => {
+        const table = document.querySelector('table');
+        const box = table?.parentElement;
+        return table && box ? table.scrollWidth - box.clientWidth : -1;
+      });
+      assert.ok(overflow <= 0, `the table is ${overflow}px wider than its box`);
+    } finally {
+      await context.close();
+    }
+  });
 });

@@ -352,7 +352,7 @@ export function Claims({ shop, search }: { shop: Shop; search: string }) {
                       <span className="muted small block">{money(ctx.claim_value, ctx.currency)}</span>
                     )}
                   </td>
-                  <td data-label="Assignee">
+                  <td data-label="Assignee" className="wrap-anywhere">
                     {c.assignee ? (
                       (known.members?.find((m) => m.email === c.assignee?.toLowerCase())?.name ?? c.assignee)
                     ) : (
