@@ -436,6 +436,17 @@ describe('portal analytics and settings in Chromium', { skip: !run }, () => {
     await log.getByRole('button', { name: 'Replay' }).first().click();
     await endpoint.getByText(/queued again/).waitFor();
 
+    // The events and description change in place; the secret stays.
+    await endpoint.getByRole('button', { name: 'Edit' }).click();
+    const edit = endpoint.getByRole('form', { name: 'Change this endpoint' });
+    await edit.getByLabel('Description (optional)').fill('ERP sync, orders too');
+    await edit.getByRole('checkbox', { name: /orders\/cancelled/ }).check();
+    await edit.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText(/was changed; its secret stays the same/).waitFor();
+    await endpoint.getByText('ERP sync, orders too').waitFor();
+    assert.match(await endpoint.locator('dd').first().innerText(), /claims\/created, orders\/cancelled/);
+    assert.equal(await endpoint.getByRole('form', { name: 'Change this endpoint' }).count(), 0);
+
     await endpoint.getByRole('button', { name: 'Disable' }).click();
     await endpoint.locator('.badge', { hasText: 'disabled' }).waitFor();
     await endpoint.getByRole('button', { name: 'Enable' }).waitFor();

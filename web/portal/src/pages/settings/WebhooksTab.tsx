@@ -133,6 +133,7 @@ function EndpointCard({
   const [overlap, setOverlap] = useState(86_400);
   const [refresh, setRefresh] = useState(0);
   const [watch, setWatch] = useState<string | null>(null);
+  const [editing, setEditing] = useState(false);
   const enabled = e.status === 'enabled';
   return (
     <article className="card endpoint" aria-label={`Endpoint ${e.url}`} data-testid="endpoint">
@@ -207,6 +208,14 @@ function EndpointCard({
             <button
               type="button"
               className="button small"
+              aria-expanded={editing}
+              onClick={() => setEditing((x) => !x)}
+            >
+              Edit
+            </button>
+            <button
+              type="button"
+              className="button small"
               onClick={() =>
                 act(
                   () => api('PATCH', base, { status: enabled ? 'disabled' : 'enabled' }),
@@ -267,6 +276,17 @@ function EndpointCard({
           </>
         )}
       </div>
+      {editing && (
+        <CreateEndpoint
+          url={base}
+          editing={e}
+          onCancel={() => setEditing(false)}
+          onCreated={() => {
+            setEditing(false);
+            void act(async () => undefined, `${e.url} was changed; its secret stays the same.`);
+          }}
+        />
+      )}
       {log && (
         <div id={`log-${e.id}`}>
           <Deliveries base={base} canReplay={canSend} refresh={refresh} watch={watch} />
@@ -276,17 +296,23 @@ function EndpointCard({
   );
 }
 
+/** Adds an endpoint (POST to `url`), or with `editing`, changes that one (PATCH to `url`: what changed only). */
 function CreateEndpoint({
   url,
   onCreated,
+  editing,
+  onCancel,
 }: {
   url: string;
   onCreated(e: Endpoint & { secret: string | null }): void;
+  editing?: Endpoint;
+  onCancel?(): void;
 }) {
-  const [target, setTarget] = useState('');
-  const [description, setDescription] = useState('');
-  const [all, setAll] = useState(true);
-  const [types, setTypes] = useState<string[]>([]);
+  const [target, setTarget] = useState(editing?.url ?? '');
+  const [description, setDescription] = useState(editing?.description ?? '');
+  const [all, setAll] = useState(editing ? editing.event_types.includes('*') : true);
+  const [types, setTypes] = useState<string[]>(editing?.event_types.filter((t) => t !== '*') ?? []);
+  const id = (name: string) => (editing ? `${name}-${editing.id}` : name);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
   const urlMessage = error?.errors.find((x) => x.path === '/url')?.message;
@@ -298,11 +324,25 @@ function CreateEndpoint({
     setBusy(true);
     setError(null);
     try {
-      const e = await api<Endpoint & { secret: string | null }>('POST', url, {
+      const body = {
         url: target.trim(),
-        ...(description.trim() ? { description: description.trim() } : {}),
+        ...(description.trim() || editing ? { description: description.trim() || null } : {}),
         event_types: all ? ['*'] : types,
-      });
+      };
+      if (editing) {
+        const changed = Object.fromEntries(
+          Object.entries(body).filter(
+            ([k, v]) => JSON.stringify(v) !== JSON.stringify(editing[k as keyof Endpoint] ?? null),
+          ),
+        );
+        onCreated(
+          Object.keys(changed).length
+            ? await api<Endpoint & { secret: null }>('PATCH', url, changed)
+            : { ...editing, secret: null },
+        );
+        return;
+      }
+      const e = await api<Endpoint & { secret: string | null }>('POST', url, body);
       setTarget('');
       setDescription('');
       onCreated(e);
@@ -313,35 +353,43 @@ function CreateEndpoint({
     }
   };
   return (
-    <form className="card" onSubmit={submit} aria-labelledby="new-endpoint-title">
-      <h2 id="new-endpoint-title">Add an endpoint</h2>
+    <form
+      className={editing ? 'endpoint-edit' : 'card'}
+      onSubmit={submit}
+      aria-labelledby={id('new-endpoint-title')}
+    >
+      {editing ? (
+        <h3 id={id('new-endpoint-title')}>Change this endpoint</h3>
+      ) : (
+        <h2 id={id('new-endpoint-title')}>Add an endpoint</h2>
+      )}
       <div className="field-grid wide">
         <div className="sfield">
-          <label htmlFor="wh-url">URL</label>
+          <label htmlFor={id('wh-url')}>URL</label>
           <input
-            id="wh-url"
+            id={id('wh-url')}
             type="url"
             required
             maxLength={2048}
             placeholder="https://hooks.example.com/resolve"
             value={target}
             aria-invalid={!!urlError || undefined}
-            aria-describedby="wh-url-hint"
+            aria-describedby={id('wh-url-hint')}
             onChange={(e) => {
               setTarget(e.target.value);
               // The server's word was about the value sent: an edited value is not that one.
               if (urlMessage) setError(null);
             }}
           />
-          <span className="hint" id="wh-url-hint">
+          <span className="hint" id={id('wh-url-hint')}>
             https only, a public address.
           </span>
           {urlError && <span className="field-error">{urlError}</span>}
         </div>
         <div className="sfield">
-          <label htmlFor="wh-description">Description (optional)</label>
+          <label htmlFor={id('wh-description')}>Description (optional)</label>
           <input
-            id="wh-description"
+            id={id('wh-description')}
             maxLength={500}
             value={description}
             placeholder="e.g. ERP sync"
@@ -369,8 +417,13 @@ function CreateEndpoint({
       </fieldset>
       {error && !urlError && <ErrorBox error={error} />}
       <button className="button primary" type="submit" disabled={busy || (!all && types.length === 0)}>
-        Add endpoint
+        {editing ? 'Save changes' : 'Add endpoint'}
       </button>
+      {onCancel && (
+        <button className="button" type="button" onClick={onCancel}>
+          Cancel
+        </button>
+      )}
       {!all && types.length === 0 && <span className="hint"> Choose at least one event.</span>}
     </form>
   );
