@@ -17,7 +17,7 @@ import {
   type Range,
   rangeOf,
   searchOf,
-  timeZone,
+  shopZone,
 } from './analytics/range';
 
 type Data = Static<typeof ClaimAnalytics>;
@@ -31,17 +31,32 @@ const rowsOf = (buckets: Bucket[], none: string, fmt: (k: string) => string = la
   }));
 
 export function Analytics({ shop, search }: { shop: Shop; search: string }) {
-  const range = useMemo(() => rangeOf(search), [search]);
+  // The days are the shop's (its time zone), whatever the browser's: every agent of the shop sees the same
+  // figures for "the last 7 days". Nothing is asked for until the shop's zone is known.
+  const [zone, setZone] = useState<{ slug: string; tz: string } | null>(null);
+  const tz = zone?.slug === shop.slug ? zone.tz : null;
+  const range = useMemo(() => rangeOf(search, tz ?? 'UTC'), [search, tz]);
   const [data, setData] = useState<Data | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [loading, setLoading] = useState(false);
-  const tz = timeZone();
-  const { from, to } = instantsOf(range);
+  const { from, to } = instantsOf(range, tz ?? 'UTC');
 
   useEffect(() => {
     document.title = 'Analytics · Resolve';
   }, []);
   useEffect(() => {
+    let live = true;
+    setError(null);
+    api<{ timezone?: string | null }>('GET', `/v1/shops/${encodeURIComponent(shop.slug)}`).then(
+      (s) => live && setZone({ slug: shop.slug, tz: shopZone(s.timezone) }),
+      (e) => live && setError(e),
+    );
+    return () => {
+      live = false;
+    };
+  }, [shop.slug]);
+  useEffect(() => {
+    if (!tz) return;
     let live = true;
     setLoading(true);
     setError(null);
@@ -65,17 +80,19 @@ export function Analytics({ shop, search }: { shop: Shop; search: string }) {
   const exportUrl = `/v1/shops/${shop.slug}/claims/export.csv${qs({ created_from: from, created_to: to, bom: 1 })}`;
 
   return (
-    <section aria-labelledby="analytics-title" className="analytics" aria-busy={loading}>
+    <section aria-labelledby="analytics-title" className="analytics" aria-busy={loading || (!tz && !error)}>
       <div className="page-head">
         <h1 id="analytics-title">Analytics</h1>
-        <a className="button" href={exportUrl} download>
-          Export these claims (CSV)
-        </a>
+        {tz && (
+          <a className="button" href={exportUrl} download>
+            Export these claims (CSV)
+          </a>
+        )}
       </div>
-      <RangeControls range={range} go={go} tz={tz} />
+      {tz && <RangeControls range={range} go={go} tz={tz} />}
       <ErrorBox error={error} />
       {!data && !error && <Loading />}
-      {data && <Report data={data} />}
+      {data && tz && <Report data={data} />}
     </section>
   );
 }
@@ -124,7 +141,9 @@ function RangeControls({ range, go, tz }: { range: Range; go(r: Partial<Range>):
           ))}
         </select>
       </label>
-      <span className="muted small tz">Days in {tz}</span>
+      <span className="muted small tz" data-testid="analytics-tz">
+        Days in {tz} (the shop’s time zone)
+      </span>
     </form>
   );
 }
