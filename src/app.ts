@@ -9,6 +9,7 @@ import { claimRoutes } from './claims/routes.js';
 import { inboundWebhookRoutes } from './connectors/inbound.js';
 import { connectionRoutes } from './connectors/routes.js';
 import { isDatabaseUnavailable } from './db/errors.js';
+import { AllowedMethods } from './http/allowed-methods.js';
 import { authorizeRequest, type Principal } from './http/auth.js';
 import type { AppDeps, ReadyDeps } from './http/context.js';
 import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH } from './http/framework-errors.js';
@@ -253,7 +254,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // An API route that takes no query parameters says so: an unknown one is a 400 naming it, never ignored (a typo
   // such as ?per_pgae=5 must not quietly give the default). Routes with query parameters list theirs, closed. The
   // customer-flow routes all take `lang` (the customer page sends it on every call).
+  const allowed = new AllowedMethods();
   app.addHook('onRoute', (route) => {
+    allowed.add(route.url, route.method);
     if (!route.url.startsWith('/v1/') || route.schema?.hide) return;
     route.schema ??= {};
     route.schema.querystring ??= route.url.startsWith('/v1/resolve/') ? LangQuery : NO_QUERY;
@@ -342,9 +345,24 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   app.setNotFoundHandler((req, reply) => {
-    reply
-      .code(404)
-      .send(errorBody(new AppError('route_not_found', `No route ${req.method} ${req.url.split('?')[0]}.`)));
+    const path = req.url.split('?')[0];
+    const methods = allowed.of(path);
+    if (methods.length) {
+      const allow = methods.join(', ');
+      reply
+        .code(405)
+        .header('allow', allow)
+        .send(
+          errorBody(
+            new AppError(
+              'method_not_allowed',
+              `${req.method} is not allowed on ${path}; it answers ${allow}.`,
+            ),
+          ),
+        );
+      return;
+    }
+    reply.code(404).send(errorBody(new AppError('route_not_found', `No route ${req.method} ${path}.`)));
   });
 
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -383,9 +383,8 @@ describe('auth and routing', () => {
     for (const [method, path] of [
       ['GET', '/v1/nope'],
       ['GET', `/v1/shops/${shop.slug}/orderz`],
-      ['DELETE', url()],
-      ['PATCH', `${url()}/ord_00000000000000000000000000`],
       ['POST', `${url()}/x/shipments/y`],
+      ['DELETE', `${url()}/x/y/z`],
     ] as const) {
       const err = assertError(
         await ctx.app.inject({ method, url: path, headers: shop.auth.admin }),
@@ -394,6 +393,22 @@ describe('auth and routing', () => {
       );
       assert.match(err.message, new RegExp(method));
     }
+  });
+
+  test('a known path with a method it does not answer → 405 method_not_allowed with Allow', async () => {
+    for (const [method, path, allow] of [
+      ['DELETE', url(), 'GET, HEAD, PUT'],
+      ['PATCH', `${url()}/ord_00000000000000000000000000`, 'GET, HEAD'],
+      ['PUT', `${url()}/bulk/`, 'GET, HEAD, POST'],
+      ['POST', `/v1/shops/${shop.slug}/claims/R-1001?x=1`, 'GET, HEAD, PATCH'],
+      ['GET', `/v1/resolve/${shop.slug}/sessions`, 'OPTIONS, POST'],
+    ] as const) {
+      const res = await ctx.app.inject({ method, url: path, headers: shop.auth.admin });
+      const err = assertError(res, 405, 'method_not_allowed');
+      assert.equal(res.headers.allow, allow, `${method} ${path}`);
+      assert.match(err.message, new RegExp(`^${method} is not allowed on /v1/.*; it answers ${allow}\\.$`));
+    }
+    await nothingStored();
   });
 });
 
