@@ -692,7 +692,7 @@ describe('token-only order actions', () => {
         url: `/v1/shops/${s.slug}/orders/${id}/activity`,
         headers: s.auth.viewer,
       });
-    assert.deepEqual((await activity(order.id)).json(), { data: [] });
+    assert.deepEqual((await activity(order.id)).json(), { data: [], has_more: false, next_cursor: null });
     const s = await tokenSession(shop.slug, (await link(shop, order.id)).token);
     assert.equal(
       (await asCustomer(shop.slug, s.session, 'POST', '/order/address', newAddress)).statusCode,

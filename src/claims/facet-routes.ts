@@ -5,6 +5,7 @@ import type { App } from '../app.js';
 import { type Db, query } from '../db/client.js';
 import { claims } from '../db/schema.js';
 import type { ReadyDeps } from '../http/context.js';
+import { ListMeta, listAnswer } from '../http/pagination.js';
 import { errorResponses, merchantSecurity, NullableOut, StrEnum } from '../http/schema-helpers.js';
 import { listMembers } from '../portal/team.js';
 
@@ -158,16 +159,18 @@ export function claimFacetRoutes(deps: ReadyDeps): FastifyPluginAsync {
                   role: StrEnum(ASSIGNABLE),
                 }),
               ),
+              ...ListMeta(),
             }),
             ...errorResponses,
           },
         },
       },
-      async (req) => ({
-        data: (await listMembers(db, req.shop.id))
-          .filter((m) => (ASSIGNABLE as readonly string[]).includes(m.role))
-          .map((m) => ({ email: m.email, name: m.name, role: m.role })),
-      }),
+      async (req) =>
+        listAnswer(
+          (await listMembers(db, req.shop.id))
+            .filter((m) => (ASSIGNABLE as readonly string[]).includes(m.role))
+            .map((m) => ({ email: m.email, name: m.name, role: m.role })),
+        ),
     );
   };
 }

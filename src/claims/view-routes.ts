@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import type { App } from '../app.js';
 import type { ReadyDeps } from '../http/context.js';
+import { ListMeta, listAnswer } from '../http/pagination.js';
 import { errorResponses, Str } from '../http/schema-helpers.js';
 import { AppError } from '../lib/errors.js';
 import { roleRank } from '../shops/api-keys.js';
@@ -43,10 +44,10 @@ export function claimViewRoutes(deps: ReadyDeps): FastifyPluginAsync {
           summary: 'List saved views of the claims list',
           description: 'Your views and the views others shared, by name.',
           params: Slug,
-          response: { 200: Type.Object({ data: Type.Array(SavedView) }), ...errorResponses },
+          response: { 200: Type.Object({ data: Type.Array(SavedView), ...ListMeta() }), ...errorResponses },
         },
       },
-      async (req) => ({ data: await listViews(db, req.shop.id, callerId(req)) }),
+      async (req) => listAnswer(await listViews(db, req.shop.id, callerId(req))),
     );
 
     app.post(

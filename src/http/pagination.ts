@@ -111,3 +111,23 @@ export function cursorTuple(raw: string, checks: ((v: unknown) => boolean)[]): u
 
 /** A check for cursorTuple: a string matching `re`. */
 export const matching = (re: RegExp) => (v: unknown) => typeof v === 'string' && re.test(v);
+
+/**
+ * The envelope of a list answered in one piece (a shop's users, keys, views: a few rows), or of one capped at
+ * `limit` rows, newest first: the same `data`, `has_more` and `next_cursor` as the paged lists, so one client loop
+ * reads every list. `next_cursor` is always null; `has_more` says a capped list left its oldest rows out.
+ */
+export const ListMeta = (limit?: number) => ({
+  has_more: Type.Boolean({
+    description: limit
+      ? `True when there are more than ${limit}: the oldest are left out.`
+      : 'Always false: the list is answered whole.',
+  }),
+  next_cursor: Type.Null({ description: 'Always null: there is no next page to ask for.' }),
+});
+
+/** `rows` as a list answer; with `limit`, rows were read with `limit + 1` to know whether there are more. */
+export function listAnswer<T>(rows: T[], limit?: number) {
+  const has_more = limit !== undefined && rows.length > limit;
+  return { data: has_more ? rows.slice(0, limit) : rows, has_more, next_cursor: null };
+}

@@ -3,7 +3,7 @@ import { type Static, Type } from 'typebox';
 import type { App } from '../app.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { AppDeps } from '../http/context.js';
-import { PageQuery, pageRequest, splitPage } from '../http/pagination.js';
+import { listAnswer, PageQuery, pageRequest, splitPage } from '../http/pagination.js';
 import { errorResponses, merchantSecurity } from '../http/schema-helpers.js';
 import { bodyValidator, fieldErrors } from '../http/validation.js';
 import { AppError } from '../lib/errors.js';
@@ -250,7 +250,7 @@ export function orderRoutes(deps: AppDeps): FastifyPluginAsync {
       async (req) => {
         const { id } = req.params as { id: string };
         const order = await findOrderRow(db, req.shop.id, id);
-        return { data: await orderActivity(db, req.shop.id, order.id) };
+        return listAnswer(await orderActivity(db, req.shop.id, order.id), ACTIVITY_LIMIT);
       },
     );
 

@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import type { App } from '../app.js';
 import type { ReadyDeps } from '../http/context.js';
 import { withSecretOnce } from '../http/idempotency.js';
+import { ListMeta, listAnswer } from '../http/pagination.js';
 import { errorResponses, merchantSecurity, NullableOut, Str, StrEnum } from '../http/schema-helpers.js';
 import { AppError } from '../lib/errors.js';
 import { createApiKey, ROLES, type Role } from '../shops/api-keys.js';
@@ -69,18 +70,16 @@ export function teamRoutes(deps: ReadyDeps): FastifyPluginAsync {
             'Every member of the shop with their portal role (`viewer`, `agent` or `admin`), by email. Needs the admin role (403 `forbidden`).',
           params: Slug,
           response: {
-            200: Type.Object({ data: Type.Array(Member) }),
+            200: Type.Object({ data: Type.Array(Member), ...ListMeta() }),
             ...errorResponses,
             403: Type.Ref('Error'),
           },
         },
       },
-      async (req) => ({
-        data: (await listMembers(db, req.shop.id)).map((m) => ({
-          ...m,
-          created_at: m.created_at.toISOString(),
-        })),
-      }),
+      async (req) =>
+        listAnswer(
+          (await listMembers(db, req.shop.id)).map((m) => ({ ...m, created_at: m.created_at.toISOString() })),
+        ),
     );
 
     app.patch(
@@ -140,21 +139,22 @@ export function teamRoutes(deps: ReadyDeps): FastifyPluginAsync {
             'Invitations neither accepted nor revoked, newest first; expired ones are listed too (compare `expires_at`). The link is never shown again. Needs the admin role (403 `forbidden`).',
           params: Slug,
           response: {
-            200: Type.Object({ data: Type.Array(Invite) }),
+            200: Type.Object({ data: Type.Array(Invite), ...ListMeta() }),
             ...errorResponses,
             403: Type.Ref('Error'),
           },
         },
       },
-      async (req) => ({
-        data: (await listInvites(db, req.shop.id)).map((i) => ({
-          id: i.id,
-          email: i.email,
-          role: i.role as UserRole,
-          expires_at: i.expiresAt.toISOString(),
-          created_at: i.createdAt.toISOString(),
-        })),
-      }),
+      async (req) =>
+        listAnswer(
+          (await listInvites(db, req.shop.id)).map((i) => ({
+            id: i.id,
+            email: i.email,
+            role: i.role as UserRole,
+            expires_at: i.expiresAt.toISOString(),
+            created_at: i.createdAt.toISOString(),
+          })),
+        ),
     );
 
     app.post(
@@ -230,24 +230,25 @@ export function teamRoutes(deps: ReadyDeps): FastifyPluginAsync {
             'Every key that covers this shop, newest first, revoked and expired ones included (`revoked_at`, `expires_at`), with the last four characters of the secret (`secret_hint`) and `last_used_at` (updated at most once a minute). Needs the admin role (403 `forbidden`).',
           params: Slug,
           response: {
-            200: Type.Object({ data: Type.Array(Key) }),
+            200: Type.Object({ data: Type.Array(Key), ...ListMeta() }),
             ...errorResponses,
             403: Type.Ref('Error'),
           },
         },
       },
-      async (req) => ({
-        data: (await listApiKeys(db, req.shop.id)).map((k) => ({
-          id: k.id,
-          name: k.name,
-          role: k.role as Role,
-          secret_hint: k.secret_hint,
-          expires_at: iso(k.expires_at),
-          last_used_at: iso(k.last_used_at),
-          revoked_at: iso(k.revoked_at),
-          created_at: k.created_at.toISOString(),
-        })),
-      }),
+      async (req) =>
+        listAnswer(
+          (await listApiKeys(db, req.shop.id)).map((k) => ({
+            id: k.id,
+            name: k.name,
+            role: k.role as Role,
+            secret_hint: k.secret_hint,
+            expires_at: iso(k.expires_at),
+            last_used_at: iso(k.last_used_at),
+            revoked_at: iso(k.revoked_at),
+            created_at: k.created_at.toISOString(),
+          })),
+        ),
     );
 
     app.post(

@@ -5,6 +5,7 @@ import type { App } from '../app.js';
 import { query } from '../db/client.js';
 import { rateLimits } from '../db/schema.js';
 import type { ReadyDeps } from '../http/context.js';
+import { ListMeta, listAnswer } from '../http/pagination.js';
 import { errorResponses, merchantSecurity } from '../http/schema-helpers.js';
 import { AppError } from '../lib/errors.js';
 import { normalizeOrderNumber } from '../orders/document.js';
@@ -47,6 +48,7 @@ export function lockoutRoutes(deps: ReadyDeps): FastifyPluginAsync {
           response: {
             200: Type.Object({
               data: Type.Array(Lockout),
+              ...ListMeta(LOCKOUTS_LISTED),
               policy: Type.Object({ failures: Type.Integer(), lock_seconds: Type.Integer() }),
             }),
             ...errorResponses,
@@ -69,15 +71,18 @@ export function lockoutRoutes(deps: ReadyDeps): FastifyPluginAsync {
                 left join orders o on o.shop_id = l.shop_id and o.order_number_norm = substr(l.bucket, ${prefix.length + 1})
                where l.shop_id = ${req.shop.id} and starts_with(l.bucket, ${prefix}) and l.locked_until > now()
                order by l.locked_until desc
-               limit ${LOCKOUTS_LISTED}`,
+               limit ${LOCKOUTS_LISTED + 1}`,
         );
         return {
-          data: rows.map((r) => ({
-            order_number: r.num,
-            order: r.id ? { id: r.id, order_number: r.shown! } : null,
-            failures: Number(r.hits),
-            locked_until: new Date(r.until).toISOString(),
-          })),
+          ...listAnswer(
+            rows.map((r) => ({
+              order_number: r.num,
+              order: r.id ? { id: r.id, order_number: r.shown! } : null,
+              failures: Number(r.hits),
+              locked_until: new Date(r.until).toISOString(),
+            })),
+            LOCKOUTS_LISTED,
+          ),
           policy: { failures: limits.orderFailures, lock_seconds: limits.lockSeconds },
         };
       },
