@@ -12,7 +12,7 @@ import {
   stepsFor,
 } from './draft';
 import { parseFlow } from './flows';
-import { backTo, onHistory, pushView, replaceView, type View, viewKey } from './history';
+import { backTo, leaveTo, onHistory, pushView, replaceView, type View, viewKey } from './history';
 import { formatWait, type Lang, loadMessages, type Messages, pickLang, translator } from './i18n';
 import { en, type MessageKey } from './i18n/en';
 import { usePhotos } from './photos';
@@ -368,11 +368,13 @@ export function App({ boot }: { boot: Boot }) {
         claimInput(flow, draftRef.current),
         draftRef.current.idempotencyKey,
       );
-      // Its history entries no longer open: Back after sending shows the order, never the sent report.
+      // Its history entries no longer open: Back after sending shows the order, never the sent report. The
+      // report's steps are dropped from the history, so Back leads to the order in one press, and then on.
       sent.current.add(draftRef.current.idempotencyKey);
       lastClaimRef.current = claim;
       setLastClaim(claim);
-      go({ stage: 'done' });
+      show({ stage: 'done' });
+      leaveTo({ stage: 'home' }, { stage: 'done' });
       window.parent !== window &&
         window.parent.postMessage({ type: 'resolve:claim_submitted', number: claim.number }, '*');
       if (!preview) {
@@ -515,7 +517,7 @@ export function App({ boot }: { boot: Boot }) {
           stage !== 'lookup' &&
           (params.get('token') || preview ? (
             <section className="card" data-testid="session-expired" aria-labelledby="expired-title">
-              <Heading>
+              <Heading level={1}>
                 <span id="expired-title">{t('expired.title')}</span>
               </Heading>
               <p>{t('expired.body')}</p>
@@ -532,6 +534,7 @@ export function App({ boot }: { boot: Boot }) {
                 initialNumber={creds.orderNumber}
                 initialZip={creds.zipCode}
                 title={t('expired.title')}
+                level={1}
                 intro={t('expired.body')}
                 onLookup={lookup}
               />

@@ -15,8 +15,7 @@ export function validateStep(
   const title = (id: string) => order.line_items.find((l) => l.id === id)?.title ?? '';
   switch (step) {
     case 'items':
-      // "Something else" may concern the whole order: choosing items is optional there.
-      if (flow.items.length && flow.flow !== 'support' && !Object.keys(draft.items).length)
+      if (flow.items.length && !itemsOptional(flow) && !Object.keys(draft.items).length)
         e.general = t('items.none_selected');
       break;
     case 'reason':
@@ -68,6 +67,12 @@ export function validateStep(
   }
   return e;
 }
+
+/**
+ * Whether a claim of this flow may name no item: only "Something else", which may concern the whole order (the
+ * API's rule: src/claims/check-claim.ts requires at least one item of every other flow).
+ */
+export const itemsOptional = (flow: Pick<FlowEligibility, 'flow'>) => flow.flow === 'support';
 
 /**
  * A parcel reported missing although the carrier marked it delivered (not_received, any reason but a stuck

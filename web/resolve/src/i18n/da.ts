@@ -110,6 +110,8 @@ export const da: Messages = {
   'wizard.keep_going': 'Fortsæt',
   'items.title': 'Hvilke varer drejer det sig om?',
   'items.hint': 'Vælg varerne, og hvor mange af hver.',
+  'items.hint_optional':
+    'Hvis din henvendelse drejer sig om bestemte varer, så vælg dem, og hvor mange af hver.',
   'items.quantity': 'Hvor mange?',
   'items.of': 'af {max}',
   'items.decrease': 'Én mindre: {title}',

@@ -115,6 +115,8 @@ export const de: Messages = {
   'wizard.keep_going': 'Weitermachen',
   'items.title': 'Welche Artikel sind betroffen?',
   'items.hint': 'Wählen Sie die Artikel und die jeweilige Anzahl.',
+  'items.hint_optional':
+    'Wenn Ihre Anfrage bestimmte Artikel betrifft, wählen Sie diese und die jeweilige Anzahl.',
   'items.quantity': 'Wie viele?',
   'items.of': 'von {max}',
   'items.decrease': 'Anzahl verringern: {title}',

@@ -110,6 +110,7 @@ export const en = {
   'wizard.keep_going': 'Keep going',
   'items.title': 'Which items are affected?',
   'items.hint': 'Choose the items and how many of each.',
+  'items.hint_optional': 'If your question is about particular items, choose them and how many of each.',
   'items.quantity': 'How many?',
   'items.of': 'of {max}',
   'items.decrease': 'One less {title}',

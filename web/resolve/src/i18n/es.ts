@@ -113,6 +113,8 @@ export const es: Messages = {
   'wizard.keep_going': 'Continuar',
   'items.title': '¿Qué artículos están afectados?',
   'items.hint': 'Elige los artículos y cuántas unidades de cada uno.',
+  'items.hint_optional':
+    'Si tu consulta se refiere a artículos concretos, elígelos y cuántas unidades de cada uno.',
   'items.quantity': '¿Cuántos?',
   'items.of': 'de {max}',
   'items.decrease': 'Uno menos: {title}',

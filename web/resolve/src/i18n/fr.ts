@@ -114,6 +114,8 @@ export const fr: Messages = {
   'wizard.keep_going': 'Continuer',
   'items.title': 'Quels articles sont concernés ?',
   'items.hint': 'Choisissez les articles et la quantité pour chacun.',
+  'items.hint_optional':
+    'Si votre demande concerne certains articles, choisissez-les ainsi que la quantité pour chacun.',
   'items.quantity': 'Combien ?',
   'items.of': 'sur {max}',
   'items.decrease': 'Diminuer la quantité : {title}',

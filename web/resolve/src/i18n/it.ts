@@ -110,6 +110,8 @@ export const it: Messages = {
   'wizard.keep_going': 'Continua',
   'items.title': 'Quali articoli sono interessati?',
   'items.hint': 'Scegli gli articoli e la quantità per ciascuno.',
+  'items.hint_optional':
+    'Se la tua richiesta riguarda articoli specifici, sceglili e indica la quantità per ciascuno.',
   'items.quantity': 'Quanti?',
   'items.of': 'di {max}',
   'items.decrease': 'Uno in meno: {title}',

@@ -114,6 +114,7 @@ export const nl: Messages = {
   'wizard.keep_going': 'Doorgaan',
   'items.title': 'Om welke artikelen gaat het?',
   'items.hint': 'Kies de artikelen en hoeveel van elk.',
+  'items.hint_optional': 'Gaat je vraag over bepaalde artikelen? Kies ze en hoeveel van elk.',
   'items.quantity': 'Hoeveel?',
   'items.of': 'van {max}',
   'items.decrease': 'Eén minder: {title}',

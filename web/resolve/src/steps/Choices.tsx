@@ -3,6 +3,7 @@ import type { T } from '../i18n';
 import type { MessageKey } from '../i18n/en';
 import type { CustomerOrder, FlowEligibility } from '../types';
 import { FieldError } from '../ui/common';
+import { itemsOptional } from '../validate';
 import { ItemImage } from './OrderHome';
 
 interface StepProps {
@@ -13,6 +14,10 @@ interface StepProps {
   update(patch: Partial<Draft>): void;
   error: string | null;
 }
+
+/** The items step's title: "(optional)" where the flow takes a claim without items (itemsOptional). */
+export const itemsTitle = (t: T, flow: FlowEligibility): string =>
+  itemsOptional(flow) ? `${t('items.title')} (${t('evidence.optional')})` : t('items.title');
 
 /** Items and quantities: only what the server says is eligible, up to its maximum. */
 export function Items({ t, flow, order, draft, update, error }: StepProps) {
@@ -25,9 +30,9 @@ export function Items({ t, flow, order, draft, update, error }: StepProps) {
   };
   return (
     <fieldset className="fieldset" aria-describedby="items-hint items-error">
-      <legend className="sr-only">{t('items.title')}</legend>
+      <legend className="sr-only">{itemsTitle(t, flow)}</legend>
       <p id="items-hint" className="muted">
-        {t('items.hint')}
+        {t(itemsOptional(flow) ? 'items.hint_optional' : 'items.hint')}
       </p>
       <ul className="items">
         {flow.items.map((it) => {

@@ -20,7 +20,7 @@ export function Done({
       <div className="done-mark" aria-hidden="true">
         ✓
       </div>
-      <Heading>
+      <Heading level={1}>
         <span id="done-title">{t('done.title')}</span>
       </Heading>
       {preview && <Alert kind="info">{t('done.preview')}</Alert>}

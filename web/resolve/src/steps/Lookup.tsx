@@ -9,12 +9,14 @@ export interface LookupProps {
   initialZip: string;
   notice?: string | null;
   title?: string;
+  /** 1 when the form is the screen's own title (the session ended): the page's intro and its h1 are not shown. */
+  level?: 1 | 2;
   intro?: string;
   onLookup(orderNumber: string, zip: string): Promise<void>;
 }
 
 /** Order number + ZIP. Wrong number and wrong ZIP get the same answer from the server, and here. */
-export function Lookup({ t, initialNumber, initialZip, notice, title, intro, onLookup }: LookupProps) {
+export function Lookup({ t, initialNumber, initialZip, notice, title, level, intro, onLookup }: LookupProps) {
   const [number, setNumber] = useState(initialNumber);
   const [zip, setZip] = useState(initialZip);
   const [busy, setBusy] = useState(false);
@@ -69,7 +71,7 @@ export function Lookup({ t, initialNumber, initialZip, notice, title, intro, onL
 
   return (
     <section className="card" aria-labelledby="lookup-title">
-      <Heading>
+      <Heading level={level}>
         <span id="lookup-title">{title ?? t('lookup.title')}</span>
       </Heading>
       <p className="muted">{intro ?? t('lookup.intro')}</p>

@@ -49,10 +49,11 @@ export function OrderHome({
         </div>
       )}
       <section className="card" aria-labelledby="order-title">
-        <Heading>
+        {/* The screen's title, read with which order this is when it takes the focus. */}
+        <Heading level={1} describedBy="order-summary">
           <span id="order-title">{name ? t('order.greeting', { name }) : t('order.greeting_anonymous')}</span>
         </Heading>
-        <p className="muted" data-testid="order-summary">
+        <p className="muted" id="order-summary" data-testid="order-summary">
           {t('order.summary', {
             number: order.order_name ?? order.order_number,
             date: formatDate(lang, order.placed_at),

@@ -5,7 +5,7 @@ import type { MessageKey } from '../i18n/en';
 import type { CustomerOrder, FlowEligibility } from '../types';
 import { Alert, focusFirstError, focusSoon, Heading } from '../ui/common';
 import { validateStep } from '../validate';
-import { Items, Reason, Resolution } from './Choices';
+import { Items, itemsTitle, Reason, Resolution } from './Choices';
 import { Details } from './Details';
 import { Evidence, type EvidenceHandlers } from './Evidence';
 import { Review } from './Review';
@@ -95,17 +95,19 @@ export function Wizard(props: WizardProps) {
     if (props.closed) focusSoon('submit-error');
   }, [props.closed]);
 
+  const flowName = t(`flow_short.${flow.flow}` as MessageKey);
+  const count = t('wizard.step', { current: index + 1, total: steps.length });
   return (
     <section className="card wizard" aria-labelledby="step-title" data-step={step}>
-      <p className="progress-text">
-        <span>{t(`flow_short.${flow.flow}` as MessageKey)}</span>
-        <span>{t('wizard.step', { current: index + 1, total: steps.length })}</span>
+      {/* Read with the step's h1 when it takes the focus (on each step): once per step, in no live region. */}
+      <p className="progress-text" id="step-progress">
+        <span>{flowName}</span> <span>{count}</span>
       </p>
       <div className="progress" aria-hidden="true">
         <span style={{ width: `${((index + 1) / steps.length) * 100}%` }} />
       </div>
-      <Heading key={step}>
-        <span id="step-title">{t(TITLES[step])}</span>
+      <Heading key={step} level={1} describedBy="step-progress">
+        <span id="step-title">{step === 'items' ? itemsTitle(t, flow) : t(TITLES[step])}</span>
       </Heading>
       <form
         noValidate

@@ -4,9 +4,18 @@ let firstScreen = true;
 
 /**
  * A step's heading takes the focus when the step appears, so screen readers and keyboards start there.
- * The first screen keeps the browser's own starting point.
+ * The first screen keeps the browser's own starting point. `describedBy`: what is read with it when it takes the
+ * focus (where the customer is: the order, the step count), shown next to it.
  */
-export function Heading({ children, level = 2 }: { children: ReactNode; level?: 1 | 2 }) {
+export function Heading({
+  children,
+  level = 2,
+  describedBy,
+}: {
+  children: ReactNode;
+  level?: 1 | 2;
+  describedBy?: string;
+}) {
   const ref = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
     if (firstScreen) firstScreen = false;
@@ -14,7 +23,7 @@ export function Heading({ children, level = 2 }: { children: ReactNode; level?: 
   }, []);
   const Tag = level === 1 ? 'h1' : 'h2';
   return (
-    <Tag ref={ref} tabIndex={-1} className="heading">
+    <Tag ref={ref} tabIndex={-1} className="heading" aria-describedby={describedBy}>
       {children}
     </Tag>
   );
