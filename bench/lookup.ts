@@ -103,8 +103,9 @@ function typed(pair: { number: string; zip: string }, k: number) {
   };
 }
 
+type SideName = 'api' | 'bare' | 'same';
 interface Side {
-  name: 'api' | 'bare';
+  name: SideName;
   server: ServerChild;
   path: string;
   cpu: () => Promise<number | null>;
@@ -220,6 +221,14 @@ async function main() {
     pool: opts.pool,
     shopId: shop.id,
   });
+  // The app's lookup statement on a bare route (its own process and backends): the database work of the API side.
+  const same = await startServer({
+    kind: 'bare',
+    databaseUrl: urlOf(name, 'bench_same'),
+    pool: opts.pool,
+    shopId: shop.id,
+    redisUrl: opts.redis,
+  });
   const sides: Side[] = [
     {
       name: 'api',
@@ -229,6 +238,7 @@ async function main() {
       redisCpu: opts.redis ? await redisCpu(opts.redis) : undefined,
     },
     { name: 'bare', server: bare, path: '/bare/bench/sessions', cpu: backendCpu(admin, name, 'bench_bare') },
+    { name: 'same', server: same, path: '/same/bench/sessions', cpu: backendCpu(admin, name, 'bench_same') },
   ];
 
   // Answers are right before anything is timed; a wrong number and a wrong ZIP give the same API answer.
@@ -239,6 +249,9 @@ async function main() {
   const bareRes = await request(bare.port, sides[1].path, typed(p0, 1));
   if (bareRes.status !== 201 || JSON.parse(bareRes.text).order_id !== p0.id)
     throw new Error(`bare lookup answered ${bareRes.status}: ${bareRes.text}`);
+  const sameRes = await request(same.port, sides[2].path, typed(p0, 1));
+  if (sameRes.status !== 201 || JSON.parse(sameRes.text).o?.id !== p0.id)
+    throw new Error(`bare lookup statement answered ${sameRes.status}: ${sameRes.text.slice(0, 300)}`);
   const wz = wrongZip(0);
   const a404 = await request(api.port, sides[0].path, { order_number: wz.number, zip_code: wz.zip });
   const b404 = await request(api.port, sides[0].path, { order_number: '#999999999', zip_code: wz.zip });
@@ -305,15 +318,15 @@ async function main() {
     );
   };
 
-  const results: Record<string, Record<'api' | 'bare', Measured>> = {};
+  const results: Record<string, Record<SideName, Measured>> = {};
   for (const [pathName, seconds, next, expect] of [
     ['found', opts.duration, okBody, 201],
     ['wrong_zip', opts.wrongDuration, wrongBody, 404],
   ] as const) {
-    const m = { api: empty(), bare: empty() };
+    const m = { api: empty(), bare: empty(), same: empty() };
     for (let r = 0; r < opts.rounds; r++) {
-      // ABBA: each side goes first in every other round, so drift on a shared machine hits both alike.
-      const order = r % 2 ? [sides[1], sides[0]] : sides;
+      // ABC CBA: the order flips every other round, so drift on a shared machine hits all sides alike.
+      const order = r % 2 ? [...sides].reverse() : sides;
       for (const s of order) {
         const profile =
           opts.profile && r === 0 ? path.resolve(opts.profile, `${s.name}-${pathName}.cpuprofile`) : null;
@@ -327,6 +340,7 @@ async function main() {
     .n as number;
   await api.stop();
   await bare.stop();
+  await same.stop();
 
   // ------------------------------------------------------------------------------------------ report
   const summary = Object.fromEntries(
@@ -353,7 +367,18 @@ async function main() {
       };
       const apiS = side(m.api);
       const bareS = side(m.bare);
-      return [p, { api: apiS, bare: bareS, ratio: Number((apiS.rps / bareS.rps).toFixed(3)) }];
+      const sameS = side(m.same);
+      return [
+        p,
+        {
+          api: apiS,
+          bare: bareS,
+          same: sameS,
+          ratio: Number((apiS.rps / bareS.rps).toFixed(3)),
+          ratio_same: Number((apiS.rps / sameS.rps).toFixed(3)),
+          same_ratio: Number((sameS.rps / bareS.rps).toFixed(3)),
+        },
+      ];
     }),
   );
   const found = summary.found;
@@ -381,7 +406,7 @@ async function main() {
     `${info.date} · Node ${info.node} · ${info.cores} cores (${info.cpu}) · load average ${info.load.toFixed(1)} at start, ` +
       `${out.load_end} at end · ${version}`,
     `${fmt(rows.orders)} orders (${rows.orders_size}), loaded in ${loadSeconds.toFixed(0)} s; ${opts.connections} connections, ` +
-      `pool ${opts.pool} per side, ${opts.rounds} rounds (ABBA), ${WARMUP_SECONDS} s warm-up per side; took ${out.seconds} s`,
+      `pool ${opts.pool} per side, ${opts.rounds} rounds (ABC CBA), ${WARMUP_SECONDS} s warm-up per side; took ${out.seconds} s`,
     `index used: ${indexUsed ? 'yes' : 'NO'} (${plan.split('\n')[1]?.trim() ?? plan.split('\n')[0]})`,
     '',
     `lookup counters: ${opts.redis ? `Redis (${opts.redis})` : 'in the database'}`,
@@ -390,20 +415,21 @@ async function main() {
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const [p, r] of Object.entries(summary)) {
-    for (const [sideName, s] of [
-      ['API', r.api],
-      ['bare', r.bare],
+    for (const [sideName, s, vs] of [
+      ['API', r.api, `**${r.ratio.toFixed(2)}×** (${r.ratio_same.toFixed(2)}× the same statement)`],
+      ['bare', r.bare, '1.00×'],
+      ['same statement, bare', r.same, `${r.same_ratio.toFixed(2)}×`],
     ] as const) {
       lines.push(
         `| ${p === 'found' ? 'found (201)' : 'wrong ZIP (404)'} | ${sideName} | ${fmt(s.requests)} | ${fmt(s.rps)} | ` +
           `${s.p50.toFixed(1)} | ${s.p90.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.max.toFixed(1)} | ${s.queries_per_req} | ${fmt(s.node_cpu_us_per_req)} (${Math.round(s.node_sys_share * 100)} % sys) | ` +
-          `${s.db_cpu_us_per_req === null ? '–' : fmt(s.db_cpu_us_per_req)} | ${s.redis_cpu_us_per_req ? fmt(s.redis_cpu_us_per_req) : '–'} | ${sideName === 'API' ? `**${r.ratio.toFixed(2)}×**` : '1.00×'} |`,
+          `${s.db_cpu_us_per_req === null ? '–' : fmt(s.db_cpu_us_per_req)} | ${s.redis_cpu_us_per_req ? fmt(s.redis_cpu_us_per_req) : '–'} | ${vs} |`,
       );
     }
   }
   lines.push('');
   for (const [p, r] of Object.entries(summary))
-    for (const side of ['api', 'bare'] as const)
+    for (const side of ['api', 'bare', 'same'] as const)
       lines.push(`backend states, ${p} ${side}: ${JSON.stringify(r[side].db_backend_states)}`);
   lines.push(
     `targets: ≥ ${TARGET_RATIO}× the bare route: ${out.targets.ratio.met ? 'met' : 'NOT met'} (${found.ratio.toFixed(2)}×); ` +

@@ -6,7 +6,11 @@
  *   nothing is throttled: every request does the full work, including the rate-limit bookkeeping.
  * - `bare`: the baseline: a plain Fastify instance and a pg.Pool of the same size, one route that runs the same
  *   indexed query as the lookup (`select id, zip_norm from orders where shop_id = $1 and order_number_norm = $2`)
- *   and answers a small JSON: no schemas, hooks, rate limits, session or order loading. A second bare route,
+ *   and answers a small JSON: no schemas, hooks, rate limits, session or order loading. `POST /same/:slug/sessions`
+ *   is a bare route too, running the app's own lookup statement (`lookupStatement()` in src/resolve/lookup.ts: limits,
+ *   lock-outs, the session row, the order with its lines, shipments and claimed units) as a named statement and
+ *   answering the row as JSON: the same database work as the API with none of its Node side (validation, Redis
+ *   counters, eligibility, the answer's schema). A second bare route,
  *   `POST /bare/:slug/claims`, is the baseline of bench/claims.ts: the minimum SQL a claim needs on the real
  *   schema (see bareClaim below), with no session, eligibility, idempotency check or read-back.
  *
@@ -16,6 +20,7 @@
 import fs from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
+import { fillPlaceholders } from 'drizzle-orm';
 import Fastify from 'fastify';
 import pg from 'pg';
 import pino from 'pino';
@@ -25,6 +30,8 @@ import { openDatabase } from '../src/db/client.js';
 import { createMetrics } from '../src/http/metrics.js';
 import { newId } from '../src/lib/ids.js';
 import { normalizeOrderNumber, normalizeZip } from '../src/orders/document.js';
+import { lookupStatement } from '../src/resolve/lookup.js';
+import { newSessionSecret, SESSION_TTL_MS } from '../src/resolve/sessions.js';
 import type { ServeOptions, ServerStats } from './support.js';
 
 const opts = JSON.parse(process.env.BENCH_SERVE ?? '{}') as ServeOptions;
@@ -190,10 +197,45 @@ async function bareClaim(
   }
 }
 
+/** The app's config, with the lookup limits raised so that nothing is throttled (the counting still happens). */
+function benchConfig() {
+  const base = loadConfig({ LOG_LEVEL: 'silent', REDIS_URL: opts.redisUrl ?? undefined });
+  return {
+    ...base,
+    host: '127.0.0.1',
+    port: 0,
+    pgPoolMax: opts.pool,
+    apiRateLimit: { ...base.apiRateLimit, max: 1e9 },
+    lookup: { ...base.lookup, ipMax: 1e9, shopMax: 1e9, orderFailures: 1e9, ipFailures: 1e9 },
+  };
+}
+
 async function serveBare() {
   if (!opts.databaseUrl) throw new Error('the bare server runs on PostgreSQL only');
   const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.pool });
   const app = Fastify();
+  const config = benchConfig();
+  app.post('/same/:slug/sessions', async (req, reply) => {
+    const { slug } = req.params as { slug: string };
+    const body = req.body as { order_number: string; zip_code: string };
+    const secret = newSessionSecret();
+    const now = new Date();
+    const expiresAt = new Date(now.getTime() + SESSION_TTL_MS);
+    // The statement the API runs: with its counters in Redis the API runs the one without them (so does this).
+    const st = lookupStatement(config, !opts.redisUrl, slug, body, req.ip, { ...secret, expiresAt }, now);
+    const { rows } = await pool.query({
+      name: st.name,
+      text: st.query.sql,
+      values: fillPlaceholders(st.query.params, st.values),
+    });
+    const row = rows[0] as { opened: number; o: unknown };
+    if (!row.opened || !row.o) {
+      reply.code(404);
+      return { error: { key: 'order_not_found' } };
+    }
+    reply.code(201);
+    return { session: secret.bearer, expires_at: expiresAt.toISOString(), ...row };
+  });
   app.post('/bare/:slug/sessions', async (req, reply) => {
     const body = req.body as { order_number: string; zip_code: string };
     const { rows } = await pool.query(LOOKUP_SQL, [opts.shopId, normalizeOrderNumber(body.order_number)]);
@@ -244,22 +286,7 @@ async function serveBare() {
 }
 
 async function serveApi() {
-  const base = loadConfig({ LOG_LEVEL: 'silent', REDIS_URL: opts.redisUrl ?? undefined });
-  const config = {
-    ...base,
-    host: '127.0.0.1',
-    port: 0,
-    pgPoolMax: opts.pool,
-    // Raised so that nothing is throttled; the counting (and its database writes) still happens on every request.
-    apiRateLimit: { ...base.apiRateLimit, max: 1e9 },
-    lookup: {
-      ...base.lookup,
-      ipMax: 1e9,
-      shopMax: 1e9,
-      orderFailures: 1e9,
-      ipFailures: 1e9,
-    },
-  };
+  const config = benchConfig();
   const database = await openDatabase({
     databaseUrl: opts.databaseUrl,
     dataDir: opts.pgliteDir ?? null,

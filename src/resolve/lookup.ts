@@ -138,6 +138,40 @@ const openByZip = (countInDb: boolean) =>
 const OPEN_COUNTING = openByZip(true);
 const OPEN_GATED = openByZip(false);
 
+/** The lookup statement (with the counters in the database or not) and its values: bench/lookup.ts runs it bare. */
+export function lookupStatement(
+  config: Config,
+  countInDb: boolean,
+  slug: string,
+  input: { order_number: string; zip_code: string },
+  ip: string,
+  session: { id: string; hash: string; expiresAt: Date },
+  now: Date,
+) {
+  const limits = config.lookup;
+  return {
+    name: countInDb ? 'resolve_open_by_zip' : 'resolve_open_by_zip_gated',
+    query: countInDb ? OPEN_COUNTING : OPEN_GATED,
+    values: {
+      slug,
+      ip_bucket: `lookup:ip:${ip}`,
+      ip_window: limits.ipWindowSeconds,
+      ip_max: limits.ipMax,
+      shop_max: limits.shopMax,
+      fail_ip_bucket: `lookup:fail-ip:${ip}`,
+      number: normalizeOrderNumber(input.order_number),
+      zip: normalizeZip(input.zip_code),
+      session_id: session.id,
+      session_hash: session.hash,
+      expires_at: session.expiresAt,
+      now,
+      lock_seconds: limits.lockSeconds,
+      order_max: limits.orderFailures - 1,
+      ip_max_failures: limits.ipFailures - 1,
+    },
+  };
+}
+
 interface OpenRow extends Children {
   shop: Record<string, unknown> | null;
   now: Date | string;
@@ -182,28 +216,8 @@ export async function openSessionByZip(
   }
   const secret = newSessionSecret();
   const expiresAt = new Date(now.getTime() + SESSION_TTL_MS);
-  const [row] = await runPrepared<OpenRow>(
-    db,
-    counters ? 'resolve_open_by_zip_gated' : 'resolve_open_by_zip',
-    counters ? OPEN_GATED : OPEN_COUNTING,
-    {
-      slug,
-      ip_bucket: `lookup:ip:${ip}`,
-      ip_window: limits.ipWindowSeconds,
-      ip_max: limits.ipMax,
-      shop_max: limits.shopMax,
-      fail_ip_bucket: `lookup:fail-ip:${ip}`,
-      number: normalizeOrderNumber(input.order_number),
-      zip: normalizeZip(input.zip_code),
-      session_id: secret.id,
-      session_hash: secret.hash,
-      expires_at: expiresAt,
-      now,
-      lock_seconds: limits.lockSeconds,
-      order_max: limits.orderFailures - 1,
-      ip_max_failures: limits.ipFailures - 1,
-    },
-  );
+  const statement = lookupStatement(config, !counters, slug, input, ip, { ...secret, expiresAt }, now);
+  const [row] = await runPrepared<OpenRow>(db, statement.name, statement.query, statement.values);
   if (!row.shop) throw new AppError('shop_not_found', `No shop "${slug}".`);
   const dbNow = new Date(row.now).getTime();
   if (row.locked_until) {
