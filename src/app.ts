@@ -251,6 +251,33 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     reply.header('x-request-id', req.id);
   });
 
+  // JSON bodies: an empty body with Content-Type: application/json (generated clients send the header on every
+  // POST) is no body, so routes that take none answer as without the header; a `__proto__` or
+  // `constructor.prototype` key is a field refused by name, not "not valid JSON".
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  const isJson = (text: string) => {
+    try {
+      JSON.parse(text);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = body.toString();
+    if (text.trim() === '') return done(null, undefined);
+    parseJson(req, text, (err, value) => {
+      // The safe parser refused it: when plain JSON.parse takes it, it is valid JSON with a poisoning key.
+      if (err && isJson(text))
+        return done(
+          new AppError('validation_failed', 'The request is invalid.', [
+            { path: '', message: 'must not contain `__proto__` or `constructor.prototype` keys' },
+          ]),
+        );
+      done(err, value);
+    });
+  });
+
   // An API route that takes no query parameters says so: an unknown one is a 400 naming it, never ignored (a typo
   // such as ?per_pgae=5 must not quietly give the default). Routes with query parameters list theirs, closed. The
   // customer-flow routes all take `lang` (the customer page sends it on every call).

@@ -667,6 +667,14 @@ function suites() {
       // A merchant API key is not a customer session.
       assertError(await getOrder(shop.slug, null, shop.auth.admin), 401, 'session_required');
       assertError(await getOrder(shop.slug, `rss_${'a'.repeat(43)}`), 401, 'session_expired');
+      // RFC 6750: the challenge names the scheme; a bearer that is no longer good says invalid_token.
+      assert.equal((await getOrder(shop.slug, null)).headers['www-authenticate'], 'Bearer realm="resolve"');
+      for (const bearer of [`rss_${'a'.repeat(43)}`, `rsp_${'a'.repeat(20)}.${'b'.repeat(43)}`])
+        assert.equal(
+          (await getOrder(shop.slug, bearer)).headers['www-authenticate'],
+          'Bearer realm="resolve", error="invalid_token"',
+          bearer,
+        );
     });
 
     test('an expired session is 401 session_expired', async () => {

@@ -195,6 +195,17 @@ describe('POST …/orders/{id}/resolve-link', () => {
     // Each link is its own token.
     const again = await link(shop, order.id);
     assert.notEqual(again.token_id, body.token_id);
+    // Generated clients send the JSON header with no body: that is no body, not "not valid JSON".
+    for (const payload of [undefined, '', ' ']) {
+      const res = await ctx.app.inject({
+        method: 'POST',
+        url: `/v1/shops/${shop.slug}/orders/${order.id}/resolve-link`,
+        headers: { ...shop.auth.editor, 'content-type': 'application/json' },
+        ...(payload === undefined ? {} : { payload }),
+      });
+      assert.equal(res.statusCode, 201, res.body);
+      assertDaysAhead(res.json().expires_at, 30, t0);
+    }
   });
 
   test('the order may be named by external_id; expires_in_days and lang are honoured', async () => {

@@ -18,6 +18,7 @@ import { customerState } from './customer-view.js';
 import { returnHandoffUrl } from './handoff.js';
 import type { ImageType } from './image.js';
 import { rateLimited } from './rate-limit.js';
+import { sessionExpired, sessionRequired } from './sessions.js';
 import { resolveSettingsOf } from './settings.js';
 import { checkUploadFile } from './uploads.js';
 
@@ -63,13 +64,8 @@ export function verifyPreviewSession(
   now = new Date(),
 ): PreviewSession {
   const m = /^Bearer\s+(rsp_([A-Za-z0-9_-]{1,400}))\.([A-Za-z0-9_-]{43})$/.exec(authorization ?? '');
-  if (!m)
-    throw new AppError(
-      'session_required',
-      'Look up your order first: this needs the session from POST /sessions as a Bearer token.',
-    );
-  const unknown = () =>
-    new AppError('session_expired', 'Your session has ended. Look up your order again to continue.');
+  if (!m) throw sessionRequired();
+  const unknown = () => sessionExpired();
   const expected = Buffer.from(sign(master, m[1]));
   const given = Buffer.from(m[3]);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw unknown();
@@ -82,7 +78,7 @@ export function verifyPreviewSession(
   if (claims?.shop !== shopId || !Number.isInteger(claims.exp)) throw unknown();
   const expiresAt = new Date((claims.exp as number) * 1000);
   if (expiresAt.getTime() <= now.getTime())
-    throw new AppError('session_expired', 'This preview has ended. Start it again from the portal.');
+    throw sessionExpired('This preview has ended. Start it again from the portal.');
   return { id: m[3], shopId, expiresAt };
 }
 

@@ -46,21 +46,31 @@ export async function openSession(
   return { id, bearer, expiresAt };
 }
 
+/** RFC 6750: a 401 of the customer flow names the scheme it wants, and says when the bearer is no longer good. */
+const challenge = (error?: string) => ({
+  'www-authenticate': `Bearer realm="resolve"${error ? `, error="${error}"` : ''}`,
+});
+
+export const sessionRequired = () =>
+  new AppError(
+    'session_required',
+    'Look up your order first: this needs the session from POST /sessions as a Bearer token.',
+    [],
+    401,
+    challenge(),
+  );
+
+export const sessionExpired = (message = 'Your session has ended. Look up your order again to continue.') =>
+  new AppError('session_expired', message, [], 401, challenge('invalid_token'));
+
 /**
  * The stored hash of the session bearer in `Authorization: Bearer rss_…`; 401 `session_required` without one.
  */
 export function sessionBearerHash(authorization: string | undefined): string {
   const m = /^Bearer\s+(rss_[A-Za-z0-9_-]{43})$/.exec(authorization ?? '');
-  if (!m)
-    throw new AppError(
-      'session_required',
-      'Look up your order first: this needs the session from POST /sessions as a Bearer token.',
-    );
+  if (!m) throw sessionRequired();
   return hash(m[1]);
 }
-
-export const sessionExpired = () =>
-  new AppError('session_expired', 'Your session has ended. Look up your order again to continue.');
 
 /**
  * A session's expiry after this use: sliding, renewed (stored) once half of its time is used; 401
