@@ -504,6 +504,27 @@ describe('GET /v1/shops/{slug}/claims/{id} and POST (phone claims)', () => {
     );
     const rows = await ctx.db.select().from(claims).where(eq(claims.orderId, o.id));
     assert.equal(rows.length, 1);
+    // A 400 did nothing and is not kept, whichever check refused it (the schema, or the flow's rules): the
+    // corrected body may use the same key. A 422 is an answer, and is answered again.
+    const o2 = await putOrder(s, deliveredDoc());
+    const body2 = missingItem(o2.id, lineId(o2, 'li-1'));
+    assertInvalidAt(await api(s).create({ ...body2, flow: 7 }, { 'idempotency-key': 'phone-2' }), '/flow');
+    assertInvalidAt(
+      await api(s).create({ ...body2, dropoff_permission: true }, { 'idempotency-key': 'phone-2' }),
+      '/dropoff_permission',
+    );
+    const fixed = await api(s).create(body2, { 'idempotency-key': 'phone-2' });
+    assert.equal(fixed.statusCode, 201, fixed.body);
+    assert.equal(fixed.headers['idempotent-replayed'], undefined);
+    const notEligible = { ...body2, items: [{ line_item_id: lineId(o2, 'li-1'), quantity: 99 }] };
+    assertError(
+      await api(s).create(notEligible, { 'idempotency-key': 'phone-3' }),
+      422,
+      'quantity_not_eligible',
+    );
+    const replayed = await api(s).create(notEligible, { 'idempotency-key': 'phone-3' });
+    assertError(replayed, 422, 'quantity_not_eligible');
+    assert.equal(replayed.headers['idempotent-replayed'], 'true');
     // Without a key, a second identical POST is a second claim (the T-shirt has two units).
     const second = await api(s).create(body);
     assert.equal(second.statusCode, 201, second.body);

@@ -70,8 +70,9 @@ export async function finishIdempotent(
   statusCode: number,
   body: string,
 ): Promise<void> {
-  if (statusCode >= 500) {
-    // Server errors are not answers: free the key so a retry runs again.
+  if (statusCode >= 500 || statusCode === 400) {
+    // Server errors are not answers, and an invalid request (400, whichever check refused it) did nothing: free
+    // the key, so a retry runs again and a corrected body may use the same key.
     await db
       .delete(idempotencyKeys)
       .where(and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key)));

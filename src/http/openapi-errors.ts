@@ -1,6 +1,11 @@
 import { Type } from 'typebox';
 import type { Role } from '../shops/api-keys.js';
-import { CUSTOMER_IDEMPOTENT, IDEMPOTENCY_HEADER, OPERATION_IDS } from './operation-ids.js';
+import {
+  CLAIM_IDEMPOTENCY_HEADER,
+  CUSTOMER_IDEMPOTENT,
+  IDEMPOTENCY_HEADER,
+  OPERATION_IDS,
+} from './operation-ids.js';
 
 type Json = Record<string, unknown>;
 interface RouteLike {
@@ -87,7 +92,10 @@ export function documentErrorResponses() {
           named.operationId ??= OPERATION_IDS[key];
           const idempotent = method === 'post' && (auth.has(key) || CUSTOMER_IDEMPOTENT.has(key));
           if (idempotent && !named.parameters?.some((p) => p.name === IDEMPOTENCY_HEADER.name))
-            named.parameters = [...(named.parameters ?? []), IDEMPOTENCY_HEADER];
+            named.parameters = [
+              ...(named.parameters ?? []),
+              key === 'post /v1/resolve/{slug}/claims' ? CLAIM_IDEMPOTENCY_HEADER : IDEMPOTENCY_HEADER,
+            ];
           for (const [status, response] of Object.entries(op?.responses ?? {})) {
             if (response.description !== DEFAULT_DESCRIPTION) continue;
             const text = status === '403' ? forbidden(auth.get(`${method} ${path}`)) : generic(status, path);

@@ -98,5 +98,12 @@ export const IDEMPOTENCY_HEADER = {
   required: false,
   schema: { type: 'string', minLength: 1, maxLength: 255 },
   description:
-    'Any unique string (e.g. a UUID) per intended request. A retry with the same key and the same body answers the first answer again, errors included, with the header `idempotent-replayed: true`, for 24 hours; the same key with another body is 409 `idempotency_conflict`, and while the first is still running 409 `idempotency_in_progress` (retry after `Retry-After`).',
+    'Any unique string (e.g. a UUID) per intended request. A retry with the same key and the same body answers the first answer again, with the header `idempotent-replayed: true`, for 24 hours: successes and refusals such as 404, 409 or 422 alike. A 400 (an invalid request, which did nothing) and a 5xx are not kept: the same key may be sent again, with the body corrected. The same key with another body is 409 `idempotency_conflict`, and while the first is still running 409 `idempotency_in_progress` (retry after `Retry-After`).',
+};
+
+/** The customer's claim keeps its key with the claim: only a claim made is answered again. */
+export const CLAIM_IDEMPOTENCY_HEADER = {
+  ...IDEMPOTENCY_HEADER,
+  description:
+    'Any unique string (e.g. a UUID) per claim the customer sends, kept with the claim. A retry with the same key and the same body answers the claim it made (201, header `idempotent-replayed: true`), even after the order has no units left to claim; the same key with another body is 409 `idempotency_conflict`. A refused attempt (4xx) made no claim and keeps nothing: it may be corrected and sent again with the same key.',
 };
