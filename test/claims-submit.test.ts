@@ -441,7 +441,17 @@ test('the claims list of a session shows only its own order', async () => {
     headers: bearer(b.session),
   });
   assert.equal(listB.statusCode, 200);
-  assert.deepEqual(listB.json().data, []);
+  assert.deepEqual(listB.json(), { data: [], has_more: false, next_cursor: null });
+  const listA = await ctx.app.inject({
+    method: 'GET',
+    url: `/v1/resolve/${shop.slug}/claims`,
+    headers: bearer(a.session),
+  });
+  assert.deepEqual(
+    listA.json().data.map((c: { id: string }) => c.id),
+    [ca.json().id],
+  );
+  assert.equal(listA.json().has_more, false);
   const noSession = await ctx.app.inject({ method: 'GET', url: `/v1/resolve/${shop.slug}/claims` });
   assertError(noSession, 401, 'session_required');
 });

@@ -584,6 +584,16 @@ function suites() {
       ]);
       assert.deepEqual(await pathsOf({ token: 'x'.repeat(2049) }), ['/token']);
       assert.deepEqual(await pathsOf({ order_number: n }), ['/zip_code']);
+      // Both ways in at once: said as such.
+      for (const both of [
+        { order_number: n, zip_code: '10115', token: 'a.b.c' },
+        { zip_code: '10115', token: 'a.b.c' },
+      ]) {
+        const err = assertError(await lookup(shop.slug, both), 400, 'validation_failed');
+        assert.deepEqual(err.errors, [
+          { path: '/token', message: 'send either token, or order_number and zip_code, not both' },
+        ]);
+      }
       const notJson = await ctx.app.inject({
         method: 'POST',
         url: `/v1/resolve/${shop.slug}/sessions`,

@@ -12,9 +12,11 @@ import {
 import { findClaimRow, loadClaimViews, searchClaimRows } from '../claims/read.js';
 import type { ReadyDeps } from '../http/context.js';
 import { requestHash } from '../http/idempotency.js';
+import { ListMeta, listAnswer } from '../http/pagination.js';
 import { errorResponses, Str } from '../http/schema-helpers.js';
 import { AppError } from '../lib/errors.js';
 import { requireShop } from '../shops/shops.js';
+
 import { OrderSessionView, SessionView } from './api-schemas.js';
 import { claimContext } from './claim-context.js';
 import { bearer, customerContext, LangQuery, Slug, tags, validated } from './customer-context.js';
@@ -35,6 +37,9 @@ import { resolveSettingsOf } from './settings.js';
 import { verifyOrderToken } from './tokens.js';
 import { readPhoto } from './upload-body.js';
 import { createUpload } from './uploads.js';
+
+/** Claims of an order a customer sees: more would be a shop's own test order. */
+const CUSTOMER_CLAIMS = 100;
 
 /** The customer-flow API (SPEC §14) used by the Resolve page and by headless shops. */
 export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
@@ -67,6 +72,14 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
             ),
           ]),
           response: { 201: SessionView, ...errorResponses, 429: Type.Ref('Error'), 503: Type.Ref('Error') },
+        },
+        // Two ways in, one at a time: said as such, not as "/token: is not a known field" from the union.
+        preValidation: async (req) => {
+          const b = req.body as Record<string, unknown> | null;
+          if (b && typeof b === 'object' && 'token' in b && ('order_number' in b || 'zip_code' in b))
+            throw new AppError('validation_failed', 'The request is invalid.', [
+              { path: '/token', message: 'send either token, or order_number and zip_code, not both' },
+            ]);
         },
       },
       async (req, reply) => {
@@ -285,10 +298,12 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
           tags,
           security: bearer,
           summary: 'The claims of this order',
-          description:
-            'Up to 100 claims of the session’s order, newest first, for ZIP and token sessions alike, in the customer’s view: no tags, assignee, history or internal context; evidence `url`s are signed and expire after 15 minutes. A return that is neither rejected nor closed carries `handoff_url` when the shop runs returns in an external portal, as on submission. With a preview bearer the list is empty (header `resolve-preview: true`). 401 `session_required` without a session, 401 `session_expired` when it has ended.',
+          description: `Up to ${CUSTOMER_CLAIMS} claims of the session’s order, newest first, for ZIP and token sessions alike, in the customer’s view: no tags, assignee, history or internal context; evidence \`url\`s are signed and expire after 15 minutes. A return that is neither rejected nor closed carries \`handoff_url\` when the shop runs returns in an external portal, as on submission. With a preview bearer the list is empty (header \`resolve-preview: true\`). 401 \`session_required\` without a session, 401 \`session_expired\` when it has ended.`,
           params: Slug,
-          response: { 200: Type.Object({ data: Type.Array(Type.Ref('CustomerClaim')) }), ...errorResponses },
+          response: {
+            200: Type.Object({ data: Type.Array(Type.Ref('CustomerClaim')), ...ListMeta(CUSTOMER_CLAIMS) }),
+            ...errorResponses,
+          },
         },
       },
       async (req, reply) => {
@@ -296,9 +311,13 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
         validated(req);
         if (!session) {
           reply.header('resolve-preview', 'true');
-          return { data: [] };
+          return listAnswer([]);
         }
-        const rows = await searchClaimRows(db, shop.id, { order_id: session.orderId, limit: 100 });
+        const found = await searchClaimRows(db, shop.id, {
+          order_id: session.orderId,
+          limit: CUSTOMER_CLAIMS + 1,
+        });
+        const { data: rows, has_more } = listAnswer(found, CUSTOMER_CLAIMS);
         const data = await loadClaimViews(db, shop.id, rows, {
           master: deps.masterSecret,
           publicUrl: deps.config.publicUrl,
@@ -308,10 +327,13 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
         // The way on to the shop's returns portal stays with an open return (not only on the confirmation).
         const open = (c: (typeof data)[number]) =>
           c.flow === 'return' && c.status !== 'rejected' && c.status !== 'closed';
-        if (resolveSettingsOf(shop).returns.mode !== 'external' || !data.some(open)) return { data };
+        if (resolveSettingsOf(shop).returns.mode !== 'external' || !data.some(open))
+          return { data, has_more, next_cursor: null };
         const order = await loadOrderView(db, shop, session.orderId);
         return {
           data: data.map((c) => (open(c) ? { ...c, handoff_url: returnHandoffUrl(shop, order, c) } : c)),
+          has_more,
+          next_cursor: null,
         };
       },
     );
