@@ -486,6 +486,15 @@ describe('GET /v1/shops/{slug}/claims/{id} and POST (phone claims)', () => {
     const ok = await api(s).create({ ...dis, override_gating: true });
     assert.equal(ok.statusCode, 201, ok.body);
     assert.equal(ok.json().flow, 'dissatisfied');
+    // The goodwill is on record: the claim's first history row says the rules were overridden, and by whom.
+    const [created] = (await trail(ok.json().id)).history;
+    assert.equal(created.action, 'created');
+    assert.deepEqual(created.changes, { status: { from: null, to: 'pending' }, override_gating: true });
+    assert.equal(created.actorType, 'api_key');
+    const plain = await api(s).create(missingItem(o.id, lineId(o, 'li-1')));
+    assert.deepEqual((await trail(plain.json().id)).history[0].changes, {
+      status: { from: null, to: 'pending' },
+    });
   });
 
   test('Idempotency-Key on POST: a retry returns the same claim, another body is a conflict', async () => {

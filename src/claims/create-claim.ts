@@ -205,7 +205,7 @@ const WRITE_CLAIM = new PgDialect().sqlToQuery(sql`
   new_history as (
     insert into claim_history (id, shop_id, claim_id, actor_type, actor_id, action, changes, created_at)
     select ${T('history_id')}, ${T('shop_id')}, ${T('claim_id')}, ${T('actor_type')}, ${T('actor_id')}, 'created',
-      '{"status":{"from":null,"to":"pending"}}'::jsonb, ${T('now')}::timestamptz
+      ${T('history_changes')}::jsonb, ${T('now')}::timestamptz
     from next_number),
   new_event as (
     insert into events (id, shop_id, type, subject_id, data)
@@ -455,6 +455,11 @@ function prepareClaim(a: CreateClaimArgs, snap: ClaimSnapshot, now: Date) {
       })),
     ),
     history_id: newId('clh'),
+    // A goodwill claim (taken outside the shop's rules) says so in its history: who overrode them, and when.
+    history_changes: JSON.stringify({
+      status: { from: null, to: 'pending' },
+      ...(a.overrideGating ? { override_gating: true } : {}),
+    }),
     actor_type: a.actor.type,
     actor_id: a.actor.id,
     event_id: newId('evt'),

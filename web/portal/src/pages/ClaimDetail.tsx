@@ -406,6 +406,10 @@ export function historyChanges(
     delete c.external_id;
     delete c.external_number;
   }
+  if (c.override_gating === true) {
+    parts.push('Taken outside the shop’s rules (goodwill)');
+    delete c.override_gating;
+  }
   if (c.outcome_unknown === true) {
     parts.push('Outcome unknown: the shop did not confirm it');
     delete c.outcome_unknown;
