@@ -209,7 +209,7 @@ describe('the customer flow in preview', () => {
       headers: await previewBearer(),
     });
     assert.equal(list.statusCode, 200, list.body);
-    assert.deepEqual(list.json(), { data: [] });
+    assert.deepEqual(list.json(), { data: [], has_more: false, next_cursor: null });
   });
 
   test('the shop’s current settings decide the flows', async () => {
