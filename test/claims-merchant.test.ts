@@ -506,6 +506,13 @@ describe('GET /v1/shops/{slug}/claims/{id} and POST (phone claims)', () => {
     assert.equal(again.statusCode, 201, again.body);
     assert.equal(again.json().id, first.json().id);
     assert.equal(again.headers['idempotent-replayed'], 'true');
+    // The same request serialised with its fields in another order (another client library) is the same request.
+    const reordered = Object.fromEntries(Object.entries(body).reverse());
+    assert.notEqual(JSON.stringify(reordered), JSON.stringify(body));
+    const third = await api(s).create(reordered, { 'idempotency-key': 'phone-1' });
+    assert.equal(third.statusCode, 201, third.body);
+    assert.equal(third.json().id, first.json().id);
+    assert.equal(third.headers['idempotent-replayed'], 'true');
     assertError(
       await api(s).create({ ...body, description: 'Another story' }, { 'idempotency-key': 'phone-1' }),
       409,

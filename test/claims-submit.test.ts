@@ -962,6 +962,18 @@ test('Idempotency-Key: a retry returns the same claim; another body under the ke
   assert.equal(again.json().id, first.json().id);
   assert.equal(again.json().number, first.json().number);
   assert.deepEqual(await footprint(shop.shop.id), before);
+  // Fields in another order, nested ones too: the same request, replayed.
+  const reordered = Object.fromEntries(
+    Object.entries({
+      ...body,
+      items: body.items.map((i) => Object.fromEntries(Object.entries(i).reverse())),
+    }).reverse(),
+  );
+  const third = await submit(shop, c.session, reordered, { 'idempotency-key': 'retry-me' });
+  assert.equal(third.statusCode, 201, third.body);
+  assert.equal(third.headers['idempotent-replayed'], 'true');
+  assert.equal(third.json().id, first.json().id);
+  assert.deepEqual(await footprint(shop.shop.id), before);
 
   const changed = await submit(
     shop,

@@ -7,9 +7,35 @@ import { AppError } from '../lib/errors.js';
 
 export type IdempotencyBegin = { kind: 'new' } | { kind: 'replay'; statusCode: number; body: string };
 
+/** JSON with every object's keys in order: `{"a":1,"b":2}` and `{"b":2,"a":1}` are one body. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object' && !(value instanceof Date)) {
+    const o = value as Record<string, unknown>;
+    const keys = Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+/** The path with its query parameters in order: `?a=1&b=2` and `?b=2&a=1` are one URL. */
+function canonicalUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const params = new URLSearchParams(url.slice(q + 1));
+  params.sort();
+  return `${url.slice(0, q)}?${params}`;
+}
+
+/**
+ * What an Idempotency-Key is bound to: method, URL and body, compared as data, not as bytes, so a client that
+ * serialises the same request with its fields or query parameters in another order is replayed, not refused.
+ */
 export function requestHash(method: string, url: string, body: unknown): string {
   return createHash('sha256')
-    .update(`${method} ${url}\n${JSON.stringify(body ?? null)}`)
+    .update(`${method} ${canonicalUrl(url)}\n${canonicalJson(body)}`)
     .digest('base64url');
 }
 
