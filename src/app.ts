@@ -35,6 +35,7 @@ import { LangQuery } from './resolve/customer-context.js';
 import { fileRoutes } from './resolve/file-routes.js';
 import { lockoutRoutes } from './resolve/lockout-routes.js';
 import { resolveMerchantRoutes } from './resolve/merchant-routes.js';
+import { merchantUploadRoutes } from './resolve/merchant-upload-routes.js';
 import { orderActionRoutes } from './resolve/order-action-routes.js';
 import { redisLookupCounters } from './resolve/redis-counters.js';
 import { resolveRoutes } from './resolve/routes.js';
@@ -400,6 +401,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(orderActionRoutes(ready));
   await app.register(fileRoutes(ready));
   await app.register(resolveMerchantRoutes(ready));
+  await app.register(merchantUploadRoutes(ready));
   await app.register(lockoutRoutes(ready));
   await app.register(claimRoutes(ready));
   await app.register(webhookRoutes(ready));

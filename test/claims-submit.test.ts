@@ -28,6 +28,7 @@ import { removeStaleUploads } from '../src/resolve/uploads.js';
 import { createStorage } from '../src/storage/index.js';
 import { createTestShop, startTestApp, type TestContext, type TestShop } from './support/app.js';
 import { assertError, assertInvalidAt, daysAgo, type Res } from './support/http.js';
+import { photoForm } from './support/multipart.js';
 import { orderDoc } from './support/orders.js';
 
 let ctx: TestContext;
@@ -69,21 +70,6 @@ function tinyPng(rgb: [number, number, number] = [200, 30, 30]): Buffer {
     pngChunk('IDAT', deflateSync(Buffer.from([0, ...rgb]))), // filter byte + one pixel
     pngChunk('IEND', Buffer.alloc(0)),
   ]);
-}
-
-/** A multipart/form-data body with one file part named `file`, built by hand. */
-function multipart(file: Buffer, filename = 'photo.png', type = 'image/png') {
-  const boundary = `----resolve-test-${randomBytes(8).toString('hex')}`;
-  const payload = Buffer.concat([
-    Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\n` +
-        `Content-Type: ${type}\r\n\r\n`,
-      'latin1',
-    ),
-    file,
-    Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1'),
-  ]);
-  return { payload, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
 }
 
 const pickedUp = (days: number) => ({
@@ -175,7 +161,7 @@ async function customerOn(s: TestShop, doc: OrderInputT) {
 const bearer = (session: string) => ({ authorization: `Bearer ${session}` });
 
 async function upload(s: TestShop, session: string, file = tinyPng()): Promise<string> {
-  const { payload, headers } = multipart(file);
+  const { payload, headers } = photoForm(file);
   const res = await ctx.app.inject({
     method: 'POST',
     url: `/v1/resolve/${s.slug}/uploads`,
@@ -276,7 +262,7 @@ test('a defective claim with a photo: 201, number, items, evidence, context snap
   assert.equal(order.shipments[0].phase, 'delivered');
 
   const png = tinyPng();
-  const { payload, headers } = multipart(png);
+  const { payload, headers } = photoForm(png);
   const up = await ctx.app.inject({
     method: 'POST',
     url: `/v1/resolve/${fresh.slug}/uploads`,

@@ -10,6 +10,7 @@ import { loadMasterSecret } from '../src/lib/secret.js';
 import { issuePreviewSession, PREVIEW_TTL_SECONDS } from '../src/resolve/preview.js';
 import { createTestShop, startTestApp, type TestContext, type TestShop } from './support/app.js';
 import { assertError, daysAgo, type Res } from './support/http.js';
+import { photoForm } from './support/multipart.js';
 import { orderDoc } from './support/orders.js';
 
 // Preview mode (SPEC §5: "a preview mode in the portal runs the same flow on a test order and creates
@@ -48,19 +49,11 @@ const getOrder = (auth: { authorization: string }, s: TestShop = shop) =>
   ctx.app.inject({ method: 'GET', url: `/v1/resolve/${s.slug}/order`, headers: auth });
 
 function upload(auth: { authorization: string }, data: Buffer, filename = 'photo.jpg', type = 'image/jpeg') {
-  const boundary = `----resolve-preview-${randomBytes(8).toString('hex')}`;
-  const payload = Buffer.concat([
-    Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\n` +
-        `Content-Type: ${type}\r\n\r\n`,
-    ),
-    data,
-    Buffer.from(`\r\n--${boundary}--\r\n`),
-  ]);
+  const { payload, headers } = photoForm(data, filename, type);
   return ctx.app.inject({
     method: 'POST',
     url: `/v1/resolve/${shop.slug}/uploads`,
-    headers: { ...auth, 'content-type': `multipart/form-data; boundary=${boundary}` },
+    headers: { ...auth, ...headers },
     payload,
   });
 }

@@ -80,7 +80,7 @@ export function claimRoutes(deps: ReadyDeps): FastifyPluginAsync {
           security,
           summary: 'Create a claim taken by phone or email',
           description:
-            'Same rules as the customer flow. `override_gating` lets the merchant take a claim outside the windows or for a disabled flow (goodwill); units already claimed stay off limits.',
+            'Same rules as the customer flow, except that no evidence is required. Photos the customer sent you: upload each to the order (POST /v1/shops/{slug}/orders/{id}/uploads) and name it in `evidence: [{upload_id, kind}]`; an upload is used by one claim at most. `override_gating` lets the merchant take a claim outside the windows or for a disabled flow (goodwill); units already claimed stay off limits.',
           params: Slug,
           body: Type.Object(
             {

@@ -15,6 +15,7 @@ export const OPERATION_IDS: Record<string, string> = {
   [`post ${S}/orders/{id}/resolve-link`]: 'createResolveLink',
   [`get ${S}/orders/{id}/eligibility`]: 'getOrderEligibility',
   [`post ${S}/orders/{id}/tokens/revoke`]: 'revokeResolveLinks',
+  [`post ${S}/orders/{id}/uploads`]: 'uploadClaimPhoto',
   [`post ${R}/sessions`]: 'openCustomerSession',
   [`get ${R}/order`]: 'getCustomerOrder',
   [`post ${R}/uploads`]: 'uploadCustomerPhoto',

@@ -27,23 +27,29 @@ export function checkUploadFile(file: Buffer, maxBytes: number): ReturnType<type
   }
 }
 
+/**
+ * Who uploads for which order: a customer's session (its claims may use only its own uploads), or the merchant
+ * (`id: null`: a claim recorded by phone or email, POST /v1/shops/{slug}/claims, may use it).
+ */
+export type UploadOwner = Pick<ResolveSession, 'shopId' | 'orderId'> & { id: string | null };
+
 /** Checks an uploaded file by content, strips location metadata, stores it and records it (unattached). */
 export async function createUpload(
   db: Db,
   storage: BlobStorage,
-  session: ResolveSession,
+  owner: UploadOwner,
   file: Buffer,
   maxBytes: number,
 ) {
   const cleaned = checkUploadFile(file, maxBytes);
   const id = newId('upl');
-  const storageKey = `${session.shopId}/${id}`;
+  const storageKey = `${owner.shopId}/${id}`;
   await storage.put(storageKey, cleaned.data, cleaned.type);
   const row = {
     id,
-    shopId: session.shopId,
-    orderId: session.orderId,
-    sessionId: session.id,
+    shopId: owner.shopId,
+    orderId: owner.orderId,
+    sessionId: owner.id,
     storageKey,
     contentType: cleaned.type,
     size: cleaned.data.length,

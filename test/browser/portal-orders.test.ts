@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { createUser } from '../../src/shops/users.js';
+import { fixture } from '../support/images.js';
 import {
   browserAvailable,
   launch,
@@ -237,10 +238,33 @@ describe('merchant portal: orders', { skip: !run }, () => {
       await form.getByLabel(/Organic cotton T-shirt/).fill('2');
       await form.getByLabel(/What the customer said/).fill('Called: both shirts arrived torn.');
       await form.getByRole('radio', { name: 'Replacement', exact: true }).check();
+      // The photos the customer emailed: a file that is no photo is refused at the field, before any claim.
+      const photos = form.getByLabel(/Photos the customer sent/);
+      await photos.setInputFiles([
+        { name: 'notes.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('no photo') },
+      ]);
+      await form.getByRole('button', { name: 'Record the claim' }).click();
+      await form.getByText(/notes\.jpg: Only JPEG, PNG, WebP and HEIC photos are accepted/).waitFor();
+      assert.equal(await photos.getAttribute('aria-invalid'), 'true');
+      assert.equal((await claimsOf(order1001)).length, 1, 'nothing recorded');
+      await form.getByRole('button', { name: 'Remove notes.jpg' }).click();
+      await photos.setInputFiles([
+        { name: 'torn-shirts.jpg', mimeType: 'image/jpeg', buffer: fixture('plain.jpg') },
+      ]);
+      await form.getByRole('listitem').filter({ hasText: 'torn-shirts.jpg' }).waitFor();
       assert.deepEqual(await seriousViolations(page), []);
       await shot('filled');
       await form.getByRole('button', { name: 'Record the claim' }).dblclick();
       await page.getByRole('heading', { name: /^Claim R-/ }).waitFor();
+      await page.getByRole('heading', { name: 'Evidence (1)' }).waitFor();
+      await page.locator('.gallery img').first().waitFor();
+      assert.ok(
+        await page
+          .locator('.gallery img')
+          .first()
+          .evaluate((img) => (img as HTMLImageElement).naturalWidth > 0),
+        'the photo is served to the portal',
+      );
       const body = await page.locator('main').innerText();
       assert.match(body, /2 × Organic cotton T-shirt/);
       assert.match(body, /Portal \(entered by the team\)/);
@@ -266,6 +290,8 @@ describe('merchant portal: orders', { skip: !run }, () => {
       await form.getByRole('radio', { name: /Not received/ }).check();
       await form.getByLabel('Reason').selectOption({ label: 'Stuck in transit' });
       await form.getByLabel(/Insulated bottle/).fill('1');
+      // Nothing to photograph for a parcel that never came.
+      assert.equal(await form.getByLabel(/Photos the customer sent/).count(), 0);
       // A stuck parcel never reached the door: no question whether the carrier could leave it.
       assert.equal(await form.getByRole('radio', { name: 'No', exact: true }).count(), 0);
       await form.getByRole('radio', { name: 'Refund', exact: true }).check();

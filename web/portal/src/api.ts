@@ -34,11 +34,12 @@ export async function api<T>(
       credentials: 'same-origin',
       headers: {
         accept: 'application/json',
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        // A FormData body (an upload) sets its own multipart content type, with the boundary.
+        ...(body !== undefined && !(body instanceof FormData) ? { 'content-type': 'application/json' } : {}),
         ...(method !== 'GET' ? { 'x-csrf-token': csrf } : {}),
         ...headers,
       },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : body instanceof FormData ? body : JSON.stringify(body),
     });
   } catch {
     throw new ApiError('offline', 'No connection to the server.', 0);

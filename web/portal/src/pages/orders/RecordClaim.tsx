@@ -10,8 +10,9 @@ type Errors = Record<string, string>;
 /**
  * A claim taken by phone or email, recorded from the order page (POST …/claims, channel `portal`): the issue, the
  * reason and the items the order is eligible for (GET …/orders/{id}/eligibility), quantities within what is left,
- * a description and what the customer would like. No photos: POST …/claims asks none of a merchant. One
- * Idempotency-Key per form, so a double click or a retry records one claim; the new claim opens afterwards.
+ * a description, what the customer would like and, optionally, the photos the customer sent (each uploaded to the
+ * order, POST …/orders/{id}/uploads, then named as evidence; a merchant is asked for none). One Idempotency-Key
+ * per form, so a double click or a retry records one claim; the new claim opens afterwards.
  */
 export function RecordClaim({ slug, order, onCancel }: { slug: string; order: Order; onCancel(): void }) {
   const [goodwill, setGoodwill] = useState(false);
@@ -23,6 +24,9 @@ export function RecordClaim({ slug, order, onCancel }: { slug: string; order: Or
   const [pref, setPref] = useState('');
   const [dropoff, setDropoff] = useState<'' | 'yes' | 'no'>('');
   const [answers, setAnswers] = useState<Record<string, string>>({});
+  const [photos, setPhotos] = useState<File[]>([]);
+  // Photos already uploaded, so that a retry after a refused claim does not upload them again.
+  const uploaded = useRef(new Map<File, string>());
   // Whether the carrier could leave the parcel: asked for not_received unless the parcel is stuck in transit
   // (it never reached the door), as the server asks it.
   const asksDropoff = (f: { steps: { dropoff_permission: boolean } }) =>
@@ -108,6 +112,27 @@ export function RecordClaim({ slug, order, onCancel }: { slug: string; order: Or
       .filter((it) => Number(qty[it.line_item_id] || 0) > 0)
       .map((it) => ({ line_item_id: it.line_item_id, quantity: Number(qty[it.line_item_id]) }));
     const prompts = flow.steps.prompts.filter((p) => (answers[p.id] ?? '') !== '');
+    setBusy(true);
+    const evidence: { upload_id: string; kind: 'photo' }[] = [];
+    // A flow that takes no photos (not received, …) sends none, whatever was picked for another issue.
+    for (const file of flow.steps.photos.max > 0 ? photos : []) {
+      let id = uploaded.current.get(file);
+      if (!id) {
+        const form = new FormData();
+        form.append('file', file);
+        try {
+          id = (await api<{ id: string }>('POST', `/v1/shops/${slug}/orders/${order.id}/uploads`, form)).id;
+        } catch (err) {
+          setBusy(false);
+          if (!(err instanceof ApiError)) throw err;
+          setErrors({ '/evidence': `${file.name}: ${err.message}` });
+          document.getElementById('rc-photos')?.focus();
+          return;
+        }
+        uploaded.current.set(file, id);
+      }
+      evidence.push({ upload_id: id, kind: 'photo' });
+    }
     const body = {
       order_id: order.id,
       flow: flow.flow,
@@ -124,10 +149,10 @@ export function RecordClaim({ slug, order, onCancel }: { slug: string; order: Or
             })),
           }
         : {}),
+      ...(evidence.length ? { evidence } : {}),
       channel: 'portal',
       ...(goodwill ? { override_gating: true } : {}),
     };
-    setBusy(true);
     try {
       // A retry while the first request still runs is told to wait: ask again until it has an answer.
       let claim: Claim | null = null;
@@ -336,6 +361,45 @@ export function RecordClaim({ slug, order, onCancel }: { slug: string; order: Or
             />
             {say('/description')}
           </div>
+          {flow.steps.photos.max > 0 && (
+            <div className="field">
+              <label htmlFor="rc-photos">Photos the customer sent (optional)</label>
+              <input
+                id="rc-photos"
+                type="file"
+                multiple
+                accept="image/jpeg,image/png,image/webp,image/heic,image/heif"
+                onChange={(e) => {
+                  const picked = Array.from(e.target.files ?? []);
+                  e.target.value = '';
+                  // The same file picked twice is attached once.
+                  const known = new Set(photos.map(fileKey));
+                  setPhotos([...photos, ...picked.filter((f) => !known.has(fileKey(f)))]);
+                  setErrors(({ '/evidence': _, ...rest }) => rest);
+                }}
+                {...invalid('/evidence')}
+              />
+              <p className="muted small">JPEG, PNG, WebP or HEIC. Location data is removed.</p>
+              {photos.length > 0 && (
+                <ul className="file-list" aria-label="Photos to attach">
+                  {photos.map((f) => (
+                    <li key={fileKey(f)} className="row">
+                      <span className="grow">{f.name}</span>
+                      <button
+                        type="button"
+                        className="button small"
+                        aria-label={`Remove ${f.name}`}
+                        onClick={() => setPhotos(photos.filter((x) => x !== f))}
+                      >
+                        Remove
+                      </button>
+                    </li>
+                  ))}
+                </ul>
+              )}
+              {say('/evidence')}
+            </div>
+          )}
           {flow.resolutions.length > 0 && (
             <fieldset className="plain field" {...described('/resolution_preference')}>
               <legend className="label">The customer would like</legend>
@@ -364,6 +428,8 @@ export function RecordClaim({ slug, order, onCancel }: { slug: string; order: Or
   );
 }
 
+const fileKey = (f: File) => `${f.name}:${f.size}:${f.lastModified}`;
+
 const ids = (k: string) => `rc-${k.replace(/[^a-z0-9]+/gi, '-')}`;
 
 /** The server's field errors at the form's fields: /items/0/quantity → that item's quantity, and so on. */
@@ -386,11 +452,13 @@ function serverErrors(
         : '/items'
       : answer && prompts[Number(answer[1])]
         ? `prompt:${prompts[Number(answer[1])].id}`
-        : ['/reason', '/description', '/resolution_preference', '/dropoff_permission', '/items'].includes(
-              e.path,
-            )
-          ? e.path
-          : '/items';
+        : e.path.startsWith('/evidence')
+          ? '/evidence'
+          : ['/reason', '/description', '/resolution_preference', '/dropoff_permission', '/items'].includes(
+                e.path,
+              )
+            ? e.path
+            : '/items';
     out[k] ??= plainMessage(e.message, fields[e.path]);
   }
   return out;

@@ -17,6 +17,7 @@ export interface FlowEligibility {
       options?: { value: string; label: string }[];
     }[];
     dropoff_permission: boolean;
+    photos: { min: number; max: number };
   };
 }
 
