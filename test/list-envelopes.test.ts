@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { ACTIVITY_LIMIT } from '../src/orders/activity.js';
 import { LOCKOUTS_LISTED } from '../src/resolve/lockout-routes.js';
-import { lockBucket } from '../src/resolve/lookup.js';
+import { ipLockBucket, lockBucket } from '../src/resolve/lookup.js';
 import { createTestShop, startTestApp, type TestContext, type TestShop } from './support/app.js';
 import { ordersApi } from './support/http.js';
 import { orderDoc } from './support/orders.js';
@@ -92,5 +92,34 @@ describe('list envelopes of the short lists', () => {
     assert.equal(locks.data.length, LOCKOUTS_LISTED);
     assert.equal(locks.has_more, true);
     assert.equal((locks.data[0] as { order_number: string }).order_number, `guess-${LOCKOUTS_LISTED + 1}`);
+
+    // Client-IP lock-outs are in the same list, by the same order (newest lock first) and cap. A global bucket
+    // of the old form (shop_id null) and another shop's IP lock are not this shop's.
+    const other = await createTestShop(ctx.db, 'lists');
+    const lockIp = (bucket: string, shopId: string | null, seconds: number) =>
+      ctx.db.execute(sql`insert into rate_limits (bucket, shop_id, hits, window_started_at, locked_until, updated_at)
+        values (${bucket}, ${shopId}, 10, now(), now() + (${seconds} * interval '1 second'), now())`);
+    const later = LOCKOUTS_LISTED + 3600 + 60;
+    await lockIp(ipLockBucket(shop.shop.id, '2001:db8::7'), shop.shop.id, later);
+    await lockIp(`lookup:fail-ip:2001:db8::8`, null, later + 60);
+    await lockIp(ipLockBucket(other.shop.id, '2001:db8::9'), other.shop.id, later + 60);
+    locks = await get('/lookup-lockouts');
+    assert.equal(locks.data.length, LOCKOUTS_LISTED);
+    assert.equal(locks.has_more, true);
+    const [first, second] = locks.data as {
+      kind: string;
+      client_ip: string | null;
+      order_number: string | null;
+    }[];
+    assert.deepEqual([first.kind, first.client_ip, first.order_number], ['client_ip', '2001:db8::7', null]);
+    assert.deepEqual(
+      [second.kind, second.client_ip, second.order_number],
+      ['order_number', null, `guess-${LOCKOUTS_LISTED + 1}`],
+    );
+    assert.equal(
+      locks.data.filter((l) => (l as { kind: string }).kind === 'client_ip').length,
+      1,
+      'only this shop’s IP lock',
+    );
   });
 });

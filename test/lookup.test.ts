@@ -46,6 +46,13 @@ const nextIp = () => {
   return `${ipPrefix}.${Math.floor(ipSeq / 250) % 256}.${(ipSeq % 250) + 1}`;
 };
 
+// IPv6 client addresses unique to this run, for the IP lock-outs (their routes take addresses with ':').
+const ip6Prefix = `2001:db8:${randomInt(0x10000).toString(16)}:${randomInt(0x10000).toString(16)}`;
+const nextIp6 = () => {
+  ipSeq++;
+  return `${ip6Prefix}::${(ipSeq % 0xffff).toString(16)}`;
+};
+
 type Shipment = NonNullable<OrderInputT['shipments']>[number];
 const deliveredShipment = (days: number): Shipment => ({
   external_id: 'f-1',
@@ -121,6 +128,42 @@ function assertThrottled(res: Res, maxSeconds: number) {
     `Retry-After ${res.headers['retry-after']}`,
   );
 }
+
+/** A guess of a number that is no order of the shop. */
+const guessBody = (i: number) => ({ order_number: `guess-${i}-${randomInt(1e9)}`, zip_code: '10115' });
+
+interface Listed {
+  data: {
+    kind: 'order_number' | 'client_ip';
+    order_number: string | null;
+    client_ip: string | null;
+    order: { id: string; order_number: string } | null;
+    failures: number;
+    locked_until: string;
+  }[];
+  has_more: boolean;
+  next_cursor: null;
+  policy: { failures: number; ip_failures: number; lock_seconds: number };
+}
+const LOCKOUT_KEYS = ['kind', 'order_number', 'client_ip', 'order', 'failures', 'locked_until'];
+
+async function lockouts(shop: TestShop): Promise<Listed> {
+  const res = await ctx.app.inject({
+    method: 'GET',
+    url: `/v1/shops/${shop.slug}/lookup-lockouts`,
+    headers: shop.auth.viewer,
+  });
+  assert.equal(res.statusCode, 200, res.body);
+  return res.json() as Listed;
+}
+
+/** DELETE …/lookup-lockouts/ip/{ip}, the address as given (encode it yourself to test encodings). */
+const liftIp = (shop: TestShop, ip: string, headers: Record<string, string>, asSent = ip) =>
+  ctx.app.inject({
+    method: 'DELETE',
+    url: `/v1/shops/${shop.slug}/lookup-lockouts/ip/${asSent}`,
+    headers,
+  });
 
 /** Nothing of the order may leak before verification. */
 function assertRevealsNothing(res: Res, doc: OrderInputT, orderId: string) {
@@ -395,18 +438,17 @@ function suites() {
         headers: shop.auth.viewer,
       });
       assert.equal(list.statusCode, 200, list.body);
-      const listed = list.json() as {
-        data: {
-          order_number: string;
-          order: { id: string; order_number: string } | null;
-          failures: number;
-          locked_until: string;
-        }[];
-        policy: { failures: number; lock_seconds: number };
-      };
+      const listed = list.json() as Listed;
       const data = listed.data;
-      assert.deepEqual(listed.policy, { failures: LIMITS.orderFailures, lock_seconds: LIMITS.lockSeconds });
+      assert.deepEqual(listed.policy, {
+        failures: LIMITS.orderFailures,
+        ip_failures: LIMITS.ipFailures,
+        lock_seconds: LIMITS.lockSeconds,
+      });
       assert.equal(data.length, 1, list.body);
+      assert.deepEqual(Object.keys(data[0]), LOCKOUT_KEYS, 'every item has the same keys');
+      assert.equal(data[0].kind, 'order_number');
+      assert.equal(data[0].client_ip, null);
       assert.equal(data[0].order_number, 'lk-4401');
       assert.deepEqual(data[0].order, { id: order.id, order_number: '#LK-4401' }, 'the order it belongs to');
       assert.ok(data[0].failures >= LIMITS.orderFailures);
@@ -481,7 +523,7 @@ function suites() {
       );
     });
 
-    test('per client IP: repeated failures across order numbers lock that IP out', async () => {
+    test('per (shop, client IP): repeated failures across order numbers lock that IP out of that shop', async () => {
       const shop = await createTestShop(ctx.db, 'lookup');
       const { doc } = await putOrder(shop);
       const ip = nextIp();
@@ -501,6 +543,150 @@ function suites() {
         (await lookup(shop.slug, { order_number: doc.order_number, zip_code: '10115' })).statusCode,
         201,
       );
+    });
+
+    test('the IP lock-out is listed for its shop as client_ip, not for another shop, and lifting it lets the IP in', async () => {
+      const shop = await createTestShop(ctx.db, 'lookup');
+      const other = await createTestShop(ctx.db, 'lookup');
+      const { doc } = await putOrder(shop);
+      const ip = nextIp6();
+      const t0 = Date.now();
+      const bodies = new Set<string>();
+      for (let i = 0; i < LIMITS.ipFailures; i++) {
+        // Wrong numbers and a wrong ZIP of a real order alike (once: below its own limit): the same 404, each
+        // counted for the IP.
+        const guess = i === 1 ? { order_number: doc.order_number, zip_code: '99999' } : guessBody(i);
+        const res = await lookup(shop.slug, guess, ip);
+        assertError(res, 404, 'order_not_found');
+        bodies.add(res.body);
+      }
+      assert.equal(bodies.size, 1, 'every failed attempt answers the same');
+      assertThrottled(
+        await lookup(shop.slug, { order_number: doc.order_number, zip_code: '10115' }, ip),
+        LIMITS.lockSeconds,
+      );
+
+      const listed = await lockouts(shop);
+      assert.equal(listed.data.length, 1, JSON.stringify(listed));
+      const [lock] = listed.data;
+      assert.deepEqual(Object.keys(lock), LOCKOUT_KEYS, 'every item has the same keys');
+      assert.equal(lock.kind, 'client_ip');
+      assert.equal(lock.client_ip, ip, 'the address as the server saw it');
+      assert.equal(lock.order_number, null);
+      assert.equal(lock.order, null);
+      assert.equal(lock.failures, LIMITS.ipFailures);
+      const until = Date.parse(lock.locked_until);
+      assert.ok(
+        until >= t0 + (LIMITS.lockSeconds - 60) * 1000 &&
+          until <= Date.now() + LIMITS.lockSeconds * 1000 + 5000,
+        lock.locked_until,
+      );
+      assert.equal(listed.policy.ip_failures, LIMITS.ipFailures);
+      // The row is the shop's: its bucket names the shop, and no global bucket of the IP was written.
+      const rows = await ctx.db
+        .select({ bucket: rateLimits.bucket, shopId: rateLimits.shopId })
+        .from(rateLimits)
+        .where(sql`${rateLimits.bucket} like ${`lookup:fail-ip:%${ip}`}`);
+      assert.deepEqual(rows, [{ bucket: `lookup:fail-ip:${shop.shop.id}:${ip}`, shopId: shop.shop.id }]);
+
+      // Tenant-scoped: another shop neither sees it nor lifts it.
+      assert.deepEqual((await lockouts(other)).data, []);
+      const foreign = await liftIp(other, ip, other.auth.editor);
+      assert.equal(foreign.statusCode, 204, foreign.body);
+      // (Still locked; not tried with a lookup: the IP's attempts in the window are nearly used up, ipMax.)
+      assert.deepEqual((await lockouts(shop)).data, [lock]);
+
+      // A viewer may look but not lift.
+      assertError(await liftIp(shop, ip, shop.auth.viewer), 403, 'forbidden');
+
+      // Lifted (the address URL-encoded, as a client would send it): the next lookup from that IP gets through.
+      const lift = await liftIp(shop, ip, shop.auth.editor, encodeURIComponent(ip));
+      assert.equal(lift.statusCode, 204, lift.body);
+      assert.equal(lift.body, '');
+      assert.deepEqual((await lockouts(shop)).data, []);
+      const res = await lookup(shop.slug, { order_number: doc.order_number, zip_code: '10115' }, ip);
+      assert.equal(res.statusCode, 201, res.body);
+    });
+
+    test('an IPv4 lock-out is lifted by its address as listed', async () => {
+      const shop = await createTestShop(ctx.db, 'lookup');
+      const { doc } = await putOrder(shop);
+      const ip = nextIp();
+      for (let i = 0; i < LIMITS.ipFailures; i++)
+        assertError(await lookup(shop.slug, guessBody(i), ip), 404, 'order_not_found');
+      const [lock] = (await lockouts(shop)).data;
+      assert.deepEqual([lock.kind, lock.client_ip], ['client_ip', ip]);
+      assert.equal((await liftIp(shop, lock.client_ip!, shop.auth.editor)).statusCode, 204);
+      assert.equal(
+        (await lookup(shop.slug, { order_number: doc.order_number, zip_code: '10115' }, ip)).statusCode,
+        201,
+      );
+    });
+
+    test('new: an IP locked out in shop A still looks up in shop B (the failure lock is per shop)', async () => {
+      const a = await createTestShop(ctx.db, 'lookup');
+      const b = await createTestShop(ctx.db, 'lookup');
+      const { doc: docA } = await putOrder(a);
+      const { doc: docB } = await putOrder(b);
+      const ip = nextIp();
+      for (let i = 0; i < LIMITS.ipFailures; i++)
+        assertError(await lookup(a.slug, guessBody(i), ip), 404, 'order_not_found');
+      assertThrottled(
+        await lookup(a.slug, { order_number: docA.order_number, zip_code: '10115' }, ip),
+        LIMITS.lockSeconds,
+      );
+      const inB = await lookup(b.slug, { order_number: docB.order_number, zip_code: '10115' }, ip);
+      assert.equal(inB.statusCode, 201, inB.body);
+      assert.deepEqual((await lockouts(b)).data, []);
+      assert.equal((await lockouts(a)).data[0]?.client_ip, ip);
+    });
+
+    test('the attempt limit per client IP still counts across shops', async () => {
+      // Under the failure limit in each shop, but over the IP's attempts in the window altogether.
+      const shops = [
+        await createTestShop(ctx.db, 'lookup'),
+        await createTestShop(ctx.db, 'lookup'),
+        await createTestShop(ctx.db, 'lookup'),
+      ];
+      const ip = nextIp();
+      for (let i = 0; i < LIMITS.ipMax; i++)
+        assertError(await lookup(shops[i % 2].slug, guessBody(i), ip), 404, 'order_not_found');
+      assertThrottled(await lookup(shops[2].slug, guessBody(99), ip), LIMITS.ipWindowSeconds);
+      // Nothing is locked: the attempt limit is no lock-out, and no shop saw ipFailures failures.
+      for (const shop of shops) assert.deepEqual((await lockouts(shop)).data, [], shop.slug);
+    });
+
+    test('lifting an IP lock-out: not an IP address is 400, without an API key 401', async () => {
+      const shop = await createTestShop(ctx.db, 'lookup');
+      for (const bad of [
+        'not-an-ip',
+        '10.0.0',
+        '10.0.0.256',
+        '2001:db8::g',
+        '1.2.3.4.5',
+        encodeURIComponent('1.2.3.4 '),
+      ]) {
+        const res = await liftIp(shop, bad, shop.auth.editor);
+        const err = assertError(res, 400, 'validation_failed');
+        assert.ok(
+          err.errors?.some((e) => e.path === 'params:/ip'),
+          `${bad}: ${res.body}`,
+        );
+      }
+      assertError(await liftIp(shop, 'x'.repeat(65), shop.auth.editor), 400, 'validation_failed');
+      const anon = await ctx.app.inject({
+        method: 'DELETE',
+        url: `/v1/shops/${shop.slug}/lookup-lockouts/ip/10.0.0.1`,
+      });
+      assertError(anon, 401, 'unauthorized');
+      // Lifting an IP that is not locked is fine (idempotent), and the order-number route still takes "ip".
+      assert.equal((await liftIp(shop, '10.0.0.1', shop.auth.editor)).statusCode, 204);
+      const number = await ctx.app.inject({
+        method: 'DELETE',
+        url: `/v1/shops/${shop.slug}/lookup-lockouts/ip`,
+        headers: shop.auth.editor,
+      });
+      assert.equal(number.statusCode, 204, number.body);
     });
 
     test('token attempts are limited per client IP too', async () => {

@@ -30,6 +30,7 @@ export const OPERATION_IDS: Record<string, string> = {
   [`patch ${S}/settings/resolve`]: 'updateResolveSettings',
   [`get ${S}/lookup-lockouts`]: 'listLookupLockouts',
   [`delete ${S}/lookup-lockouts/{order_number}`]: 'deleteLookupLockout',
+  [`delete ${S}/lookup-lockouts/ip/{ip}`]: 'deleteLookupIpLockout',
   [`get ${S}/claims`]: 'listClaims',
   [`post ${S}/claims`]: 'createClaim',
   [`get ${S}/claims/counts`]: 'countClaims',

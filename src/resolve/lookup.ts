@@ -30,6 +30,13 @@ export const lockBucket = (shopId: string, orderNumberNorm: string) =>
   `lookup:fail-order:${shopId}:${orderNumberNorm}`;
 
 /**
+ * Failed lookups from one client IP, per shop: the lock-out it leads to is the shop's to see and lift (a shared
+ * network of one shop's customers must not be locked out of every shop, nor invisibly). The attempt limit per IP
+ * (`lookup:ip:…`, below) stays global, so guessing across many shops is still capped.
+ */
+export const ipLockBucket = (shopId: string, ip: string) => `lookup:fail-ip:${shopId}:${ip}`;
+
+/**
  * The lookup is one prepared statement, planned once per connection. The rate-limit bookkeeping and the session
  * commit asynchronously (`synchronous_commit = off`, set for the statement's own implicit transaction only).
  * Every lookup of a shop updates the same per-shop row (and, from one client, the same per-IP row). With a
@@ -75,18 +82,24 @@ function bump(o: {
 }
 
 const dialect = new PgDialect();
+// lockBucket() and ipLockBucket() of the shop read in the statement.
 const orderLockBucket = sql`'lookup:fail-order:' || sh.id || ':' || ${P('number')}::text`;
+const ipFailBucket = sql`'lookup:fail-ip:' || sh.id || ':' || ${P('client_ip')}::text`;
 const failed = sql`from sh, gate where gate.open and not exists (select 1 from ok)`;
 
 /**
  * Verifies order number + ZIP and, when both match, opens the session and reads what the answer shows: one
- * round trip on every path. In order: the shop; one hit per IP and per shop; lock-outs of this order number and
- * of this IP; the order (id and ZIP only). The gate is open unless the caller is locked out or over a limit.
- * Behind an open gate, a matching ZIP opens the session, clears earlier failures of this number (a success
- * forgives typos) and reads the order with its lines, shipments, events and claimed units; a wrong number and a
- * wrong ZIP count one failure per (shop, number) and per IP instead, locking out past the limit. Nothing else
- * is read on a miss, so both misses do the same work. (Data-modifying CTEs run whether or not the select reads
- * them.)
+ * round trip on every path. In order: the shop; one hit per IP (global) and per shop; lock-outs of this order
+ * number and of this IP in this shop; the order (id and ZIP only). The gate is open unless the caller is locked out
+ * or over a limit. Behind an open gate, a matching ZIP opens the session, clears earlier failures of this number (a
+ * success forgives typos) and reads the order with its lines, shipments, events and claimed units; a wrong number
+ * and a wrong ZIP count one failure per (shop, number) and per (shop, IP) instead, locking out past the limit.
+ * Nothing else is read on a miss, so both misses do the same work. (Data-modifying CTEs run whether or not the
+ * select reads them.) A success does not clear the IP's failures: else a guesser's own real order would reset
+ * their count between guesses.
+ *
+ * Both lock-outs are the shop's (shop_id set): GET /v1/shops/{slug}/lookup-lockouts lists them and the merchant
+ * can lift them (src/resolve/lockout-routes.ts).
  *
  * A named statement keeps its generic plan until PostgreSQL's statistics of a table it reads change (ANALYZE,
  * run by autovacuum as tables grow), so a plan made while `claims` was empty (scans of claims and claim items)
@@ -98,7 +111,8 @@ const openByZip = (countInDb: boolean) =>
        ${countInDb ? sql`ip as (${bump({ bucket: P('ip_bucket'), shop: sql`null`, window: P('ip_window') })}),` : sql``}
        ${countInDb ? sql`sb as (${bump({ bucket: sql`'lookup:shop:' || sh.id`, shop: sql`sh.id`, window: sql`60`, from: sql`from sh` })}),` : sql``}
        locks as (select max(r.locked_until) as locked_until from rate_limits r
-                 where r.bucket in ((select ${orderLockBucket} from sh), ${P('fail_ip_bucket')}) and r.locked_until > now()),
+                 where r.bucket in ((select ${orderLockBucket} from sh), (select ${ipFailBucket} from sh))
+                   and r.locked_until > now()),
        o as (select o.id, o.zip_norm from orders o
              where o.shop_id = (select id from sh) and o.order_number_norm = ${P('number')} limit 1),
        gate as (select (select locked_until from locks) is null
@@ -116,8 +130,8 @@ const openByZip = (countInDb: boolean) =>
          lock: { max: P('order_max'), seconds: P('lock_seconds') },
        })}),
        fail_ip as (${bump({
-         bucket: P('fail_ip_bucket'),
-         shop: sql`null`,
+         bucket: ipFailBucket,
+         shop: sql`sh.id`,
          window: P('lock_seconds'),
          from: failed,
          lock: { max: P('ip_max_failures'), seconds: P('lock_seconds') },
@@ -158,7 +172,7 @@ export function lookupStatement(
       ip_window: limits.ipWindowSeconds,
       ip_max: limits.ipMax,
       shop_max: limits.shopMax,
-      fail_ip_bucket: `lookup:fail-ip:${ip}`,
+      client_ip: ip,
       number: normalizeOrderNumber(input.order_number),
       zip: normalizeZip(input.zip_code),
       session_id: session.id,
@@ -195,9 +209,9 @@ export interface OpenedByZip {
 
 /**
  * Order number + ZIP (SPEC §3) → a `zip` session, the order and the units already claimed. Limits: attempts per
- * client IP and per shop; failures per (shop, order number) and per IP lock the caller out for a while (429).
- * A wrong number and a wrong ZIP give the same 404 after the same work. Nothing about the order leaves this
- * function unless both match.
+ * client IP and per shop; failures per (shop, order number) and per (shop, client IP) lock the caller out for a
+ * while (429). A wrong number and a wrong ZIP give the same 404 after the same work. Nothing about the order
+ * leaves this function unless both match.
  */
 export async function openSessionByZip(
   db: Db,
