@@ -140,6 +140,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const app = Fastify({
     loggerInstance: deps.log,
     bodyLimit: deps.config.bodyLimitBytes,
+    // The client IP behind a reverse proxy (TRUST_PROXY): without it every customer has the proxy's address.
+    trustProxy: deps.config.trustProxy,
     requestIdHeader: 'x-request-id',
     genReqId: () => newId('req'),
     logController: new LogController({ disableRequestLogging: true }), // one log line per request, below
@@ -199,7 +201,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         title: 'Resolve API',
         version: '1',
         description:
-          'Post-purchase claims platform. Merchant endpoints take an API key via HTTP Basic (username = key name, password = secret) or `Authorization: Bearer <secret>`. Errors: `{"error": {"type", "key", "message", "errors": [{path, message}]}}` — switch on `key`.\n\n' +
+          'Post-purchase claims platform. Merchant endpoints take an API key via HTTP Basic (username = key name, password = secret) or `Authorization: Bearer <secret>`. Errors: `{"error": {"type", "key", "message", "errors": [{path, message}]}}` — switch on `key`. A known path called with a method it does not take answers 405 `method_not_allowed` with `Allow`; an unknown path, 404 `route_not_found`.\n\n' +
           `Rate limits: every authenticated merchant request (\`/v1/shops/{slug}/…\`) counts against a fixed window of ${deps.config.apiRateLimit.max} requests per ${deps.config.apiRateLimit.windowSeconds} s per API key (or portal user) and shop. Each answer, errors and idempotent replays included, carries \`RateLimit-Limit\`, \`RateLimit-Remaining\`, \`RateLimit-Reset\` (seconds until the window resets) and \`RateLimit-Policy: ${deps.config.apiRateLimit.max};w=${deps.config.apiRateLimit.windowSeconds}\` (draft-ietf-httpapi-ratelimit-headers-06). Over the limit: 429 with key \`rate_limited\` and \`Retry-After\` (seconds).`,
       },
       components: {

@@ -51,8 +51,11 @@ export interface Config {
         secretAccessKey: string | null;
         forcePathStyle: boolean;
       };
-  /** Trust X-Forwarded-For from a reverse proxy for the client IP. */
-  trustProxy: boolean;
+  /**
+   * Which reverse proxies' X-Forwarded-For gives the client IP (Fastify's `trustProxy`): false (the socket's peer),
+   * their addresses/CIDRs, or true (any: only when nothing but the proxy can reach the server).
+   */
+  trustProxy: boolean | string[];
   /** Lets connections set `api_base_url` (a platform simulator's address). Tests only: it could reach internal hosts. */
   connectorTestUrls: boolean;
   /**
@@ -170,6 +173,36 @@ function parseAllowList(name: string, raw: string | undefined, problems: string[
     }
   }
   return out;
+}
+
+/** proxy-addr's names for address ranges, allowed in TRUST_PROXY's list. */
+const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * TRUST_PROXY: `false` (default), the proxies' addresses and CIDR ranges (`10.0.0.0/8, 127.0.0.1, loopback`), or
+ * `true` (any peer: only when nothing but the proxy can reach the server). The client IP (rate limits, lock-outs,
+ * logs) is then the first address in X-Forwarded-For, from the right, that is not a trusted proxy: a client
+ * cannot choose its own address by sending the header. (Fastify ignores hop counts, so none is offered.)
+ */
+function parseTrustProxy(raw: string | undefined, problems: string[]): Config['trustProxy'] {
+  const value = (raw ?? '').trim().toLowerCase();
+  if (value === '' || value === 'false' || value === '0') return false;
+  if (value === 'true' || value === '1') return true;
+  const list = value
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
+  const bad = list.filter((entry) => {
+    if (PROXY_RANGES.has(entry)) return false;
+    const [address, prefix] = entry.split('/', 2);
+    const max = net.isIPv4(address) ? 32 : net.isIPv6(address) ? 128 : 0;
+    return !max || (prefix !== undefined && (!/^\d{1,3}$/.test(prefix) || Number(prefix) > max));
+  });
+  if (bad.length || !list.length)
+    problems.push(
+      `TRUST_PROXY must be false, true, or the proxies' comma-separated addresses/CIDR ranges (got "${raw}")`,
+    );
+  return bad.length ? false : list;
 }
 
 /** Extra trusted CA certificates, on top of Node's bundled roots (WEBHOOK_CA_FILE, CONNECTOR_CA_FILE). */
@@ -341,7 +374,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ipFailures: int('LOOKUP_IP_FAILURES', 10, 1, 10_000),
       lockSeconds: int('LOOKUP_LOCK_SECONDS', 900, 1, 86_400),
     },
-    trustProxy: env.TRUST_PROXY === 'true' || env.TRUST_PROXY === '1',
+    trustProxy: parseTrustProxy(env.TRUST_PROXY, problems),
     connectorTestUrls: env.CONNECTOR_TEST_URLS === 'true',
     connectors: {
       ...parseAllowList('CONNECTOR_ALLOWED_HOSTS', env.CONNECTOR_ALLOWED_HOSTS, problems),

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createTestShop, startTestApp, type TestContext, type TestShop } from './support/app.js';
+import { assertError } from './support/http.js';
 
 let ctx: TestContext;
 let shop: TestShop;
@@ -196,6 +197,33 @@ test('/v1/openapi.json words every answer, and its 403s follow the routes’ rol
         if (!r.description || r.description === 'Default Response')
           vague.push(`${m.toUpperCase()} ${p} ${status}`);
   assert.deepEqual(vague, [], `answers without a description:\n${vague.join('\n')}`);
+
+  // Every operation that takes a body says it may be too large (413) or of a type it does not take (415), and
+  // so it is: a JSON operation sent text, and a body over the limit.
+  const bodyOps = Object.entries(paths).flatMap(([p, item]) =>
+    Object.entries(item)
+      .filter(([, op]) => (op as Op & { requestBody?: unknown }).requestBody)
+      .map(([m, op]) => ({ at: `${m} ${p}`, op })),
+  );
+  assert.ok(bodyOps.length > 30, `${bodyOps.length} operations with a body`);
+  const undocumented = bodyOps
+    .filter(({ op }) => !op.responses['413'] || !op.responses['415'])
+    .map((o) => o.at);
+  assert.deepEqual(undocumented, []);
+  const asText = await ctx.app.inject({
+    method: 'POST',
+    url: `/v1/shops/${shop.slug}/claims`,
+    headers: { ...shop.auth.editor, 'content-type': 'text/plain' },
+    payload: 'hello',
+  });
+  assertError(asText, 415, 'unsupported_media_type');
+  const huge = await ctx.app.inject({
+    method: 'POST',
+    url: `/v1/shops/${shop.slug}/claims`,
+    headers: { ...shop.auth.editor, 'content-type': 'application/json' },
+    payload: `{"description":"${'x'.repeat(ctx.deps.config.bodyLimitBytes)}"}`,
+  });
+  assertError(huge, 413, 'payload_too_large');
 
   const forbidden = (m: string, p: string) => paths[p]?.[m]?.responses['403']?.description ?? null;
   assert.match(

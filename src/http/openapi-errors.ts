@@ -96,6 +96,13 @@ export function documentErrorResponses() {
               ...(named.parameters ?? []),
               key === 'post /v1/resolve/{slug}/claims' ? CLAIM_IDEMPOTENCY_HEADER : IDEMPOTENCY_HEADER,
             ];
+          // Any body can be too large or of a type the operation does not take (Fastify answers both before the
+          // route): said on every operation with a body, with the shape of its 400.
+          const withBody = named as Operation & { requestBody?: unknown };
+          const invalid = withBody.responses?.['400'];
+          if (withBody.requestBody && invalid)
+            for (const status of ['413', '415'])
+              withBody.responses![status] ??= { ...invalid, description: DEFAULT_DESCRIPTION };
           for (const [status, response] of Object.entries(op?.responses ?? {})) {
             if (response.description !== DEFAULT_DESCRIPTION) continue;
             const text = status === '403' ? forbidden(auth.get(`${method} ${path}`)) : generic(status, path);
