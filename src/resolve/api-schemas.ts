@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { NullableOut, StrEnum } from '../http/schema-helpers.js';
+import { errorResponses, NullableOut, StrEnum } from '../http/schema-helpers.js';
 import { Address } from '../orders/api-schemas.js';
 import { PHASES } from '../orders/phase.js';
 import { REASON_CODES } from './eligibility.js';
@@ -188,3 +188,11 @@ export const MerchantClaim = Type.Object(
   },
   { $id: 'Claim' },
 );
+
+/** What a photo upload answers (customer and merchant alike), and how it can be refused. */
+export const uploadResponses = {
+  201: Type.Object({ id: Type.String(), content_type: Type.String(), size: Type.Integer() }),
+  ...errorResponses,
+  413: Type.Ref('Error'),
+  415: Type.Ref('Error'),
+};

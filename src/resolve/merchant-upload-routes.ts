@@ -3,8 +3,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import type { App } from '../app.js';
 import type { ReadyDeps } from '../http/context.js';
-import { errorResponses, merchantSecurity } from '../http/schema-helpers.js';
+import { merchantSecurity } from '../http/schema-helpers.js';
 import { findOrderRow } from '../orders/read.js';
+import { uploadResponses } from './api-schemas.js';
 import { resolveSettingsOf } from './settings.js';
 import { readPhoto } from './upload-body.js';
 import { createUpload } from './uploads.js';
@@ -33,12 +34,7 @@ export function merchantUploadRoutes(deps: ReadyDeps): FastifyPluginAsync {
             'For claims taken by phone or email: the photo the customer sent you. JPEG, PNG, WebP or HEIC, decided by the content; at most the shop’s upload limit (default 10 MB); location metadata removed. Name it in `evidence: [{upload_id, kind}]` of POST /v1/shops/{slug}/claims for this order within 24 hours; after that, or once used by a claim, it cannot be used again. `{id}` is the Resolve order id or the `external_id`. A customer’s claim cannot use it.',
           params: Type.Object({ slug: Type.String(), id: Type.String({ maxLength: 255 }) }),
           consumes: ['multipart/form-data'],
-          response: {
-            201: Type.Object({ id: Type.String(), content_type: Type.String(), size: Type.Integer() }),
-            ...errorResponses,
-            413: Type.Ref('Error'),
-            415: Type.Ref('Error'),
-          },
+          response: uploadResponses,
         },
       },
       async (req, reply) => {

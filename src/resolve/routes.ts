@@ -17,7 +17,7 @@ import { errorResponses, Str } from '../http/schema-helpers.js';
 import { AppError } from '../lib/errors.js';
 import { requireShop } from '../shops/shops.js';
 
-import { OrderSessionView, SessionView } from './api-schemas.js';
+import { OrderSessionView, SessionView, uploadResponses } from './api-schemas.js';
 import { claimContext } from './claim-context.js';
 import { bearer, customerContext, LangQuery, Slug, tags, validated } from './customer-context.js';
 import { customerState, customerStateOf, loadOrderView } from './customer-view.js';
@@ -159,12 +159,7 @@ export function resolveRoutes(deps: ReadyDeps): FastifyPluginAsync {
             'JPEG, PNG, WebP or HEIC, decided by the content; at most the shop’s upload limit (default 10 MB). Location metadata is removed. Attach it to a claim within 24 hours.',
           params: Slug,
           consumes: ['multipart/form-data'],
-          response: {
-            201: Type.Object({ id: Type.String(), content_type: Type.String(), size: Type.Integer() }),
-            ...errorResponses,
-            413: Type.Ref('Error'),
-            415: Type.Ref('Error'),
-          },
+          response: uploadResponses,
         },
       },
       async (req, reply) => {
