@@ -1,6 +1,8 @@
 /**
  * Customer lookup (`POST /v1/resolve/{slug}/sessions` by order number + ZIP) on PostgreSQL with 1,000,000 orders,
- * side by side with a bare Fastify + pg route running the same indexed query. See bench/CUSTOMER.md.
+ * side by side with a bare Fastify + pg route running the same indexed query: the app's own lookup statement
+ * (`lookupStatement()`, src/resolve/lookup.ts), the target's baseline. A third side, a bare route running only the
+ * order's index read (a 40-byte answer), shows the floor. See bench/CUSTOMER.md.
  *
  *   node --import tsx bench/lookup.ts [--orders 1000000] [--duration 16] [--wrong-duration 8] [--connections 50]
  *                     [--pool 10] [--rounds 2] [--profile DIR] [--json FILE]
@@ -237,8 +239,8 @@ async function main() {
       cpu: backendCpu(admin, name, 'bench_api'),
       redisCpu: opts.redis ? await redisCpu(opts.redis) : undefined,
     },
-    { name: 'bare', server: bare, path: '/bare/bench/sessions', cpu: backendCpu(admin, name, 'bench_bare') },
     { name: 'same', server: same, path: '/same/bench/sessions', cpu: backendCpu(admin, name, 'bench_same') },
+    { name: 'bare', server: bare, path: '/bare/bench/sessions', cpu: backendCpu(admin, name, 'bench_bare') },
   ];
 
   // Answers are right before anything is timed; a wrong number and a wrong ZIP give the same API answer.
@@ -246,10 +248,10 @@ async function main() {
   const okRes = await request(api.port, sides[0].path, typed(p0, 1));
   if (okRes.status !== 201 || JSON.parse(okRes.text).order.id !== p0.id)
     throw new Error(`API lookup answered ${okRes.status}: ${okRes.text.slice(0, 300)}`);
-  const bareRes = await request(bare.port, sides[1].path, typed(p0, 1));
+  const bareRes = await request(bare.port, sides[2].path, typed(p0, 1));
   if (bareRes.status !== 201 || JSON.parse(bareRes.text).order_id !== p0.id)
     throw new Error(`bare lookup answered ${bareRes.status}: ${bareRes.text}`);
-  const sameRes = await request(same.port, sides[2].path, typed(p0, 1));
+  const sameRes = await request(same.port, sides[1].path, typed(p0, 1));
   if (sameRes.status !== 201 || JSON.parse(sameRes.text).o?.id !== p0.id)
     throw new Error(`bare lookup statement answered ${sameRes.status}: ${sameRes.text.slice(0, 300)}`);
   const wz = wrongZip(0);
@@ -374,14 +376,19 @@ async function main() {
           api: apiS,
           bare: bareS,
           same: sameS,
-          ratio: Number((apiS.rps / bareS.rps).toFixed(3)),
-          ratio_same: Number((apiS.rps / sameS.rps).toFixed(3)),
-          same_ratio: Number((sameS.rps / bareS.rps).toFixed(3)),
+          /** The target's ratio: the API against the bare route running the same query. */
+          ratio: Number((apiS.rps / sameS.rps).toFixed(3)),
+          /** For reference: against the bare route running only the order's index read. */
+          ratio_index_read: Number((apiS.rps / bareS.rps).toFixed(3)),
+          same_ratio_index_read: Number((sameS.rps / bareS.rps).toFixed(3)),
         },
       ];
     }),
   );
   const found = summary.found;
+  const wrong = summary.wrong_zip;
+  /** Both paths count: a lookup is a hit or a miss, and each must keep 0.6× of its bare route. */
+  const ratio = Math.min(found.ratio, wrong.ratio);
   const out = {
     ...info,
     load_end: Number(os.loadavg()[0].toFixed(1)),
@@ -394,7 +401,7 @@ async function main() {
     response_bytes: responseBytes,
     results: summary,
     targets: {
-      ratio: { target: TARGET_RATIO, value: found.ratio, met: found.ratio >= TARGET_RATIO },
+      ratio: { target: TARGET_RATIO, value: ratio, met: ratio >= TARGET_RATIO },
       p99_ms: { target: TARGET_P99_MS, value: found.api.p99, met: found.api.p99 <= TARGET_P99_MS },
     },
     seconds: Math.round((performance.now() - t0) / 1000),
@@ -411,29 +418,33 @@ async function main() {
     '',
     `lookup counters: ${opts.redis ? `Redis (${opts.redis})` : 'in the database'}`,
     '',
-    '| path | side | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | queries/req | Node CPU µs/req | DB CPU µs/req | Redis CPU µs/req | vs bare |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| path | side | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | queries/req | Node CPU µs/req | DB CPU µs/req | Redis CPU µs/req | vs bare, same query | vs index read only |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const [p, r] of Object.entries(summary)) {
-    for (const [sideName, s, vs] of [
-      ['API', r.api, `**${r.ratio.toFixed(2)}×** (${r.ratio_same.toFixed(2)}× the same statement)`],
-      ['bare', r.bare, '1.00×'],
-      ['same statement, bare', r.same, `${r.same_ratio.toFixed(2)}×`],
+    for (const [sideName, s, vs, vsRead] of [
+      ['API', r.api, `**${r.ratio.toFixed(2)}×**`, `${r.ratio_index_read.toFixed(2)}×`],
+      ['bare, same query', r.same, '1.00×', `${r.same_ratio_index_read.toFixed(2)}×`],
+      ['bare, index read only', r.bare, '–', '1.00×'],
     ] as const) {
       lines.push(
         `| ${p === 'found' ? 'found (201)' : 'wrong ZIP (404)'} | ${sideName} | ${fmt(s.requests)} | ${fmt(s.rps)} | ` +
           `${s.p50.toFixed(1)} | ${s.p90.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.max.toFixed(1)} | ${s.queries_per_req} | ${fmt(s.node_cpu_us_per_req)} (${Math.round(s.node_sys_share * 100)} % sys) | ` +
-          `${s.db_cpu_us_per_req === null ? '–' : fmt(s.db_cpu_us_per_req)} | ${s.redis_cpu_us_per_req ? fmt(s.redis_cpu_us_per_req) : '–'} | ${vs} |`,
+          `${s.db_cpu_us_per_req === null ? '–' : fmt(s.db_cpu_us_per_req)} | ${s.redis_cpu_us_per_req ? fmt(s.redis_cpu_us_per_req) : '–'} | ${vs} | ${vsRead} |`,
       );
     }
   }
   lines.push('');
   for (const [p, r] of Object.entries(summary))
-    for (const side of ['api', 'bare', 'same'] as const)
+    for (const side of ['api', 'same', 'bare'] as const)
       lines.push(`backend states, ${p} ${side}: ${JSON.stringify(r[side].db_backend_states)}`);
   lines.push(
-    `targets: ≥ ${TARGET_RATIO}× the bare route: ${out.targets.ratio.met ? 'met' : 'NOT met'} (${found.ratio.toFixed(2)}×); ` +
+    `targets: ≥ ${TARGET_RATIO}× a bare Fastify + pg route running the same query: ` +
+      `${out.targets.ratio.met ? 'met' : 'NOT met'} (found ${found.ratio.toFixed(2)}×, wrong ZIP ${wrong.ratio.toFixed(2)}×); ` +
       `p99 ≤ ${TARGET_P99_MS} ms: ${out.targets.p99_ms.met ? 'met' : 'NOT met'} (${found.api.p99.toFixed(1)} ms)`,
+    `for reference, against a bare route running only the order's index read (~40-byte answer, no session, no ` +
+      `order lines): found ${found.ratio_index_read.toFixed(2)}×, wrong ZIP ${wrong.ratio_index_read.toFixed(2)}× ` +
+      `(the same query alone: ${found.same_ratio_index_read.toFixed(2)}×, ${wrong.same_ratio_index_read.toFixed(2)}×)`,
   );
   console.log(lines.join('\n'));
 }

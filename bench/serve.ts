@@ -4,13 +4,13 @@
  *
  * - `api`: the real app (buildApp from src/app.ts) with logging silenced and the lookup limits raised so that
  *   nothing is throttled: every request does the full work, including the rate-limit bookkeeping.
- * - `bare`: the baseline: a plain Fastify instance and a pg.Pool of the same size, one route that runs the same
- *   indexed query as the lookup (`select id, zip_norm from orders where shop_id = $1 and order_number_norm = $2`)
- *   and answers a small JSON: no schemas, hooks, rate limits, session or order loading. `POST /same/:slug/sessions`
- *   is a bare route too, running the app's own lookup statement (`lookupStatement()` in src/resolve/lookup.ts: limits,
- *   lock-outs, the session row, the order with its lines, shipments and claimed units) as a named statement and
- *   answering the row as JSON: the same database work as the API with none of its Node side (validation, Redis
- *   counters, eligibility, the answer's schema). A second bare route,
+ * - `bare`: the baselines: a plain Fastify instance and a pg.Pool of the same size, no schemas, hooks, validation or
+ *   Redis. `POST /same/:slug/sessions` is the lookup benchmark's baseline: it runs the same query as the API, the
+ *   app's own lookup statement (`lookupStatement()` in src/resolve/lookup.ts, with the same values: limits and
+ *   lock-outs, the session row, the order with its lines, shipments and claimed units) as a named statement, and
+ *   answers the row as JSON. `POST /bare/:slug/sessions` runs only the order's index read (`select id, zip_norm
+ *   from orders where shop_id = $1 and order_number_norm = $2`) and answers a small JSON: the floor, for reference.
+ *   A third bare route,
  *   `POST /bare/:slug/claims`, is the baseline of bench/claims.ts: the minimum SQL a claim needs on the real
  *   schema (see bareClaim below), with no session, eligibility, idempotency check or read-back.
  *
