@@ -495,6 +495,28 @@ describe('GET /v1/shops/{slug}/claims/{id} and POST (phone claims)', () => {
     assert.deepEqual((await trail(plain.json().id)).history[0].changes, {
       status: { from: null, to: 'pending' },
     });
+
+    // A parcel on its way (last scan a day ago, not stuck yet) that the customer reports lost: goodwill may record
+    // it as stuck in transit; the claim's snapshot keeps the shipment as it is.
+    const transit = await putOrder(s, inTransitDoc());
+    const lost = {
+      order_id: transit.id,
+      flow: 'not_received',
+      reason: 'stuck_in_transit',
+      items: [{ line_item_id: lineId(transit, 'li-1'), quantity: 1 }],
+      resolution_preference: 'refund',
+    };
+    assertError(await api(s).create(lost), 422, 'not_delivered');
+    const goodwill = await api(s).create({ ...lost, override_gating: true });
+    assert.equal(goodwill.statusCode, 201, goodwill.body);
+    assert.equal(goodwill.json().reason, 'stuck_in_transit');
+    assert.equal((goodwill.json().context.shipment as { stuck: boolean }).stuck, false);
+    const eligibility = await ctx.app.inject({
+      url: `/v1/shops/${s.slug}/orders/${transit.id}/eligibility?override_gating=true`,
+      headers: s.auth.viewer,
+    });
+    const nr = eligibility.json().flows.find((f: { flow: string }) => f.flow === 'not_received');
+    assert.equal(nr.available, true, JSON.stringify(nr));
   });
 
   test('Idempotency-Key on POST: a retry returns the same claim, another body is a conflict', async () => {

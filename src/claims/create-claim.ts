@@ -6,6 +6,7 @@ import { uploads } from '../db/schema.js';
 import { Str, StrEnum } from '../http/schema-helpers.js';
 import { AppError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
+import { isSettled, type Phase } from '../orders/phase.js';
 import type { OrderView } from '../orders/read.js';
 import type { ClaimedUnits } from '../resolve/eligibility.js';
 import { FLOWS, RESOLUTIONS, type ResolveSettings } from '../resolve/settings.js';
@@ -114,6 +115,15 @@ export function goodwillSettings(settings: ResolveSettings): ResolveSettings {
       FLOWS.map((f) => [f, { ...settings.flows[f], enabled: true }]),
     ) as ResolveSettings['flows'],
   };
+}
+
+/**
+ * The order as a goodwill claim sees it: a parcel still on its way counts as stuck, so "not received" can be
+ * recorded for a customer who reports it lost before the shop's stuck-after days have passed. Only the checks see
+ * this; the claim's snapshot keeps the shipments as they are.
+ */
+export function goodwillView<V extends { shipments: { phase: Phase; stuck: boolean }[] }>(view: V): V {
+  return { ...view, shipments: view.shipments.map((s) => (isSettled(s.phase) ? s : { ...s, stuck: true })) };
 }
 
 const P = (name: string) => sql.placeholder(name);
@@ -322,7 +332,14 @@ function prepareClaim(a: CreateClaimArgs, snap: ClaimSnapshot, now: Date) {
     answers,
     allocation,
     chosen,
-  } = checkClaimInput(order, claimed, settings, a.input, now, language);
+  } = checkClaimInput(
+    a.overrideGating ? goodwillView(order) : order,
+    claimed,
+    settings,
+    a.input,
+    now,
+    language,
+  );
   const input = a.input;
   const evidence = checkEvidenceUploads(snap.uploads, a.sessionId, fs, input, chosen);
 

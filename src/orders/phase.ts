@@ -131,6 +131,9 @@ export function derivePhase(input: PhaseInput): DerivedPhase {
 }
 
 /** Stuck: not delivered and no carrier event for `stuckAfterDays` (counted from the last event, or shipping). */
+/** Whether a shipment in this phase is done moving towards the customer (delivered, or on its way back). */
+export const isSettled = (phase: Phase) => SETTLED.has(phase);
+
 export function isStuck(
   s: { phase: Phase; lastEventAt: Date | null; createdAt: Date },
   stuckAfterDays: number,

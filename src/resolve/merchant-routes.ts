@@ -2,7 +2,7 @@ import { eq, sql } from 'drizzle-orm';
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import type { App } from '../app.js';
-import { goodwillSettings } from '../claims/create-claim.js';
+import { goodwillSettings, goodwillView } from '../claims/create-claim.js';
 import { claimedUnits } from '../claims/read.js';
 import { shops } from '../db/schema.js';
 import type { ReadyDeps } from '../http/context.js';
@@ -103,7 +103,7 @@ export function resolveMerchantRoutes(deps: ReadyDeps): FastifyPluginAsync {
         const lang = pickLanguage(req.shop, view, undefined, req.headers['accept-language']);
         const settings = resolveSettingsOf(req.shop);
         const flows = computeEligibility(
-          view,
+          override_gating ? goodwillView(view) : view,
           await claimedUnits(db, req.shop.id, view.id),
           override_gating ? goodwillSettings(settings) : settings,
           new Date(),
