@@ -383,4 +383,91 @@ describe('merchant portal: working a claim', { skip: !run }, () => {
       }
     }
   });
+  test('answers read as asked; a double click saves once; a tag merges with a colleague’s note', async () => {
+    const set = await fetch(`${server.url}/v1/shops/demo/settings/resolve`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${server.adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        flows: {
+          support: {
+            prompts: [
+              {
+                id: 'question_1',
+                type: 'choice',
+                required: true,
+                labels: { en: 'Which size do you usually wear?' },
+                options: [
+                  { value: 'small', labels: { en: 'Small' } },
+                  { value: 'medium', labels: { en: 'Medium' } },
+                ],
+              },
+              { id: 'gift', type: 'yes_no', required: true, labels: { en: 'Was it a gift?' } },
+            ],
+          },
+        },
+      }),
+    });
+    assert.equal(set.status, 200, await set.text());
+    const ask = await submitClaim(server, { order_number: '1005', zip_code: 'SW1A 1AA' }, () => {
+      const body = { flow: 'support', reason: 'other', items: [], description: 'Which size should I order?' };
+      return Object.assign(body, {
+        answers: [
+          { prompt_id: 'question_1', value: 'medium' },
+          { prompt_id: 'gift', value: true },
+        ],
+      });
+    });
+    const { context, page } = await newPage(browser, desktop);
+    try {
+      await portalSignIn(page, server.url, ADMIN);
+      await page.goto(`${server.url}/portal/demo/claims/${ask.id}`);
+      const answers = page.getByTestId('answer');
+      await answers.first().getByText('Which size do you usually wear?').waitFor();
+      assert.deepEqual(await answers.allInnerTexts(), [
+        'Which size do you usually wear?\nMedium',
+        'Was it a gift?\nYes',
+      ]);
+      assert.equal(await page.title(), `Claim ${ask.number} · Resolve`);
+      const history = page.locator('ol.history > li');
+      const stale = page.getByText('Someone else changed this claim');
+
+      // A double click on Confirm and on Add note: each saves once, with no conflict said.
+      const before = await history.count();
+      await page.getByRole('button', { name: 'Accept', exact: true }).click();
+      await page.getByRole('button', { name: 'Confirm: accept' }).dblclick();
+      await page.getByTestId('claim-status').getByText('Accepted').waitFor();
+      await page.getByLabel('Internal note').fill('Sent the size chart.');
+      await page.getByRole('button', { name: 'Add note' }).dblclick();
+      await page.getByText('“Sent the size chart.”').waitFor();
+      await page.waitForTimeout(300);
+      assert.equal(await history.count(), before + 2);
+      assert.equal(await stale.count(), 0);
+
+      // A note of spaces is refused at the field.
+      await page.getByLabel('Internal note').fill('   ');
+      await page.getByRole('button', { name: 'Add note' }).click();
+      await page.getByText('Write a note first.').waitFor();
+
+      // A colleague adds a note while a tag is typed: the tag is added anyway, the note kept.
+      await page.getByLabel('New tag').fill('sizing');
+      const { version } = await api<{ version: number }>('GET', `/claims/${ask.id}`);
+      await api('PATCH', `/claims/${ask.id}`, { version, note: 'Colleague was here.', tags: ['vip'] });
+      await page.getByRole('button', { name: 'Add', exact: true }).click();
+      await page.getByRole('button', { name: 'Remove tag sizing' }).waitFor();
+      assert.deepEqual((await api<{ tags: string[] }>('GET', `/claims/${ask.id}`)).tags, ['vip', 'sizing']);
+      await page.getByText('“Colleague was here.”').waitFor();
+      assert.equal(await stale.count(), 0);
+      // Removing a tag leaves the keyboard at the tag field.
+      await page.getByRole('button', { name: 'Remove tag sizing' }).click();
+      await page.getByRole('button', { name: 'Remove tag sizing' }).waitFor({ state: 'detached' });
+      assert.equal(await page.evaluate(() => document.activeElement?.id), 'new-tag');
+
+      // A claim that is not there leads back to the list.
+      await page.goto(`${server.url}/portal/demo/claims/clm_missing`);
+      await page.getByRole('link', { name: '← Back to the claims' }).click();
+      await page.getByTestId('claim-row').first().waitFor();
+    } finally {
+      await context.close();
+    }
+  });
 });

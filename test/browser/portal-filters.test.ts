@@ -264,4 +264,85 @@ describe('portal claims filters in Chromium', { skip: !run }, () => {
       await context.close();
     }
   });
+  test('Load more appends a page once; Flow drops another flow’s reason; reversed dates are not asked for', async () => {
+    const { context, page } = await newPage(browser, desktop);
+    try {
+      await portalSignIn(page, server.url, ADMIN);
+      await page.getByTestId('claim-row').first().waitFor();
+      const ids = await page.evaluate(async () => {
+        const r = await fetch('/v1/shops/demo/claims?per_page=50');
+        return ((await r.json()) as { data: { id: string }[] }).data.map((c) => c.id);
+      });
+      assert.equal(ids.length, 2);
+      // The list as two pages of one claim: the second fails once, then comes slowly.
+      let nextCalls = 0;
+      await page.route(
+        (u) => u.pathname === '/v1/shops/demo/claims',
+        async (route) => {
+          const url = new URL(route.request().url());
+          const cursor = url.searchParams.has('cursor');
+          url.searchParams.delete('cursor');
+          const res = await route.fetch({ url: url.toString() });
+          const body = (await res.json()) as {
+            data: { id: string }[];
+            has_more: boolean;
+            next_cursor: unknown;
+          };
+          if (!cursor)
+            return route.fulfill({
+              response: res,
+              json: { ...body, data: body.data.slice(0, 1), has_more: true, next_cursor: 'next' },
+            });
+          if (++nextCalls === 1)
+            return route.fulfill({
+              status: 503,
+              json: { error: { key: 'unavailable', message: 'Try again later.' } },
+            });
+          await new Promise((r) => setTimeout(r, 300));
+          return route.fulfill({ response: res, json: { ...body, data: body.data.slice(1) } });
+        },
+      );
+      await page.reload();
+      await page.getByTestId('claim-row').first().waitFor();
+      const more = page.getByRole('button', { name: 'Load more' });
+      await more.click();
+      await page.getByText('Try again later.').waitFor();
+      await more.dblclick();
+      await page.getByTestId('claim-row').nth(1).waitFor();
+      await page.waitForTimeout(400);
+      assert.equal(await page.getByTestId('claim-row').count(), 2, 'the page is appended once');
+      assert.equal(nextCalls, 2, 'one request for the double click');
+      await page.unroute((u) => u.pathname === '/v1/shops/demo/claims');
+
+      // A Defective reason goes when the flow becomes Support; it stays with "Any".
+      await page.goto(`${server.url}/portal/demo/claims?flow=defective&reason=broken_on_arrival`);
+      await page.locator('select[name=reason] optgroup[label=Defective]').waitFor({ state: 'attached' });
+      const flow = page.getByRole('combobox', { name: 'Flow', exact: true });
+      await flow.selectOption('');
+      await page.waitForURL(/^[^?]*\?reason=broken_on_arrival$/);
+      await flow.selectOption('defective');
+      await page.waitForURL(/flow=defective/);
+      assert.match(page.url(), /reason=broken_on_arrival/);
+      await flow.selectOption('support');
+      await page.waitForURL(/flow=support/);
+      assert.doesNotMatch(page.url(), /reason=/);
+
+      // From after To: one message at the dates; the refused list is not asked for; counts are not "…".
+      const asked: string[] = [];
+      page.on('request', (r) => r.url().includes('/v1/shops/demo/claims') && asked.push(r.url()));
+      await page.goto(
+        `${server.url}/portal/demo/claims?created_from=2026-12-05T00:00:00.000Z&created_to=2026-12-02T00:00:00.000Z`,
+      );
+      await page.getByTestId('dates-inverted').waitFor();
+      await page.waitForTimeout(300);
+      assert.equal(await page.getByTestId('list-error').count(), 0);
+      assert.equal(await page.getByTestId('count-all').innerText(), '–');
+      assert.deepEqual(
+        asked.filter((u) => /created_to/.test(u)),
+        [],
+      );
+    } finally {
+      await context.close();
+    }
+  });
 });

@@ -4,8 +4,9 @@ import { ApiError, api, type Claim, type Me } from '../api';
 import { Badge, ErrorBox, Loading, Notice } from '../ui/common';
 import { channelLabel, dateTime, label, languageName, money } from '../ui/format';
 import { onLink } from '../ui/router';
+import { useTitle } from '../ui/title';
 import { type Action, ClaimActions } from './ClaimActions';
-import { useReasonLabel } from './ClaimFilters';
+import { answerText, reasonLabeller, useResolveSettings } from './ClaimFilters';
 import { ClaimSide, useTeam } from './ClaimSide';
 import { lastListSearch } from './Claims';
 import { Gallery } from './Gallery';
@@ -39,7 +40,12 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
   const url = `/v1/shops/${shop.slug}/claims/${id}`;
   const canWork = shop.role !== 'viewer';
   const team = useTeam(shop.slug);
-  const reasonLabel = useReasonLabel(shop.slug);
+  const settings = useResolveSettings(shop.slug);
+  const reasonLabel = reasonLabeller(settings);
+  /** A change on its way: a second click or Enter meanwhile is ignored (it would only meet a stale version). */
+  const inFlight = useRef(false);
+  const [busy, setBusy] = useState(false);
+  useTitle(claim && `Claim ${claim.number}`);
 
   const load = useCallback(() => {
     setStale(false);
@@ -72,21 +78,47 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
     if (d) document.querySelector<HTMLElement>(`[data-decision="${d}"]`)?.focus();
   };
 
-  /** Every change carries the version read; someone else's change in between is a clear conflict. */
-  const patch = async (body: Record<string, unknown>) => {
-    if (!claim) return false;
+  /**
+   * Every change carries the version read; someone else's change in between is a clear conflict. A change that
+   * merges (`merge`: adding or removing a tag) is applied again on the latest version instead.
+   */
+  const patch = async (body: Record<string, unknown>, { merge = false } = {}) => {
+    if (!claim || inFlight.current) return false;
+    inFlight.current = true;
+    setBusy(true);
     setError(null);
     try {
-      setClaim(await api<Claim>('PATCH', url, { version: claim.version, ...body }));
+      try {
+        setClaim(await api<Claim>('PATCH', url, { version: claim.version, ...body }));
+      } catch (err) {
+        if (!(merge && err instanceof ApiError && err.key === 'stale_version')) throw err;
+        const latest = await api<Claim>('GET', url);
+        setClaim(await api<Claim>('PATCH', url, { version: latest.version, ...body }));
+      }
       return true;
     } catch (err) {
       if (err instanceof ApiError && err.key === 'stale_version') setStale(true);
       else setError(err as ApiError);
       return false;
+    } finally {
+      inFlight.current = false;
+      setBusy(false);
     }
   };
 
-  if (!claim) return error ? <ErrorBox error={error} /> : <Loading />;
+  if (!claim)
+    return error ? (
+      <>
+        <ErrorBox error={error} />
+        <p>
+          <a href={`/portal/${shop.slug}/claims${lastListSearch(shop.slug)}`} onClick={onLink}>
+            ← Back to the claims
+          </a>
+        </p>
+      </>
+    ) : (
+      <Loading />
+    );
   const ctx = claim.context as {
     currency?: string;
     claim_value?: number;
@@ -186,10 +218,11 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
               document.getElementById('decision-reason')?.focus();
               return;
             }
+            if (inFlight.current) return;
             if (await patch({ status: deciding, note: reason.trim() || undefined })) {
               setDeciding(null);
               setDecided(true);
-            }
+            } else reasonRef.current?.focus();
           }}
         >
           {deciding === 'rejected' && done && (
@@ -222,7 +255,7 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
             </p>
           )}
           <div className="row">
-            <button className="button primary" type="submit">
+            <button className="button primary" type="submit" disabled={busy}>
               Confirm: {VERB[deciding].toLowerCase()}
               {deciding === 'rejected' && done ? ' anyway' : ''}
             </button>
@@ -254,12 +287,15 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
                   <dd>{claim.dropoff_permission ? 'Yes' : 'No'}</dd>
                 </>
               )}
-              {claim.answers.map((a) => (
-                <div key={a.prompt_id} className="fact-pair">
-                  <dt>{label(a.prompt_id)}</dt>
-                  <dd>{typeof a.value === 'boolean' ? (a.value ? 'Yes' : 'No') : a.value}</dd>
-                </div>
-              ))}
+              {claim.answers.map((a) => {
+                const t = answerText(settings, claim.flow, a);
+                return (
+                  <div key={a.prompt_id} className="fact-pair" data-testid="answer">
+                    <dt>{t.question}</dt>
+                    <dd>{t.answer}</dd>
+                  </div>
+                );
+              })}
             </dl>
             {claim.description && <p className="description">{claim.description}</p>}
           </section>
@@ -331,6 +367,7 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
           me={me}
           team={team}
           patch={patch}
+          busy={busy}
         />
       </div>
       {!canWork && (

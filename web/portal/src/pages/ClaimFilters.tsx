@@ -3,7 +3,7 @@ import type { Static } from 'typebox';
 import type { ClaimFacets } from '../../../../src/claims/facet-routes';
 import type { FlowSettings, ResolveSettings } from '../../../../src/resolve/settings';
 import { ApiError, api } from '../api';
-import { carrierName, countryName, label } from '../ui/format';
+import { carrierName, countryName, date, label } from '../ui/format';
 
 type Facets = Static<typeof ClaimFacets>;
 interface Assignee {
@@ -71,8 +71,8 @@ export function reasonLabeller(settings: ResolveSettings | null) {
     )?.labels.en || label(code);
 }
 
-/** reasonLabeller for a page that does not load the filters' values (claim, order). */
-export function useReasonLabel(slug: string) {
+/** The shop's Resolve settings, for a page that does not load the filters' values (claim, order); null until read. */
+export function useResolveSettings(slug: string): ResolveSettings | null {
   const [settings, setSettings] = useState<ResolveSettings | null>(null);
   useEffect(() => {
     let live = true;
@@ -84,7 +84,57 @@ export function useReasonLabel(slug: string) {
       live = false;
     };
   }, [slug]);
-  return reasonLabeller(settings);
+  return settings;
+}
+
+/** reasonLabeller for a page that does not load the filters' values (claim, order). */
+export function useReasonLabel(slug: string) {
+  return reasonLabeller(useResolveSettings(slug));
+}
+
+/**
+ * A custom question's answer in the shop's words: the question's English label and a choice's option label
+ * ("Which size do you usually wear?", "Medium"); yes/no reads Yes/No. A question deleted since shows its id in
+ * words.
+ */
+export function answerText(
+  settings: ResolveSettings | null,
+  flow: string,
+  answer: { prompt_id: string; value: string | boolean },
+): { question: string; answer: string } {
+  const prompt = (settings?.flows as Record<string, FlowSettings> | undefined)?.[flow]?.prompts.find(
+    (p) => p.id === answer.prompt_id,
+  );
+  const v = answer.value;
+  return {
+    question: prompt?.labels.en || label(answer.prompt_id),
+    answer:
+      typeof v === 'boolean'
+        ? v
+          ? 'Yes'
+          : 'No'
+        : (prompt?.options?.find((o) => o.value === v)?.labels.en ?? v),
+  };
+}
+
+/**
+ * The part of a Reason filter that fits the flow chosen: a `flow:code` of another flow goes, and so does a bare
+ * code the flow's choices do not hold. Undefined when nothing is left; the value as it is while choices are unknown.
+ */
+export function reasonForFlow(reason: string | undefined, flow: string | undefined, known: Known) {
+  if (!reason || !flow || (!known.settings && !known.facets)) return reason;
+  const flows = flow.split(',').filter(Boolean);
+  const values = choicesOf(known, flows).reason.flatMap((g) =>
+    g.choices.flatMap((c) => [c.value, ...(c.same ?? [])]),
+  );
+  const kept = reason
+    .split(',')
+    .filter((v) =>
+      v.includes(':')
+        ? flows.includes(v.split(':', 1)[0])
+        : values.some((x) => x === v || x.endsWith(`:${v}`)),
+    );
+  return kept.join(',') || undefined;
 }
 
 const NONE_LABEL: Record<string, string> = {
@@ -288,13 +338,24 @@ export function listErrorText(
       text: 'The claims could not be listed with these filters. Clear the filters and try again.',
       keys,
     };
+  // Dates are instants in the URL: said as the day the agent chose, not as an ISO time.
+  const shown = (k: string) =>
+    k === 'created_from' || k === 'created_to' ? dayText(query[k], k === 'created_to') : query[k];
   const one = (k: string) =>
     query[k]
-      ? `the ${PARAM_NAMES[k]} filter cannot use “${query[k]}”`
+      ? `the ${PARAM_NAMES[k]} filter cannot use “${shown(k)}”`
       : `the ${PARAM_NAMES[k]} filter is not valid`;
   const said = keys.map(one).join('; ');
   return {
     text: `${said.charAt(0).toUpperCase()}${said.slice(1)}. Choose ${keys.length === 1 ? 'a value' : 'values'} from the list, or clear ${keys.length === 1 ? 'the filter' : 'these filters'}.`,
     keys,
   };
+}
+
+/** An instant of a From/To filter as the day it stands for (To is exclusive: the day before); the text if no date. */
+function dayText(iso: string, end: boolean): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  if (end) d.setDate(d.getDate() - 1);
+  return date(d.toISOString());
 }

@@ -1,4 +1,4 @@
-import { type FormEvent, useEffect, useState } from 'react';
+import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { api, type Claim, type Me } from '../api';
 import { carrierName, date, label, money } from '../ui/format';
 import { onLink } from '../ui/router';
@@ -33,6 +33,7 @@ export function ClaimSide({
   me,
   team,
   patch,
+  busy,
 }: {
   /** The shop's slug, for the link to the claim's order. */
   slug: string;
@@ -42,21 +43,41 @@ export function ClaimSide({
   me: Me;
   /** Who claims can be assigned to (null: not known, e.g. the list could not be read). */
   team: Assignee[] | null;
-  patch(body: Record<string, unknown>): Promise<boolean>;
+  /** Saves a change (ignored while another is on its way); `merge`: applied on the latest version if stale. */
+  patch(body: Record<string, unknown>, opts?: { merge?: boolean }): Promise<boolean>;
+  /** A change is on its way: the controls that send one wait. */
+  busy: boolean;
 }) {
   const [tag, setTag] = useState('');
   const [note, setNote] = useState('');
+  const [noteError, setNoteError] = useState(false);
+  const tagInput = useRef<HTMLInputElement>(null);
   const a = ctx.shipping_address;
   const s = ctx.shipment;
 
+  // Tags are added and removed, not replaced: a colleague's change meanwhile is kept, and so is the typed tag
+  // if the change fails.
   const addTag = async (e: FormEvent) => {
     e.preventDefault();
     const t = tag.trim();
-    if (t && !claim.tags.includes(t) && (await patch({ tags: [...claim.tags, t] }))) setTag('');
+    if (!t || busy) return;
+    if (claim.tags.some((x) => x.toLowerCase() === t.toLowerCase())) return setTag('');
+    if (await patch({ add_tags: [t] }, { merge: true })) setTag('');
+  };
+  const removeTag = async (t: string) => {
+    await patch({ remove_tags: [t] }, { merge: true });
+    // The button is gone with the tag: the keyboard goes on at the tag field.
+    tagInput.current?.focus();
   };
   const addNote = async (e: FormEvent) => {
     e.preventDefault();
-    if (note.trim() && (await patch({ note: note.trim() }))) setNote('');
+    if (!note.trim()) {
+      setNoteError(true);
+      document.getElementById('note')?.focus();
+      return;
+    }
+    if (busy) return;
+    if (await patch({ note: note.trim() })) setNote('');
   };
 
   return (
@@ -123,7 +144,7 @@ export function ClaimSide({
       </section>
       <section className="card" aria-labelledby="work-title">
         <h2 id="work-title">Work</h2>
-        <AssigneePicker claim={claim} canWork={canWork} me={me} team={team} patch={patch} />
+        <AssigneePicker claim={claim} canWork={canWork} me={me} team={team} patch={patch} busy={busy} />
         <div className="field">
           <span className="label" id="tags-label">
             Tags
@@ -136,7 +157,8 @@ export function ClaimSide({
                   <button
                     type="button"
                     aria-label={`Remove tag ${t}`}
-                    onClick={() => patch({ tags: claim.tags.filter((x) => x !== t) })}
+                    disabled={busy}
+                    onClick={() => void removeTag(t)}
                   >
                     ×
                   </button>
@@ -151,13 +173,14 @@ export function ClaimSide({
                 New tag
               </label>
               <input
+                ref={tagInput}
                 id="new-tag"
                 placeholder="Add a tag"
                 value={tag}
                 maxLength={100}
                 onChange={(e) => setTag(e.target.value)}
               />
-              <button className="button small" type="submit">
+              <button className="button small" type="submit" disabled={busy}>
                 Add
               </button>
             </form>
@@ -169,7 +192,7 @@ export function ClaimSide({
             id="preference"
             value={claim.resolution_preference ?? ''}
             disabled={!canWork}
-            onChange={(e) => patch({ resolution_preference: e.target.value || null })}
+            onChange={(e) => void patch({ resolution_preference: e.target.value || null })}
           >
             <option value="">None</option>
             <option value="refund">Refund</option>
@@ -185,9 +208,19 @@ export function ClaimSide({
               rows={3}
               maxLength={5000}
               value={note}
-              onChange={(e) => setNote(e.target.value)}
+              aria-invalid={noteError || undefined}
+              aria-describedby={noteError ? 'note-error' : undefined}
+              onChange={(e) => {
+                setNote(e.target.value);
+                setNoteError(false);
+              }}
             />
-            <button className="button small" type="submit">
+            {noteError && (
+              <p id="note-error" className="field-error">
+                Write a note first.
+              </p>
+            )}
+            <button className="button small" type="submit" disabled={busy}>
               Add note
             </button>
           </form>
@@ -234,14 +267,17 @@ function AssigneePicker({
   me,
   team,
   patch,
+  busy,
 }: {
   claim: Claim;
   canWork: boolean;
   me: Me;
   team: Assignee[] | null;
   patch(body: Record<string, unknown>): Promise<boolean>;
+  busy: boolean;
 }) {
-  const [saving, setSaving] = useState(false);
+  const [ownSave, setSaving] = useState(false);
+  const saving = ownSave || busy;
   const current = claim.assignee;
   const members = [...(team ?? [])].sort((a, b) => memberLabel(a).localeCompare(memberLabel(b)));
   // Before the team is known (or if it cannot be read), you can still take the claim yourself.

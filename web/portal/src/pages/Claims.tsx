@@ -1,14 +1,16 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Shop } from '../App';
 import { type ApiError, api, type Claim, type Page, qs } from '../api';
-import { Badge, Loading } from '../ui/common';
+import { Badge, ErrorBox, Loading } from '../ui/common';
 import { channelLabel, dateTime, label, money } from '../ui/format';
 import { navigate, onLink } from '../ui/router';
+import { useTitle } from '../ui/title';
 import {
   CHOICE_FILTERS,
   ChoiceSelect,
   choicesOf,
   listErrorText,
+  reasonForFlow,
   reasonLabeller,
   useKnownValues,
 } from './ClaimFilters';
@@ -77,11 +79,19 @@ export function Claims({ shop, search }: { shop: Shop; search: string }) {
   const [rows, setRows] = useState<Claim[] | null>(null);
   const [cursor, setCursor] = useState<string | null>(null);
   const [counts, setCounts] = useState<Record<string, number> | null>(null);
+  /** The counts could not be read (a refused filter): the tabs say so rather than wait. */
+  const [countsFailed, setCountsFailed] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
+  const [moreError, setMoreError] = useState<ApiError | null>(null);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const moreInFlight = useRef(false);
   const [selected, setSelected] = useState(0);
   // On a narrow screen the filters fold behind "Filters (n)", so the list is on the first screen.
   const [filtersOpen, setFiltersOpen] = useState(false);
   const activeFilters = Object.keys(query).filter((k) => !['status', 'q', 'sort'].includes(k)).length;
+  // From after To: no claim can match, and the server refuses it; said once at the dates, not asked.
+  const inverted = !!(query.created_from && query.created_to && query.created_from >= query.created_to);
+  useTitle(query.status && label(query.status), 'Claims');
   const [q, setQ] = useState(query.q ?? '');
   const searchRef = useRef<HTMLInputElement>(null);
   // The box shows what the list is searched by: after Back, Forward or a saved view too.
@@ -108,6 +118,14 @@ export function Claims({ shop, search }: { shop: Shop; search: string }) {
     let live = true;
     setRows(null);
     setError(null);
+    setMoreError(null);
+    setCountsFailed(false);
+    if (inverted) {
+      setCounts(null);
+      setCountsFailed(true);
+      setCursor(null);
+      return;
+    }
     api<Page<Claim>>('GET', `${base}/claims${qs({ ...query, per_page: 50 })}`).then(
       (p) => {
         if (!live) return;
@@ -124,18 +142,56 @@ export function Claims({ shop, search }: { shop: Shop; search: string }) {
     const { status: _s, sort: _o, ...filters } = query;
     api<Record<string, number>>('GET', `${base}/claims/counts${qs(filters)}`).then(
       (c) => live && setCounts(c),
-      () => live && setCounts(null),
+      () => {
+        if (!live) return;
+        setCounts(null);
+        setCountsFailed(true);
+      },
     );
     return () => {
       live = false;
     };
-  }, [base, query]);
+  }, [base, query, inverted]);
 
+  /** The next page, once (a double click does not append it twice); a claim already listed is not repeated. */
   const more = async () => {
-    if (!cursor) return;
-    const p = await api<Page<Claim>>('GET', `${base}/claims${qs({ ...query, per_page: 50, cursor })}`);
-    setRows((r) => [...(r ?? []), ...p.data]);
-    setCursor(p.has_more ? p.next_cursor : null);
+    if (!cursor || moreInFlight.current) return;
+    moreInFlight.current = true;
+    setLoadingMore(true);
+    setMoreError(null);
+    try {
+      const p = await api<Page<Claim>>('GET', `${base}/claims${qs({ ...query, per_page: 50, cursor })}`);
+      setRows((r) => {
+        const seen = new Set((r ?? []).map((c) => c.id));
+        return [...(r ?? []), ...p.data.filter((c) => !seen.has(c.id))];
+      });
+      setCursor(p.has_more ? p.next_cursor : null);
+    } catch (err) {
+      setMoreError(err as ApiError);
+    } finally {
+      moreInFlight.current = false;
+      setLoadingMore(false);
+    }
+  };
+
+  /** Status tabs: the arrow keys, Home and End move between them (one of them is in the Tab order). */
+  const tabKeys = (e: React.KeyboardEvent<HTMLDivElement>) => {
+    const tabs = [...e.currentTarget.querySelectorAll<HTMLButtonElement>('[role=tab]')];
+    const at = tabs.indexOf(document.activeElement as HTMLButtonElement);
+    if (at < 0) return;
+    const to =
+      e.key === 'ArrowRight'
+        ? (at + 1) % tabs.length
+        : e.key === 'ArrowLeft'
+          ? (at - 1 + tabs.length) % tabs.length
+          : e.key === 'Home'
+            ? 0
+            : e.key === 'End'
+              ? tabs.length - 1
+              : -1;
+    if (to < 0) return;
+    e.preventDefault();
+    tabs[to].focus();
   };
 
   // Keyboard: / search, j/k move, Enter opens; only when no link, button, field or dialog has the focus.
@@ -177,21 +233,31 @@ export function Claims({ shop, search }: { shop: Shop; search: string }) {
           </a>
         </div>
       </div>
-      <div className="status-tabs" role="tablist" aria-label="Status">
-        {[undefined, ...STATUSES].map((s) => (
-          <button
-            key={s ?? 'all'}
-            type="button"
-            role="tab"
-            aria-selected={(query.status ?? undefined) === s}
-            onClick={() => setQuery({ status: s })}
-          >
-            {s ? label(s) : 'All'}
-            <span className="count" data-testid={`count-${s ?? 'all'}`}>
-              {counts ? (s ? (counts[s] ?? 0) : (counts.total ?? total)) : '…'}
-            </span>
-          </button>
-        ))}
+      <div className="status-tabs" role="tablist" aria-label="Status" onKeyDown={tabKeys}>
+        {[undefined, ...STATUSES].map((s) => {
+          const chosen = (query.status ?? undefined) === s;
+          return (
+            <button
+              key={s ?? 'all'}
+              id={`status-tab-${s ?? 'all'}`}
+              type="button"
+              role="tab"
+              aria-selected={chosen}
+              aria-controls="claims-panel"
+              tabIndex={chosen ? 0 : -1}
+              onClick={() => setQuery({ status: s })}
+            >
+              {s ? label(s) : 'All'}
+              <span
+                className="count"
+                data-testid={`count-${s ?? 'all'}`}
+                title={countsFailed ? 'Count not available' : undefined}
+              >
+                {counts ? (s ? (counts[s] ?? 0) : (counts.total ?? total)) : countsFailed ? '–' : '…'}
+              </span>
+            </button>
+          );
+        })}
       </div>
       <form
         className={`filters${filtersOpen ? ' open' : ''}`}
@@ -216,7 +282,15 @@ export function Claims({ shop, search }: { shop: Shop; search: string }) {
               <span className="label">{text}</span>
               <select
                 value={query[key] ?? ''}
-                onChange={(e) => setQuery({ [key]: e.target.value || undefined })}
+                onChange={(e) => {
+                  const v = e.target.value || undefined;
+                  // A reason of another flow would leave the list empty for no visible cause: it goes.
+                  setQuery(
+                    key === 'flow'
+                      ? { flow: v, reason: reasonForFlow(query.reason, v, known) }
+                      : { [key]: v },
+                  );
+                }}
               >
                 <option value="">Any</option>
                 {options.map((o) => (
@@ -257,7 +331,7 @@ export function Claims({ shop, search }: { shop: Shop; search: string }) {
               }
             />
           </label>
-          {query.created_from && query.created_to && query.created_from >= query.created_to && (
+          {inverted && (
             <p className="field-error" role="alert" data-testid="dates-inverted">
               “From” is after “To”: no claim can match. Change one of the dates.
             </p>
@@ -297,80 +371,97 @@ export function Claims({ shop, search }: { shop: Shop; search: string }) {
           </button>
         )}
       </form>
-      {error && (
-        <ListError
-          error={error}
-          query={query}
-          onClear={(keys) => setQuery(Object.fromEntries(keys.map((k) => [k, undefined])))}
-        />
-      )}
-      {!rows && !error && <Loading />}
-      {rows && rows.length === 0 && <p className="empty">No claims match these filters.</p>}
-      {rows && rows.length > 0 && (
-        <table className="claims-table">
-          <thead>
-            <tr>
-              <th scope="col">Claim</th>
-              <th scope="col">Created</th>
-              <th scope="col">Status</th>
-              <th scope="col">Issue</th>
-              <th scope="col">Order</th>
-              <th scope="col">Customer</th>
-              <th scope="col">Items</th>
-              <th scope="col">Assignee</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((c, i) => {
-              const ctx = c.context as {
-                customer?: { email?: string };
-                claim_value?: number;
-                currency?: string;
-              };
-              return (
-                <tr key={c.id} className={i === selected ? 'selected' : undefined} data-testid="claim-row">
-                  <td className="claim-number">
-                    <a href={`/portal/${shop.slug}/claims/${c.id}`} onClick={onLink}>
-                      {c.number}
-                    </a>
-                  </td>
-                  <td data-label="Created">{dateTime(c.created_at)}</td>
-                  <td className="claim-status-cell">
-                    <Badge value={c.status} />
-                  </td>
-                  <td data-label="Issue">
-                    {label(c.flow)}
-                    <span className="muted small block">{reasonLabel(c.flow, c.reason)}</span>
-                  </td>
-                  <td data-label="Order">{c.order_number}</td>
-                  <td data-label="Customer" className="truncate">
-                    {ctx.customer?.email ?? '—'}
-                  </td>
-                  <td data-label="Items">
-                    {c.items.reduce((n, it) => n + it.quantity, 0)}
-                    {typeof ctx.claim_value === 'number' && ctx.currency && (
-                      <span className="muted small block">{money(ctx.claim_value, ctx.currency)}</span>
-                    )}
-                  </td>
-                  <td data-label="Assignee" className="wrap-anywhere">
-                    {c.assignee ? (
-                      (known.members?.find((m) => m.email === c.assignee?.toLowerCase())?.name ?? c.assignee)
-                    ) : (
-                      <span className="muted">—</span>
-                    )}
-                    {c.tags.length > 0 && <span className="muted small block">{c.tags.join(', ')}</span>}
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      )}
-      {cursor && (
-        <button type="button" className="button block" onClick={more}>
-          Load more
-        </button>
-      )}
+      <div id="claims-panel" role="tabpanel" aria-labelledby={`status-tab-${query.status ?? 'all'}`}>
+        {error && (
+          <ListError
+            error={error}
+            query={query}
+            onClear={(keys) => setQuery(Object.fromEntries(keys.map((k) => [k, undefined])))}
+          />
+        )}
+        {!rows && !error && !inverted && <Loading />}
+        {rows && rows.length === 0 && <p className="empty">No claims match these filters.</p>}
+        {rows && rows.length > 0 && (
+          <table className="claims-table">
+            <thead>
+              <tr>
+                <th scope="col">Claim</th>
+                <th scope="col">Created</th>
+                <th scope="col">Status</th>
+                <th scope="col">Issue</th>
+                <th scope="col">Order</th>
+                <th scope="col">Customer</th>
+                <th scope="col">Items</th>
+                <th scope="col">Assignee</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((c, i) => {
+                const ctx = c.context as {
+                  customer?: { email?: string };
+                  claim_value?: number;
+                  currency?: string;
+                };
+                return (
+                  <tr key={c.id} className={i === selected ? 'selected' : undefined} data-testid="claim-row">
+                    <td className="claim-number">
+                      <a href={`/portal/${shop.slug}/claims/${c.id}`} onClick={onLink}>
+                        {c.number}
+                      </a>
+                    </td>
+                    <td data-label="Created">{dateTime(c.created_at)}</td>
+                    <td className="claim-status-cell">
+                      <Badge value={c.status} />
+                    </td>
+                    <td data-label="Issue">
+                      {label(c.flow)}
+                      <span className="muted small block">{reasonLabel(c.flow, c.reason)}</span>
+                    </td>
+                    <td data-label="Order">
+                      <a
+                        href={`/portal/${shop.slug}/orders/${encodeURIComponent(c.order_id)}`}
+                        onClick={onLink}
+                      >
+                        {c.order_number}
+                      </a>
+                    </td>
+                    <td data-label="Customer" className="truncate">
+                      {ctx.customer?.email ?? '—'}
+                    </td>
+                    <td data-label="Items">
+                      {c.items.reduce((n, it) => n + it.quantity, 0)}
+                      {typeof ctx.claim_value === 'number' && ctx.currency && (
+                        <span className="muted small block">{money(ctx.claim_value, ctx.currency)}</span>
+                      )}
+                    </td>
+                    <td data-label="Assignee" className="wrap-anywhere">
+                      {c.assignee ? (
+                        (known.members?.find((m) => m.email === c.assignee?.toLowerCase())?.name ??
+                        c.assignee)
+                      ) : (
+                        <span className="muted">—</span>
+                      )}
+                      {c.tags.length > 0 && <span className="muted small block">{c.tags.join(', ')}</span>}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        )}
+        <ErrorBox error={moreError} />
+        {cursor && (
+          <button
+            type="button"
+            className="button block"
+            onClick={more}
+            disabled={loadingMore}
+            aria-busy={loadingMore || undefined}
+          >
+            {loadingMore ? 'Loading…' : 'Load more'}
+          </button>
+        )}
+      </div>
       <p className="muted small">Keys: / search · j / k move · Enter open</p>
     </section>
   );

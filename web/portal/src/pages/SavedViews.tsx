@@ -29,6 +29,9 @@ export function SavedViews({
   const [error, setError] = useState<ApiError | null>(null);
   const picker = useRef<HTMLSelectElement>(null);
   const deleted = useRef(false);
+  /** A save on its way: a second click or Enter is ignored (it would only be told the name is taken). */
+  const posting = useRef(false);
+  const [busy, setBusy] = useState(false);
   const url = `/v1/shops/${shop.slug}/claim-views`;
   const load = () => api<{ data: View[] }>('GET', url).then((r) => setViews(r.data), setError);
   // biome-ignore lint/correctness/useExhaustiveDependencies: reload when the shop changes
@@ -39,14 +42,23 @@ export function SavedViews({
   const current = views.find((v) => JSON.stringify(sorted(v.query)) === JSON.stringify(sorted(query)));
   const save = async (e: FormEvent) => {
     e.preventDefault();
+    if (posting.current) return;
+    posting.current = true;
+    setBusy(true);
     try {
       const { cursor: _c, ...q } = query;
       await api('POST', url, { name, query: q, shared });
       setSaving(false);
       setName('');
+      setError(null);
       await load();
+      // The form is gone: the keyboard goes on at the list of views, which now shows the saved one.
+      picker.current?.focus();
     } catch (err) {
       setError(err as ApiError);
+    } finally {
+      posting.current = false;
+      setBusy(false);
     }
   };
   const remove = async (v: View) => {
@@ -117,7 +129,7 @@ export function SavedViews({
           <label className="check">
             <input type="checkbox" checked={shared} onChange={(e) => setShared(e.target.checked)} /> Shared
           </label>
-          <button className="button small primary" type="submit">
+          <button className="button small primary" type="submit" disabled={busy}>
             Save
           </button>
           <button
