@@ -389,6 +389,37 @@ describe('portal team: invitations, users and API keys', () => {
     );
   });
 
+  test('API keys: a name an active key of the shop already has is refused (409 api_key_name_taken)', async () => {
+    const create = (slug = shop.slug, headers: Record<string, string> = admin) =>
+      ctx.app.inject({
+        method: 'POST',
+        url: `/v1/shops/${slug}/api-keys`,
+        payload: { name: 'dup-name', role: 'viewer' },
+        headers,
+      });
+    const first = await create();
+    assert.equal(first.statusCode, 201, first.body);
+    const err = assertError(await create(), 409, 'api_key_name_taken');
+    assert.match(
+      err.message,
+      /An API key named "dup-name" already exists; choose another name or revoke it first/,
+    );
+    assert.deepEqual(
+      err.errors?.map((e) => e.path),
+      ['/name'],
+    );
+    // Another shop may use the name; once the key is revoked, the name is free again.
+    assert.equal((await create(other.slug, other.auth.admin)).statusCode, 201);
+    assert.equal((await api('DELETE', `/v1/shops/${shop.slug}/api-keys/${first.json().id}`)).statusCode, 204);
+    assert.equal((await create()).statusCode, 201);
+    const active = (await api('GET', `/v1/shops/${shop.slug}/api-keys`))
+      .json()
+      .data.filter(
+        (k: { name: string; revoked_at: string | null }) => k.name === 'dup-name' && !k.revoked_at,
+      );
+    assert.equal(active.length, 1);
+  });
+
   test('API keys: an Idempotency-Key replay names the key but never shows (or stores) its secret again', async () => {
     const create = () =>
       ctx.app.inject({

@@ -147,6 +147,26 @@ describe('PATCH settings', () => {
     assert.deepEqual(back.returns, { mode: 'native', external_url_template: null });
   });
 
+  test('a returns URL template with an unknown placeholder is refused, naming it and the known ones', async () => {
+    const shop = await createTestShop(ctx.db, 'set');
+    const res = await patchSettings(shop, {
+      returns: { mode: 'external', external_url_template: 'https://returns.example.com/?o={orderNumbr}' },
+    });
+    const err = assertError(res, 400, 'validation_failed');
+    assert.deepEqual(err.errors, [
+      {
+        path: '/returns/external_url_template',
+        message:
+          'Unknown placeholder {orderNumbr}. Known placeholders: {orderNumber}, {orderName}, {email}, {zipCode}, {externalId}, {claimReason}, {selectedItemSkus}, {flowType}',
+      },
+    ]);
+    // Every known placeholder is accepted.
+    const all =
+      'https://returns.example.com/?o={orderNumber}&n={orderName}&e={email}&z={zipCode}&x={externalId}&r={claimReason}&s={selectedItemSkus}&f={flowType}';
+    const ok = await patchOk(shop, { returns: { mode: 'external', external_url_template: all } });
+    assert.equal(ok.returns.external_url_template, all);
+  });
+
   test('settings are per shop', async () => {
     const a = await createTestShop(ctx.db, 'set');
     const b = await createTestShop(ctx.db, 'set');

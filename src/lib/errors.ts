@@ -59,6 +59,7 @@ export const ERROR_STATUS = {
   idempotency_conflict: 409,
   idempotency_in_progress: 409,
   view_name_taken: 409,
+  api_key_name_taken: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   unsupported_file_type: 415,

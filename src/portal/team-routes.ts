@@ -260,7 +260,7 @@ export function teamRoutes(deps: ReadyDeps): FastifyPluginAsync {
           security,
           summary: 'Create an API key for this shop',
           description:
-            'The answer holds the `secret`, the only time it is shown (an Idempotency-Key replay answers `secret: null`). HTTP Basic username = `name`. `expires_at` must be in the future.',
+            'The answer holds the `secret`, the only time it is shown (an Idempotency-Key replay answers `secret: null`). HTTP Basic username = `name`, so it must be unique among the shop’s active keys (409 `api_key_name_taken`; revoke the old key first). `expires_at` must be in the future.',
           params: Slug,
           body: Type.Object(
             {
@@ -274,7 +274,11 @@ export function teamRoutes(deps: ReadyDeps): FastifyPluginAsync {
             },
             { additionalProperties: false },
           ),
-          response: { 201: Type.Object({ ...Key.properties, secret: Type.String() }), ...errorResponses },
+          response: {
+            201: Type.Object({ ...Key.properties, secret: Type.String() }),
+            ...errorResponses,
+            409: Type.Ref('Error'),
+          },
         },
       },
       async (req, reply) => {
@@ -288,6 +292,7 @@ export function teamRoutes(deps: ReadyDeps): FastifyPluginAsync {
           role: body.role,
           name: body.name,
           expiresAt: body.expires_at ? new Date(body.expires_at) : null,
+          uniqueNameInShop: req.shop.id,
         });
         reply.code(201).header('cache-control', 'no-store');
         const view = {

@@ -1,6 +1,6 @@
 import type { OrderView } from '../orders/read.js';
 import type { Shop } from '../shops/shops.js';
-import { resolveSettingsOf } from './settings.js';
+import { type ReturnsUrlPlaceholder, resolveSettingsOf } from './settings.js';
 
 /**
  * For shops that run returns in an external portal: the URL the customer continues to after the return
@@ -18,7 +18,7 @@ export function returnHandoffUrl(
     !settings.returns.external_url_template
   )
     return null;
-  const values: Record<string, string> = {
+  const values: Record<ReturnsUrlPlaceholder, string> = {
     orderNumber: order.order_number,
     orderName: order.order_name ?? order.order_number,
     email: order.customer.email ?? '',
@@ -32,6 +32,6 @@ export function returnHandoffUrl(
     flowType: claim.flow,
   };
   return settings.returns.external_url_template.replace(/\{(\w+)\}/g, (m, k: string) =>
-    k in values ? encodeURIComponent(values[k]) : m,
+    k in values ? encodeURIComponent(values[k as ReturnsUrlPlaceholder]) : m,
   );
 }

@@ -127,6 +127,32 @@ export const BrandingSchema = Type.Object(
 );
 export type Branding = Static<typeof BrandingSchema>;
 
+/** The placeholders a returns-portal URL template may hold; `returnHandoffUrl` fills each in. */
+export const RETURNS_URL_PLACEHOLDERS = [
+  'orderNumber',
+  'orderName',
+  'email',
+  'zipCode',
+  'externalId',
+  'claimReason',
+  'selectedItemSkus',
+  'flowType',
+] as const;
+export type ReturnsUrlPlaceholder = (typeof RETURNS_URL_PLACEHOLDERS)[number];
+
+/**
+ * Why a returns URL template would send customers to a broken address (a `{…}` that is no known placeholder
+ * stays in the URL literally), or null. The portal says the same (web/portal/src/pages/settings/model.ts).
+ */
+export function returnsTemplateProblem(template: string): string | null {
+  const known: readonly string[] = RETURNS_URL_PLACEHOLDERS;
+  const unknown = [
+    ...new Set([...template.matchAll(/\{([^{}]*)\}/g)].map((m) => m[1]).filter((k) => !known.includes(k))),
+  ];
+  if (!unknown.length) return null;
+  return `Unknown placeholder${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `{${k}}`).join(', ')}. Known placeholders: ${known.map((k) => `{${k}}`).join(', ')}`;
+}
+
 export const ResolveSettingsSchema = Type.Object(
   {
     claim_window_days: Type.Integer({ minimum: 1, maximum: 3650 }),
@@ -300,6 +326,12 @@ export function checkResolveSettings(s: unknown): ResolveSettings {
       message: 'required when returns.mode is external',
     });
   }
+  // Checked only while returns go to the external portal (the field is not shown otherwise), so a template
+  // stored long ago cannot block saving unrelated settings of a shop that handles returns in Resolve.
+  const template = settings.returns.external_url_template;
+  const templateProblem =
+    settings.returns.mode === 'external' && template ? returnsTemplateProblem(template) : null;
+  if (templateProblem) errors.push({ path: '/returns/external_url_template', message: templateProblem });
   if (errors.length) throw new AppError('validation_failed', 'Invalid settings.', errors);
   return settings;
 }

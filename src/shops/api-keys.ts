@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { apiKeys } from '../db/schema.js';
 import { AppError } from '../lib/errors.js';
@@ -19,6 +19,35 @@ export interface CreateApiKeyInput {
   /** HTTP Basic username; defaults to the first shop's slug. */
   name: string;
   expiresAt?: Date | null;
+  /**
+   * Refuse (409 `api_key_name_taken`) when an active key (not revoked, not expired) of this shop already
+   * has the name: the name is the HTTP Basic username, so two live keys of one name are ambiguous.
+   * A rotation that replaces a key of the same name must revoke the old key in the same transaction first.
+   */
+  uniqueNameInShop?: string;
+}
+
+/** Throws 409 `api_key_name_taken` when an active key of the shop already carries `name`. */
+export async function assertApiKeyNameFree(db: Db, shopId: string, name: string): Promise<void> {
+  const [taken] = await db
+    .select({ id: apiKeys.id })
+    .from(apiKeys)
+    .where(
+      and(
+        sql`${shopId} = any(${apiKeys.shopIds})`,
+        eq(apiKeys.name, name),
+        isNull(apiKeys.revokedAt),
+        or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, sql`now()`)),
+      ),
+    )
+    .limit(1);
+  if (taken)
+    throw new AppError(
+      'api_key_name_taken',
+      `An API key named "${name}" already exists; choose another name or revoke it first.`,
+      [{ path: '/name', message: `an API key named "${name}" already exists` }],
+      409,
+    );
 }
 
 /** Creates a key and returns its secret, which is never stored or shown again. */
@@ -29,6 +58,20 @@ export async function createApiKey(
   if (!ROLES.includes(input.role))
     throw new AppError('validation_failed', `role must be one of ${ROLES.join(', ')}`);
   if (!input.shopIds.length) throw new AppError('validation_failed', 'a key needs at least one shop');
+  const shopId = input.uniqueNameInShop;
+  if (shopId)
+    return db.transaction(async (tx) => {
+      // Serialises creations of one name in one shop, so two at once cannot both find it free.
+      await tx.execute(
+        sql`select pg_advisory_xact_lock(hashtextextended(${`api_key_name:${shopId}:${input.name}`}, 0))`,
+      );
+      await assertApiKeyNameFree(tx, shopId, input.name);
+      return insertApiKey(tx, input);
+    });
+  return insertApiKey(db, input);
+}
+
+async function insertApiKey(db: Db, input: CreateApiKeyInput): Promise<{ key: ApiKey; secret: string }> {
   const id = newId('key');
   // The key id travels inside the secret so verification is one indexed lookup.
   const secret = `rsk_${id.slice(4)}_${randomBytes(32).toString('base64url')}`;

@@ -314,6 +314,13 @@ describe('portal analytics and settings in Chromium', { skip: !run }, () => {
     await page.reload();
     await row.waitFor();
     assert.ok(!(await page.content()).includes(secret), 'the secret is never shown again');
+    // The name is the HTTP Basic user name: a second active key of that name is refused at the field.
+    await page.getByLabel('Name').fill('erp-sync');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    assert.equal(
+      await page.getByTestId('key-name-error').innerText(),
+      'An API key named "erp-sync" already exists; choose another name or revoke it first.',
+    );
 
     await row.getByRole('button', { name: 'Revoke erp-sync' }).click();
     const dialog = page.getByRole('dialog', { name: 'Revoke the API key “erp-sync”?' });

@@ -1,18 +1,24 @@
 import { type FormEvent, useEffect, useMemo, useState } from 'react';
 import type { Static } from 'typebox';
 import type { ClaimAnalytics } from '../../../../src/claims/api-schemas';
+import type { FlowSettings, ResolveSettings } from '../../../../src/resolve/settings';
 import type { Shop } from '../App';
 import { type ApiError, api, qs } from '../api';
 import { ErrorBox, Loading } from '../ui/common';
 import { carrierName, channelLabel, countryName, label, money } from '../ui/format';
 import { navigate } from '../ui/router';
+import { useTitle } from '../ui/title';
 import { Breakdown, type Row } from './analytics/Breakdown';
 import { LineChart } from './analytics/charts';
 import {
   bucketLabel,
+  daysOf,
+  fitInterval,
   INTERVALS,
   type Interval,
   instantsOf,
+  intervalFits,
+  MAX_BUCKETS,
   PRESETS,
   type Range,
   rangeOf,
@@ -22,6 +28,17 @@ import {
 
 type Data = Static<typeof ClaimAnalytics>;
 type Bucket = Data['breakdowns']['flow'][number];
+
+/** A reason's name: the shop's own label (English) for the flow's code, else one derived from the code. */
+type ReasonName = (flow: string, code: string | null) => string;
+const reasonNamer =
+  (settings: ResolveSettings | null): ReasonName =>
+  (flow, code) => {
+    if (!settings || code === null) return label(code);
+    const reasons = (settings.flows as Record<string, FlowSettings>)[flow]?.reasons;
+    const found = reasons?.find((r) => r.code === code);
+    return found ? found.labels.en || label(code) : `${label(code)} (no longer offered)`;
+  };
 
 const rowsOf = (buckets: Bucket[], none: string, fmt: (k: string) => string = label): Row[] =>
   buckets.map((b) => ({
@@ -41,9 +58,23 @@ export function Analytics({ shop, search }: { shop: Shop; search: string }) {
   const [loading, setLoading] = useState(false);
   const { from, to } = instantsOf(range, tz ?? 'UTC');
 
+  useTitle('Analytics');
+  // The shop's reason labels (its own words, not the codes'); without them (a failure) names from the codes.
+  const [settings, setSettings] = useState<{ slug: string; s: ResolveSettings | null } | null>(null);
   useEffect(() => {
-    document.title = 'Analytics · Resolve';
-  }, []);
+    let live = true;
+    api<ResolveSettings>('GET', `/v1/shops/${encodeURIComponent(shop.slug)}/settings/resolve`).then(
+      (s) => live && setSettings({ slug: shop.slug, s }),
+      () => live && setSettings({ slug: shop.slug, s: null }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [shop.slug]);
+  const reasonName = useMemo(
+    () => reasonNamer(settings?.slug === shop.slug ? settings.s : null),
+    [settings, shop.slug],
+  );
   useEffect(() => {
     let live = true;
     setError(null);
@@ -92,7 +123,7 @@ export function Analytics({ shop, search }: { shop: Shop; search: string }) {
       {tz && <RangeControls range={range} go={go} tz={tz} />}
       <ErrorBox error={error} />
       {!data && !error && <Loading />}
-      {data && tz && <Report data={data} />}
+      {data && tz && <Report data={data} reasonName={reasonName} />}
     </section>
   );
 }
@@ -104,10 +135,21 @@ function RangeControls({ range, go, tz }: { range: Range; go(r: Partial<Range>):
     setFromDay(range.fromDay);
     setToDay(range.toDay);
   }, [range.fromDay, range.toDay]);
+  // Why the dates cannot be applied, said at the fields rather than only by a disabled button.
+  const problem =
+    !fromDay || !toDay
+      ? 'Enter both dates.'
+      : fromDay > toDay
+        ? '“From” is after “To”: choose a From date on or before the To date.'
+        : null;
   const apply = (e: FormEvent) => {
     e.preventDefault();
-    if (fromDay && toDay && fromDay <= toDay) go({ preset: null, fromDay, toDay });
+    if (problem) return;
+    const days = { fromDay, toDay };
+    go({ preset: null, ...days, interval: fitInterval(days, range.interval) });
   };
+  const dateAria = problem ? { 'aria-invalid': true as const, 'aria-describedby': 'range-dates-error' } : {};
+  const tooFine = INTERVALS.filter((i) => !intervalFits(range, i));
   return (
     <form className="filters range" onSubmit={apply} aria-label="Date range">
       <fieldset className="plain presets">
@@ -122,20 +164,41 @@ function RangeControls({ range, go, tz }: { range: Range; go(r: Partial<Range>):
       </fieldset>
       <label>
         <span className="label">From</span>
-        <input type="date" value={fromDay} max={toDay} onChange={(e) => setFromDay(e.target.value)} />
+        <input
+          type="date"
+          value={fromDay}
+          max={toDay}
+          onChange={(e) => setFromDay(e.target.value)}
+          {...dateAria}
+        />
       </label>
       <label>
         <span className="label">To</span>
-        <input type="date" value={toDay} min={fromDay} onChange={(e) => setToDay(e.target.value)} />
+        <input
+          type="date"
+          value={toDay}
+          min={fromDay}
+          onChange={(e) => setToDay(e.target.value)}
+          {...dateAria}
+        />
       </label>
-      <button className="button" type="submit" disabled={!fromDay || !toDay || fromDay > toDay}>
+      <button
+        className="button"
+        type="submit"
+        disabled={!!problem}
+        aria-describedby={problem ? 'range-dates-error' : undefined}
+      >
         Apply dates
       </button>
       <label>
         <span className="label">Interval</span>
-        <select value={range.interval} onChange={(e) => go({ interval: e.target.value as Interval })}>
+        <select
+          value={range.interval}
+          onChange={(e) => go({ interval: e.target.value as Interval })}
+          aria-describedby={tooFine.length ? 'range-interval-hint' : undefined}
+        >
           {INTERVALS.map((i) => (
-            <option key={i} value={i}>
+            <option key={i} value={i} disabled={tooFine.includes(i)}>
               {label(i)}
             </option>
           ))}
@@ -144,11 +207,27 @@ function RangeControls({ range, go, tz }: { range: Range; go(r: Partial<Range>):
       <span className="muted small tz" data-testid="analytics-tz">
         Days in {tz} (the shop’s time zone)
       </span>
+      {problem && (
+        <span
+          className="field-error range-note"
+          id="range-dates-error"
+          role="alert"
+          data-testid="range-dates-error"
+        >
+          {problem}
+        </span>
+      )}
+      {tooFine.length > 0 && (
+        <span className="muted small range-note" id="range-interval-hint" data-testid="range-interval-hint">
+          {daysOf(range)} days are too many for {tooFine.map((i) => label(i).toLowerCase()).join(' or ')}{' '}
+          buckets (at most {MAX_BUCKETS}): shown by {range.interval}.
+        </span>
+      )}
     </form>
   );
 }
 
-function Report({ data }: { data: Data }) {
+function Report({ data, reasonName }: { data: Data; reasonName: ReasonName }) {
   const interval = data.interval as Interval;
   const b = data.breakdowns;
   const total = data.totals.claims;
@@ -237,7 +316,7 @@ function Report({ data }: { data: Data }) {
           total={total}
           rows={b.reason.map((r) => ({
             key: `${r.flow}/${r.key}`,
-            label: label(r.key),
+            label: reasonName(r.flow, r.key),
             detail: label(r.flow),
             claims: r.claims,
           }))}

@@ -1,17 +1,19 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { Shop } from '../App';
 import type { Me } from '../api';
 import { ErrorBox, Loading, Notice } from '../ui/common';
 import { navigate, onLink } from '../ui/router';
+import { useTitle } from '../ui/title';
 import { BrandingTab } from './settings/BrandingTab';
 import { ConnectionTab } from './settings/ConnectionTab';
 import { type Doc, DocContext } from './settings/fields';
 import { KeysTab } from './settings/KeysTab';
 import { LanguagesTab } from './settings/LanguagesTab';
 import { LockoutsTab } from './settings/LockoutsTab';
-import { settingsField } from './settings/model';
+import { noFlowOffered, settingsField } from './settings/model';
 import { ResolveTab } from './settings/ResolveTab';
 import { TeamTab } from './settings/TeamTab';
+import { ConfirmDialog } from './settings/ui';
 import { type SettingsDoc, useSettingsDoc } from './settings/useSettingsDoc';
 import { WebhooksTab } from './settings/WebhooksTab';
 
@@ -37,9 +39,7 @@ export function Settings({ shop, tab, me }: { shop: Shop; tab: string; me: Me })
   const isAdmin = shop.role === 'admin';
   useLeaveGuard(doc.changes > 0, `/portal/${shop.slug}/settings/`);
   const current = TABS.find(([t]) => t === tab)?.[1] ?? 'Settings';
-  useEffect(() => {
-    document.title = `${current} · Settings · Resolve`;
-  }, [current]);
+  useTitle(current, 'Settings');
   if (!known) return <Loading />;
   const t = tab as Tab;
 
@@ -105,13 +105,22 @@ function DocTabs({
   shop: Shop;
   readOnly: boolean;
 }) {
-  const { draft, set, errors } = doc;
+  const { draft, saved, set, errors } = doc;
   const ctx = useMemo<Doc | null>(
-    () => (draft ? { draft, set, errors, readOnly } : null),
-    [draft, set, errors, readOnly],
+    () => (draft ? { draft, saved, set, errors, readOnly } : null),
+    [draft, saved, set, errors, readOnly],
   );
+  // A save that would leave customers no flow to choose asks first (it was not so before).
+  const [asking, setAsking] = useState(false);
+  const { save: saveNow } = doc;
+  const save = useCallback(async () => {
+    if (doc.draft && doc.saved && noFlowOffered(doc.draft) && !noFlowOffered(doc.saved)) {
+      setAsking(true);
+      return false;
+    }
+    return saveNow();
+  }, [doc.draft, doc.saved, saveNow]);
   // Ctrl+S (or ⌘S) saves from anywhere on these tabs.
-  const { save } = doc;
   useEffect(() => {
     if (readOnly) return;
     const onKey = (e: KeyboardEvent) => {
@@ -132,7 +141,7 @@ function DocTabs({
         aria-label={`${TABS.find(([k]) => k === tab)?.[1]} settings`}
         onSubmit={(e) => {
           e.preventDefault();
-          void doc.save();
+          void save();
         }}
       >
         {tab === 'resolve' ? (
@@ -148,6 +157,20 @@ function DocTabs({
           <ErrorBox error={doc.saveError} fields={(p) => settingsField(p, doc.draft ?? undefined)} />
         )}
       </form>
+      {asking && (
+        <ConfirmDialog
+          title="Offer no flow at all?"
+          message={
+            <p>
+              Customers will not be able to report any problem: every flow is turned off, so the customer page
+              offers nothing to choose. Turn at least one flow back on to keep taking claims.
+            </p>
+          }
+          confirmText="Save with no flow offered"
+          onConfirm={saveNow}
+          onClose={() => setAsking(false)}
+        />
+      )}
     </DocContext.Provider>
   );
 }

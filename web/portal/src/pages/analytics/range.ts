@@ -14,7 +14,25 @@ export interface Range {
   interval: Interval;
 }
 
+/** The server answers at most this many buckets (src/claims/analytics.ts), counting a month as 28 days. */
+export const MAX_BUCKETS = 1000;
+const APPROX_DAYS: Record<Interval, number> = { day: 1, week: 7, month: 28 };
+
 const DAY_MS = 86_400_000;
+
+/** Days in the range, both ends included. */
+export const daysOf = (r: Pick<Range, 'fromDay' | 'toDay'>) =>
+  Math.round((Date.parse(`${r.toDay}T00:00:00Z`) - Date.parse(`${r.fromDay}T00:00:00Z`)) / DAY_MS) + 1;
+
+/** Whether the server can answer `interval` over the range (one day spare for a DST hour at either end). */
+export const intervalFits = (r: Pick<Range, 'fromDay' | 'toDay'>, interval: Interval) =>
+  Math.ceil((daysOf(r) + 1) / APPROX_DAYS[interval]) <= MAX_BUCKETS;
+
+/** The interval asked for, or the first coarser one the server can answer over the range. */
+export function fitInterval(r: Pick<Range, 'fromDay' | 'toDay'>, interval: Interval): Interval {
+  const from = INTERVALS.indexOf(interval);
+  return INTERVALS.slice(from).find((i) => intervalFits(r, i)) ?? 'month';
+}
 const pad = (n: number) => String(n).padStart(2, '0');
 /** A plain calendar day (as a UTC date) as YYYY-MM-DD. */
 const dayOfUtc = (d: Date) => `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
@@ -90,7 +108,11 @@ export function rangeOf(search: string, zone: string, now: Date = new Date()): R
     : 'day';
   const from = q.get('from');
   const to = q.get('to');
-  if (isDay(from) && isDay(to) && from <= to) return { preset: null, fromDay: from, toDay: to, interval };
+  if (isDay(from) && isDay(to) && from <= to) {
+    const days = { fromDay: from, toDay: to };
+    // Too many days for daily buckets: by week (or month) instead of a refusal.
+    return { preset: null, ...days, interval: fitInterval(days, interval) };
+  }
   const n = Number(q.get('range'));
   const preset = (PRESETS as readonly number[]).includes(n) ? n : 30;
   const today = dayIn(zone, now);

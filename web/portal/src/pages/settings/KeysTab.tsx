@@ -155,7 +155,11 @@ function CreateKey({ url, onCreated }: { url: string; onCreated(k: Key & { secre
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
   const nameMessage = error?.errors.find((e) => e.path === '/name')?.message;
-  const nameError = nameMessage && plainMessage(nameMessage, { name: 'Name', noun: 'a name' });
+  // A name an active key already has (it is the HTTP Basic user name): the server's sentence, at the field.
+  const nameError =
+    error?.key === 'api_key_name_taken'
+      ? error.message
+      : nameMessage && plainMessage(nameMessage, { name: 'Name', noun: 'a name' });
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setBusy(true);
@@ -189,14 +193,18 @@ function CreateKey({ url, onCreated }: { url: string; onCreated(k: Key & { secre
             maxLength={100}
             pattern="[A-Za-z0-9._\-]+"
             placeholder="e.g. helpdesk-sync"
-            aria-describedby="key-name-hint"
+            aria-describedby={nameError ? 'key-name-hint key-name-error' : 'key-name-hint'}
             aria-invalid={!!nameError || undefined}
             onChange={(e) => setName(e.target.value)}
           />
           <span className="hint" id="key-name-hint">
             Letters, digits, dot, dash, underscore. Also the HTTP Basic user name.
           </span>
-          {nameError && <span className="field-error">{nameError}</span>}
+          {nameError && (
+            <span className="field-error" id="key-name-error" role="alert" data-testid="key-name-error">
+              {nameError}
+            </span>
+          )}
         </div>
         <div className="sfield">
           <label htmlFor="key-role">Role</label>

@@ -1,14 +1,17 @@
+import { useState } from 'react';
 import { FieldError, fieldId, useDoc, useFieldError } from './fields';
 import { LabelsField } from './LabelsField';
-import { type Flow, getIn, pointer, type Reason } from './model';
+import { type Flow, getIn, pointer, type Reason, type ResolveSettings } from './model';
 
 const MAX_REASONS = 30;
 
 /** A flow's sub-reasons: stable code (what the API and exports carry) and a label per language. */
 export function ReasonsEditor({ flow }: { flow: Flow }) {
-  const { draft, set, errors, readOnly } = useDoc();
+  const { draft, saved, set, errors, readOnly } = useDoc();
   const path = ['flows', flow, 'reasons'];
   const reasons = getIn(draft, path) as Reason[];
+  const keptHint = `${fieldId(path)}-kept`;
+  const anyKept = reasons.some((r) => savedCodes(saved, flow).has(r.code));
   const listError = errors[pointer(path)];
   const move = (i: number, by: number) => {
     const next = [...reasons];
@@ -39,7 +42,7 @@ export function ReasonsEditor({ flow }: { flow: Flow }) {
             // biome-ignore lint/suspicious/noArrayIndexKey: codes are being edited; the position is the identity
             <tr key={i}>
               <td>
-                <ReasonCode path={[...path, i, 'code']} index={i} />
+                <ReasonCode path={[...path, i, 'code']} index={i} flow={flow} hintId={keptHint} />
               </td>
               <td>
                 <LabelsField
@@ -87,6 +90,11 @@ export function ReasonsEditor({ flow }: { flow: Flow }) {
           ))}
         </tbody>
       </table>
+      {anyKept && (
+        <p className="hint small" id={keptHint}>
+          The code is kept: claims refer to it. Change the label instead.
+        </p>
+      )}
       {!readOnly && (
         <button
           type="button"
@@ -105,10 +113,29 @@ export function ReasonsEditor({ flow }: { flow: Flow }) {
   );
 }
 
-function ReasonCode({ path, index }: { path: (string | number)[]; index: number }) {
-  const { draft, set } = useDoc();
+const savedCodes = (saved: ResolveSettings | null | undefined, flow: Flow) =>
+  new Set((saved?.flows[flow]?.reasons ?? []).map((r) => r.code));
+
+/** Claims store a reason's code, so a saved reason's code is shown, not edited; a new reason's code is typed. */
+function ReasonCode({
+  path,
+  index,
+  flow,
+  hintId,
+}: {
+  path: (string | number)[];
+  index: number;
+  flow: Flow;
+  hintId: string;
+}) {
+  const { draft, saved, set } = useDoc();
   const { message, errorId, aria } = useFieldError(path);
+  // A code being typed stays editable until the field is left, even if it passes through a saved code.
+  const [typing, setTyping] = useState(false);
   const id = fieldId(path);
+  const value = (getIn(draft, path) as string) ?? '';
+  const kept = !typing && !!value && savedCodes(saved, flow).has(value);
+  const describedBy = [kept ? hintId : null, message ? errorId : null].filter(Boolean).join(' ') || undefined;
   return (
     <div className="sfield">
       <label htmlFor={id} className="sr-only">
@@ -116,13 +143,18 @@ function ReasonCode({ path, index }: { path: (string | number)[]; index: number 
       </label>
       <input
         id={id}
-        className="code-input"
-        value={(getIn(draft, path) as string) ?? ''}
+        className={`code-input${kept ? ' code-kept' : ''}`}
+        value={value}
         maxLength={64}
         spellCheck={false}
+        readOnly={kept}
         placeholder="e.g. too_small"
+        onFocus={() => setTyping(!kept)}
+        onBlur={() => setTyping(false)}
         onChange={(e) => set(path, e.target.value.toLowerCase().replace(/[^a-z0-9_]/g, '_'))}
+        title={kept ? 'The code is kept: claims refer to it. Change the label instead.' : undefined}
         {...aria}
+        aria-describedby={describedBy}
       />
       <FieldError id={errorId} message={message} />
     </div>

@@ -1,18 +1,8 @@
 import { useEffect, useState } from 'react';
 import { FlowEditor } from './FlowEditor';
 import { Editable, NumberField, RadioField, TextField, useDoc } from './fields';
-import { errorsUnder, FLOWS, type Flow } from './model';
+import { errorsUnder, FLOWS, type Flow, RETURNS_URL_PLACEHOLDERS as PLACEHOLDERS } from './model';
 
-const PLACEHOLDERS = [
-  'orderNumber',
-  'orderName',
-  'email',
-  'zipCode',
-  'externalId',
-  'claimReason',
-  'selectedItemSkus',
-  'flowType',
-];
 const SAMPLE: Record<string, string> = {
   orderNumber: '1001',
   orderName: '#1001',

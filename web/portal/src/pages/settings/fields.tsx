@@ -4,6 +4,8 @@ import { type FieldErrors, getIn, type Path, pointer, type ResolveSettings } fro
 /** The settings draft being edited, shared by every field of the Resolve, Branding and Languages tabs. */
 export interface Doc {
   draft: ResolveSettings;
+  /** What the server has: what is already saved (a saved reason's code is kept). */
+  saved?: ResolveSettings | null;
   set(path: Path, value: unknown): void;
   errors: FieldErrors;
   readOnly: boolean;

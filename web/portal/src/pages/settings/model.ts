@@ -49,6 +49,39 @@ export const FLOW_INFO: Record<Flow, string> = {
 export const RESOLUTIONS = ['refund', 'replacement', 'store_credit'] as const;
 export const OPTIONALITY = ['off', 'optional', 'required'] as const;
 
+/** The placeholders a returns-portal URL template may hold (the server's list: src/resolve/settings.ts). */
+export const RETURNS_URL_PLACEHOLDERS = [
+  'orderNumber',
+  'orderName',
+  'email',
+  'zipCode',
+  'externalId',
+  'claimReason',
+  'selectedItemSkus',
+  'flowType',
+] as const;
+
+/** A `{…}` that is no known placeholder would stay in the customer's URL literally: the server's message. */
+export function returnsTemplateProblem(template: string): string | null {
+  const known: readonly string[] = RETURNS_URL_PLACEHOLDERS;
+  const unknown = [
+    ...new Set([...template.matchAll(/\{([^{}]*)\}/g)].map((m) => m[1]).filter((k) => !known.includes(k))),
+  ];
+  if (!unknown.length) return null;
+  return `Unknown placeholder${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `{${k}}`).join(', ')}. Known placeholders: ${known.map((k) => `{${k}}`).join(', ')}`;
+}
+
+/** What the form checks before saving, in the server's words and at its paths. */
+export function draftErrors(draft: ResolveSettings): { path: string; message: string }[] {
+  const template = draft.returns.external_url_template;
+  const problem = draft.returns.mode === 'external' && template ? returnsTemplateProblem(template) : null;
+  return problem ? [{ path: '/returns/external_url_template', message: problem }] : [];
+}
+
+/** No flow would be offered to customers. */
+export const noFlowOffered = (s: ResolveSettings) =>
+  Object.values(s.flows).every((f) => !(f as FlowSettings).enabled);
+
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 

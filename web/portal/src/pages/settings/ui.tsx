@@ -106,20 +106,8 @@ export function ConfirmButton({
   disabled?: boolean;
   ariaLabel?: string;
 }) {
-  const dialog = useRef<HTMLDialogElement>(null);
   const opener = useRef<HTMLButtonElement>(null);
   const [open, setOpen] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
-  const id = useId();
-  useEffect(() => {
-    if (open && !dialog.current?.open) dialog.current?.showModal();
-    if (!open && dialog.current?.open) dialog.current.close();
-  }, [open]);
-  const close = () => {
-    setOpen(false);
-    opener.current?.focus();
-  };
   return (
     <>
       <button
@@ -128,45 +116,84 @@ export function ConfirmButton({
         className={className}
         disabled={disabled}
         aria-label={ariaLabel}
-        onClick={() => {
-          setError(null);
-          setOpen(true);
-        }}
+        onClick={() => setOpen(true)}
       >
         {children}
       </button>
       {open && (
-        <dialog ref={dialog} className="confirm" aria-labelledby={`${id}-t`} onClose={close}>
-          <h2 id={`${id}-t`}>{title}</h2>
-          <div className="confirm-body">{message}</div>
-          <ErrorBox error={error} />
-          <div className="row end">
-            <button type="button" className="button" onClick={close}>
-              Cancel
-            </button>
-            <button
-              type="button"
-              className="button danger-solid"
-              disabled={busy}
-              onClick={async () => {
-                setBusy(true);
-                setError(null);
-                try {
-                  await onConfirm();
-                  setOpen(false);
-                } catch (err) {
-                  setError(err instanceof ApiError ? err : new ApiError('unknown', String(err), 0));
-                } finally {
-                  setBusy(false);
-                }
-              }}
-            >
-              {confirmText}
-            </button>
-          </div>
-        </dialog>
+        <ConfirmDialog
+          title={title}
+          message={message}
+          confirmText={confirmText}
+          onConfirm={onConfirm}
+          onClose={() => {
+            setOpen(false);
+            opener.current?.focus();
+          }}
+        />
       )}
     </>
+  );
+}
+
+/**
+ * The confirmation itself, for an action that asks only sometimes (a save that would turn everything off):
+ * shown while rendered; `onClose` after Cancel, Escape or a confirmed action that succeeded.
+ */
+export function ConfirmDialog({
+  title,
+  message,
+  confirmText,
+  onConfirm,
+  onClose,
+}: {
+  title: string;
+  message: ReactNode;
+  confirmText: string;
+  onConfirm(): Promise<unknown>;
+  onClose(): void;
+}) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const id = useId();
+  useEffect(() => {
+    const d = dialog.current;
+    if (d && !d.open) d.showModal();
+    return () => {
+      if (d?.open) d.close();
+    };
+  }, []);
+  return (
+    <dialog ref={dialog} className="confirm" aria-labelledby={`${id}-t`} onClose={onClose}>
+      <h2 id={`${id}-t`}>{title}</h2>
+      <div className="confirm-body">{message}</div>
+      <ErrorBox error={error} />
+      <div className="row end">
+        <button type="button" className="button" onClick={onClose}>
+          Cancel
+        </button>
+        <button
+          type="button"
+          className="button danger-solid"
+          disabled={busy}
+          onClick={async () => {
+            setBusy(true);
+            setError(null);
+            try {
+              await onConfirm();
+              onClose();
+            } catch (err) {
+              setError(err instanceof ApiError ? err : new ApiError('unknown', String(err), 0));
+            } finally {
+              setBusy(false);
+            }
+          }}
+        >
+          {confirmText}
+        </button>
+      </div>
+    </dialog>
   );
 }
 

@@ -5,6 +5,7 @@ import {
   clearedCopy,
   countChanges,
   diff,
+  draftErrors,
   type FieldErrors,
   normalize,
   type Path,
@@ -62,6 +63,14 @@ export function useSettingsDoc(slug: string) {
   const save = useCallback(async () => {
     if (!saved || !draft || saving) return false;
     if (diff(saved, draft) === undefined && clearedCopy(saved, draft).length === 0) return true;
+    // What the form can tell at once is said before asking the server, in the server's words.
+    const local = draftErrors(draft);
+    if (local.length) {
+      const readable = local.map((x) => ({ path: x.path, message: readableError(x.path, x.message) }));
+      setSaveError(new ApiError('validation_failed', 'Invalid settings.', 400, readable));
+      setErrors(Object.fromEntries(readable.map((x) => [x.path, x.message])));
+      return false;
+    }
     setSaving(true);
     setSaveError(null);
     try {
