@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { createUser } from '../../src/shops/users.js';
+import { en } from '../../web/resolve/src/i18n/en.js';
 import { fixture } from '../support/images.js';
 import {
   browserAvailable,
@@ -109,6 +110,7 @@ describe('merchant portal: orders', { skip: !run }, () => {
         await page.getByRole('heading', { name: 'Orders', level: 1 }).waitFor();
         await page.getByTestId('order-row').nth(5).waitFor();
         assert.equal(await page.getByTestId('order-row').count(), 6, 'all six demo orders, newest first');
+        assert.equal(await page.title(), 'Orders · Resolve');
         await shot('list');
         assert.ok((await width()) <= vp.viewport.width, `list: ${await width()}px wide`);
 
@@ -141,6 +143,7 @@ describe('merchant portal: orders', { skip: !run }, () => {
         // The order: state, customer, address, items with what was shipped, the parcel and its events.
         await page.getByRole('heading', { name: /Order #1001/ }).waitFor();
         assert.equal(new URL(page.url()).pathname, `/portal/demo/orders/${order1001}`);
+        assert.equal(await page.title(), 'Order #1001 · Resolve');
         const body = await page.locator('main').innerText();
         assert.match(body, /Shipped/);
         assert.match(body, /kim\.berg@example\.com/);
@@ -217,6 +220,8 @@ describe('merchant portal: orders', { skip: !run }, () => {
       assert.equal(await form.getByRole('radio', { name: /Damaged or defective/ }).isDisabled(), true);
       await form.getByText('The parcel has not been delivered yet').first().waitFor();
       await form.getByRole('button', { name: 'Cancel' }).click();
+      // Focus goes back to the button that opened the form.
+      await page.waitForFunction(() => document.activeElement?.textContent === 'Record a claim');
 
       await page.goto(`${server.url}/portal/demo/orders/${order1001}`);
       await page.getByRole('button', { name: 'Record a claim' }).click();
@@ -237,9 +242,18 @@ describe('merchant portal: orders', { skip: !run }, () => {
       await form.getByLabel('Reason').selectOption({ label: 'Damaged in transit' });
       await form.getByLabel(/Organic cotton T-shirt/).fill('2');
       await form.getByLabel(/What the customer said/).fill('Called: both shirts arrived torn.');
+      // Only the wish is missing: focus goes to its group's first choice.
+      await form.getByRole('button', { name: 'Record the claim' }).click();
+      await page.waitForFunction(() => (document.activeElement as HTMLInputElement | null)?.name === 'pref');
       await form.getByRole('radio', { name: 'Replacement', exact: true }).check();
       // The photos the customer emailed: a file that is no photo is refused at the field, before any claim.
       const photos = form.getByLabel(/Photos the customer sent/);
+      // A photo over the shop's limit (10 MB) is refused when picked, before any upload.
+      await photos.setInputFiles([
+        { name: 'photo.jpg', mimeType: 'image/jpeg', buffer: Buffer.alloc(10 * 1024 * 1024 + 1) },
+      ]);
+      await form.getByText('photo.jpg is larger than 10 MB').waitFor();
+      assert.equal(await form.getByRole('listitem').filter({ hasText: 'photo.jpg' }).count(), 0);
       await photos.setInputFiles([
         { name: 'notes.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('no photo') },
       ]);
@@ -327,6 +341,55 @@ describe('merchant portal: orders', { skip: !run }, () => {
     }
   });
 
+  test('an agent creates a customer link that opens the order without the ZIP, then revokes every link (desktop)', async () => {
+    const { context, page } = await newPage(browser, desktop);
+    const customerSide = await newPage(browser, desktop);
+    try {
+      await portalSignIn(page, server.url, AGENT);
+      await page.goto(`${server.url}/portal/demo/orders/${await idOf('1002')}`);
+      const card = page.getByTestId('order-link');
+      await card.getByText('without the ZIP code').waitFor();
+      await card.getByLabel('Valid for (days)').fill('400');
+      await card.getByText('Enter a whole number of days from 1 to 365').waitFor();
+      await card.getByLabel('Valid for (days)').fill('7');
+      await card.getByLabel('Page language').selectOption({ label: 'English' });
+      await card.getByRole('button', { name: 'Create customer link' }).click();
+      const field = card.getByLabel('Link for the customer');
+      await field.waitFor();
+      const url = await field.inputValue();
+      assert.match(url, new RegExp(`^${server.url}/resolve/demo\\?token=[^&]+&lang=en$`));
+      const inAWeek = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium' }).format(
+        Date.now() + 7 * 864e5,
+      );
+      assert.match(await card.innerText(), new RegExp(`Valid until ${inAWeek}, \\d\\d:\\d\\d\\.`));
+      await card.getByRole('button', { name: 'Copy' }).click();
+      await card.getByText(/Copied to the clipboard|The link is selected/).waitFor();
+      assert.deepEqual(await seriousViolations(page), []);
+
+      // The customer opens it: their order, no ZIP asked.
+      const customer = customerSide.page;
+      await customer.goto(url);
+      await customer.getByRole('heading', { name: /^Hi / }).waitFor();
+      assert.equal(await customer.getByLabel(en['lookup.order_number']).count(), 0, 'no lookup needed');
+
+      await card.getByRole('button', { name: /Revoke all links/ }).click();
+      const confirm = page.getByRole('dialog', { name: 'Revoke all links of this order?' });
+      await confirm.getByRole('button', { name: 'Revoke all links' }).click();
+      await card.getByText('Every link made for this order so far no longer works.').waitFor();
+      assert.equal(await field.count(), 0);
+      const again = await newPage(browser, desktop);
+      try {
+        await again.page.goto(url);
+        await again.page.getByText(en['lookup.token_revoked']).waitFor();
+      } finally {
+        await again.context.close();
+      }
+    } finally {
+      await customerSide.context.close();
+      await context.close();
+    }
+  });
+
   test('a viewer is not offered to record a claim', async () => {
     const { context, page } = await newPage(browser, desktop);
     try {
@@ -334,6 +397,7 @@ describe('merchant portal: orders', { skip: !run }, () => {
       await page.goto(`${server.url}/portal/demo/orders/${order1001}`);
       await page.getByRole('heading', { name: /Order #1001/ }).waitFor();
       assert.equal(await page.getByRole('button', { name: 'Record a claim' }).count(), 0);
+      assert.equal(await page.getByRole('button', { name: 'Create customer link' }).count(), 0);
     } finally {
       await context.close();
     }

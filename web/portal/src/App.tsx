@@ -1,13 +1,14 @@
-import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react';
 import { api, type Me, setCsrf, whenSignedOut } from './api';
 import { AcceptInvite } from './pages/AcceptInvite';
 import { ClaimDetail } from './pages/ClaimDetail';
 import { Claims } from './pages/Claims';
-import { Login } from './pages/Login';
+import { Login, SignInAgain } from './pages/Login';
 import { OrderDetail } from './pages/orders/OrderDetail';
 import { Orders } from './pages/orders/Orders';
 import { Loading } from './ui/common';
 import { match, navigate, onLink, useLocation } from './ui/router';
+import { useTitle } from './ui/title';
 
 export type Shop = Me['shops'][number];
 
@@ -18,6 +19,10 @@ const Settings = lazy(() => import('./pages/Settings').then((m) => ({ default: m
 export function App() {
   const loc = useLocation();
   const [me, setMe] = useState<Me | null | undefined>(undefined);
+  // The session ended under a signed-in page: it stays mounted (what was typed is kept) under a sign-in dialog.
+  const [ended, setEnded] = useState(false);
+  const meRef = useRef(me);
+  meRef.current = me;
 
   const signedIn = useCallback((m: Me) => {
     setCsrf(m.csrf_token);
@@ -25,7 +30,7 @@ export function App() {
   }, []);
 
   useEffect(() => {
-    whenSignedOut(() => setMe(null));
+    whenSignedOut(() => (meRef.current ? setEnded(true) : setMe(null)));
     api<Me>('GET', '/v1/portal/me').then(signedIn, () => setMe(null));
   }, [signedIn]);
 
@@ -49,11 +54,17 @@ export function App() {
 
   const m = /^\/portal\/([^/]+)(\/.*)?$/.exec(loc.path);
   const shop = me.shops.find((s) => s.slug === m?.[1]);
-  if (!shop) {
+  if (!m) {
     navigate(`/portal/${me.shops[0].slug}/claims`, true);
     return <Loading />;
   }
-  const rest = m?.[2] ?? '/';
+  if (!shop)
+    return (
+      <main className="centered">
+        <NotFound home={`/portal/${me.shops[0].slug}/claims`} />
+      </main>
+    );
+  const rest = (m[2] ?? '/').replace(/(.)\/+$/, '$1');
   const base = `/portal/${shop.slug}`;
   const detail = match('/claims/:id', rest);
   const order = match('/orders/:id', rest);
@@ -61,6 +72,7 @@ export function App() {
 
   const logout = async () => {
     await api('POST', '/v1/portal/logout').catch(() => undefined);
+    setEnded(false);
     setMe(null);
     navigate('/portal', true);
   };
@@ -125,11 +137,40 @@ export function App() {
             <Settings shop={shop} tab={settings.tab} me={me} />
           ) : rest === '/analytics' ? (
             <Analytics shop={shop} search={loc.search} />
-          ) : (
+          ) : rest === '/' || rest === '/claims' ? (
             <Claims shop={shop} search={loc.search} />
+          ) : (
+            <NotFound home={`${base}/claims`} />
           )}
         </Suspense>
       </main>
+      {ended && (
+        <SignInAgain
+          email={me.user.email}
+          onCancel={() => setEnded(false)}
+          onSignedIn={(again) => {
+            // Another person's sign-in must not see this one's drafts: start clean.
+            if (again.user.id !== me.user.id) return location.reload();
+            setCsrf(again.csrf_token);
+            setEnded(false);
+          }}
+        />
+      )}
     </div>
+  );
+}
+
+function NotFound({ home }: { home: string }) {
+  useTitle('Page not found');
+  return (
+    <section aria-labelledby="not-found-title">
+      <h1 id="not-found-title">Page not found</h1>
+      <p>There is no such page in the portal. The address may be mistyped or out of date.</p>
+      <p>
+        <a href={home} onClick={onLink}>
+          Go to the claims list
+        </a>
+      </p>
+    </section>
   );
 }

@@ -15,7 +15,10 @@ let csrf = '';
 export const setCsrf = (token: string) => {
   csrf = token;
 };
-/** Called when the session is gone (401): the app shows the sign-in page. */
+/**
+ * Called when the session is gone (401): the app shows the sign-in page, or, over a page already open, a sign-in
+ * dialog that keeps the page (and what was typed in it).
+ */
 let onSignedOut: () => void = () => undefined;
 export const whenSignedOut = (fn: () => void) => {
   onSignedOut = fn;

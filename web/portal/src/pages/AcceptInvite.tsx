@@ -1,5 +1,6 @@
 import { type FormEvent, useEffect, useState } from 'react';
 import { ApiError, api, type Me } from '../api';
+import { useTitle } from '../ui/title';
 
 export function AcceptInvite({ onSignedIn }: { onSignedIn(me: Me): void }) {
   const token = new URLSearchParams(location.hash.slice(1)).get('token') ?? '';
@@ -9,6 +10,7 @@ export function AcceptInvite({ onSignedIn }: { onSignedIn(me: Me): void }) {
   // What the invitation is for (shop, email, role, an account already?); null while unknown.
   const [about, setAbout] = useState<Invite | null>(null);
   const [gone, setGone] = useState<string | null>(null);
+  useTitle(about ? `Join ${about.shop_name}` : 'Join your team');
   useEffect(() => {
     if (!token) return;
     api<Invite>('GET', `/v1/portal/invite?token=${encodeURIComponent(token)}`).then(setAbout, (err) => {

@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import { type ReactNode, useEffect, useId, useRef } from 'react';
 import type { ApiError } from '../api';
 import { type FieldInfo, plainErrors } from './errors';
 
@@ -56,4 +56,52 @@ export function Loading() {
 
 export function Badge({ value, kind }: { value: string; kind?: string }) {
   return <span className={`badge badge-${kind ?? value}`}>{value.replace(/_/g, ' ')}</span>;
+}
+
+/**
+ * A modal dialog (the native one: the page behind is inert, focus stays inside), labelled by its title. On
+ * opening, focus goes to the field marked data-autofocus (else the first field or button); on closing, back to
+ * where it was. Escape calls onCancel; without onCancel the dialog cannot be dismissed that way.
+ */
+export function Modal({
+  title,
+  children,
+  onCancel,
+  className = 'confirm',
+}: {
+  title: string;
+  children: ReactNode;
+  onCancel?(): void;
+  className?: string;
+}) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const id = useId();
+  useEffect(() => {
+    const d = dialog.current;
+    const before = document.activeElement as HTMLElement | null;
+    if (d && !d.open) d.showModal();
+    (
+      d?.querySelector<HTMLElement>('[data-autofocus]') ??
+      d?.querySelector<HTMLElement>('input:not([type=hidden]):not([disabled]), textarea, select, button')
+    )?.focus();
+    return () => {
+      d?.close();
+      if (before?.isConnected) before.focus();
+    };
+  }, []);
+  return (
+    <dialog
+      ref={dialog}
+      className={className}
+      aria-labelledby={`${id}-t`}
+      aria-modal="true"
+      onCancel={(e) => {
+        e.preventDefault();
+        onCancel?.();
+      }}
+    >
+      <h2 id={`${id}-t`}>{title}</h2>
+      {children}
+    </dialog>
+  );
 }

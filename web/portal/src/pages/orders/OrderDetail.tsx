@@ -1,10 +1,12 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Shop } from '../../App';
 import { type ApiError, api, type Claim, type Order, type OrderActivity, type Page } from '../../api';
 import { Badge, ErrorBox, Loading } from '../../ui/common';
 import { date, dateTime, label, languageName, money } from '../../ui/format';
 import { onLink } from '../../ui/router';
+import { useTitle } from '../../ui/title';
 import { useReasonLabel } from '../ClaimFilters';
+import { OrderLink } from './OrderLink';
 import { OrderShipments } from './OrderShipments';
 import { RecordClaim } from './RecordClaim';
 import { activityText, addressLine, customerName, STATE, shortDateTime } from './text';
@@ -25,6 +27,14 @@ export function OrderDetail({ shop, id }: { shop: Shop; id: string }) {
   const [recording, setRecording] = useState(false);
   // Agents and admins take claims (POST …/claims needs the editor role); viewers read.
   const canWork = shop.role !== 'viewer';
+  // Cancel on the form gives focus back to the button that opened it.
+  const recordButton = useRef<HTMLButtonElement>(null);
+  const refocus = useRef(false);
+  useEffect(() => {
+    if (!recording && refocus.current) recordButton.current?.focus();
+    refocus.current = false;
+  }, [recording]);
+  useTitle(order ? `Order ${order.order_name ?? order.order_number}` : null);
 
   const load = useCallback(async () => {
     setError(null);
@@ -80,7 +90,12 @@ export function OrderDetail({ shop, id }: { shop: Shop; id: string }) {
           <Badge value={STATE[o.state].text} kind={STATE[o.state].kind} />
         </h1>
         {canWork && !recording && (
-          <button type="button" className="button primary" onClick={() => setRecording(true)}>
+          <button
+            ref={recordButton}
+            type="button"
+            className="button primary"
+            onClick={() => setRecording(true)}
+          >
             Record a claim
           </button>
         )}
@@ -93,7 +108,16 @@ export function OrderDetail({ shop, id }: { shop: Shop; id: string }) {
       <ErrorBox error={sideError} />
       <div className="claim-grid order-grid">
         <div>
-          {recording && <RecordClaim slug={shop.slug} order={o} onCancel={() => setRecording(false)} />}
+          {recording && (
+            <RecordClaim
+              slug={shop.slug}
+              order={o}
+              onCancel={() => {
+                refocus.current = true;
+                setRecording(false);
+              }}
+            />
+          )}
           <section className="card" aria-labelledby="order-items-title">
             <h2 id="order-items-title">Items</h2>
             <ul className="items">
@@ -223,6 +247,7 @@ export function OrderDetail({ shop, id }: { shop: Shop; id: string }) {
               )}
             </dl>
           </section>
+          {canWork && <OrderLink slug={shop.slug} order={o} />}
         </aside>
       </div>
     </article>

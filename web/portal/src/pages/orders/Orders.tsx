@@ -4,6 +4,7 @@ import { type ApiError, api, type Order, type Page, qs } from '../../api';
 import { Badge, ErrorBox, Loading } from '../../ui/common';
 import { date, money } from '../../ui/format';
 import { navigate, onLink } from '../../ui/router';
+import { useTitle } from '../../ui/title';
 import { customerName, STATE } from './text';
 
 const FIELDS = [
@@ -28,6 +29,7 @@ const fromUrl = (search: string): Search => {
  * field narrows, matched exactly). The URL holds the search, so a search can be shared or reloaded.
  */
 export function Orders({ shop, search }: { shop: Shop; search: string }) {
+  useTitle('Orders');
   const applied = fromUrl(search);
   const [form, setForm] = useState<Search>(applied);
   const [rows, setRows] = useState<Order[] | null>(null);

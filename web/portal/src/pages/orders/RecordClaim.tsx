@@ -32,6 +32,34 @@ export function RecordClaim({ slug, order, onCancel }: { slug: string; order: Or
   const asksDropoff = (f: { steps: { dropoff_permission: boolean } }) =>
     f.steps.dropoff_permission && reason !== 'stuck_in_transit';
   const [errors, setErrors] = useState<Errors>({});
+  // The shop's largest photo upload (Resolve settings), checked before uploading; 10 MB until read.
+  const [maxBytes, setMaxBytes] = useState(10 * 1024 * 1024);
+  useEffect(() => {
+    api<{ upload_max_bytes: number }>('GET', `/v1/shops/${slug}/settings/resolve`).then(
+      (s) => setMaxBytes(s.upload_max_bytes),
+      () => undefined,
+    );
+  }, [slug]);
+  const tooBig = (files: File[]) => {
+    const big = files.filter((f) => f.size > maxBytes);
+    return big.length
+      ? `${big.map((f) => f.name).join(', ')} ${big.length > 1 ? 'are' : 'is'} larger than ${mb(maxBytes)}`
+      : null;
+  };
+  // After a refused submit, focus goes to the first field marked invalid, once it is rendered.
+  const focusFirst = useRef(false);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs after the errors are rendered
+  useEffect(() => {
+    if (!focusFirst.current) return;
+    focusFirst.current = false;
+    const first = document.querySelector<HTMLElement>(
+      '#record-claim [aria-invalid="true"], #record-claim fieldset[aria-describedby]',
+    );
+    (first instanceof HTMLFieldSetElement
+      ? first.querySelector<HTMLElement>('input:not([disabled]), select, textarea')
+      : first
+    )?.focus();
+  }, [errors]);
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
   // One key per claim being recorded: a double click or a retry after a lost answer sends the same one. A request
@@ -92,6 +120,8 @@ export function RecordClaim({ slug, order, onCancel }: { slug: string; order: Or
       e['/description'] = `Use at least ${d.min_length} characters`;
     if (f.resolutions.length && !pref) e['/resolution_preference'] = 'Choose what the customer would like';
     if (asksDropoff(f) && !dropoff) e['/dropoff_permission'] = 'Choose yes or no';
+    const big = f.steps.photos.max > 0 ? tooBig(photos) : null;
+    if (big) e['/evidence'] = big;
     f.steps.prompts.forEach((p) => {
       if (p.required && !(answers[p.id] ?? '').trim()) e[`prompt:${p.id}`] = 'Enter an answer';
     });
@@ -105,7 +135,7 @@ export function RecordClaim({ slug, order, onCancel }: { slug: string; order: Or
     setErrors(found);
     setError(null);
     if (Object.keys(found).length) {
-      document.querySelector<HTMLElement>('#record-claim [aria-invalid="true"]')?.focus();
+      focusFirst.current = true;
       return;
     }
     const items = flow.items
@@ -374,12 +404,17 @@ export function RecordClaim({ slug, order, onCancel }: { slug: string; order: Or
                   e.target.value = '';
                   // The same file picked twice is attached once.
                   const known = new Set(photos.map(fileKey));
-                  setPhotos([...photos, ...picked.filter((f) => !known.has(fileKey(f)))]);
-                  setErrors(({ '/evidence': _, ...rest }) => rest);
+                  // A photo over the shop's limit is refused here, before any upload.
+                  const big = tooBig(picked);
+                  const fresh = picked.filter((f) => !known.has(fileKey(f)) && f.size <= maxBytes);
+                  setPhotos([...photos, ...fresh]);
+                  setErrors(({ '/evidence': _, ...rest }) => (big ? { ...rest, '/evidence': big } : rest));
                 }}
                 {...invalid('/evidence')}
               />
-              <p className="muted small">JPEG, PNG, WebP or HEIC. Location data is removed.</p>
+              <p className="muted small">
+                JPEG, PNG, WebP or HEIC, up to {mb(maxBytes)} each. Location data is removed.
+              </p>
               {photos.length > 0 && (
                 <ul className="file-list" aria-label="Photos to attach">
                   {photos.map((f) => (
@@ -427,6 +462,8 @@ export function RecordClaim({ slug, order, onCancel }: { slug: string; order: Or
     </form>
   );
 }
+
+const mb = (bytes: number) => `${Number((bytes / (1024 * 1024)).toFixed(1))} MB`;
 
 const fileKey = (f: File) => `${f.name}:${f.size}:${f.lastModified}`;
 
