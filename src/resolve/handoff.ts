@@ -1,6 +1,7 @@
 import type { OrderView } from '../orders/read.js';
 import type { Shop } from '../shops/shops.js';
-import { type ReturnsUrlPlaceholder, resolveSettingsOf } from './settings.js';
+import type { ReturnsUrlPlaceholder } from './returns-template.js';
+import { resolveSettingsOf } from './settings.js';
 
 /**
  * For shops that run returns in an external portal: the URL the customer continues to after the return

@@ -4,6 +4,7 @@ import { bodyValidator, fieldErrors } from '../http/validation.js';
 import { AppError } from '../lib/errors.js';
 import type { Shop } from '../shops/shops.js';
 import { LANGUAGES, REASON_LABELS } from './labels.js';
+import { returnsTemplateProblem } from './returns-template.js';
 
 export const FLOWS = [
   'defective',
@@ -126,32 +127,6 @@ export const BrandingSchema = Type.Object(
   { additionalProperties: false },
 );
 export type Branding = Static<typeof BrandingSchema>;
-
-/** The placeholders a returns-portal URL template may hold; `returnHandoffUrl` fills each in. */
-export const RETURNS_URL_PLACEHOLDERS = [
-  'orderNumber',
-  'orderName',
-  'email',
-  'zipCode',
-  'externalId',
-  'claimReason',
-  'selectedItemSkus',
-  'flowType',
-] as const;
-export type ReturnsUrlPlaceholder = (typeof RETURNS_URL_PLACEHOLDERS)[number];
-
-/**
- * Why a returns URL template would send customers to a broken address (a `{…}` that is no known placeholder
- * stays in the URL literally), or null. The portal says the same (web/portal/src/pages/settings/model.ts).
- */
-export function returnsTemplateProblem(template: string): string | null {
-  const known: readonly string[] = RETURNS_URL_PLACEHOLDERS;
-  const unknown = [
-    ...new Set([...template.matchAll(/\{([^{}]*)\}/g)].map((m) => m[1]).filter((k) => !known.includes(k))),
-  ];
-  if (!unknown.length) return null;
-  return `Unknown placeholder${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `{${k}}`).join(', ')}. Known placeholders: ${known.map((k) => `{${k}}`).join(', ')}`;
-}
 
 export const ResolveSettingsSchema = Type.Object(
   {

@@ -1,10 +1,13 @@
-// The settings document as the server defines it (type-only imports: nothing of the server is bundled), and the
+// The settings document as the server defines it (type-only imports: nothing of the server is bundled but the
+// dependency-free returns-template.ts, so the form checks a returns URL as the server does), and the
 // helpers the editors share: immutable updates by path, and the minimal PATCH between two versions.
 
+import { returnsTemplateProblem } from '../../../../../src/resolve/returns-template';
 import type { Branding, FlowSettings, ResolveSettings } from '../../../../../src/resolve/settings';
 import { type FieldInfo, plainMessage } from '../../ui/errors';
 import { label } from '../../ui/format';
 
+export { RETURNS_URL_PLACEHOLDERS } from '../../../../../src/resolve/returns-template';
 export type { Branding, FlowSettings, ResolveSettings };
 export type Prompt = FlowSettings['prompts'][number];
 export type Reason = FlowSettings['reasons'][number];
@@ -48,28 +51,6 @@ export const FLOW_INFO: Record<Flow, string> = {
 };
 export const RESOLUTIONS = ['refund', 'replacement', 'store_credit'] as const;
 export const OPTIONALITY = ['off', 'optional', 'required'] as const;
-
-/** The placeholders a returns-portal URL template may hold (the server's list: src/resolve/settings.ts). */
-export const RETURNS_URL_PLACEHOLDERS = [
-  'orderNumber',
-  'orderName',
-  'email',
-  'zipCode',
-  'externalId',
-  'claimReason',
-  'selectedItemSkus',
-  'flowType',
-] as const;
-
-/** A `{…}` that is no known placeholder would stay in the customer's URL literally: the server's message. */
-export function returnsTemplateProblem(template: string): string | null {
-  const known: readonly string[] = RETURNS_URL_PLACEHOLDERS;
-  const unknown = [
-    ...new Set([...template.matchAll(/\{([^{}]*)\}/g)].map((m) => m[1]).filter((k) => !known.includes(k))),
-  ];
-  if (!unknown.length) return null;
-  return `Unknown placeholder${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `{${k}}`).join(', ')}. Known placeholders: ${known.map((k) => `{${k}}`).join(', ')}`;
-}
 
 /** What the form checks before saving, in the server's words and at its paths. */
 export function draftErrors(draft: ResolveSettings): { path: string; message: string }[] {
