@@ -49,6 +49,8 @@ export function ConnectionTab({ shop }: { shop: Shop }) {
   const [conn, setConn] = useState<Connection | null | undefined>(undefined);
   const [error, setError] = useState<ApiError | null>(null);
   const [test, setTest] = useState<TestResult | null>(null);
+  // `demo`: the demo shop, whose orders and actions are Resolve's own (no platform account behind it).
+  const [connector, setConnector] = useState<string | null>(null);
   const isAdmin = shop.role === 'admin';
 
   const load = useCallback(async () => {
@@ -64,7 +66,11 @@ export function ConnectionTab({ shop }: { shop: Shop }) {
     if (!isAdmin) return;
     void load();
     api<{ data: Platform[] }>('GET', `${base}/platforms`).then((r) => setPlatforms(r.data), setError);
-  }, [base, isAdmin, load]);
+    api<{ connector: string }>('GET', `/v1/shops/${shop.slug}`).then(
+      (r) => setConnector(r.connector),
+      () => setConnector(null),
+    );
+  }, [base, isAdmin, load, shop.slug]);
 
   if (!isAdmin) return <AdminOnly what="the shop platform connection" />;
   if (conn === undefined || !platforms) return error ? <ErrorBox error={error} /> : <Loading />;
@@ -106,14 +112,27 @@ export function ConnectionTab({ shop }: { shop: Shop }) {
           onRefresh={load}
         />
       ) : (
-        <ConnectForm
-          platforms={platforms}
-          base={base}
-          onConnected={(c, t) => {
-            setConn(c);
-            setTest(t);
-          }}
-        />
+        <>
+          {connector === 'demo' && (
+            <section className="card" aria-labelledby="demo-connector-title" data-testid="demo-connector">
+              <h2 id="demo-connector-title">The demo shop</h2>
+              <p>
+                This shop’s orders come with Resolve. Refunds, replacements, cancellations and address changes
+                run against Resolve’s own copy of them (the built-in demo connector): try them end to end,
+                nothing leaves this server. To work with a real shop, create a shop of your own and connect
+                its platform there, or connect one below to replace the demo orders’ connector in this shop.
+              </p>
+            </section>
+          )}
+          <ConnectForm
+            platforms={platforms}
+            base={base}
+            onConnected={(c, t) => {
+              setConn(c);
+              setTest(t);
+            }}
+          />
+        </>
       )}
     </div>
   );
