@@ -705,6 +705,25 @@ describe('PATCH /v1/shops/{slug}/claims/{id}', () => {
     assert.equal((await api(s).patch(c.id, { version: 4, status: 'rejected' })).statusCode, 200);
   });
 
+  test('tags added or removed and notes go without a version: they merge with a colleague’s change', async () => {
+    const o = await putOrder(s, deliveredDoc());
+    const c = await createClaim(s, missingItem(o.id, lineId(o, 'li-1')));
+    // A colleague accepts the claim (version 1 → 2) while this agent still holds version 1.
+    assert.equal((await api(s).patch(c.id, { version: 1, status: 'accepted', note: 'ok' })).statusCode, 200);
+    const tagged = await api(s).patch(c.id, { add_tags: ['carrier-claim'], note: 'Filed with DHL.' });
+    assert.equal(tagged.statusCode, 200, tagged.body);
+    assert.equal(tagged.json().status, 'accepted');
+    assert.deepEqual(tagged.json().tags, ['carrier-claim']);
+    assert.equal(tagged.json().version, 3);
+    const untagged = await api(s).patch(c.id, { remove_tags: ['carrier-claim'] });
+    assert.deepEqual(untagged.json().tags, []);
+    const { history } = await trail(c.id);
+    assert.deepEqual(
+      history.map((h) => h.note),
+      [null, 'ok', 'Filed with DHL.', null],
+    );
+  });
+
   test('stale or missing version, viewer key, unknown status', async () => {
     const c = await newClaim();
     assert.equal((await api(s).patch(c.id, { version: 1, tags: ['vip'] })).statusCode, 200);
@@ -719,6 +738,10 @@ describe('PATCH /v1/shops/{slug}/claims/{id}', () => {
       'stale_version',
     );
     assertInvalidAt(await refusedPatch(c.id, () => api(s).patch(c.id, { status: 'accepted' })), '/version');
+    assertInvalidAt(
+      await refusedPatch(c.id, () => api(s).patch(c.id, { add_tags: ['x'], assignee: 'a@b.example' })),
+      '/version',
+    );
     assertInvalidAt(
       await refusedPatch(c.id, () => api(s).patch(c.id, { version: 0, status: 'accepted' })),
       '/version',

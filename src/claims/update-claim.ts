@@ -14,10 +14,13 @@ const Tag = Str(100, { minLength: 1 });
 
 export const ClaimPatch = Type.Object(
   {
-    version: Type.Integer({
-      minimum: 1,
-      description: 'The `version` you read; a stale one answers 409 `stale_version`.',
-    }),
+    version: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          'The `version` you read; a stale one answers 409 `stale_version`. Required, except for a change made only of `add_tags`, `remove_tags` and `note`: those merge with whatever changed meanwhile.',
+      }),
+    ),
     status: Type.Optional(StrEnum(CLAIM_STATUSES)),
     resolution_preference: Type.Optional(Type.Union([StrEnum(RESOLUTIONS), Type.Null()])),
     tags: Type.Optional(
@@ -48,6 +51,8 @@ export const ClaimPatch = Type.Object(
   },
 );
 const MAX_TAGS = 50;
+/** The parts of a change that merge with any other change, so they need no `version`. */
+const MERGING = new Set(['add_tags', 'remove_tags', 'note']);
 export type ClaimPatchT = Static<typeof ClaimPatch>;
 
 /**
@@ -64,13 +69,24 @@ export async function transitionClaim(
   settings: ResolveSettings,
   now = new Date(),
 ) {
+  if (patch.version === undefined) {
+    // Adding or removing a tag and writing a note cannot overwrite a colleague's change: no version needed.
+    const other = Object.keys(patch).filter((k) => !MERGING.has(k));
+    if (other.length)
+      throw new AppError('validation_failed', 'The request is invalid.', [
+        {
+          path: '/version',
+          message: `is required with ${other.join(', ')} (only add_tags, remove_tags and note go without it)`,
+        },
+      ]);
+  }
   const [c] = await tx
     .select()
     .from(claims)
     .where(and(eq(claims.shopId, shopId), eq(claims.id, claimId)))
     .for('update');
   if (!c) throw new AppError('claim_not_found', 'No such claim.');
-  if (c.version !== patch.version)
+  if (patch.version !== undefined && c.version !== patch.version)
     throw new AppError(
       'stale_version',
       patch.version > c.version

@@ -80,7 +80,7 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
 
   /**
    * Every change carries the version read; someone else's change in between is a clear conflict. A change that
-   * merges (`merge`: adding or removing a tag) is applied again on the latest version instead.
+   * merges (`merge`: adding or removing a tag) is sent without one, and applies to the claim as it is.
    */
   const patch = async (body: Record<string, unknown>, { merge = false } = {}) => {
     if (!claim || inFlight.current) return false;
@@ -88,13 +88,9 @@ export function ClaimDetail({ shop, id, me }: { shop: Shop; id: string; me: Me }
     setBusy(true);
     setError(null);
     try {
-      try {
-        setClaim(await api<Claim>('PATCH', url, { version: claim.version, ...body }));
-      } catch (err) {
-        if (!(merge && err instanceof ApiError && err.key === 'stale_version')) throw err;
-        const latest = await api<Claim>('GET', url);
-        setClaim(await api<Claim>('PATCH', url, { version: latest.version, ...body }));
-      }
+      // A change that merges (tags added or removed) goes without a version: the server applies it to the claim
+      // as it is now, whatever a colleague changed meanwhile.
+      setClaim(await api<Claim>('PATCH', url, merge ? body : { version: claim.version, ...body }));
       return true;
     } catch (err) {
       if (err instanceof ApiError && err.key === 'stale_version') setStale(true);
