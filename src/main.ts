@@ -7,7 +7,7 @@ import { openAndMigrate } from './db/open.js';
 import { seedDemo } from './demo/seed.js';
 import { AppError } from './lib/errors.js';
 import type { StopSignals } from './server.js';
-import { createApiKey, ROLES, type Role } from './shops/api-keys.js';
+import { assertApiKeyNameFree, createApiKey, freeApiKeyName, ROLES, type Role } from './shops/api-keys.js';
 import { createShop, requireShop } from './shops/shops.js';
 import { createUser, generatePassword, resetPassword, USER_ROLES, type UserRole } from './shops/users.js';
 
@@ -206,10 +206,15 @@ async function main(argv: string[]): Promise<void> {
       const secret = await withDb(async (db) => {
         const slugs = values.shop!.split(',').map((s) => s.trim());
         const shops = await Promise.all(slugs.map((s) => requireShop(db, s)));
+        const shopIds = shops.map((s) => s.id);
+        // An explicit --name must be free in every shop (it is the HTTP Basic username); without one, the
+        // first free name from the slug on ("demo", "demo-2", …).
+        if (values.name) for (const id of shopIds) await assertApiKeyNameFree(db, id, values.name);
+        const name = values.name ?? (await freeApiKeyName(db, shopIds, slugs[0]));
         const { key, secret } = await createApiKey(db, {
-          shopIds: shops.map((s) => s.id),
+          shopIds,
           role,
-          name: values.name ?? slugs[0],
+          name,
           expiresAt: days ? new Date(Date.now() + days * 86_400_000) : null,
         });
         console.log(

@@ -213,7 +213,14 @@ test('resolve api-key create prints the secret as the last line', async () => {
   assert.match(cliKey, SECRET_RE, r.stdout);
   assert.notEqual(cliKey, demo.apiKey);
   assert.match(r.stdout, /admin/);
-  // The secret is checked against the running server below (Basic demo:<secret> and Bearer).
+  // The seeded key is named "demo" (the slug), so the new one takes the next free name: the Basic username.
+  assert.match(r.stdout, /"demo-2"/);
+  // The secret is checked against the running server below (Basic demo-2:<secret> and Bearer).
+});
+
+test('resolve api-key create refuses a --name that an active key of the shop carries', async () => {
+  const taken = await run(['api-key', 'create', '--shop', 'demo', '--role', 'viewer', '--name', 'demo']);
+  assertReadableFailure(taken, /API key named "demo" already exists/);
 });
 
 test('resolve api-key create: bad role, unknown shop or bad options fail readably', async () => {
@@ -341,8 +348,9 @@ test('the started server is ready and answers the API with the printed demo key 
   assert.equal(body.data[0].order_number, '1001');
   assert.equal(body.data[0].shipping_address.zip_code, '10115');
 
-  // The key from `resolve api-key create` works as Basic (username = key name "demo") and as Bearer.
-  assert.equal((await get(basic('demo', cliKey))).status, 200);
+  // The key from `resolve api-key create` works as Basic (username = its name "demo-2") and as Bearer.
+  assert.equal((await get(basic('demo-2', cliKey))).status, 200);
+  assert.equal((await get(basic('demo', cliKey))).status, 401, 'the username is the key name');
   assert.equal((await get(`Bearer ${cliKey}`)).status, 200);
   assert.equal((await get(basic('someone-else', cliKey))).status, 401);
   const acme = await fetch(`${base}/v1/shops/acme/orders`, {
@@ -485,7 +493,7 @@ test('what the CLI printed is what was stored', async () => {
     const stored = (await database.db.select().from(users)).find((u) => u.email === cliUser.email);
     assert.ok(stored, 'the user exists');
     assert.equal(await verifyPassword(cliUser.password, stored.passwordHash), true);
-    const key = await verifyApiKey(database.db, cliKey, 'demo');
+    const key = await verifyApiKey(database.db, cliKey, 'demo-2');
     const shop = await findShopBySlug(database.db, 'demo');
     assert.ok(key && shop);
     assert.equal(key.role, 'admin');

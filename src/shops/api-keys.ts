@@ -50,6 +50,36 @@ export async function assertApiKeyNameFree(db: Db, shopId: string, name: string)
     );
 }
 
+/** Whether an active key of the shop already carries `name` (what assertApiKeyNameFree() refuses). */
+async function apiKeyNameTaken(db: Db, shopId: string, name: string): Promise<boolean> {
+  try {
+    await assertApiKeyNameFree(db, shopId, name);
+    return false;
+  } catch (err) {
+    if (err instanceof AppError && err.key === 'api_key_name_taken') return true;
+    throw err;
+  }
+}
+
+/**
+ * The first of `base`, `base-2`, `base-3`, … that no active key of these shops carries: the CLI's default name
+ * (the shop's slug) when the shop has a key of that name already, e.g. the demo shop's seeded key "demo".
+ */
+export async function freeApiKeyName(db: Db, shopIds: string[], base: string): Promise<string> {
+  for (let n = 1; n <= 1000; n++) {
+    const name = n === 1 ? base : `${base}-${n}`;
+    let taken = false;
+    for (const shopId of shopIds) if (await apiKeyNameTaken(db, shopId, name)) taken = true;
+    if (!taken) return name;
+  }
+  throw new AppError(
+    'api_key_name_taken',
+    `Every name from "${base}" to "${base}-1000" is taken; pass --name.`,
+    [],
+    409,
+  );
+}
+
 /** Creates a key and returns its secret, which is never stored or shown again. */
 export async function createApiKey(
   db: Db,
