@@ -5,7 +5,7 @@
  * order's index read (a 40-byte answer), shows the floor. See bench/CUSTOMER.md.
  *
  *   node --import tsx bench/lookup.ts [--orders 1000000] [--duration 16] [--wrong-duration 8] [--connections 50]
- *                     [--pool 10] [--rounds 2] [--profile DIR] [--json FILE]
+ *                     [--pool 10] [--rounds 2] [--clients 1000] [--profile DIR] [--json FILE]
  *
  * Environment: BENCH_ORDERS, BENCH_DURATION, BENCH_CONNECTIONS, BENCH_POOL, BENCH_JSON; BENCH_PG_URL is the admin
  * URL (default postgres://postgres@127.0.0.1:5432/postgres). The script creates resolve_bench_lookup_<ts>_<pid>
@@ -49,6 +49,7 @@ const { values: argv } = parseArgs({
     profile: { type: 'string' },
     json: { type: 'string' },
     redis: { type: 'string' },
+    clients: { type: 'string' },
   },
 });
 const env = process.env;
@@ -66,6 +67,12 @@ const opts = {
   json: argv.json ?? env.BENCH_JSON ?? null,
   /** REDIS_URL of the API side: the lookup's per-IP and per-shop counters in Redis. Default: in the database. */
   redis: argv.redis ?? env.BENCH_REDIS_URL ?? null,
+  /**
+   * Client IP addresses the requests come from (X-Forwarded-For, trusted from 127.0.0.1 on the API and the
+   * same-query side), in turn. Customers look up from their own addresses; with 1, every request counts on one
+   * per-IP row (the load of one attacker, which the limits would stop long before).
+   */
+  clients: int(argv.clients ?? env.BENCH_CLIENTS, 1000),
 };
 const CHUNK = 250_000;
 const PICKS = 50_000;
@@ -262,10 +269,21 @@ async function main() {
   const responseBytes = okRes.text.length;
 
   let k = 0;
-  const okBody = () => ({ body: JSON.stringify(typed(picked[k % picked.length], k++)) });
+  const from = (i: number): Record<string, string> | undefined =>
+    opts.clients > 1
+      ? { 'x-forwarded-for': `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` }
+      : undefined;
+  const okBody = () => {
+    const i = k++;
+    return { body: JSON.stringify(typed(picked[i % picked.length], i)), headers: from(i % opts.clients) };
+  };
   const wrongBody = () => {
-    const w = wrongZip(k++);
-    return { body: JSON.stringify({ order_number: w.number, zip_code: w.zip }) };
+    const i = k++;
+    const w = wrongZip(i);
+    return {
+      body: JSON.stringify({ order_number: w.number, zip_code: w.zip }),
+      headers: from(i % opts.clients),
+    };
   };
 
   // Warm-up (JIT, connections, caches): not counted.
@@ -283,7 +301,7 @@ async function main() {
     s: Side,
     m: Measured,
     seconds: number,
-    next: () => { body: string },
+    next: () => { body: string; headers?: Record<string, string> },
     expect: number,
     profile: string | null,
   ) => {
@@ -416,7 +434,8 @@ async function main() {
       `pool ${opts.pool} per side, ${opts.rounds} rounds (ABC CBA), ${WARMUP_SECONDS} s warm-up per side; took ${out.seconds} s`,
     `index used: ${indexUsed ? 'yes' : 'NO'} (${plan.split('\n')[1]?.trim() ?? plan.split('\n')[0]})`,
     '',
-    `lookup counters: ${opts.redis ? `Redis (${opts.redis})` : 'in the database'}`,
+    `lookup counters: ${opts.redis ? `Redis (${opts.redis})` : 'in the database'}; requests from ` +
+      (opts.clients > 1 ? `${fmt(opts.clients)} client addresses (X-Forwarded-For)` : 'one client address'),
     '',
     '| path | side | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | queries/req | Node CPU µs/req | DB CPU µs/req | Redis CPU µs/req | vs bare, same query | vs index read only |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',

@@ -205,6 +205,8 @@ function benchConfig() {
     host: '127.0.0.1',
     port: 0,
     pgPoolMax: opts.pool,
+    // lookup.ts sends each request from one of --clients addresses in X-Forwarded-For (the load comes from here).
+    trustProxy: ['127.0.0.1'],
     apiRateLimit: { ...base.apiRateLimit, max: 1e9 },
     lookup: { ...base.lookup, ipMax: 1e9, shopMax: 1e9, orderFailures: 1e9, ipFailures: 1e9 },
   };
@@ -213,8 +215,8 @@ function benchConfig() {
 async function serveBare() {
   if (!opts.databaseUrl) throw new Error('the bare server runs on PostgreSQL only');
   const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.pool });
-  const app = Fastify();
   const config = benchConfig();
+  const app = Fastify({ trustProxy: config.trustProxy });
   app.post('/same/:slug/sessions', async (req, reply) => {
     const { slug } = req.params as { slug: string };
     const body = req.body as { order_number: string; zip_code: string };
