@@ -86,7 +86,7 @@ export const FilterProps = {
     Type.String({
       maxLength: 320,
       description:
-        'Search: order number (case and a leading `#` ignored), claim number (`R-1042`, `r1042`, `1042`) or customer email (case ignored); exact match.',
+        'Search, case ignored; any of: order number (a leading `#` ignored), claim number (`R-1042`, `r1042`, `1042`) or customer email, each exactly or by its start (`#10` finds 1001…1099, `R-10`, `anna@`; an email prefix without spaces); and, when its words have no digits or `@`, the customer name of the order: every word starts a word of the first or last name (`ann sch` finds Anna Schmidt; accents and `-` ignored). A term of one character (`#1`, `a`) matches exactly only. `%`, `_` and `\\` are literal.',
       examples: ['#1001'],
     }),
   ),
@@ -131,16 +131,119 @@ function reasonCondition(vals: string[]): SQL {
   return or(...parts)!;
 }
 
-/** What a search string may mean; every interpretation that fits is tried (OR). */
+/** A term shorter than this matches exactly only: a one-character prefix would match most of a shop's claims. */
+const MIN_PREFIX = 2;
+/** A q of more words than this is no name. */
+const MAX_NAME_WORDS = 8;
+
+/** `s` as a LIKE pattern matching itself literally (backslash is LIKE's default escape). */
+export const escapeLike = (s: string) => s.replace(/[\\%_]/g, (m) => `\\${m}`);
+
+/** Lower-cased, `ß` as `ss`, accents off (`ü` → `u`, `ø` → `o`): how the name search compares letters. */
+const foldLetters = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/ß/g, 'ss')
+    .normalize('NFD')
+    .replace(/\p{M}/gu, '')
+    .replace(/[øłđ]/g, (c) => ({ ø: 'o', ł: 'l', đ: 'd' })[c] ?? c);
+
+/** A search value, matched whole or, when `prefix`, as the start of the column. */
+export interface SearchTerm {
+  value: string;
+  prefix: boolean;
+}
+
+/**
+ * What a search string may mean; every interpretation that fits is tried (OR). A value of MIN_PREFIX or more
+ * characters also matches as a prefix (which includes the exact match): the order number as the lookup normalises
+ * it, the claim number's digits, the email (q without spaces; with spaces only a whole address, spaces dropped).
+ * Words without digits or `@` are also a name: each must start a word of the customer's first or last name.
+ */
 export function searchTerms(q: string) {
   const compact = q.replace(/\s+/g, '');
+  const words = q.trim().split(/\s+/).filter(Boolean);
   const order = normalizeOrderNumber(q);
   const claimNo = /^#?(?:r-?)?0*(\d{1,15})$/i.exec(compact);
+  const email = compact.toLowerCase();
+  const emailPrefix = words.length === 1 && email.length >= MIN_PREFIX;
+  const nameWords = words.map(foldLetters);
+  const isName =
+    compact.length >= MIN_PREFIX &&
+    words.length <= MAX_NAME_WORDS &&
+    nameWords.every((w) => /\p{L}/u.test(w) && !/[\d@]/.test(w));
   return {
-    orderNumberNorm: order || null,
-    claimNumber: claimNo ? `R-${claimNo[1]}` : null,
-    email: compact.includes('@') ? compact.toLowerCase() : null,
-  };
+    orderNumber: order ? { value: order, prefix: order.length >= MIN_PREFIX } : null,
+    claimNumber: claimNo ? { value: `R-${claimNo[1]}`, prefix: claimNo[1].length >= MIN_PREFIX } : null,
+    email: compact.includes('@') || emailPrefix ? { value: email, prefix: emailPrefix } : null,
+    nameWords: isName ? nameWords : null,
+  } satisfies Record<string, SearchTerm | string[] | null>;
+}
+
+/** Each Latin letter with accents → its accented forms, both cases (`u` → `ÙÚÛÜùúûü…`). */
+const ACCENTED = (() => {
+  const out = new Map<string, string>([
+    ['o', 'Øø'],
+    ['l', 'Łł'],
+    ['d', 'Đđ'],
+  ]);
+  for (let cp = 0xc0; cp <= 0x17f; cp++) {
+    const ch = String.fromCodePoint(cp);
+    const base = ch.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+    if (/^[a-z]$/.test(base)) out.set(base, (out.get(base) ?? '') + ch);
+  }
+  return out;
+})();
+
+/**
+ * The order's customer name as `word` (folded by foldLetters) compares with it: ` first last`, lower-cased, `-` as
+ * a space; when it is not plain ASCII, also `ß` as `ss` and the accented forms of the word's letters as those
+ * letters. Only the word's letters, because translate() costs per character of its map; an ASCII name (most)
+ * skips it.
+ */
+function foldedName(word: string): SQL {
+  const name = sql`(' ' || coalesce(so.customer_first_name, '') || ' ' || coalesce(so.customer_last_name, ''))`;
+  let from = '-';
+  let to = ' ';
+  for (const c of new Set(word)) {
+    const forms = ACCENTED.get(c) ?? '';
+    from += forms;
+    to += c.repeat(forms.length);
+  }
+  const lower = sql`lower(${name})`;
+  const wide = word.includes('ss') ? sql`replace(${lower}, 'ß', 'ss')` : lower;
+  return sql`(case when octet_length(${name}) = length(${name}) then replace(${lower}, '-', ' ')
+    else translate(${wide}, ${from}, ${to}) end)`;
+}
+
+/**
+ * Claims whose order's customer name has a word (after a space or a hyphen) starting with each of `words`: read
+ * through the order, so the name is the order's current one, in the tenant. The order ids are collected once (an
+ * initplan over the shop's orders) and looked up in claims_shop_order_idx.
+ */
+function nameCondition(shopId: string, words: string[]): SQL {
+  const each = words.map((w) => sql`${foldedName(w)} like ${`% ${escapeLike(w.replace(/-/g, ' '))}%`}`);
+  return sql`${claims.orderId} = any(array(select so.id from orders so where so.shop_id = ${shopId}
+    and ${sql.join(each, sql` and `)}))`;
+}
+
+/** `col` equal to the term, or starting with it. */
+const matches = (col: PgColumn, t: SearchTerm | null) =>
+  !t ? undefined : t.prefix ? sql`${col} like ${`${escapeLike(t.value)}%`}` : eq(col, t.value);
+
+/**
+ * The search: any interpretation of `q` (searchTerms). Each is an index read led by the shop (text_pattern_ops
+ * indexes serve `=` and the prefix `like`), so the planner can OR them as bitmaps instead of scanning the shop.
+ */
+function searchCondition(shopId: string, q: string): SQL {
+  const t = searchTerms(q);
+  const any = [
+    matches(claims.orderNumberNorm, t.orderNumber),
+    matches(claims.number, t.claimNumber),
+    matches(claims.customerEmail, t.email),
+    t.nameWords ? nameCondition(shopId, t.nameWords) : undefined,
+  ].filter((x): x is SQL => !!x);
+  return any.length ? or(...any)! : sql`false`;
 }
 
 /** The WHERE of every claims query: the tenant first, then each given filter. */
@@ -189,13 +292,7 @@ export function filterConditions(shopId: string, f: ClaimFilters): SQL[] {
   if (f.created_to) c.push(lt(claims.createdAt, new Date(f.created_to)));
   const q = f.q?.trim();
   if (q) {
-    const t = searchTerms(q);
-    const any = [
-      t.orderNumberNorm ? eq(claims.orderNumberNorm, t.orderNumberNorm) : undefined,
-      t.claimNumber ? eq(claims.number, t.claimNumber) : undefined,
-      t.email ? eq(claims.customerEmail, t.email) : undefined,
-    ].filter((x): x is SQL => !!x);
-    c.push(any.length ? or(...any)! : sql`false`);
+    c.push(searchCondition(shopId, q));
   }
   return c;
 }

@@ -37,7 +37,7 @@ const { status: _status, ...FiltersButStatus } = FilterProps;
 const { created_from: _from, created_to: _to, ...FiltersButCreated } = FilterProps;
 
 const FILTER_DOC =
-  'Filters combine with AND; a comma-separated value matches any of its items. `q` searches order number, claim number and customer email (exact, normalised).';
+  'Filters combine with AND; a comma-separated value matches any of its items. `q` searches order number, claim number and customer email (exact, or by their start) and the customer name (word starts).';
 
 /** `YYYY-MM-DD` today in the shop's time zone (UTC if the zone is unknown). */
 function shopDate(shop: Shop, now = new Date()): string {

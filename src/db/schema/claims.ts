@@ -64,8 +64,11 @@ export const claims = pgTable(
     index('claims_shop_country_idx').on(t.shopId, t.countryCode, t.createdAt, t.id),
     index('claims_shop_phase_idx').on(t.shopId, t.shipmentPhase, t.createdAt, t.id),
     index('claims_shop_assignee_idx').on(t.shopId, t.assignee, t.createdAt, t.id),
-    index('claims_shop_order_number_idx').on(t.shopId, t.orderNumberNorm),
-    index('claims_shop_email_idx').on(t.shopId, t.customerEmail),
+    // The search (q): text_pattern_ops (byte order, whatever the database's collation) serves both the exact
+    // match and the prefix (`like 'abc%'`) of order number, email and claim number.
+    index('claims_shop_order_number_idx').on(t.shopId, t.orderNumberNorm.op('text_pattern_ops')),
+    index('claims_shop_email_idx').on(t.shopId, t.customerEmail.op('text_pattern_ops')),
+    index('claims_shop_number_prefix_idx').on(t.shopId, t.number.op('text_pattern_ops')),
     // GIN cannot lead with shop_id without btree_gin (not in PGlite's default build): the planner ANDs it
     // with a shop_id index instead.
     index('claims_tags_idx').using('gin', t.tags),

@@ -271,7 +271,7 @@ export function Claims({ shop, search }: { shop: Shop; search: string }) {
           <input
             ref={searchRef}
             type="search"
-            placeholder="Order number, claim number or email  ( / )"
+            placeholder="Order or claim number, email or name  ( / )"
             value={q}
             onChange={(e) => setQ(e.target.value)}
           />
